@@ -1,0 +1,226 @@
+//! `twofold`: runs the server (`serve`) and the offline admin commands, which open the same
+//! database directly and work while a server is running on it.
+//!
+//! Exit codes: 0 success, 1 the command failed, 2 bad configuration or usage. Errors are
+//! one line on stderr naming the problem.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use twofold_server::config::LogFormat;
+use twofold_server::domain::users::{NewUser, Role};
+use twofold_server::{Application, Config, Flags, SystemClock, Twofold};
+
+#[derive(Parser)]
+#[command(
+    name = "twofold",
+    version,
+    about = "Self-hosted multi-factor authentication server"
+)]
+struct Cli {
+    /// Where Twofold keeps its state [env: TWOFOLD_DATA_DIR] [default: ./twofold-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// postgres://… to share one database between servers [env: TWOFOLD_DATABASE_URL]
+    /// [default: SQLite in the data directory]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on [env: TWOFOLD_LISTEN] [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the key that encrypts TOTP secrets at rest.
+    #[command(subcommand)]
+    SecretKey(SecretKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organisation; prints its id.
+    Create {
+        /// Short name used to sign in: lower-case letters, digits and '-'.
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints the new user's id.
+    Create(UserCreate),
+}
+
+#[derive(Args)]
+struct UserCreate {
+    #[arg(long)]
+    org: String,
+    #[arg(long)]
+    username: String,
+    #[arg(long)]
+    email: String,
+    #[arg(long, value_enum, default_value_t = RoleArg::Member)]
+    role: RoleArg,
+    /// Signs in through the organisation's identity provider: no password, no TOTP here.
+    #[arg(long)]
+    federated: bool,
+    /// Read the password from standard input (one line).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Owner,
+    Admin,
+    Member,
+}
+
+#[derive(Subcommand)]
+enum SecretKeyCommand {
+    /// Print a new random key for TWOFOLD_SECRET_KEY (give the same one to every server
+    /// sharing a PostgreSQL database).
+    Generate,
+}
+
+/// A failure and the exit code it deserves.
+struct Failure(u8, String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(1, e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, msg)) => {
+            eprintln!("twofold: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::SecretKey(SecretKeyCommand::Generate) = cli.command {
+        let key = twofold_server::crypto::secret_box::SecretKey::generate_text()?;
+        println!("{}", key.as_str());
+        return Ok(());
+    }
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let flags = Flags {
+        data_dir: cli.data_dir,
+        listen,
+        database_url: cli.database_url,
+    };
+    let config =
+        Config::load(&flags, &|k| std::env::var(k).ok()).map_err(|e| Failure(2, e.to_string()))?;
+    init_logging(
+        config.log_format,
+        matches!(cli.command, Command::Serve { .. }),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => serve(config).await,
+            Command::Org(OrgCommand::Create { slug, name }) => {
+                let tf = open(&config).await?;
+                println!("{}", tf.create_org(&slug, name.as_deref()).await?);
+                Ok(())
+            }
+            Command::User(UserCommand::Create(u)) => {
+                let password = if u.password_stdin {
+                    Some(read_password()?)
+                } else {
+                    None
+                };
+                let tf = open(&config).await?;
+                let id = tf
+                    .create_user(NewUser {
+                        org: u.org,
+                        username: u.username,
+                        email: u.email,
+                        role: match u.role {
+                            RoleArg::Owner => Role::Owner,
+                            RoleArg::Admin => Role::Admin,
+                            RoleArg::Member => Role::Member,
+                        },
+                        federated: u.federated,
+                        password,
+                    })
+                    .await?;
+                println!("{id}");
+                Ok(())
+            }
+            Command::SecretKey(_) => Ok(()),
+        }
+    })
+}
+
+async fn open(config: &Config) -> Result<Twofold, Failure> {
+    Ok(Twofold::open(config, Arc::new(SystemClock)).await?)
+}
+
+async fn serve(config: Config) -> Result<(), Failure> {
+    let app = Application::build(&config, Arc::new(SystemClock)).await?;
+    tracing::info!(
+        url = %format!("http://{}", app.local_addr()),
+        database = app.twofold().store().engine(),
+        data_dir = %config.data_dir.display(),
+        "Twofold is listening on http://{}", app.local_addr()
+    );
+    app.run_until_stopped(twofold_server::shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// One line from stdin, without its line ending.
+fn read_password() -> Result<zeroize::Zeroizing<String>, Failure> {
+    let mut buf = zeroize::Zeroizing::new(String::new());
+    std::io::stdin().read_to_string(&mut buf)?;
+    let line = buf.lines().next().unwrap_or("");
+    if line.is_empty() {
+        return Err(Failure(
+            1,
+            "--password-stdin: no password on standard input".into(),
+        ));
+    }
+    Ok(zeroize::Zeroizing::new(line.to_owned()))
+}
+
+fn init_logging(format: LogFormat, verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_env("TWOFOLD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,1 @@
+//! twofold-client (being written).

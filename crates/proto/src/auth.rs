@@ -1,0 +1,54 @@
+//! Signing in: the password step (`POST /auth/login`) and the second step (`POST /auth/mfa`).
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/auth/login`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The organisation's slug.
+    pub org: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// A second-factor method a sign-in flow can be completed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// A code from an authenticator app (RFC 6238).
+    Totp,
+}
+
+/// The answer of `POST /auth/login` and `POST /auth/mfa`, told apart by `status`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LoginResponse {
+    /// Signed in: use `session_token` as a bearer token until `expires_at`.
+    Authenticated {
+        session_token: String,
+        /// RFC 3339, UTC.
+        expires_at: String,
+    },
+    /// The password was right; finish with `POST /auth/mfa` and one of `methods` before
+    /// `expires_at`.
+    MfaRequired {
+        flow_token: String,
+        methods: Vec<Method>,
+        /// RFC 3339, UTC.
+        expires_at: String,
+    },
+}
+
+/// `POST /api/v1/auth/mfa`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MfaRequest {
+    pub flow_token: String,
+    pub method: Method,
+    pub code: String,
+}

@@ -1,0 +1,85 @@
+//! Errors on the wire: RFC 9457 problem details with our stable machine-readable `code`.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes. Clients match on these, never on `title` or `detail`, so a code is
+/// never renamed or reused for another meaning once released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request body or parameters are malformed or fail validation.
+    InvalidRequest,
+    /// Wrong organisation, username or password (deliberately indistinguishable).
+    InvalidCredentials,
+    /// No valid session token was presented.
+    Unauthenticated,
+    /// The caller is authenticated but may not do this.
+    Forbidden,
+    /// No such resource (or not one the caller may know about).
+    NotFound,
+    /// The second-factor code is wrong.
+    InvalidCode,
+    /// The code's time step was already accepted for this factor (replay).
+    CodeReused,
+    /// Too many failed second-factor attempts: locked for `retry_after` seconds.
+    TooManyAttempts,
+    /// The sign-in flow is unknown, finished or older than its lifetime.
+    FlowExpired,
+    /// The resource is in a state that does not allow this (e.g. activating an active factor).
+    Conflict,
+    /// The requested sign-in method is not available for this user.
+    MethodNotAvailable,
+    /// Something failed on the server; the details are in its log, not here.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::InvalidCode => "invalid_code",
+            Self::CodeReused => "code_reused",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::FlowExpired => "flow_expired",
+            Self::Conflict => "conflict",
+            Self::MethodNotAvailable => "method_not_available",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The `type` URI of the problem document (RFC 9457 §3.1.1).
+    pub fn type_uri(self) -> String {
+        format!(
+            "https://twofold.dev/problems/{}",
+            self.as_str().replace('_', "-")
+        )
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An RFC 9457 problem document, with our `code` and the extension members the API
+/// conventions allow where they help the caller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: ErrorCode,
+    /// Seconds until the caller may try again (on 429).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}

@@ -1,0 +1,76 @@
+//! Second factors of the signed-in user (`/me/factors`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FactorType {
+    Totp,
+}
+
+/// A factor is `pending` from enrolment until a code from it is accepted, then `active`.
+/// Only active factors are asked for at sign-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FactorStatus {
+    Pending,
+    Active,
+}
+
+/// One factor as listed by `GET /me/factors`. Never carries the secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Factor {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub factor_type: FactorType,
+    pub name: String,
+    pub status: FactorStatus,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC; `null` until the factor first completes a sign-in.
+    pub last_used_at: Option<String>,
+}
+
+/// `POST /api/v1/me/factors/totp`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollTotpRequest {
+    /// A label for the user's own list, e.g. "Work phone". Defaults to "Authenticator app".
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A pending TOTP factor: the only answer that ever carries the secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpEnrollment {
+    pub id: String,
+    /// Base32 (RFC 4648, no padding), for typing into an app that cannot scan.
+    pub secret: String,
+    /// The `otpauth://totp/…` Key URI that the QR code encodes.
+    pub uri: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /api/v1/me/factors/{id}/activate`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ActivateFactorRequest {
+    pub code: String,
+}
+
+/// `DELETE /api/v1/me/factors/{id}`: a current code from the factor being removed
+/// (required for an active factor; a pending one may be removed without).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeleteFactorRequest {
+    #[serde(default)]
+    pub code: Option<String>,
+}

@@ -1,0 +1,21 @@
+//! Twofold API v1 on the wire: the JSON request and response types and the stable error
+//! codes, shared by the server (which derives its OpenAPI document from them) and the client.
+//!
+//! Depends on nothing of ours. Request types reject unknown fields so that a typo in a
+//! client is an error rather than a silently ignored setting.
+
+pub mod auth;
+pub mod error;
+pub mod factors;
+pub mod me;
+
+pub use auth::{LoginRequest, LoginResponse, Method, MfaRequest};
+pub use error::{ErrorCode, Problem};
+pub use factors::{
+    ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, FactorStatus,
+    FactorType, TotpEnrollment,
+};
+pub use me::{Me, MfaSummary, Role, SessionInfo};
+
+/// The media type of every error answer (RFC 9457 §3).
+pub const PROBLEM_JSON: &str = "application/problem+json";

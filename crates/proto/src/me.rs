@@ -1,0 +1,49 @@
+//! The signed-in user (`GET /me`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Me {
+    pub id: String,
+    /// The organisation's slug.
+    pub org: String,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    /// Signs in through the organisation's identity provider; exempt from TOTP here.
+    pub federated: bool,
+    pub mfa: MfaSummary,
+    pub session: SessionInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaSummary {
+    /// At least one active second factor.
+    pub enrolled: bool,
+    /// How many active second factors the user has.
+    pub factors: u32,
+}
+
+/// The session the request was made with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    /// Authenticator assurance level: 1 after a password only, 2 after a second factor.
+    pub aal: u8,
+    /// Authentication methods references (RFC 8176): `pwd`, `otp`.
+    pub amr: Vec<String>,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+}

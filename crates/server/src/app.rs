@@ -1,0 +1,112 @@
+//! Starting and stopping the service. Building (open the database, bind the port) is
+//! separate from running until a shutdown signal, so tests can bind port 0, read the
+//! port, and run the server in the background.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{DomainError, Twofold};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    twofold: Twofold,
+}
+
+impl Application {
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Application, StartError> {
+        let twofold = Twofold::open(config, clock).await?;
+        let bind_err = |source| StartError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let listener = TcpListener::bind(config.listen).await.map_err(bind_err)?;
+        let addr = listener.local_addr().map_err(bind_err)?;
+        Ok(Application {
+            listener,
+            addr,
+            twofold,
+        })
+    }
+
+    /// The address actually bound (the real port when the configuration said 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn twofold(&self) -> &Twofold {
+        &self.twofold
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(purge_expired_forever(self.twofold.clone()));
+        let store = self.twofold.store().clone();
+        let res = axum::serve(self.listener, crate::http::router(self.twofold))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        housekeeping.abort();
+        store.close().await;
+        res
+    }
+}
+
+/// Expired flows and sessions are refused on read anyway; this only keeps tables small.
+async fn purge_expired_forever(twofold: Twofold) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = twofold
+            .store()
+            .purge_expired(twofold.now().as_millis())
+            .await
+        {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,524 @@
+//! Configuration: defaults, then `<data-dir>/twofold.toml`, then `TWOFOLD_*` environment
+//! variables, then command-line flags, merged into one validated [`Config`].
+//!
+//! Every bad value is a one-line [`ConfigError`] naming the setting and where it came
+//! from, so an operator can fix it without reading a backtrace.
+
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The name of the optional configuration file inside the data directory.
+pub const CONFIG_FILE: &str = "twofold.toml";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+/// Where the service keeps its state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default: a SQLite file (WAL mode).
+    Sqlite(PathBuf),
+    /// Shared by several server processes: a `postgres://` URL.
+    Postgres(String),
+}
+
+impl Database {
+    fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() {
+                return Err("sqlite:// URL has no file path".into());
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else {
+            Err("expected a postgres://… or sqlite://… URL".into())
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("expected \"text\" or \"json\"".into()),
+        }
+    }
+}
+
+/// The rules of the security table in DESIGN.md that an operator may tune.
+#[derive(Clone, Debug)]
+pub struct Security {
+    /// TOTP steps accepted either side of the current one.
+    pub totp_window: u32,
+    /// Consecutive failed second-factor attempts that lock a user.
+    pub lockout_threshold: u32,
+    /// The first lock's length; each further failure doubles it.
+    pub lockout_base: Duration,
+    /// The longest a single lock lasts.
+    pub lockout_max: Duration,
+    /// How long a sign-in flow waits for its second factor.
+    pub flow_ttl: Duration,
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+    /// Password hashes computed at once (each takes ~19 MiB and a core for a while).
+    pub password_hash_concurrency: usize,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Self {
+            totp_window: 1,
+            lockout_threshold: 5,
+            lockout_base: Duration::from_secs(60),
+            lockout_max: Duration::from_secs(3600),
+            flow_ttl: Duration::from_secs(300),
+            session_ttl: Duration::from_secs(12 * 3600),
+            // Leave a core for the request path on small machines.
+            password_hash_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get().saturating_sub(1).max(1))
+                .unwrap_or(1),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub database: Database,
+    /// The TOTP-secret encryption key (`<id>:<base64>`), when supplied rather than kept
+    /// in the data directory. Never logged.
+    pub secret_key: Option<String>,
+    /// The issuer name authenticator apps show next to the account.
+    pub issuer: String,
+    pub log_format: LogFormat,
+    pub security: Security,
+}
+
+impl Config {
+    /// A configuration for the given data directory with every default, SQLite inside it.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            database: Database::Sqlite(data_dir.join("twofold.db")),
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secret_key: None,
+            issuer: "Twofold".into(),
+            log_format: LogFormat::Text,
+            security: Security::default(),
+        }
+    }
+
+    /// Loads the configuration from the file, the environment (through `env`, so tests
+    /// need not touch the process environment) and the flags, in that order of precedence.
+    pub fn load(
+        flags: &Flags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let data_dir = flags
+            .data_dir
+            .clone()
+            .or_else(|| env("TWOFOLD_DATA_DIR"))
+            .unwrap_or_else(|| "./twofold-data".into());
+        if data_dir.is_empty() {
+            return Err(ConfigError::new("data directory must not be empty"));
+        }
+        let mut cfg = Config::with_data_dir(&data_dir);
+        let file = FileConfig::read(&cfg.data_dir)?;
+        let src = Sources {
+            file_path: cfg.data_dir.join(CONFIG_FILE),
+            env,
+            flags,
+        };
+
+        if let Some(v) = src.pick("listen", file.listen, "TWOFOLD_LISTEN", &flags.listen)? {
+            cfg.listen = v;
+        }
+        let db: Option<DbUrl> = src.pick(
+            "database_url",
+            file.database_url,
+            "TWOFOLD_DATABASE_URL",
+            &flags.database_url,
+        )?;
+        if let Some(DbUrl(db)) = db {
+            cfg.database = db;
+        }
+        if let Some(v) = src.pick("issuer", file.issuer, "TWOFOLD_ISSUER", &None)? {
+            cfg.issuer = NonEmpty::into(v);
+        }
+        if let Some(v) = src.pick("log_format", file.log_format, "TWOFOLD_LOG_FORMAT", &None)? {
+            cfg.log_format = v;
+        }
+        cfg.secret_key = match (env("TWOFOLD_SECRET_KEY"), env("TWOFOLD_SECRET_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "set only one of TWOFOLD_SECRET_KEY and TWOFOLD_SECRET_KEY_FILE",
+                ));
+            }
+            (Some(k), None) => Some(k),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| {
+                        ConfigError::new(format!("cannot read TWOFOLD_SECRET_KEY_FILE {path}: {e}"))
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+
+        let s = &mut cfg.security;
+        let secs = |v: Option<Secs>, d: Duration| v.map_or(d, |Secs(n)| Duration::from_secs(n));
+        s.totp_window = src
+            .pick(
+                "totp_window",
+                file.totp_window,
+                "TWOFOLD_TOTP_WINDOW",
+                &None,
+            )?
+            .unwrap_or(s.totp_window);
+        if s.totp_window > 10 {
+            return Err(ConfigError::new("totp_window must be 0 to 10 steps"));
+        }
+        s.lockout_threshold = src
+            .pick(
+                "lockout_threshold",
+                file.lockout_threshold,
+                "TWOFOLD_LOCKOUT_THRESHOLD",
+                &None,
+            )?
+            .unwrap_or(s.lockout_threshold);
+        if !(1..=100).contains(&s.lockout_threshold) {
+            return Err(ConfigError::new("lockout_threshold must be 1 to 100"));
+        }
+        s.lockout_base = secs(
+            src.pick(
+                "lockout_base_seconds",
+                file.lockout_base_seconds,
+                "TWOFOLD_LOCKOUT_BASE_SECONDS",
+                &None,
+            )?,
+            s.lockout_base,
+        );
+        s.lockout_max = secs(
+            src.pick(
+                "lockout_max_seconds",
+                file.lockout_max_seconds,
+                "TWOFOLD_LOCKOUT_MAX_SECONDS",
+                &None,
+            )?,
+            s.lockout_max,
+        );
+        if s.lockout_max < s.lockout_base {
+            return Err(ConfigError::new(
+                "lockout_max_seconds must not be less than lockout_base_seconds",
+            ));
+        }
+        s.flow_ttl = secs(
+            src.pick(
+                "flow_ttl_seconds",
+                file.flow_ttl_seconds,
+                "TWOFOLD_FLOW_TTL_SECONDS",
+                &None,
+            )?,
+            s.flow_ttl,
+        );
+        s.session_ttl = secs(
+            src.pick(
+                "session_ttl_seconds",
+                file.session_ttl_seconds,
+                "TWOFOLD_SESSION_TTL_SECONDS",
+                &None,
+            )?,
+            s.session_ttl,
+        );
+        if let Some(NonZero(n)) = src.pick(
+            "password_hash_concurrency",
+            file.password_hash_concurrency,
+            "TWOFOLD_PASSWORD_HASH_CONCURRENCY",
+            &None,
+        )? {
+            s.password_hash_concurrency = n;
+        }
+        Ok(cfg)
+    }
+}
+
+/// The settings that may come from command-line flags (as typed, validated here).
+#[derive(Clone, Debug, Default)]
+pub struct Flags {
+    pub data_dir: Option<String>,
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+}
+
+/// `twofold.toml`. Unknown keys are an error: a misspelt setting must not be ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    database_url: Option<String>,
+    issuer: Option<String>,
+    log_format: Option<String>,
+    totp_window: Option<u32>,
+    lockout_threshold: Option<u32>,
+    lockout_base_seconds: Option<u64>,
+    lockout_max_seconds: Option<u64>,
+    flow_ttl_seconds: Option<u64>,
+    session_ttl_seconds: Option<u64>,
+    password_hash_concurrency: Option<u64>,
+}
+
+impl FileConfig {
+    fn read(data_dir: &Path) -> Result<FileConfig, ConfigError> {
+        let path = data_dir.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+            Err(e) => {
+                return Err(ConfigError::new(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!(" (line {})", text[..s.start].lines().count().max(1)))
+                .unwrap_or_default();
+            ConfigError::new(format!("{}{line}: {}", path.display(), e.message().trim()))
+        })
+    }
+}
+
+/// Settings parsed from a string, each saying what a good value looks like.
+trait Setting: Sized {
+    fn parse_setting(s: &str) -> Result<Self, String>;
+}
+
+macro_rules! setting_from_str {
+    ($($t:ty),*) => {$(
+        impl Setting for $t {
+            fn parse_setting(s: &str) -> Result<Self, String> {
+                s.trim().parse().map_err(|e| format!("{e}"))
+            }
+        }
+    )*};
+}
+setting_from_str!(u32, LogFormat);
+
+impl Setting for SocketAddr {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        s.trim()
+            .parse()
+            .map_err(|_| "expected an address like 127.0.0.1:8080".into())
+    }
+}
+
+struct DbUrl(Database);
+impl Setting for DbUrl {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        Database::parse(s.trim()).map(DbUrl)
+    }
+}
+
+struct NonEmpty(String);
+impl From<NonEmpty> for String {
+    fn from(v: NonEmpty) -> String {
+        v.0
+    }
+}
+impl Setting for NonEmpty {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() || s.contains(':') {
+            return Err("must be non-empty and contain no ':'".into());
+        }
+        Ok(NonEmpty(s.to_owned()))
+    }
+}
+
+struct Secs(u64);
+impl Setting for Secs {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        match s.trim().parse::<u64>() {
+            Ok(n) if (1..=365 * 86_400).contains(&n) => Ok(Secs(n)),
+            _ => Err("expected a whole number of seconds, 1 or more".into()),
+        }
+    }
+}
+
+struct NonZero(usize);
+impl Setting for NonZero {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        match s.trim().parse::<usize>() {
+            Ok(n) if (1..=1024).contains(&n) => Ok(NonZero(n)),
+            _ => Err("expected a number from 1 to 1024".into()),
+        }
+    }
+}
+
+/// The layers a setting can come from, highest precedence last.
+struct Sources<'a> {
+    file_path: PathBuf,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    #[allow(dead_code)]
+    flags: &'a Flags,
+}
+
+impl Sources<'_> {
+    /// The winning value of one setting, parsed, or a one-line error naming its source.
+    fn pick<T: Setting, F: Display>(
+        &self,
+        key: &str,
+        from_file: Option<F>,
+        env_var: &str,
+        from_flag: &Option<String>,
+    ) -> Result<Option<T>, ConfigError> {
+        let flag_name = format!("--{}", key.replace('_', "-"));
+        let (raw, origin) = if let Some(v) = from_flag {
+            (v.clone(), flag_name)
+        } else if let Some(v) = (self.env)(env_var) {
+            (v, env_var.to_owned())
+        } else if let Some(v) = from_file {
+            (
+                v.to_string(),
+                format!("{} `{key}`", self.file_path.display()),
+            )
+        } else {
+            return Ok(None);
+        };
+        T::parse_setting(&raw)
+            .map(Some)
+            .map_err(|why| ConfigError::new(format!("invalid {origin} {raw:?}: {why}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(dir: &Path, flags: Flags, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let flags = Flags {
+            data_dir: Some(dir.display().to_string()),
+            ..flags
+        };
+        Config::load(&flags, &|k| env.get(k).cloned())
+    }
+
+    fn tmp() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("twofold-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn defaults_are_sqlite_in_the_data_dir_on_localhost_8080() {
+        let cfg = Config::load(&Flags::default(), &|_| None).unwrap();
+        assert_eq!(cfg.data_dir, PathBuf::from("./twofold-data"));
+        assert_eq!(cfg.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            cfg.database,
+            Database::Sqlite("./twofold-data/twofold.db".into())
+        );
+        assert_eq!(cfg.security.lockout_threshold, 5);
+    }
+
+    #[test]
+    fn flags_beat_env_beat_file() {
+        let d = tmp();
+        std::fs::write(
+            d.join(CONFIG_FILE),
+            "listen = \"127.0.0.1:1000\"\ntotp_window = 2\n",
+        )
+        .unwrap();
+        let cfg = load(&d, Flags::default(), &[]).unwrap();
+        assert_eq!(cfg.listen.port(), 1000);
+        assert_eq!(cfg.security.totp_window, 2);
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_LISTEN", "127.0.0.1:2000")],
+        )
+        .unwrap();
+        assert_eq!(cfg.listen.port(), 2000);
+        let flags = Flags {
+            listen: Some("127.0.0.1:3000".into()),
+            ..Flags::default()
+        };
+        let cfg = load(&d, flags, &[("TWOFOLD_LISTEN", "127.0.0.1:2000")]).unwrap();
+        assert_eq!(cfg.listen.port(), 3000);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting_and_source_on_one_line() {
+        let d = tmp();
+        let e = load(&d, Flags::default(), &[("TWOFOLD_LISTEN", "nowhere")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid TWOFOLD_LISTEN \"nowhere\": expected an address like 127.0.0.1:8080"
+        );
+        let flags = Flags {
+            database_url: Some("mysql://x".into()),
+            ..Flags::default()
+        };
+        let e = load(&d, flags, &[]).unwrap_err().to_string();
+        assert!(e.starts_with("invalid --database-url \"mysql://x\""), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_an_error_naming_it() {
+        let d = tmp();
+        std::fs::write(
+            d.join(CONFIG_FILE),
+            "listen = \"127.0.0.1:1\"\nlisten_addr = 3\n",
+        )
+        .unwrap();
+        let e = load(&d, Flags::default(), &[]).unwrap_err().to_string();
+        assert!(e.contains("unknown field `listen_addr`"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn postgres_url_selects_postgres() {
+        let d = tmp();
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_DATABASE_URL", "postgres://u@h/db")],
+        )
+        .unwrap();
+        assert_eq!(cfg.database, Database::Postgres("postgres://u@h/db".into()));
+    }
+}

@@ -1,0 +1,264 @@
+//! Encryption of TOTP secrets at rest with XChaCha20-Poly1305 (an AEAD), under a key kept
+//! outside the database: a file in the data directory (created at first start, mode 0600)
+//! or `TWOFOLD_SECRET_KEY`, which several processes sharing PostgreSQL must all be given.
+//!
+//! Keys carry an id, stored beside each ciphertext, so a later key can be introduced while
+//! old ciphertexts still name the key that opens them. The row's own id is the associated
+//! data, so a ciphertext copied onto another row does not decrypt.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
+use zeroize::Zeroizing;
+
+use super::{CryptoError, random_bytes};
+
+/// The file in the data directory that holds the key when none is supplied.
+pub const KEY_FILE: &str = "secret.key";
+const NONCE_LEN: usize = 24;
+
+/// One 256-bit key and its id. The key bytes never appear in `Debug` output.
+pub struct SecretKey {
+    id: String,
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretKey({})", self.id)
+    }
+}
+
+impl SecretKey {
+    /// A fresh random key with a random id, in the `<id>:<base64url>` text form.
+    pub fn generate_text() -> Result<Zeroizing<String>, CryptoError> {
+        let mut id = [0u8; 4];
+        random_bytes(&mut id)?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        random_bytes(key.as_mut())?;
+        Ok(Zeroizing::new(format!(
+            "k{}:{}",
+            HEXLOWER.encode(&id),
+            BASE64URL_NOPAD.encode(key.as_ref())
+        )))
+    }
+
+    /// Parses `<id>:<base64url of 32 bytes>`.
+    pub fn parse(text: &str) -> Result<SecretKey, CryptoError> {
+        let (id, b64) = text.trim().split_once(':').ok_or_else(|| {
+            CryptoError::Key(
+                "expected <id>:<base64url key>, e.g. from `twofold secret-key generate`".into(),
+            )
+        })?;
+        if id.is_empty()
+            || id.len() > 32
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(CryptoError::Key(
+                "the key id must be 1-32 letters, digits or '-'".into(),
+            ));
+        }
+        let bytes = Zeroizing::new(
+            BASE64URL_NOPAD
+                .decode(b64.trim_end_matches('=').as_bytes())
+                .map_err(|_| CryptoError::Key("the key is not valid base64url".into()))?,
+        );
+        if bytes.len() != 32 {
+            return Err(CryptoError::Key(format!(
+                "the key must be 32 bytes, got {}",
+                bytes.len()
+            )));
+        }
+        let cipher = XChaCha20Poly1305::new_from_slice(&bytes)
+            .map_err(|_| CryptoError::Key("the key must be 32 bytes".into()))?;
+        Ok(SecretKey {
+            id: id.to_owned(),
+            cipher,
+        })
+    }
+
+    /// Reads the key from `<data_dir>/secret.key`, creating it (mode 0600) if absent.
+    pub fn load_or_create(data_dir: &Path) -> Result<SecretKey, CryptoError> {
+        let path = data_dir.join(KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => return SecretKey::parse(&Zeroizing::new(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(CryptoError::Key(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        let text = SecretKey::generate_text()?;
+        write_private(&path, text.as_bytes())
+            .map_err(|e| CryptoError::Key(format!("cannot write {}: {e}", path.display())))?;
+        SecretKey::parse(&text)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Creates `path` readable by its owner only; fails if it already exists, so two processes
+/// starting at once cannot overwrite each other's key.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// The keys this process can decrypt with; new ciphertexts use the `current` one.
+#[derive(Debug)]
+pub struct KeyRing {
+    current: String,
+    keys: HashMap<String, SecretKey>,
+}
+
+/// A sealed secret: which key sealed it and `nonce || ciphertext+tag`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: String,
+    pub bytes: Vec<u8>,
+}
+
+impl KeyRing {
+    pub fn new(current: SecretKey) -> Self {
+        let id = current.id.clone();
+        let mut keys = HashMap::new();
+        keys.insert(id.clone(), current);
+        Self { current: id, keys }
+    }
+
+    pub fn current_id(&self) -> &str {
+        &self.current
+    }
+
+    pub fn has_key(&self, id: &str) -> bool {
+        self.keys.contains_key(id)
+    }
+
+    /// Encrypts `plaintext`, binding it to `context` (the owning row's id).
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Sealed, CryptoError> {
+        let key = self.keys.get(&self.current).ok_or(CryptoError::Encrypt)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        random_bytes(&mut nonce)?;
+        let ct = key
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context,
+                },
+            )
+            .map_err(|_| CryptoError::Encrypt)?;
+        let mut bytes = Vec::with_capacity(NONCE_LEN + ct.len());
+        bytes.extend_from_slice(&nonce);
+        bytes.extend_from_slice(&ct);
+        Ok(Sealed {
+            key_id: self.current.clone(),
+            bytes,
+        })
+    }
+
+    /// Decrypts what [`KeyRing::seal`] produced for the same `context`.
+    pub fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let key = self.keys.get(&sealed.key_id).ok_or_else(|| {
+            CryptoError::Key(format!(
+                "key {} is not available to this server",
+                sealed.key_id
+            ))
+        })?;
+        if sealed.bytes.len() < NONCE_LEN {
+            return Err(CryptoError::Decrypt);
+        }
+        let (nonce, ct) = sealed.bytes.split_at(NONCE_LEN);
+        key.cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context,
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| CryptoError::Decrypt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> KeyRing {
+        KeyRing::new(SecretKey::parse(&SecretKey::generate_text().unwrap()).unwrap())
+    }
+
+    #[test]
+    fn seal_then_open_round_trips_and_hides_the_plaintext() {
+        let r = ring();
+        let s = r.seal(b"JBSWY3DPEHPK3PXP-secret", b"factor-1").unwrap();
+        assert!(!s.bytes.windows(6).any(|w| w == b"JBSWY3"));
+        assert_eq!(
+            &*r.open(&s, b"factor-1").unwrap(),
+            b"JBSWY3DPEHPK3PXP-secret"
+        );
+    }
+
+    #[test]
+    fn ciphertext_moved_to_another_row_does_not_open() {
+        let r = ring();
+        let s = r.seal(b"secret", b"factor-1").unwrap();
+        assert!(matches!(r.open(&s, b"factor-2"), Err(CryptoError::Decrypt)));
+    }
+
+    #[test]
+    fn another_key_cannot_open() {
+        let s = ring().seal(b"secret", b"f").unwrap();
+        let other = ring();
+        assert!(other.open(&s, b"f").is_err());
+    }
+
+    #[test]
+    fn malformed_key_text_is_rejected_with_a_reason() {
+        assert!(SecretKey::parse("nocolon").is_err());
+        assert!(
+            SecretKey::parse("k1:short")
+                .unwrap_err()
+                .to_string()
+                .contains("32 bytes")
+        );
+        assert!(SecretKey::parse("bad id!:AAAA").is_err());
+    }
+
+    #[test]
+    fn key_file_is_created_once_with_owner_only_mode() {
+        let d = std::env::temp_dir().join(format!("twofold-key-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&d).unwrap();
+        let a = SecretKey::load_or_create(&d).unwrap();
+        let b = SecretKey::load_or_create(&d).unwrap();
+        assert_eq!(a.id(), b.id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(d.join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Second factors: enrolling an authenticator app (pending until a code from it is
+//! accepted), listing, removing, and checking a code against a user's factors with the
+//! lockout and the replay rule.
+
+use twofold_otp::{Algorithm, KeyUri, Secret, Totp, TotpParams, Window};
+use twofold_proto::{Factor, FactorStatus, FactorType};
+
+use crate::clock::Timestamp;
+use crate::crypto::secret_box::Sealed;
+use crate::store::FactorRow;
+
+use super::input::{OtpCode, factor_name};
+use super::sessions::Caller;
+use super::{DomainError, Result, Twofold};
+
+const PENDING: &str = "pending";
+const ACTIVE: &str = "active";
+
+/// A new pending TOTP factor: the only time the secret leaves the server.
+#[derive(Debug)]
+pub struct Enrollment {
+    pub id: String,
+    pub secret_base32: String,
+    pub uri: String,
+}
+
+fn to_api(f: &FactorRow) -> Factor {
+    Factor {
+        id: f.id.clone(),
+        factor_type: FactorType::Totp,
+        name: f.name.clone(),
+        status: if f.status == ACTIVE {
+            FactorStatus::Active
+        } else {
+            FactorStatus::Pending
+        },
+        created_at: Timestamp::from_millis(f.created_at).to_rfc3339(),
+        last_used_at: f
+            .last_used_at
+            .map(|t| Timestamp::from_millis(t).to_rfc3339()),
+    }
+}
+
+impl Twofold {
+    /// Creates a pending TOTP factor with a fresh 160-bit secret. An earlier pending
+    /// factor of the same user (an enrolment never finished) is replaced.
+    pub async fn enroll_totp(&self, caller: &Caller, name: Option<&str>) -> Result<Enrollment> {
+        let name = factor_name(name)?;
+        let user = &caller.user;
+        for f in self.store.factors_of_user(&user.id).await? {
+            if f.status == PENDING {
+                self.store.delete_factor(&f.id).await?;
+            }
+        }
+        let secret = Secret::generate().map_err(|e| DomainError::Internal(e.to_string()))?;
+        let params = TotpParams::default();
+        let id = Self::new_id();
+        let sealed = self.keys.seal(secret.as_bytes(), id.as_bytes())?;
+        let uri = KeyUri {
+            issuer: Some(self.issuer.to_string()),
+            account: user.email.clone(),
+            secret: secret.clone(),
+            params: params.clone(),
+        }
+        .to_uri();
+        self.store
+            .insert_factor(&FactorRow {
+                id: id.clone(),
+                user_id: user.id.clone(),
+                kind: "totp".into(),
+                name,
+                status: PENDING.into(),
+                secret_key_id: sealed.key_id,
+                secret_sealed: sealed.bytes,
+                algorithm: params.algorithm.to_string(),
+                digits: i64::from(params.digits),
+                period: i64::try_from(params.period).unwrap_or(30),
+                last_used_step: None,
+                created_at: self.now().as_millis(),
+                activated_at: None,
+                last_used_at: None,
+            })
+            .await?;
+        Ok(Enrollment {
+            id,
+            secret_base32: secret.to_base32(),
+            uri,
+        })
+    }
+
+    /// The Key URI of a pending factor (what its QR code shows).
+    pub async fn pending_factor_uri(&self, caller: &Caller, id: &str) -> Result<String> {
+        let f = self.own_factor(caller, id).await?;
+        if f.status != PENDING {
+            return Err(DomainError::Conflict(
+                "the QR code is shown only while the factor is pending".into(),
+            ));
+        }
+        let totp = self.totp_of(&f)?;
+        Ok(KeyUri {
+            issuer: Some(self.issuer.to_string()),
+            account: caller.user.email.clone(),
+            secret: totp.secret().clone(),
+            params: totp.params().clone(),
+        }
+        .to_uri())
+    }
+
+    /// Activates a pending factor with a code from it; that code's step counts as used.
+    pub async fn activate_factor(&self, caller: &Caller, id: &str, code: &str) -> Result<Factor> {
+        let code = OtpCode::parse(code)?;
+        let f = self.own_factor(caller, id).await?;
+        if f.status != PENDING {
+            return Err(DomainError::Conflict("the factor is already active".into()));
+        }
+        let now = self.now();
+        let m = self
+            .totp_of(&f)?
+            .verify(code.as_str(), now.unix_secs(), self.window())
+            .ok_or(DomainError::InvalidCode)?;
+        let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
+        if !self
+            .store
+            .activate_factor(&f.id, step, now.as_millis())
+            .await?
+        {
+            return Err(DomainError::Conflict("the factor is already active".into()));
+        }
+        let f = self.own_factor(caller, id).await?;
+        Ok(to_api(&f))
+    }
+
+    pub async fn list_factors(&self, caller: &Caller) -> Result<Vec<Factor>> {
+        Ok(self
+            .store
+            .factors_of_user(&caller.user.id)
+            .await?
+            .iter()
+            .map(to_api)
+            .collect())
+    }
+
+    /// Removes a factor. An active one needs a current code from itself, checked like a
+    /// sign-in (lockout, replay), so a stolen session alone cannot strip a user's MFA. A
+    /// pending one (an unfinished enrolment) can go without.
+    pub async fn delete_factor(&self, caller: &Caller, id: &str, code: Option<&str>) -> Result<()> {
+        let f = self.own_factor(caller, id).await?;
+        if f.status == ACTIVE {
+            let code = code.ok_or_else(|| {
+                DomainError::InvalidInput(
+                    "a current code from this factor is required to remove it".into(),
+                )
+            })?;
+            let code = OtpCode::parse(code)?;
+            self.check_totp(&caller.user.id, Some(&f.id), &code).await?;
+        }
+        self.store.delete_factor(&f.id).await?;
+        Ok(())
+    }
+
+    async fn own_factor(&self, caller: &Caller, id: &str) -> Result<FactorRow> {
+        self.store
+            .factor_of_user(&caller.user.id, id)
+            .await?
+            .ok_or(DomainError::NotFound("factor"))
+    }
+
+    fn window(&self) -> Window {
+        Window::symmetric(self.security.totp_window)
+    }
+
+    /// Opens a factor's sealed secret.
+    fn totp_of(&self, f: &FactorRow) -> Result<Totp> {
+        let sealed = Sealed {
+            key_id: f.secret_key_id.clone(),
+            bytes: f.secret_sealed.clone(),
+        };
+        let bytes = self.keys.open(&sealed, f.id.as_bytes())?;
+        let secret =
+            Secret::from_bytes(bytes.to_vec()).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let algorithm: Algorithm = f
+            .algorithm
+            .parse()
+            .map_err(|_| DomainError::Internal(format!("factor {} has unknown algorithm", f.id)))?;
+        let params = TotpParams {
+            algorithm,
+            digits: u8::try_from(f.digits).unwrap_or(6),
+            period: u64::try_from(f.period).unwrap_or(30),
+        };
+        Totp::new(secret, params).map_err(|e| DomainError::Internal(e.to_string()))
+    }
+
+    /// Checks a TOTP code against the user's active factors (or only `only`), as a second
+    /// factor: the attempt is counted first (lockout), and a match is accepted only if its
+    /// time step was never accepted for that factor (replay). Answers the factor's id.
+    pub(crate) async fn check_totp(
+        &self,
+        user_id: &str,
+        only: Option<&str>,
+        code: &OtpCode,
+    ) -> Result<String> {
+        self.reserve_attempt(user_id).await?;
+        let now = self.now();
+        let mut matched = false;
+        for f in self.store.factors_of_user(user_id).await? {
+            if f.status != ACTIVE || only.is_some_and(|id| id != f.id) {
+                continue;
+            }
+            let Some(m) = self
+                .totp_of(&f)?
+                .verify(code.as_str(), now.unix_secs(), self.window())
+            else {
+                continue;
+            };
+            matched = true;
+            let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
+            if self
+                .store
+                .claim_totp_step(&f.id, step, now.as_millis())
+                .await?
+            {
+                self.store.reset_mfa_failures(user_id).await?;
+                return Ok(f.id);
+            }
+        }
+        Err(if matched {
+            DomainError::CodeReused
+        } else {
+            DomainError::InvalidCode
+        })
+    }
+}

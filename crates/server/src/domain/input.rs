@@ -1,0 +1,141 @@
+//! Validated input values ("parse, don't validate"): once one of these exists, it is good.
+
+use super::DomainError;
+
+fn invalid(msg: impl Into<String>) -> DomainError {
+    DomainError::InvalidInput(msg.into())
+}
+
+/// An organisation slug: 2-63 of `a-z 0-9 -`, starting with a letter or digit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(s: &str) -> Result<Slug, DomainError> {
+        let ok = (2..=63).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-');
+        if !ok {
+            return Err(invalid(format!(
+                "invalid organisation slug {s:?}: use 2-63 lower-case letters, digits or '-', not starting with '-'"
+            )));
+        }
+        Ok(Slug(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A username, case-insensitive (stored lower-case): 1-64 of `a-z 0-9 . _ - @ +`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Username, DomainError> {
+        let s = s.trim().to_lowercase();
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_@+".contains(&b));
+        if !ok {
+            return Err(invalid(format!(
+                "invalid username {s:?}: use 1-64 letters, digits or . _ - @ +"
+            )));
+        }
+        Ok(Username(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address: deliberately loose (one '@', something either side, no spaces);
+/// the only real check of an address is a mail that arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Email, DomainError> {
+        let s = s.trim();
+        let ok = s.len() <= 254
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            && matches!(s.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'));
+        if !ok {
+            return Err(invalid(format!("invalid email address {s:?}")));
+        }
+        Ok(Email(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A one-time code as typed: digits, with spaces tolerated ("123 456"), 6 to 8 of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtpCode(String);
+
+impl OtpCode {
+    pub fn parse(s: &str) -> Result<OtpCode, DomainError> {
+        let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        if !(6..=8).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("the code must be 6 to 8 digits"));
+        }
+        Ok(OtpCode(digits))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A factor's display name: 1-64 printable characters.
+pub fn factor_name(name: Option<&str>) -> Result<String, DomainError> {
+    let name = name.map(str::trim).unwrap_or("Authenticator app");
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(invalid("the factor name must be 1-64 printable characters"));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(Slug::parse("acme").is_ok());
+        assert!(Slug::parse("acme-2").is_ok());
+        for bad in ["a", "-acme", "Acme", "ac me", "acme_", ""] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn usernames_are_case_insensitive() {
+        assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
+        assert!(Username::parse("a b").is_err());
+        assert!(Username::parse("").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert!(Email::parse("alice@example.com").is_ok());
+        for bad in [
+            "alice",
+            "@example.com",
+            "alice@example",
+            "a b@example.com",
+            "a@b@c.d",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn codes_tolerate_spaces_and_nothing_else() {
+        assert_eq!(OtpCode::parse("123 456").unwrap().as_str(), "123456");
+        for bad in ["12345", "123456789", "12a456", ""] {
+            assert!(OtpCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

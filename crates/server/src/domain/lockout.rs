@@ -1,0 +1,84 @@
+//! The second-factor lockout: after `threshold` consecutive failed codes the user's second
+//! step is locked, each further failure doubling the lock, up to `max`.
+//!
+//! ```text
+//!                 wrong code (n < threshold)
+//!               ┌──────────────┐
+//!               ▼              │
+//!  ┌──────────────────────┐    │        correct code
+//!  │ open: n failures     │────┘   ┌─────────────────────► n = 0, open
+//!  └──────────────────────┘        │
+//!        │ wrong code, n+1 = threshold
+//!        ▼                         │
+//!  ┌──────────────────────┐  lock ends   ┌────────────────────────────┐
+//!  │ locked for base      │────────────► │ one attempt allowed        │
+//!  │ every code refused,  │              │ wrong: locked for          │
+//!  │ even a correct one   │ ◄─────────── │ base·2^(n-threshold), ≤ max│
+//!  └──────────────────────┘              └────────────────────────────┘
+//! ```
+//!
+//! The counter and the lock live in the database (see `store::lockout`), so they hold
+//! across restarts and across server processes; an attempt is counted before its code is
+//! evaluated, so concurrent guesses cannot exceed the budget.
+
+use std::time::Duration;
+
+use crate::clock::Timestamp;
+use crate::config::Security;
+use crate::store::Reservation;
+
+use super::{DomainError, Twofold};
+
+/// When attempt number `attempt` (1-based), if it fails, locks the user until.
+pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<Timestamp> {
+    let over = attempt - i64::from(security.lockout_threshold);
+    if over < 0 {
+        return None;
+    }
+    let factor = 1u32
+        .checked_shl(u32::try_from(over).unwrap_or(u32::MAX))
+        .unwrap_or(u32::MAX);
+    let lock = security
+        .lockout_base
+        .saturating_mul(factor)
+        .min(security.lockout_max);
+    Some(now.plus(lock.max(Duration::from_secs(1))))
+}
+
+impl Twofold {
+    /// Counts one second-factor attempt for `user_id`, or refuses it while locked.
+    pub(crate) async fn reserve_attempt(&self, user_id: &str) -> Result<(), DomainError> {
+        let now = self.now();
+        let security = self.security.clone();
+        let lock_after =
+            move |attempt: i64| lock_until(&security, now, attempt).map(Timestamp::as_millis);
+        match self
+            .store
+            .reserve_mfa_attempt(user_id, now.as_millis(), &lock_after)
+            .await?
+        {
+            Reservation::Granted { .. } => Ok(()),
+            Reservation::Locked { until } => Err(DomainError::Locked {
+                retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_starts_at_threshold_and_doubles_to_the_cap() {
+        let s = Security::default();
+        let t0 = Timestamp::from_millis(0);
+        let secs = |a| lock_until(&s, t0, a).map(|t| t.as_millis() / 1000);
+        assert_eq!(secs(4), None);
+        assert_eq!(secs(5), Some(60));
+        assert_eq!(secs(6), Some(120));
+        assert_eq!(secs(7), Some(240));
+        assert_eq!(secs(11), Some(3600));
+        assert_eq!(secs(500), Some(3600));
+    }
+}

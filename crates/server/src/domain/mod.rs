@@ -1,0 +1,138 @@
+//! The rules of Twofold in plain Rust: organisations, users, second factors, the sign-in
+//! flow, sessions. Calls the store; knows nothing of HTTP. Every "now" comes from the
+//! injected [`Clock`].
+
+pub mod factors;
+pub mod input;
+pub mod lockout;
+pub mod orgs;
+pub mod sessions;
+pub mod signin;
+pub mod users;
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, Timestamp};
+use crate::config::{Config, Security};
+use crate::crypto::secret_box::{KeyRing, SecretKey};
+use crate::crypto::{CryptoError, password::Passwords};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("wrong organisation, username or password")]
+    InvalidCredentials,
+    #[error("no valid session")]
+    Unauthenticated,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the code is not valid")]
+    InvalidCode,
+    #[error("this code was already used; wait for the next one")]
+    CodeReused,
+    #[error("too many failed attempts; try again in {retry_after} s")]
+    Locked { retry_after: u64 },
+    #[error("the sign-in has expired or was already completed; sign in again")]
+    FlowExpired,
+    #[error("{0}")]
+    MethodNotAvailable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+/// The service: everything a request needs, cheap to clone.
+#[derive(Clone)]
+pub struct Twofold {
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) passwords: Passwords,
+    pub(crate) security: Arc<Security>,
+    pub(crate) issuer: Arc<str>,
+}
+
+/// The plaintext sealed under every key as its check value.
+const KEY_CHECK: &[u8] = b"twofold secret key check v1";
+
+impl Twofold {
+    /// Opens the database, loads the secret key and checks that it can open every secret
+    /// already in the database, so a misconfigured process refuses to start instead of
+    /// refusing every sign-in.
+    pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold> {
+        let key = match &config.secret_key {
+            Some(text) => SecretKey::parse(text)?,
+            None => {
+                std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                    DomainError::Internal(format!(
+                        "cannot create {}: {e}",
+                        config.data_dir.display()
+                    ))
+                })?;
+                SecretKey::load_or_create(&config.data_dir)?
+            }
+        };
+        let keys = KeyRing::new(key);
+        let store = Store::open(&config.database).await?;
+        let check = keys.seal(KEY_CHECK, b"key-check")?;
+        let recorded = store
+            .register_secret_key(keys.current_id(), &check.bytes, clock.now().as_millis())
+            .await?;
+        let sealed = crate::crypto::secret_box::Sealed {
+            key_id: keys.current_id().into(),
+            bytes: recorded,
+        };
+        if keys
+            .open(&sealed, b"key-check")
+            .ok()
+            .as_deref()
+            .map(|v| v.as_slice())
+            != Some(KEY_CHECK)
+        {
+            return Err(DomainError::Internal(format!(
+                "the secret key {} does not match the key of that id this database was set up with",
+                keys.current_id()
+            )));
+        }
+        for id in store.secret_key_ids_in_use().await? {
+            if !keys.has_key(&id) {
+                return Err(DomainError::Internal(format!(
+                    "the database holds TOTP secrets sealed with key {id}, which this server does not have; \
+                     give every server the same TWOFOLD_SECRET_KEY"
+                )));
+            }
+        }
+        let passwords = Passwords::new(config.security.password_hash_concurrency)?;
+        Ok(Twofold {
+            store,
+            clock,
+            keys: Arc::new(keys),
+            passwords,
+            security: Arc::new(config.security.clone()),
+            issuer: config.issuer.as_str().into(),
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn new_id() -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}

@@ -1,0 +1,106 @@
+//! Sessions: minted at the end of a sign-in, presented as bearer tokens, ended by logout
+//! or expiry. A session records how strongly its user proved who they are: `aal` 1 after
+//! a password alone, 2 after a second factor; `amr` lists the methods (RFC 8176).
+
+use twofold_proto::{Me, MfaSummary, SessionInfo};
+
+use crate::clock::Timestamp;
+use crate::crypto::token::{self, TokenKind};
+use crate::store::{SessionRow, UserRow};
+
+use super::users::parse_role;
+use super::{DomainError, Result, Twofold};
+
+/// A session just created: the token is shown to the client once.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+/// The caller of an authenticated request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub session: SessionRow,
+    pub user: UserRow,
+}
+
+impl Twofold {
+    pub(crate) async fn start_session(
+        &self,
+        user: &UserRow,
+        amr: &[&str],
+        factor_id: Option<String>,
+    ) -> Result<NewSession> {
+        let now = self.now();
+        let tok = token::mint(TokenKind::Session)?;
+        let expires_at = now.plus(self.security.session_ttl);
+        let aal = if factor_id.is_some() { 2 } else { 1 };
+        self.store
+            .insert_session(&SessionRow {
+                id: Self::new_id(),
+                token_hash: tok.hash,
+                user_id: user.id.clone(),
+                aal,
+                amr: amr.join(" "),
+                factor_id,
+                created_at: now.as_millis(),
+                expires_at: expires_at.as_millis(),
+            })
+            .await?;
+        self.store.record_login(&user.id, now.as_millis()).await?;
+        Ok(NewSession {
+            token: tok.text,
+            expires_at,
+        })
+    }
+
+    /// The caller behind a bearer token, if it is a live session.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Caller> {
+        let hash =
+            token::lookup_hash(TokenKind::Session, bearer).ok_or(DomainError::Unauthenticated)?;
+        let session = self
+            .store
+            .session_by_token(&hash, self.now().as_millis())
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        let user = self
+            .store
+            .user_by_id(&session.user_id)
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        Ok(Caller { session, user })
+    }
+
+    pub async fn logout(&self, caller: &Caller) -> Result<()> {
+        self.store.delete_session(&caller.session.id).await?;
+        Ok(())
+    }
+
+    pub async fn me(&self, caller: &Caller) -> Result<Me> {
+        let u = &caller.user;
+        let active = self.store.count_active_factors(&u.id).await?;
+        Ok(Me {
+            id: u.id.clone(),
+            org: u.org_slug.clone(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            role: parse_role(&u.role)?,
+            federated: u.federated,
+            mfa: MfaSummary {
+                enrolled: active > 0,
+                factors: u32::try_from(active).unwrap_or(u32::MAX),
+            },
+            session: SessionInfo {
+                aal: u8::try_from(caller.session.aal).unwrap_or(1),
+                amr: caller
+                    .session
+                    .amr
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                expires_at: Timestamp::from_millis(caller.session.expires_at).to_rfc3339(),
+            },
+        })
+    }
+}

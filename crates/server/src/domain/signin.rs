@@ -1,0 +1,126 @@
+//! The sign-in flow.
+//!
+//! ```text
+//!  POST /auth/login {org, username, password}
+//!        │
+//!        ├─ wrong org / user / password ──► 401 invalid_credentials (same answer, same work)
+//!        │
+//!        ├─ no active second factor ───────► session, aal 1, amr [pwd]
+//!        │
+//!        └─ active factor(s) ──► flow (5 min) ──► POST /auth/mfa {flow_token, method, code}
+//!                                                   │
+//!                                                   ├─ locked ─────────► 429 too_many_attempts
+//!                                                   ├─ flow gone/old ──► 401 flow_expired
+//!                                                   ├─ wrong code ─────► 401 invalid_code (counted)
+//!                                                   ├─ step used ──────► 401 code_reused (counted)
+//!                                                   └─ right code ─────► session, aal 2, amr [pwd, otp]
+//!                                                                        (flow consumed, count reset)
+//! ```
+
+use twofold_proto::Method;
+use zeroize::Zeroizing;
+
+use crate::clock::Timestamp;
+use crate::crypto::token::{self, TokenKind};
+use crate::store::FlowRow;
+
+use super::input::{OtpCode, Username};
+use super::sessions::NewSession;
+use super::{DomainError, Result, Twofold};
+
+/// The answer to a correct password.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Authenticated(NewSession),
+    MfaRequired {
+        flow_token: String,
+        methods: Vec<Method>,
+        expires_at: Timestamp,
+    },
+}
+
+impl Twofold {
+    /// The password step.
+    pub async fn login(
+        &self,
+        org: &str,
+        username: &str,
+        password: Zeroizing<String>,
+    ) -> Result<LoginOutcome> {
+        // A malformed username cannot exist: treat it like an unknown one (same work, same
+        // answer) rather than tell the caller what usernames look like.
+        let user = match Username::parse(username) {
+            Ok(u) => self.store.user_by_login(org, u.as_str()).await?,
+            Err(_) => None,
+        };
+        // Federated users have no password here; they are checked against the dummy too.
+        let hash = user
+            .as_ref()
+            .filter(|u| !u.federated)
+            .and_then(|u| u.password_hash.clone());
+        if password.len() > crate::crypto::password::MAX_LEN {
+            return Err(DomainError::InvalidCredentials);
+        }
+        let ok = self.passwords.verify(password, hash).await?;
+        let user = match user {
+            Some(u) if ok => u,
+            _ => return Err(DomainError::InvalidCredentials),
+        };
+        if self.store.count_active_factors(&user.id).await? == 0 {
+            return Ok(LoginOutcome::Authenticated(
+                self.start_session(&user, &["pwd"], None).await?,
+            ));
+        }
+        let now = self.now();
+        let tok = token::mint(TokenKind::Flow)?;
+        let expires_at = now.plus(self.security.flow_ttl);
+        self.store
+            .insert_flow(&FlowRow {
+                id: Self::new_id(),
+                token_hash: tok.hash,
+                user_id: user.id.clone(),
+                created_at: now.as_millis(),
+                expires_at: expires_at.as_millis(),
+            })
+            .await?;
+        Ok(LoginOutcome::MfaRequired {
+            flow_token: tok.text,
+            methods: vec![Method::Totp],
+            expires_at,
+        })
+    }
+
+    /// The second step: a code for a flow started by [`Twofold::login`].
+    pub async fn complete_mfa(
+        &self,
+        flow_token: &str,
+        method: Method,
+        code: &str,
+    ) -> Result<NewSession> {
+        let hash =
+            token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
+        let flow = self
+            .store
+            .flow_by_token(&hash)
+            .await?
+            .ok_or(DomainError::FlowExpired)?;
+        if flow.expires_at <= self.now().as_millis() {
+            return Err(DomainError::FlowExpired);
+        }
+        let code = OtpCode::parse(code)?;
+        let factor_id = match method {
+            Method::Totp => self.check_totp(&flow.user_id, None, &code).await?,
+        };
+        // Of two requests finishing one flow, only one may get a session.
+        if !self.store.consume_flow(&flow.id).await? {
+            return Err(DomainError::FlowExpired);
+        }
+        let user = self
+            .store
+            .user_by_id(&flow.user_id)
+            .await?
+            .ok_or(DomainError::FlowExpired)?;
+        self.start_session(&user, &["pwd", "otp"], Some(factor_id))
+            .await
+    }
+}

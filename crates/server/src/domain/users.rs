@@ -1,0 +1,95 @@
+//! Users of an organisation.
+
+use zeroize::Zeroizing;
+
+use crate::crypto::password;
+use crate::store::{StoreError, UserRow};
+
+use super::input::{Email, Slug, Username};
+use super::{DomainError, Result, Twofold};
+
+pub use twofold_proto::Role;
+
+pub fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Admin => "admin",
+        Role::Member => "member",
+    }
+}
+
+pub fn parse_role(s: &str) -> Result<Role> {
+    match s {
+        "owner" => Ok(Role::Owner),
+        "admin" => Ok(Role::Admin),
+        "member" => Ok(Role::Member),
+        _ => Err(DomainError::InvalidInput(format!(
+            "invalid role {s:?}: expected owner, admin or member"
+        ))),
+    }
+}
+
+/// What it takes to create a user.
+pub struct NewUser {
+    pub org: String,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    /// Signs in through the organisation's identity provider: no password here, and
+    /// exempt from TOTP.
+    pub federated: bool,
+    pub password: Option<Zeroizing<String>>,
+}
+
+impl Twofold {
+    /// Creates a user; answers the id.
+    pub async fn create_user(&self, new: NewUser) -> Result<String> {
+        let slug = Slug::parse(&new.org)?;
+        let username = Username::parse(&new.username)?;
+        let email = Email::parse(&new.email)?;
+        let password_hash = match (&new.password, new.federated) {
+            (Some(_), true) => {
+                return Err(DomainError::InvalidInput(
+                    "a federated user signs in through the identity provider and has no password here".into(),
+                ));
+            }
+            (Some(p), false) => {
+                let len = p.chars().count();
+                if len < password::MIN_LEN || len > password::MAX_LEN {
+                    return Err(DomainError::InvalidInput(format!(
+                        "the password must be {} to {} characters",
+                        password::MIN_LEN,
+                        password::MAX_LEN
+                    )));
+                }
+                Some(self.passwords.hash(p.clone()).await?)
+            }
+            (None, _) => None,
+        };
+        let org = self
+            .store
+            .org_by_slug(slug.as_str())
+            .await?
+            .ok_or(DomainError::NotFound("organisation"))?;
+        let row = UserRow {
+            id: Self::new_id(),
+            org_id: org.id,
+            org_slug: org.slug,
+            username: username.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+            role: role_str(new.role).to_owned(),
+            federated: new.federated,
+            password_hash,
+            created_at: self.now().as_millis(),
+            last_login_at: None,
+        };
+        match self.store.insert_user(&row).await {
+            Ok(()) => Ok(row.id),
+            Err(StoreError::Duplicate(_)) => Err(DomainError::AlreadyExists(format!(
+                "user {:?} already exists in organisation {:?}",
+                row.username, row.org_slug
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `/me/factors`: enrol, activate, list and remove the user's own second factors.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use twofold_proto::{
+    ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, Problem, TotpEnrollment,
+};
+
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Body, OptionalBody, Session};
+
+fn qr_failed(e: crate::qr::QrError) -> ApiError {
+    ApiError::from(crate::domain::DomainError::Internal(e.to_string()))
+}
+
+/// The user's factors, pending and active. Never includes secrets.
+#[utoipa::path(get, path = "/api/v1/me/factors", tag = "factors",
+    security(("session" = [])),
+    responses(
+        (status = 200, body = Vec<Factor>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(st): State<AppState>,
+    Session(caller): Session,
+) -> Result<axum::Json<Vec<Factor>>, ApiError> {
+    Ok(axum::Json(st.twofold.list_factors(&caller).await?))
+}
+
+/// Start enrolling an authenticator app: a pending factor with its secret and QR code.
+#[utoipa::path(post, path = "/api/v1/me/factors/totp", tag = "factors",
+    security(("session" = [])),
+    request_body(content = Option<EnrollTotpRequest>, description = "Optional; `{}` or no body uses the default name"),
+    responses(
+        (status = 201, body = TotpEnrollment),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn enroll_totp(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OptionalBody(req): OptionalBody<EnrollTotpRequest>,
+) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
+    let req = req.unwrap_or_default();
+    let e = st.twofold.enroll_totp(&caller, req.name.as_deref()).await?;
+    tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %e.id);
+    let qr_svg = crate::qr::svg(&e.uri).map_err(qr_failed)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TotpEnrollment {
+            id: e.id,
+            secret: e.secret_base32,
+            uri: e.uri,
+            qr_svg,
+        }),
+    ))
+}
+
+/// Activate a pending factor with a current code from the authenticator app.
+#[utoipa::path(post, path = "/api/v1/me/factors/{id}/activate", tag = "factors",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id")),
+    request_body = ActivateFactorRequest,
+    responses(
+        (status = 200, description = "The factor, now active", body = Factor),
+        (status = 400, description = "Malformed request or code", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn activate(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Path(id): Path<String>,
+    Body(req): Body<ActivateFactorRequest>,
+) -> Result<axum::Json<Factor>, ApiError> {
+    let f = st.twofold.activate_factor(&caller, &id, &req.code).await?;
+    tracing::info!(event = "factor.enrolled", user_id = %caller.user.id, factor_id = %f.id);
+    Ok(axum::Json(f))
+}
+
+/// Remove a factor; an active one needs a current code from itself.
+#[utoipa::path(delete, path = "/api/v1/me/factors/{id}", tag = "factors",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id")),
+    request_body(content = Option<DeleteFactorRequest>, description = "Required for an active factor"),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "Missing or malformed code", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Path(id): Path<String>,
+    OptionalBody(req): OptionalBody<DeleteFactorRequest>,
+) -> Result<StatusCode, ApiError> {
+    let code = req.and_then(|r| r.code);
+    st.twofold
+        .delete_factor(&caller, &id, code.as_deref())
+        .await?;
+    tracing::info!(event = "factor.removed", user_id = %caller.user.id, factor_id = %id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The QR code of a pending factor, as a PNG image.
+#[utoipa::path(get, path = "/api/v1/me/factors/{id}/qr.png", tag = "factors",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id")),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the factor is not pending", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn qr_png(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let uri = st.twofold.pending_factor_uri(&caller, &id).await?;
+    let png = crate::qr::png(&uri).map_err(qr_failed)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+}

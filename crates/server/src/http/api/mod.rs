@@ -1,0 +1,67 @@
+//! The JSON API, `/api/v1`: one module per resource, and the OpenAPI document built from
+//! the handlers' annotations so it cannot drift from them.
+
+pub mod auth;
+pub mod factors;
+pub mod me;
+
+use axum::Router;
+use axum::routing::{get, post};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/mfa", post(auth::mfa))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(me::me))
+        .route("/me/factors", get(factors::list))
+        .route("/me/factors/totp", post(factors::enroll_totp))
+        .route("/me/factors/{id}", axum::routing::delete(factors::delete))
+        .route("/me/factors/{id}/activate", post(factors::activate))
+        .route("/me/factors/{id}/qr.png", get(factors::qr_png))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Twofold API",
+        version = "1",
+        description = "Sign in with a password and a second factor; manage your second factors. \
+                       Errors are RFC 9457 problem documents with a stable `code`."
+    ),
+    paths(
+        auth::login, auth::mfa, auth::logout, me::me,
+        factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token from POST /api/v1/auth/login or /auth/mfa.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document of this API.
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}

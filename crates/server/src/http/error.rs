@@ -1,0 +1,109 @@
+//! Every failure leaves as an RFC 9457 problem document with a stable `code`. Internal
+//! errors are logged here with their detail and answered with a generic one: never SQL
+//! text or a backtrace.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use twofold_proto::{ErrorCode, PROBLEM_JSON, Problem};
+
+use crate::domain::DomainError;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    detail: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, detail)
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        use DomainError as D;
+        let (status, code) = match &e {
+            D::InvalidInput(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
+            D::InvalidCredentials => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials),
+            D::Unauthenticated => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
+            D::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            D::AlreadyExists(_) | D::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            D::InvalidCode => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCode),
+            D::CodeReused => (StatusCode::UNAUTHORIZED, ErrorCode::CodeReused),
+            D::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts),
+            D::FlowExpired => (StatusCode::UNAUTHORIZED, ErrorCode::FlowExpired),
+            D::MethodNotAvailable(_) => (StatusCode::BAD_REQUEST, ErrorCode::MethodNotAvailable),
+            D::Store(_) | D::Crypto(_) | D::Internal(_) => {
+                tracing::error!(error = %e, "request failed");
+                return Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    "the server could not complete the request",
+                );
+            }
+        };
+        let retry_after = match e {
+            D::Locked { retry_after } => Some(retry_after),
+            _ => None,
+        };
+        Self {
+            status,
+            code,
+            detail: e.to_string(),
+            retry_after,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            type_uri: self.code.type_uri(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code,
+            retry_after: self.retry_after,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut res = (self.status, body).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.code == ErrorCode::Unauthenticated {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such endpoint",
+    )
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::InvalidRequest,
+        "this endpoint does not accept that method",
+    )
+}
