@@ -1,1 +1,150 @@
-//! twofold-client (being written).
+//! Typed HTTP client for the Twofold API v1, over the `proto` types. Used by the `twofold`
+//! CLI's client commands and by the integration tests.
+//!
+//! Every error answer is decoded into its [`Problem`] so callers match on the stable
+//! [`ErrorCode`], never on text.
+
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use twofold_proto::{
+    ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest,
+    LoginResponse, Me, MfaRequest, Problem, TotpEnrollment,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a problem document.
+    #[error("{} ({}): {}", .0.code, .0.status, .0.detail)]
+    Api(Problem),
+    /// The server could not be reached or the answer could not be read.
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    /// An answer that is neither what was asked for nor a problem document.
+    #[error("unexpected answer {status}: {body}")]
+    Unexpected { status: StatusCode, body: String },
+}
+
+impl ClientError {
+    /// The problem's code, if the server answered with one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api(p) => Some(p.code),
+            _ => None,
+        }
+    }
+
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ClientError::Api(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A client for one server, optionally carrying a session token.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// `base_url` is the server's root, e.g. `http://127.0.0.1:8080`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self { http: reqwest::Client::new(), base: base_url.into().trim_end_matches('/').to_owned(), token: None }
+    }
+
+    /// The same client, sending `token` as its bearer session token.
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        Self { token: Some(token.into()), ..self.clone() }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let rb = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    async fn send(&self, rb: RequestBuilder) -> Result<reqwest::Response> {
+        let res = rb.send().await?;
+        if res.status().is_success() {
+            return Ok(res);
+        }
+        let status = res.status();
+        let body = res.text().await?;
+        match serde_json::from_str::<Problem>(&body) {
+            Ok(p) => Err(ClientError::Api(p)),
+            Err(_) => Err(ClientError::Unexpected { status, body }),
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
+        Ok(self.send(rb).await?.json().await?)
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.json(self.request(Method::POST, path).json(body)).await
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<()> {
+        self.send(self.request(Method::GET, "/healthz")).await.map(|_| ())
+    }
+
+    pub async fn login(&self, org: &str, username: &str, password: &str) -> Result<LoginResponse> {
+        let req = LoginRequest { org: org.into(), username: username.into(), password: password.into() };
+        self.post("/api/v1/auth/login", &req).await
+    }
+
+    pub async fn mfa(&self, req: &MfaRequest) -> Result<LoginResponse> {
+        self.post("/api/v1/auth/mfa", req).await
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        self.send(self.request(Method::POST, "/api/v1/auth/logout")).await.map(|_| ())
+    }
+
+    pub async fn me(&self) -> Result<Me> {
+        self.json(self.request(Method::GET, "/api/v1/me")).await
+    }
+
+    pub async fn factors(&self) -> Result<Vec<Factor>> {
+        self.json(self.request(Method::GET, "/api/v1/me/factors")).await
+    }
+
+    pub async fn enroll_totp(&self, name: Option<&str>) -> Result<TotpEnrollment> {
+        self.post("/api/v1/me/factors/totp", &EnrollTotpRequest { name: name.map(Into::into) }).await
+    }
+
+    pub async fn activate_factor(&self, id: &str, code: &str) -> Result<Factor> {
+        self.post(&format!("/api/v1/me/factors/{id}/activate"), &ActivateFactorRequest { code: code.into() })
+            .await
+    }
+
+    pub async fn delete_factor(&self, id: &str, code: Option<&str>) -> Result<()> {
+        let body = DeleteFactorRequest { code: code.map(Into::into) };
+        let rb = self.request(Method::DELETE, &format!("/api/v1/me/factors/{id}")).json(&body);
+        self.send(rb).await.map(|_| ())
+    }
+
+    /// The PNG bytes of a pending factor's QR code.
+    pub async fn factor_qr_png(&self, id: &str) -> Result<Vec<u8>> {
+        let res = self.send(self.request(Method::GET, &format!("/api/v1/me/factors/{id}/qr.png"))).await?;
+        Ok(res.bytes().await?.to_vec())
+    }
+
+    /// The OpenAPI document.
+    pub async fn openapi(&self) -> Result<serde_json::Value> {
+        self.json(self.request(Method::GET, "/api/v1/openapi.json")).await
+    }
+}

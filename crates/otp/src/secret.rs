@@ -262,14 +262,14 @@ mod tests {
             let secret = Secret::from_bytes(bytes.clone()).unwrap();
             let text = secret.to_base32();
             prop_assert!(text.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
-            prop_assert_eq!(Secret::from_base32(&text).unwrap().as_bytes(), &bytes[..]);
-            prop_assert_eq!(Secret::from_base32(&text.to_lowercase()).unwrap().as_bytes(), &bytes[..]);
+            prop_assert_eq!(Secret::from_base32(&text).unwrap().as_bytes().to_vec(), bytes.clone());
+            prop_assert_eq!(Secret::from_base32(&text.to_lowercase()).unwrap().as_bytes().to_vec(), bytes.clone());
             let spaced = sprinkle(&text, &at);
-            prop_assert_eq!(Secret::from_base32(&spaced).unwrap().as_bytes(), &bytes[..]);
-            prop_assert_eq!(Secret::from_base32(&spaced.to_lowercase()).unwrap().as_bytes(), &bytes[..]);
+            prop_assert_eq!(Secret::from_base32(&spaced).unwrap().as_bytes().to_vec(), bytes.clone());
+            prop_assert_eq!(Secret::from_base32(&spaced.to_lowercase()).unwrap().as_bytes().to_vec(), bytes.clone());
             // Padded form as produced by padding encoders (e.g. Python's base64.b32encode).
             let padded = data_encoding::BASE32.encode(&bytes);
-            prop_assert_eq!(Secret::from_base32(&padded).unwrap().as_bytes(), &bytes[..]);
+            prop_assert_eq!(Secret::from_base32(&padded).unwrap().as_bytes().to_vec(), bytes.clone());
         }
     }
 }

@@ -514,17 +514,11 @@ mod tests {
         // the birthday bound gives ~200 colliding pairs.
         let token = totp(SEED_SHA1, Algorithm::Sha1, 6);
         let mut seen = std::collections::HashMap::new();
-        let mut pair = None;
-        for step in 0..20_000u64 {
+        let pair = (0..20_000u64).find_map(|step| {
             let code = token.generate_for_step(step);
-            if let Some(&earlier) = seen.get(&code) {
-                if (step - earlier) % 2 == 0 {
-                    pair = Some((earlier, step, code));
-                    break;
-                }
-            }
-            seen.insert(code, step);
-        }
+            let earlier = seen.insert(code.clone(), step)?;
+            ((step - earlier) % 2 == 0).then_some((earlier, step, code))
+        });
         let (a, b, code) = pair.expect("no even-distance collision in 20 000 steps");
         let half = (b - a) / 2;
         let period = token.params().period;

@@ -491,12 +491,19 @@ mod tests {
             err.to_string(),
             "`digits` parameter must be a whole number, got \"six\""
         );
-        for bad in ["", "+6", "-6", "6.0", "99999999999999999999999"] {
+        for (raw, decoded) in [
+            ("", ""),
+            ("%2B6", "+6"),
+            ("+6", " 6"),
+            ("-6", "-6"),
+            ("6.0", "6.0"),
+            ("99999999999999999999999", "99999999999999999999999"),
+        ] {
             assert_eq!(
-                parse_err(&format!("{base}&period={bad}")),
+                parse_err(&format!("{base}&period={raw}")),
                 Error::InvalidNumber {
                     param: "period",
-                    value: bad.into()
+                    value: decoded.into()
                 }
             );
         }

@@ -1,0 +1,15 @@
+//! End-to-end tests of the `twofold` binary: the real process started as an operator would
+//! start it (`serve`, the offline admin commands, `secret-key generate`), configured only
+//! through flags, environment and files, driven over loopback HTTP, with TOTP codes from an
+//! independent implementation (Python's standard library), on SQLite and, when
+//! `TWOFOLD_TEST_POSTGRES_URL` is set, on PostgreSQL shared by two server processes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod config_errors;
+mod postgres;
+mod secret_key;
+mod secrets_at_rest;
+mod serve;
+mod signin;
+mod support;

@@ -1,0 +1,233 @@
+//! Several server processes sharing one PostgreSQL database, as in a scaled-out deployment.
+//! Runs only when `TWOFOLD_TEST_POSTGRES_URL` names a database (e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`); each test works in a schema of its own,
+//! dropped afterwards, so runs never see each other's data.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::{Connection, PgConnection};
+use twofold_proto::{ErrorCode, Factor, LoginResponse};
+
+use crate::secret_key::generate_key;
+use crate::support::{
+    Api, Answer, Server, TempDir, create_org_and_user, run, serve_cmd, totp_codes,
+};
+
+const URL_VAR: &str = "TWOFOLD_TEST_POSTGRES_URL";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The database to test against, or `None` (with a note) when none is configured.
+fn postgres_url() -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("note: {URL_VAR} is not set; skipping the PostgreSQL tests");
+            None
+        }
+    }
+}
+
+/// A fresh schema, dropped (with everything in it) when the test ends, pass or fail.
+struct Schema {
+    base_url: String,
+    name: String,
+}
+
+impl Schema {
+    async fn create(base_url: &str) -> Schema {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "t_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        // Set but unreachable is a failure: the run asked for these tests.
+        let mut conn = PgConnection::connect(base_url)
+            .await
+            .unwrap_or_else(|e| panic!("{URL_VAR} is set but cannot connect: {e}"));
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        Schema {
+            base_url: base_url.to_owned(),
+            name,
+        }
+    }
+
+    /// The URL every process uses: the base URL with the schema as its search path.
+    fn url(&self) -> String {
+        let sep = if self.base_url.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{sep}options=-c%20search_path%3D{}",
+            self.base_url, self.name
+        )
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (url, name) = (self.base_url.clone(), self.name.clone());
+        // Drop cannot await, and may run inside the test's runtime: clean up on a thread
+        // with a runtime of its own.
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = PgConnection::connect(&url).await.ok()?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()?;
+                conn.close().await.ok()
+            })
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// A server on the shared database with its own data directory and the given key.
+/// A window of two steps lets one clock reading give three usable, distinct steps (see
+/// the test), whatever second of the 30 s step the test starts in.
+fn start_server(schema: &Schema, data: &TempDir, key: &str) -> Server {
+    let mut cmd = serve_cmd(data);
+    cmd.env("TWOFOLD_DATABASE_URL", schema.url())
+        .env("TWOFOLD_SECRET_KEY", key)
+        .env("TWOFOLD_TOTP_WINDOW", "2");
+    let server = Server::start(cmd);
+    assert!(server.log().contains("postgres"), "{}", server.log());
+    server
+}
+
+/// Org and user created by the CLI against the shared database, then a TOTP factor
+/// enrolled and activated through `api`. Answers the secret and the step the activation
+/// used up.
+async fn user_with_active_factor(schema: &Schema, key: &str, api: &Api) -> (String, u64) {
+    let cli_dir = TempDir::new();
+    let url = schema.url();
+    create_org_and_user(
+        &["--data-dir", &cli_dir.arg(), "--database-url", &url],
+        &[("TWOFOLD_SECRET_KEY", key)],
+        "acme",
+        "alice",
+        PASSWORD,
+    );
+    let session = api.login_password_only("acme", "alice", PASSWORD).await;
+    let e = api.enroll_totp(&session).await;
+    let now = &totp_codes(&e.secret, &[0])[0];
+    let f: Factor = api.activate(&session, &e.id, &now.code).await.json();
+    assert_eq!(f.id, e.id);
+    (e.secret, now.step)
+}
+
+fn is_authenticated(a: &Answer) -> bool {
+    a.status.is_success()
+        && matches!(
+            a.json::<LoginResponse>(),
+            LoginResponse::Authenticated { .. }
+        )
+}
+
+#[tokio::test]
+async fn two_servers_sharing_postgres_accept_each_totp_step_exactly_once() {
+    let Some(base) = postgres_url() else { return };
+    let schema = Schema::create(&base).await;
+    let scratch = TempDir::new();
+    // One key for every process: the factor sealed through A must open on B.
+    let key = generate_key(&scratch);
+    let (data_a, data_b) = (TempDir::new(), TempDir::new());
+    let a = start_server(&schema, &data_a, &key);
+    let b = start_server(&schema, &data_b, &key);
+    let (api_a, api_b) = (a.api(), b.api());
+
+    let (secret, activated_step) = user_with_active_factor(&schema, &key, &api_a).await;
+
+    // The activation used step P. Codes for P+1 and P+2 from one clock reading, which is
+    // at P or later: with the window of 2 both stay acceptable until the server's step
+    // passes P+3, i.e. for at least 30 s, and neither is a replay of P.
+    let codes = totp_codes(&secret, &[1, 2]);
+    assert!(codes[0].step > activated_step, "{codes:?} vs {activated_step}");
+
+    // The same code on both servers at once: the database lets exactly one win.
+    let flow_a = api_a.start_flow("acme", "alice", PASSWORD).await;
+    let flow_b = api_b.start_flow("acme", "alice", PASSWORD).await;
+    let (ra, rb) = tokio::join!(
+        api_a.mfa(&flow_a, &codes[0].code),
+        api_b.mfa(&flow_b, &codes[0].code)
+    );
+    let (won, lost) = match (is_authenticated(&ra), is_authenticated(&rb)) {
+        (true, false) => (ra, rb),
+        (false, true) => (rb, ra),
+        _ => panic!("expected exactly one success:\nA: {ra:?}\nB: {rb:?}"),
+    };
+    lost.expect_problem(401, ErrorCode::CodeReused);
+    let LoginResponse::Authenticated { session_token, .. } = won.json() else {
+        unreachable!()
+    };
+    // A session from either server is good on the other: one database.
+    assert_eq!(api_a.me(&session_token).await.session.aal, 2);
+    assert_eq!(api_b.me(&session_token).await.session.aal, 2);
+
+    // The next step, one after the other: accepted by B, then a replay on A.
+    let flow_b = api_b.start_flow("acme", "alice", PASSWORD).await;
+    assert!(
+        is_authenticated(&api_b.mfa(&flow_b, &codes[1].code).await),
+        "B refused a fresh code"
+    );
+    let flow_a = api_a.start_flow("acme", "alice", PASSWORD).await;
+    api_a
+        .mfa(&flow_a, &codes[1].code)
+        .await
+        .expect_problem(401, ErrorCode::CodeReused);
+
+    for server in [a, b] {
+        let (status, log) = server.terminate();
+        assert!(status.success(), "{status:?}\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn server_with_another_secret_key_refuses_to_start_once_postgres_holds_a_factor() {
+    let Some(base) = postgres_url() else { return };
+    let schema = Schema::create(&base).await;
+    let scratch = TempDir::new();
+    let key = generate_key(&scratch);
+    let other_key = generate_key(&scratch);
+    let data_a = TempDir::new();
+    let a = start_server(&schema, &data_a, &key);
+    user_with_active_factor(&schema, &key, &a.api()).await;
+
+    let data_c = TempDir::new();
+    let mut cmd = serve_cmd(&data_c);
+    cmd.env("TWOFOLD_DATABASE_URL", schema.url())
+        .env("TWOFOLD_SECRET_KEY", &other_key);
+    let out = run(&mut cmd, None);
+    assert_ne!(out.code(), Some(0), "{out:?}");
+    // The refusal names the key the database needs and the setting to fix.
+    let (key_id, _) = key.split_once(':').unwrap();
+    let refusal: Vec<&str> = out
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("twofold: "))
+        .collect();
+    assert_eq!(refusal.len(), 1, "{}", out.stderr);
+    assert!(refusal[0].contains(key_id), "{}", refusal[0]);
+    assert!(refusal[0].contains("TWOFOLD_SECRET_KEY"), "{}", refusal[0]);
+    assert_eq!(out.stderr_lines().len(), 1, "{}", out.stderr);
+
+    // The server with the right key is unaffected.
+    let session = a
+        .api()
+        .login("acme", "alice", PASSWORD)
+        .await;
+    assert!(matches!(session, LoginResponse::MfaRequired { .. }));
+    let (status, log) = a.terminate();
+    assert!(status.success(), "{status:?}\n{log}");
+}

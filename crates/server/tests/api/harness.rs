@@ -1,0 +1,244 @@
+//! Starts real servers for the tests and prepares users in them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use twofold_client::Client;
+use twofold_otp::{Secret, Totp, TotpParams};
+use twofold_proto::{LoginResponse, Method, MfaRequest};
+use twofold_server::config::Database;
+use twofold_server::domain::users::{NewUser, Role};
+use twofold_server::{Application, Config, ManualClock, Timestamp, Twofold};
+use zeroize::Zeroizing;
+
+/// Runs each test body once per engine: `mod name { sqlite, postgres }`.
+macro_rules! both_engines {
+    ($(async fn $name:ident($srv:ident: TestServer) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $srv = $crate::harness::TestServer::start($crate::harness::Engine::Sqlite).await;
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(engine) = $crate::harness::Engine::postgres().await else { return };
+                let $srv = $crate::harness::TestServer::start(engine).await;
+                $body
+            }
+        }
+    )*};
+}
+pub(crate) use both_engines;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Mid-way through a 30 s step, so ±1-step tests never straddle a boundary by accident.
+pub const START: i64 = 1_800_000_015_000;
+
+#[derive(Clone, Debug)]
+pub enum Engine {
+    Sqlite,
+    Postgres { url: String },
+}
+
+impl Engine {
+    /// A fresh schema in the test PostgreSQL, or `None` when no test database is
+    /// configured. A configured but unreachable database fails the test: never a skip.
+    pub async fn postgres() -> Option<Engine> {
+        let Ok(base) = std::env::var("TWOFOLD_TEST_POSTGRES_URL") else {
+            eprintln!("TWOFOLD_TEST_POSTGRES_URL not set: PostgreSQL case not run");
+            return None;
+        };
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&base)
+            .await
+            .unwrap_or_else(|e| panic!("TWOFOLD_TEST_POSTGRES_URL is set but unreachable: {e}"));
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Some(Engine::Postgres { url: format!("{base}{sep}options=-c%20search_path%3D{schema}") })
+    }
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub client: Client,
+    pub clock: ManualClock,
+    pub twofold: Twofold,
+    pub config: Config,
+    dir: Arc<TempDir>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A directory removed when the last server using it is gone.
+pub struct TempDir(pub PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestServer {
+    pub async fn start(engine: Engine) -> TestServer {
+        Self::start_with(engine, |_| {}).await
+    }
+
+    pub async fn start_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = std::env::temp_dir().join(format!("twofold-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = Config::with_data_dir(&dir);
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        if let Engine::Postgres { url } = engine {
+            config.database = Database::Postgres(url);
+        }
+        tweak(&mut config);
+        Self::launch(config, ManualClock::new(Timestamp::from_millis(START)), Arc::new(TempDir(dir))).await
+    }
+
+    /// Another server on the same database, key and clock: a second instance of one
+    /// service (or this one after a restart).
+    pub async fn sibling(&self) -> TestServer {
+        Self::launch(self.config.clone(), self.clock.clone(), self.dir.clone()).await
+    }
+
+    async fn launch(mut config: Config, clock: ManualClock, dir: Arc<TempDir>) -> TestServer {
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let app = Application::build(&config, Arc::new(clock.clone())).await.unwrap();
+        let url = format!("http://{}", app.local_addr());
+        let twofold = app.twofold().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            app.run_until_stopped(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer { client: Client::new(&url), url, clock, twofold, config, dir, stop: Some(tx), task: Some(task) }
+    }
+
+    /// Stops serving and waits until the server has closed its database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+
+    pub fn now_secs(&self) -> u64 {
+        self.clock.now_unix_secs()
+    }
+
+    /// An organisation with one password user; answers (org, username).
+    pub async fn user(&self, role: Role) -> (String, String) {
+        let org = format!("org-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        self.twofold.create_org(&org, None).await.unwrap();
+        self.user_in(&org, "alice", role).await;
+        (org, "alice".into())
+    }
+
+    pub async fn user_in(&self, org: &str, username: &str, role: Role) -> String {
+        self.twofold
+            .create_user(NewUser {
+                org: org.into(),
+                username: username.into(),
+                email: format!("{username}@example.com"),
+                role,
+                federated: false,
+                password: Some(Zeroizing::new(PASSWORD.into())),
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Signs in with the password only (the user must have no active factor).
+    pub async fn session(&self, org: &str, username: &str) -> Client {
+        match self.client.login(org, username, PASSWORD).await.unwrap() {
+            LoginResponse::Authenticated { session_token, .. } => self.client.with_token(session_token),
+            other => panic!("expected a password-only session, got {other:?}"),
+        }
+    }
+
+    /// A user with one active TOTP factor and an aal-1 session from before enrolment.
+    pub async fn enrolled(&self) -> Enrolled {
+        let (org, username) = self.user(Role::Member).await;
+        let session = self.session(&org, &username).await;
+        let e = session.enroll_totp(Some("Phone")).await.unwrap();
+        let totp = Totp::new(Secret::from_base32(&e.secret).unwrap(), TotpParams::default()).unwrap();
+        let code = totp.generate_at(self.now_secs());
+        session.activate_factor(&e.id, &code).await.unwrap();
+        // The activation used this step; move to the next so tests start with a fresh one.
+        self.advance(30);
+        Enrolled { org, username, session, factor_id: e.id, totp }
+    }
+
+    /// Starts a sign-in for an enrolled user; answers the flow token.
+    pub async fn flow(&self, u: &Enrolled) -> String {
+        match self.client.login(&u.org, &u.username, PASSWORD).await.unwrap() {
+            LoginResponse::MfaRequired { flow_token, .. } => flow_token,
+            other => panic!("expected mfa_required, got {other:?}"),
+        }
+    }
+
+    pub async fn submit(&self, flow: &str, code: &str) -> twofold_client::Result<LoginResponse> {
+        self.client
+            .mfa(&MfaRequest { flow_token: flow.into(), method: Method::Totp, code: code.into() })
+            .await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub struct Enrolled {
+    pub org: String,
+    pub username: String,
+    /// A password-only session opened before the factor was activated.
+    pub session: Client,
+    pub factor_id: String,
+    pub totp: Totp,
+}
+
+impl Enrolled {
+    /// The code for the clock's current step, shifted by `steps`.
+    pub fn code(&self, srv: &TestServer, steps: i64) -> String {
+        let t = srv.now_secs() as i64 + steps * 30;
+        self.totp.generate_at(t as u64)
+    }
+}
+
+/// The session token of an `authenticated` answer.
+pub fn token(r: &LoginResponse) -> String {
+    match r {
+        LoginResponse::Authenticated { session_token, .. } => session_token.clone(),
+        other => panic!("expected authenticated, got {other:?}"),
+    }
+}
+
+pub trait ClockExt {
+    fn now_unix_secs(&self) -> u64;
+}
+
+impl ClockExt for ManualClock {
+    fn now_unix_secs(&self) -> u64 {
+        use twofold_server::Clock;
+        self.now().unix_secs()
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests of the HTTP API: the real server on port 0, a fresh SQLite file per
+//! test and, when `TWOFOLD_TEST_POSTGRES_URL` is set, a fresh PostgreSQL schema per test;
+//! time moved by the injected clock. One binary on purpose (each file under `tests/`
+//! would be its own binary to link).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+
+mod concurrency;
+mod errors;
+mod factors;
+mod lockout;
+mod openapi;
+mod signin;
