@@ -31,12 +31,9 @@ pub struct Passwords {
 
 fn argon2() -> Argon2<'static> {
     // OWASP Password Storage Cheat Sheet: m=19456 KiB, t=2, p=1.
-    let params = match Params::new(19_456, 2, 1, None) {
-        Ok(p) => p,
-        // The constants above are within Argon2's limits; fall back to the crate default
-        // (also Argon2id, stronger memory) rather than panic.
-        Err(_) => Params::default(),
-    };
+    // The constants are within Argon2's limits; should that ever change, fall back to the
+    // crate default (stronger memory cost) rather than panic.
+    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 

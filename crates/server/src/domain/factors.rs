@@ -60,7 +60,7 @@ impl Twofold {
             issuer: Some(self.issuer.to_string()),
             account: user.email.clone(),
             secret: secret.clone(),
-            params: params.clone(),
+            params,
         }
         .to_uri();
         self.store
@@ -101,7 +101,7 @@ impl Twofold {
             issuer: Some(self.issuer.to_string()),
             account: caller.user.email.clone(),
             secret: totp.secret().clone(),
-            params: totp.params().clone(),
+            params: *totp.params(),
         }
         .to_uri())
     }

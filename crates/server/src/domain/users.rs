@@ -55,7 +55,7 @@ impl Twofold {
             }
             (Some(p), false) => {
                 let len = p.chars().count();
-                if len < password::MIN_LEN || len > password::MAX_LEN {
+                if !(password::MIN_LEN..=password::MAX_LEN).contains(&len) {
                     return Err(DomainError::InvalidInput(format!(
                         "the password must be {} to {} characters",
                         password::MIN_LEN,
