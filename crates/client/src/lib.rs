@@ -55,12 +55,19 @@ pub struct Client {
 impl Client {
     /// `base_url` is the server's root, e.g. `http://127.0.0.1:8080`.
     pub fn new(base_url: impl Into<String>) -> Self {
-        Self { http: reqwest::Client::new(), base: base_url.into().trim_end_matches('/').to_owned(), token: None }
+        Self {
+            http: reqwest::Client::new(),
+            base: base_url.into().trim_end_matches('/').to_owned(),
+            token: None,
+        }
     }
 
     /// The same client, sending `token` as its bearer session token.
     pub fn with_token(&self, token: impl Into<String>) -> Self {
-        Self { token: Some(token.into()), ..self.clone() }
+        Self {
+            token: Some(token.into()),
+            ..self.clone()
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -98,11 +105,17 @@ impl Client {
 
     /// `GET /healthz`.
     pub async fn health(&self) -> Result<()> {
-        self.send(self.request(Method::GET, "/healthz")).await.map(|_| ())
+        self.send(self.request(Method::GET, "/healthz"))
+            .await
+            .map(|_| ())
     }
 
     pub async fn login(&self, org: &str, username: &str, password: &str) -> Result<LoginResponse> {
-        let req = LoginRequest { org: org.into(), username: username.into(), password: password.into() };
+        let req = LoginRequest {
+            org: org.into(),
+            username: username.into(),
+            password: password.into(),
+        };
         self.post("/api/v1/auth/login", &req).await
     }
 
@@ -111,7 +124,9 @@ impl Client {
     }
 
     pub async fn logout(&self) -> Result<()> {
-        self.send(self.request(Method::POST, "/api/v1/auth/logout")).await.map(|_| ())
+        self.send(self.request(Method::POST, "/api/v1/auth/logout"))
+            .await
+            .map(|_| ())
     }
 
     pub async fn me(&self) -> Result<Me> {
@@ -119,32 +134,49 @@ impl Client {
     }
 
     pub async fn factors(&self) -> Result<Vec<Factor>> {
-        self.json(self.request(Method::GET, "/api/v1/me/factors")).await
-    }
-
-    pub async fn enroll_totp(&self, name: Option<&str>) -> Result<TotpEnrollment> {
-        self.post("/api/v1/me/factors/totp", &EnrollTotpRequest { name: name.map(Into::into) }).await
-    }
-
-    pub async fn activate_factor(&self, id: &str, code: &str) -> Result<Factor> {
-        self.post(&format!("/api/v1/me/factors/{id}/activate"), &ActivateFactorRequest { code: code.into() })
+        self.json(self.request(Method::GET, "/api/v1/me/factors"))
             .await
     }
 
+    pub async fn enroll_totp(&self, name: Option<&str>) -> Result<TotpEnrollment> {
+        self.post(
+            "/api/v1/me/factors/totp",
+            &EnrollTotpRequest {
+                name: name.map(Into::into),
+            },
+        )
+        .await
+    }
+
+    pub async fn activate_factor(&self, id: &str, code: &str) -> Result<Factor> {
+        self.post(
+            &format!("/api/v1/me/factors/{id}/activate"),
+            &ActivateFactorRequest { code: code.into() },
+        )
+        .await
+    }
+
     pub async fn delete_factor(&self, id: &str, code: Option<&str>) -> Result<()> {
-        let body = DeleteFactorRequest { code: code.map(Into::into) };
-        let rb = self.request(Method::DELETE, &format!("/api/v1/me/factors/{id}")).json(&body);
+        let body = DeleteFactorRequest {
+            code: code.map(Into::into),
+        };
+        let rb = self
+            .request(Method::DELETE, &format!("/api/v1/me/factors/{id}"))
+            .json(&body);
         self.send(rb).await.map(|_| ())
     }
 
     /// The PNG bytes of a pending factor's QR code.
     pub async fn factor_qr_png(&self, id: &str) -> Result<Vec<u8>> {
-        let res = self.send(self.request(Method::GET, &format!("/api/v1/me/factors/{id}/qr.png"))).await?;
+        let res = self
+            .send(self.request(Method::GET, &format!("/api/v1/me/factors/{id}/qr.png")))
+            .await?;
         Ok(res.bytes().await?.to_vec())
     }
 
     /// The OpenAPI document.
     pub async fn openapi(&self) -> Result<serde_json::Value> {
-        self.json(self.request(Method::GET, "/api/v1/openapi.json")).await
+        self.json(self.request(Method::GET, "/api/v1/openapi.json"))
+            .await
     }
 }

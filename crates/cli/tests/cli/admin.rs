@@ -1,9 +1,7 @@
 //! The offline admin commands (`org create`, `user create`): what they print, how they
 //! fail, where they find the database, and that they work beside a running server.
 
-use crate::support::{
-    Server, TempDir, assert_uuid, create_org_and_user, run, serve_cmd, twofold,
-};
+use crate::support::{Server, TempDir, assert_uuid, create_org_and_user, run, serve_cmd, twofold};
 
 /// `twofold --data-dir DIR <args>`.
 fn admin(dir: &TempDir, args: &[&str]) -> std::process::Command {
@@ -27,7 +25,13 @@ fn org_create_prints_the_org_id_and_user_create_prints_the_user_id() {
         &dir,
         &["user", "create", "--org", "acme", "--username", "alice"],
     );
-    cmd.args(["--email", "alice@example.com", "--role", "admin", "--password-stdin"]);
+    cmd.args([
+        "--email",
+        "alice@example.com",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ]);
     let out = run(&mut cmd, Some("correct horse battery staple\n"));
     let user_id = out.one_stdout_line();
     assert_uuid(user_id);
@@ -91,7 +95,10 @@ fn org_slug_that_breaks_the_rules_exits_1_with_one_line() {
     let out = run(&mut admin(&dir, &["org", "create", "Bad_Slug"]), None);
     assert_eq!(out.code(), Some(1), "{out:?}");
     let line = out.one_error_line();
-    assert!(line.contains("invalid organisation slug \"Bad_Slug\""), "{line}");
+    assert!(
+        line.contains("invalid organisation slug \"Bad_Slug\""),
+        "{line}"
+    );
 }
 
 #[test]

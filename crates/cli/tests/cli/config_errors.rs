@@ -6,7 +6,8 @@ use crate::support::{Finished, TempDir, run, serve_cmd, twofold};
 /// `serve` in a fresh data directory with one environment variable set.
 fn serve_with_env(dir: &TempDir, key: &str, value: &str) -> Finished {
     let mut cmd = twofold();
-    cmd.args(["--data-dir", &dir.arg(), "serve"]).env(key, value);
+    cmd.args(["--data-dir", &dir.arg(), "serve"])
+        .env(key, value);
     run(&mut cmd, None)
 }
 
@@ -42,7 +43,11 @@ fn database_url_flag_of_an_unsupported_engine_exits_2_naming_the_flag() {
 fn unknown_key_in_twofold_toml_exits_2_naming_the_key_and_the_file() {
     let dir = TempDir::new();
     let file = dir.join("twofold.toml");
-    std::fs::write(&file, "issuer = \"Acme\"\nlisten_address = \"127.0.0.1:0\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "issuer = \"Acme\"\nlisten_address = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
     let out = run(&mut serve_cmd(&dir), None);
     assert_eq!(out.code(), Some(2), "{out:?}");
     let line = out.one_error_line();

@@ -10,7 +10,7 @@ use twofold_proto::{ErrorCode, Factor, LoginResponse};
 
 use crate::secret_key::generate_key;
 use crate::support::{
-    Api, Answer, Server, TempDir, create_org_and_user, run, serve_cmd, totp_codes,
+    Answer, Api, Server, TempDir, create_org_and_user, run, serve_cmd, totp_codes,
 };
 
 const URL_VAR: &str = "TWOFOLD_TEST_POSTGRES_URL";
@@ -62,7 +62,11 @@ impl Schema {
 
     /// The URL every process uses: the base URL with the schema as its search path.
     fn url(&self) -> String {
-        let sep = if self.base_url.contains('?') { '&' } else { '?' };
+        let sep = if self.base_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         format!(
             "{}{sep}options=-c%20search_path%3D{}",
             self.base_url, self.name
@@ -153,7 +157,10 @@ async fn two_servers_sharing_postgres_accept_each_totp_step_exactly_once() {
     // at P or later: with the window of 2 both stay acceptable until the server's step
     // passes P+3, i.e. for at least 30 s, and neither is a replay of P.
     let codes = totp_codes(&secret, &[1, 2]);
-    assert!(codes[0].step > activated_step, "{codes:?} vs {activated_step}");
+    assert!(
+        codes[0].step > activated_step,
+        "{codes:?} vs {activated_step}"
+    );
 
     // The same code on both servers at once: the database lets exactly one win.
     let flow_a = api_a.start_flow("acme", "alice", PASSWORD).await;
@@ -223,10 +230,7 @@ async fn server_with_another_secret_key_refuses_to_start_once_postgres_holds_a_f
     assert_eq!(out.stderr_lines().len(), 1, "{}", out.stderr);
 
     // The server with the right key is unaffected.
-    let session = a
-        .api()
-        .login("acme", "alice", PASSWORD)
-        .await;
+    let session = a.api().login("acme", "alice", PASSWORD).await;
     assert!(matches!(session, LoginResponse::MfaRequired { .. }));
     let (status, log) = a.terminate();
     assert!(status.success(), "{status:?}\n{log}");

@@ -35,7 +35,10 @@ async fn totp_secret_and_password_appear_neither_in_trace_logs_nor_in_the_databa
     assert_eq!(raw.len(), 20, "a 160-bit secret");
     let needles: Vec<(&str, Vec<u8>)> = vec![
         ("base32 secret", secret.as_bytes().to_vec()),
-        ("lower-case base32 secret", secret.to_lowercase().into_bytes()),
+        (
+            "lower-case base32 secret",
+            secret.to_lowercase().into_bytes(),
+        ),
         ("raw secret bytes", raw),
         ("password", password.as_bytes().to_vec()),
     ];

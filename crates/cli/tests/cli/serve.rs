@@ -38,5 +38,8 @@ async fn serve_with_no_arguments_uses_twofold_data_in_the_working_directory() {
     }
 
     let (status, log) = server.terminate();
-    assert!(status.success(), "exit {status:?} after SIGTERM; log:\n{log}");
+    assert!(
+        status.success(),
+        "exit {status:?} after SIGTERM; log:\n{log}"
+    );
 }

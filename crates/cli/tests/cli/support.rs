@@ -273,10 +273,7 @@ impl Server {
     /// Sends SIGTERM and waits for the process to exit; answers its status and full log.
     pub fn terminate(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success(), "kill -TERM {pid} failed");
         let status = wait_for_exit(&mut self.child);
         // The process is gone, so its stderr is at end of file: the reader finishes.
@@ -308,7 +305,13 @@ fn listening_addr(line: &str) -> Option<SocketAddr> {
 /// The common `serve` command: a data directory of the test's own and port 0.
 pub fn serve_cmd(data_dir: &TempDir) -> Command {
     let mut cmd = twofold();
-    cmd.args(["--data-dir", &data_dir.arg(), "serve", "--listen", "127.0.0.1:0"]);
+    cmd.args([
+        "--data-dir",
+        &data_dir.arg(),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     cmd
 }
 
@@ -322,12 +325,18 @@ pub fn create_org_and_user(
     password: &str,
 ) -> String {
     let mut cmd = twofold();
-    cmd.args(extra).args(["org", "create", org]).envs(env.iter().copied());
+    cmd.args(extra)
+        .args(["org", "create", org])
+        .envs(env.iter().copied());
     assert_uuid(run(&mut cmd, None).one_stdout_line());
     let mut cmd = twofold();
     cmd.args(extra)
         .args(["user", "create", "--org", org, "--username", username])
-        .args(["--email", &format!("{username}@example.com"), "--password-stdin"])
+        .args([
+            "--email",
+            &format!("{username}@example.com"),
+            "--password-stdin",
+        ])
         .envs(env.iter().copied());
     let out = run(&mut cmd, Some(&format!("{password}\n")));
     let id = out.one_stdout_line();

@@ -199,7 +199,7 @@ impl Twofold {
         only: Option<&str>,
         code: &OtpCode,
     ) -> Result<String> {
-        self.reserve_attempt(user_id).await?;
+        let attempt = self.reserve_attempt(user_id).await?;
         let now = self.now();
         let mut matched = false;
         for f in self.store.factors_of_user(user_id).await? {

@@ -47,7 +47,8 @@ pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<T
 
 impl Twofold {
     /// Counts one second-factor attempt for `user_id`, or refuses it while locked.
-    pub(crate) async fn reserve_attempt(&self, user_id: &str) -> Result<(), DomainError> {
+    /// Answers the attempt's number (1 for the first since the last success).
+    pub(crate) async fn reserve_attempt(&self, user_id: &str) -> Result<i64, DomainError> {
         let now = self.now();
         let security = self.security.clone();
         let lock_after =
@@ -57,10 +58,26 @@ impl Twofold {
             .reserve_mfa_attempt(user_id, now.as_millis(), &lock_after)
             .await?
         {
-            Reservation::Granted { .. } => Ok(()),
+            Reservation::Granted { attempt } => Ok(attempt),
             Reservation::Locked { until } => Err(DomainError::Locked {
                 retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
             }),
+        }
+    }
+}
+
+impl Twofold {
+    /// Records that attempt `attempt` failed; logs the lock it caused, if any.
+    pub(crate) fn attempt_failed(&self, user_id: &str, attempt: i64) {
+        let now = self.now();
+        if let Some(until) = lock_until(&self.security, now, attempt) {
+            tracing::warn!(
+                event = "mfa.locked",
+                user_id,
+                attempt,
+                locked_for_secs = now.secs_until(until),
+                "second factor locked after repeated failures"
+            );
         }
     }
 }

@@ -77,7 +77,8 @@ both_engines! {
 /// and code checks must not queue behind it. Asserted by order of completion, not time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_flood_does_not_stall_health_or_code_checks() {
-    let srv = TestServer::start_with(Engine::Sqlite, |c| c.security.password_hash_concurrency = 1).await;
+    let srv =
+        TestServer::start_with(Engine::Sqlite, |c| c.security.password_hash_concurrency = 1).await;
     let u = srv.enrolled().await;
     let flow = srv.flow(&u).await;
     let (org, user) = srv.user(Role::Member).await;
@@ -85,7 +86,8 @@ async fn password_flood_does_not_stall_health_or_code_checks() {
     let done = Arc::new(AtomicUsize::new(0));
     let mut logins = Vec::new();
     for _ in 0..LOGINS {
-        let (client, org, user, done) = (srv.client.clone(), org.clone(), user.clone(), done.clone());
+        let (client, org, user, done) =
+            (srv.client.clone(), org.clone(), user.clone(), done.clone());
         logins.push(tokio::spawn(async move {
             client.login(&org, &user, PASSWORD).await.unwrap();
             done.fetch_add(1, Ordering::SeqCst);
@@ -103,8 +105,14 @@ async fn password_flood_does_not_stall_health_or_code_checks() {
     for l in logins {
         l.await.unwrap();
     }
-    assert!(health_done_after < LOGINS, "healthz waited for all {LOGINS} password hashes");
-    assert!(mfa_done_after < LOGINS, "the code check waited for all {LOGINS} password hashes");
+    assert!(
+        health_done_after < LOGINS,
+        "healthz waited for all {LOGINS} password hashes"
+    );
+    assert!(
+        mfa_done_after < LOGINS,
+        "the code check waited for all {LOGINS} password hashes"
+    );
 }
 
 /// A server given another secret key refuses to start on a database whose secrets it
@@ -114,15 +122,29 @@ async fn a_server_with_the_wrong_secret_key_refuses_to_start() {
     let srv = TestServer::start(Engine::Sqlite).await;
     srv.enrolled().await;
     let mut config = srv.config.clone();
-    config.secret_key = Some(twofold_server::crypto::secret_box::SecretKey::generate_text().unwrap().to_string());
-    let err = twofold_server::Application::build(&config, Arc::new(srv.clock.clone())).await.err().unwrap();
+    config.secret_key = Some(
+        twofold_server::crypto::secret_box::SecretKey::generate_text()
+            .unwrap()
+            .to_string(),
+    );
+    let err = twofold_server::Application::build(&config, Arc::new(srv.clock.clone()))
+        .await
+        .err()
+        .unwrap();
     let msg = err.to_string();
-    assert!(msg.contains("sealed with key") && msg.contains("TWOFOLD_SECRET_KEY"), "{msg}");
+    assert!(
+        msg.contains("sealed with key") && msg.contains("TWOFOLD_SECRET_KEY"),
+        "{msg}"
+    );
     // The same id with other key bytes is caught by the recorded check value.
     let key_file = std::fs::read_to_string(srv.config.data_dir.join("secret.key")).unwrap();
     let id = key_file.split(':').next().unwrap();
     let other = twofold_server::crypto::secret_box::SecretKey::generate_text().unwrap();
     config.secret_key = Some(format!("{id}:{}", other.split(':').nth(1).unwrap()));
-    let msg = twofold_server::Application::build(&config, Arc::new(srv.clock.clone())).await.err().unwrap().to_string();
+    let msg = twofold_server::Application::build(&config, Arc::new(srv.clock.clone()))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
     assert!(msg.contains("does not match"), "{msg}");
 }

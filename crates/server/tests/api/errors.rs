@@ -5,14 +5,25 @@ use serde_json::Value;
 
 use crate::harness::{TestServer, both_engines};
 
-async fn post_raw(srv: &TestServer, path: &str, content_type: Option<&str>, body: &str) -> (StatusCode, String, Value) {
-    let mut rb = reqwest::Client::new().post(format!("{}{path}", srv.url)).body(body.to_owned());
+async fn post_raw(
+    srv: &TestServer,
+    path: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (StatusCode, String, Value) {
+    let mut rb = reqwest::Client::new()
+        .post(format!("{}{path}", srv.url))
+        .body(body.to_owned());
     if let Some(ct) = content_type {
         rb = rb.header("content-type", ct);
     }
     let res = rb.send().await.unwrap();
     let status = res.status();
-    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     (status, ct, res.json().await.unwrap_or(Value::Null))
 }
 

@@ -58,9 +58,14 @@ impl Engine {
             .await
             .unwrap_or_else(|e| panic!("TWOFOLD_TEST_POSTGRES_URL is set but unreachable: {e}"));
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         let sep = if base.contains('?') { '&' } else { '?' };
-        Some(Engine::Postgres { url: format!("{base}{sep}options=-c%20search_path%3D{schema}") })
+        Some(Engine::Postgres {
+            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        })
     }
 }
 
@@ -90,7 +95,8 @@ impl TestServer {
     }
 
     pub async fn start_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = std::env::temp_dir().join(format!("twofold-test-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("twofold-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = Config::with_data_dir(&dir);
         config.listen = "127.0.0.1:0".parse().unwrap();
@@ -98,7 +104,12 @@ impl TestServer {
             config.database = Database::Postgres(url);
         }
         tweak(&mut config);
-        Self::launch(config, ManualClock::new(Timestamp::from_millis(START)), Arc::new(TempDir(dir))).await
+        Self::launch(
+            config,
+            ManualClock::new(Timestamp::from_millis(START)),
+            Arc::new(TempDir(dir)),
+        )
+        .await
     }
 
     /// Another server on the same database, key and clock: a second instance of one
@@ -109,7 +120,9 @@ impl TestServer {
 
     async fn launch(mut config: Config, clock: ManualClock, dir: Arc<TempDir>) -> TestServer {
         config.listen = "127.0.0.1:0".parse().unwrap();
-        let app = Application::build(&config, Arc::new(clock.clone())).await.unwrap();
+        let app = Application::build(&config, Arc::new(clock.clone()))
+            .await
+            .unwrap();
         let url = format!("http://{}", app.local_addr());
         let twofold = app.twofold().clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -120,7 +133,16 @@ impl TestServer {
             .await
             .unwrap();
         });
-        TestServer { client: Client::new(&url), url, clock, twofold, config, dir, stop: Some(tx), task: Some(task) }
+        TestServer {
+            client: Client::new(&url),
+            url,
+            clock,
+            twofold,
+            config,
+            dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// Stops serving and waits until the server has closed its database.
@@ -166,7 +188,9 @@ impl TestServer {
     /// Signs in with the password only (the user must have no active factor).
     pub async fn session(&self, org: &str, username: &str) -> Client {
         match self.client.login(org, username, PASSWORD).await.unwrap() {
-            LoginResponse::Authenticated { session_token, .. } => self.client.with_token(session_token),
+            LoginResponse::Authenticated { session_token, .. } => {
+                self.client.with_token(session_token)
+            }
             other => panic!("expected a password-only session, got {other:?}"),
         }
     }
@@ -176,17 +200,32 @@ impl TestServer {
         let (org, username) = self.user(Role::Member).await;
         let session = self.session(&org, &username).await;
         let e = session.enroll_totp(Some("Phone")).await.unwrap();
-        let totp = Totp::new(Secret::from_base32(&e.secret).unwrap(), TotpParams::default()).unwrap();
+        let totp = Totp::new(
+            Secret::from_base32(&e.secret).unwrap(),
+            TotpParams::default(),
+        )
+        .unwrap();
         let code = totp.generate_at(self.now_secs());
         session.activate_factor(&e.id, &code).await.unwrap();
         // The activation used this step; move to the next so tests start with a fresh one.
         self.advance(30);
-        Enrolled { org, username, session, factor_id: e.id, totp }
+        Enrolled {
+            org,
+            username,
+            session,
+            factor_id: e.id,
+            totp,
+        }
     }
 
     /// Starts a sign-in for an enrolled user; answers the flow token.
     pub async fn flow(&self, u: &Enrolled) -> String {
-        match self.client.login(&u.org, &u.username, PASSWORD).await.unwrap() {
+        match self
+            .client
+            .login(&u.org, &u.username, PASSWORD)
+            .await
+            .unwrap()
+        {
             LoginResponse::MfaRequired { flow_token, .. } => flow_token,
             other => panic!("expected mfa_required, got {other:?}"),
         }
@@ -194,7 +233,11 @@ impl TestServer {
 
     pub async fn submit(&self, flow: &str, code: &str) -> twofold_client::Result<LoginResponse> {
         self.client
-            .mfa(&MfaRequest { flow_token: flow.into(), method: Method::Totp, code: code.into() })
+            .mfa(&MfaRequest {
+                flow_token: flow.into(),
+                method: Method::Totp,
+                code: code.into(),
+            })
             .await
     }
 }

@@ -13,7 +13,11 @@ fn wrong(srv: &TestServer, u: &Enrolled) -> &'static str {
 }
 
 async fn fail(srv: &TestServer, u: &Enrolled, flow: &str) -> ErrorCode {
-    srv.submit(flow, wrong(srv, u)).await.unwrap_err().code().unwrap()
+    srv.submit(flow, wrong(srv, u))
+        .await
+        .unwrap_err()
+        .code()
+        .unwrap()
 }
 
 both_engines! {

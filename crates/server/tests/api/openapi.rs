@@ -39,7 +39,16 @@ async fn openapi_document_lists_every_route() {
     }
     // Error answers reference the problem schema with its stable codes.
     let codes = &doc["components"]["schemas"]["ErrorCode"]["enum"];
-    for c in ["invalid_code", "code_reused", "too_many_attempts", "flow_expired", "invalid_credentials"] {
-        assert!(codes.as_array().unwrap().iter().any(|v| v == c), "{c} missing from {codes}");
+    for c in [
+        "invalid_code",
+        "code_reused",
+        "too_many_attempts",
+        "flow_expired",
+        "invalid_credentials",
+    ] {
+        assert!(
+            codes.as_array().unwrap().iter().any(|v| v == c),
+            "{c} missing from {codes}"
+        );
     }
 }

@@ -204,9 +204,18 @@ both_engines! {
 async fn password_is_stored_as_argon2id_never_in_plaintext() {
     let srv = crate::harness::TestServer::start(crate::harness::Engine::Sqlite).await;
     let (org, _) = srv.user(Role::Member).await;
-    let user = srv.twofold.store().user_by_login(&org, "alice").await.unwrap().unwrap();
+    let user = srv
+        .twofold
+        .store()
+        .user_by_login(&org, "alice")
+        .await
+        .unwrap()
+        .unwrap();
     let hash = user.password_hash.unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
     assert!(!hash.contains(PASSWORD));
     let _ = Zeroizing::new(hash);
 }
