@@ -223,6 +223,7 @@ impl Twofold {
                 return Ok(f.id);
             }
         }
+        self.attempt_failed(user_id, attempt);
         Err(if matched {
             DomainError::CodeReused
         } else {

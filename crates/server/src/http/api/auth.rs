@@ -28,7 +28,7 @@ pub async fn login(
         .await;
     match &outcome {
         Ok(_) => {
-            tracing::info!(event = "signin.password_ok", org = %req.org, username = %req.username)
+            tracing::info!(event = "signin.password_verified", org = %req.org, username = %req.username)
         }
         Err(e) => {
             tracing::info!(event = "signin.failed", org = %req.org, username = %req.username, reason = %e)
