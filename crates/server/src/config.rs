@@ -151,7 +151,6 @@ impl Config {
         let src = Sources {
             file_path: cfg.data_dir.join(CONFIG_FILE),
             env,
-            flags,
         };
 
         if let Some(v) = src.pick("listen", file.listen, "TWOFOLD_LISTEN", &flags.listen)? {
@@ -190,6 +189,17 @@ impl Config {
             (None, None) => None,
         };
 
+        if let Some(key) = &cfg.secret_key {
+            // Checked here so a malformed key is a configuration error (exit 2) naming
+            // the setting; the value itself is never echoed.
+            let origin = if env("TWOFOLD_SECRET_KEY").is_some() {
+                "TWOFOLD_SECRET_KEY"
+            } else {
+                "TWOFOLD_SECRET_KEY_FILE"
+            };
+            crate::crypto::secret_box::SecretKey::parse(key)
+                .map_err(|e| ConfigError::new(format!("invalid {origin}: {e}")))?;
+        }
         let s = &mut cfg.security;
         let secs = |v: Option<Secs>, d: Duration| v.map_or(d, |Secs(n)| Duration::from_secs(n));
         s.totp_window = src
@@ -386,8 +396,6 @@ impl Setting for NonZero {
 struct Sources<'a> {
     file_path: PathBuf,
     env: &'a dyn Fn(&str) -> Option<String>,
-    #[allow(dead_code)]
-    flags: &'a Flags,
 }
 
 impl Sources<'_> {
@@ -508,6 +516,20 @@ mod tests {
         assert!(e.contains("unknown field `listen_addr`"), "{e}");
         assert!(e.contains("line 2"), "{e}");
         assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn malformed_secret_key_is_a_config_error_that_does_not_echo_it() {
+        let d = tmp();
+        let e = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_SECRET_KEY", "k1:not-a-real-key-value")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("invalid TWOFOLD_SECRET_KEY: "), "{e}");
+        assert!(!e.contains("not-a-real-key-value"), "{e}");
     }
 
     #[test]

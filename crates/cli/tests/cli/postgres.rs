@@ -227,7 +227,16 @@ async fn server_with_another_secret_key_refuses_to_start_once_postgres_holds_a_f
     assert_eq!(refusal.len(), 1, "{}", out.stderr);
     assert!(refusal[0].contains(key_id), "{}", refusal[0]);
     assert!(refusal[0].contains("TWOFOLD_SECRET_KEY"), "{}", refusal[0]);
-    assert_eq!(out.stderr_lines().len(), 1, "{}", out.stderr);
+    // Anything else is the server's own INFO logging from before the refusal (sqlx
+    // relays PostgreSQL's "relation \"_sqlx_migrations\" already exists, skipping"
+    // notice at INFO on every start after the first), never another error.
+    for line in out.stderr_lines() {
+        assert!(
+            line.starts_with("twofold: ") || line.contains(" INFO "),
+            "{}",
+            out.stderr
+        );
+    }
 
     // The server with the right key is unaffected.
     let session = a.api().login("acme", "alice", PASSWORD).await;
