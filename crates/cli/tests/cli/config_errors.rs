@@ -57,31 +57,64 @@ fn unknown_key_in_twofold_toml_exits_2_naming_the_key_and_the_file() {
 }
 
 #[test]
-fn malformed_secret_key_stops_the_server_at_startup_with_one_line_naming_the_key() {
+fn malformed_secret_key_exits_2_naming_twofold_secret_key() {
     let dir = TempDir::new();
-    let mut cmd = serve_cmd(&dir);
-    cmd.env("TWOFOLD_SECRET_KEY", "garbage");
-    let out = run(&mut cmd, None);
-    // The key is parsed when the service opens, after the configuration was accepted, so
-    // this is reported as a failed start (1), not as bad configuration (2).
-    assert_eq!(out.code(), Some(1), "{out:?}");
+    let out = serve_with_env(&dir, "TWOFOLD_SECRET_KEY", "garbage");
+    assert_eq!(out.code(), Some(2), "{out:?}");
     let line = out.one_error_line();
-    assert!(line.starts_with("twofold: secret key: "), "{line}");
+    assert!(
+        line.starts_with("twofold: invalid TWOFOLD_SECRET_KEY: "),
+        "{line}"
+    );
     assert!(line.contains("twofold secret-key generate"), "{line}");
+    assert!(!line.contains("garbage"), "{line}");
     assert!(!dir.join("twofold.db").exists());
 }
 
 #[test]
 fn secret_key_with_a_bad_key_part_is_refused_without_echoing_the_key() {
     let dir = TempDir::new();
-    let mut cmd = serve_cmd(&dir);
     // Valid id, key part not base64url: the message must say so without repeating the
     // key material into a log.
     let material = "NotBase64!!Material";
-    cmd.env("TWOFOLD_SECRET_KEY", format!("k1:{material}"));
-    let out = run(&mut cmd, None);
-    assert_eq!(out.code(), Some(1), "{out:?}");
+    let out = serve_with_env(&dir, "TWOFOLD_SECRET_KEY", &format!("k1:{material}"));
+    assert_eq!(out.code(), Some(2), "{out:?}");
     let line = out.one_error_line();
-    assert!(line.contains("secret key"), "{line}");
+    assert!(
+        line.starts_with("twofold: invalid TWOFOLD_SECRET_KEY: "),
+        "{line}"
+    );
     assert!(!line.contains(material), "{line}");
+}
+
+#[test]
+fn secret_key_file_that_cannot_be_read_exits_2_naming_the_file() {
+    let dir = TempDir::new();
+    let missing = dir.join("no-such.key");
+    let out = serve_with_env(
+        &dir,
+        "TWOFOLD_SECRET_KEY_FILE",
+        &missing.display().to_string(),
+    );
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    let line = out.one_error_line();
+    assert!(line.contains("TWOFOLD_SECRET_KEY_FILE"), "{line}");
+    assert!(line.contains(&missing.display().to_string()), "{line}");
+}
+
+#[test]
+fn secret_key_and_secret_key_file_together_exit_2() {
+    let dir = TempDir::new();
+    let file = dir.join("secret.txt");
+    std::fs::write(&file, "unused").unwrap();
+    let mut cmd = twofold();
+    cmd.args(["--data-dir", &dir.arg(), "serve"])
+        .env("TWOFOLD_SECRET_KEY", "unused")
+        .env("TWOFOLD_SECRET_KEY_FILE", &file);
+    let out = run(&mut cmd, None);
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert_eq!(
+        out.one_error_line(),
+        "twofold: set only one of TWOFOLD_SECRET_KEY and TWOFOLD_SECRET_KEY_FILE"
+    );
 }

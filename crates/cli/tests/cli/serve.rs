@@ -1,6 +1,6 @@
 //! `twofold serve` with nothing but a port: the defaults an operator gets on first start.
 
-use crate::support::{Server, TempDir, twofold};
+use crate::support::{Server, TempDir, serve_cmd, twofold};
 
 #[tokio::test]
 async fn serve_with_no_arguments_uses_twofold_data_in_the_working_directory() {
@@ -42,4 +42,81 @@ async fn serve_with_no_arguments_uses_twofold_data_in_the_working_directory() {
         status.success(),
         "exit {status:?} after SIGTERM; log:\n{log}"
     );
+    assert!(log.contains("shutting down"), "{log}");
+}
+
+#[test]
+fn sigint_stops_the_server_gracefully_with_exit_0() {
+    let dir = TempDir::new();
+    let server = Server::start(serve_cmd(&dir));
+    let (status, log) = server.signal("-INT");
+    assert!(
+        status.success(),
+        "exit {status:?} after SIGINT; log:\n{log}"
+    );
+    assert!(log.contains("shutting down"), "{log}");
+}
+
+#[tokio::test]
+async fn serve_takes_its_settings_from_twofold_toml_and_the_environment() {
+    let cwd = TempDir::new();
+    let data = TempDir::new();
+    // The file sets the issuer (visible in the enrolment URI) and a listen address the
+    // environment then overrides: environment beats file.
+    std::fs::write(
+        data.join("twofold.toml"),
+        "issuer = \"Acme Corp\"\nlisten = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let env = [
+        ("TWOFOLD_DATA_DIR", data.arg()),
+        ("TWOFOLD_LISTEN", "127.0.0.1:0".to_owned()),
+    ];
+    let mut cmd = twofold();
+    cmd.current_dir(cwd.path())
+        .arg("serve")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let server = Server::start(cmd);
+    assert_ne!(server.addr.port(), 1);
+    assert!(data.join("twofold.db").is_file());
+    assert!(!cwd.join("twofold-data").exists());
+
+    let password = "correct horse battery staple";
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::support::create_org_and_user(&[], &env, "acme", "alice", password);
+    let api = server.api();
+    let session = api.login_password_only("acme", "alice", password).await;
+    let enrollment = api.enroll_totp(&session).await;
+    assert!(
+        enrollment
+            .uri
+            .starts_with("otpauth://totp/Acme%20Corp:alice%40example.com?"),
+        "{}",
+        enrollment.uri
+    );
+    assert!(
+        enrollment.uri.contains("&issuer=Acme%20Corp&"),
+        "{}",
+        enrollment.uri
+    );
+
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{status:?}\n{log}");
+}
+
+#[test]
+fn serve_with_a_secret_key_file_keeps_no_key_in_the_data_directory() {
+    let dir = TempDir::new();
+    let data = TempDir::new();
+    let key_file = dir.join("twofold.key");
+    // A trailing newline, as `twofold secret-key generate > file` leaves it.
+    let key = crate::secret_key::generate_key(&dir);
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+    let mut cmd = serve_cmd(&data);
+    cmd.env("TWOFOLD_SECRET_KEY_FILE", &key_file);
+    let server = Server::start(cmd);
+    assert!(data.join("twofold.db").is_file());
+    assert!(!data.join("secret.key").exists());
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{status:?}\n{log}");
 }

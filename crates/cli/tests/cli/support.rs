@@ -137,7 +137,9 @@ pub fn run(cmd: &mut Command, stdin: Option<&str>) -> Finished {
     let mut child = KillOnDrop(cmd.spawn().unwrap());
     if let Some(input) = stdin {
         let mut pipe = child.0.stdin.take().unwrap();
-        pipe.write_all(input.as_bytes()).unwrap();
+        // A command that fails before reading may have closed its end already; what it
+        // printed is what the test checks, so a broken pipe here is not an error.
+        let _ = pipe.write_all(input.as_bytes());
         // Dropping the pipe closes it: the command sees end of input.
     }
     let out = drain(child.0.stdout.take().unwrap());
@@ -201,12 +203,16 @@ impl Server {
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
-                    if let Some(addr) = listening_addr(&line) {
+                    let addr = listening_addr(&line);
+                    {
+                        let mut log = log.lock().unwrap();
+                        log.push_str(&line);
+                        log.push('\n');
+                    }
+                    // Logged first, so a test that is told the address sees the line.
+                    if let Some(addr) = addr {
                         let _ = tx.send(addr);
                     }
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
                 }
             })
         };
@@ -271,10 +277,16 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the process to exit; answers its status and full log.
-    pub fn terminate(mut self) -> (ExitStatus, String) {
+    pub fn terminate(self) -> (ExitStatus, String) {
+        self.signal("-TERM")
+    }
+
+    /// Sends `signal` (as `kill` spells it, e.g. `-INT`) and waits for the process to
+    /// exit; answers its status and full log.
+    pub fn signal(mut self, signal: &str) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success(), "kill -TERM {pid} failed");
+        let sent = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(sent.success(), "kill {signal} {pid} failed");
         let status = wait_for_exit(&mut self.child);
         // The process is gone, so its stderr is at end of file: the reader finishes.
         if let Some(r) = self.reader.take() {
