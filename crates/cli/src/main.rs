@@ -182,7 +182,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn open(config: &Config) -> Result<Twofold, Failure> {
-    Ok(Twofold::open(config, Arc::new(SystemClock)).await?)
+    Ok(Twofold::open_for_admin(config, Arc::new(SystemClock)).await?)
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
@@ -214,7 +214,8 @@ fn read_password() -> Result<zeroize::Zeroizing<String>, Failure> {
 
 fn init_logging(format: LogFormat, verbose: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if verbose { "info" } else { "warn" };
+    // sqlx reports harmless PostgreSQL notices ("already exists, skipping") at info.
+    let default = if verbose { "info,sqlx=warn" } else { "warn" };
     let filter = EnvFilter::try_from_env("TWOFOLD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

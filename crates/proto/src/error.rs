@@ -30,6 +30,8 @@ pub enum ErrorCode {
     Conflict,
     /// The requested sign-in method is not available for this user.
     MethodNotAvailable,
+    /// The action needs a session that recently passed a second factor.
+    StepUpRequired,
     /// Something failed on the server; the details are in its log, not here.
     Internal,
 }
@@ -49,6 +51,7 @@ impl ErrorCode {
             Self::FlowExpired => "flow_expired",
             Self::Conflict => "conflict",
             Self::MethodNotAvailable => "method_not_available",
+            Self::StepUpRequired => "step_up_required",
             Self::Internal => "internal",
         }
     }

@@ -37,6 +37,9 @@ pub enum Database {
 impl Database {
     fn parse(url: &str) -> Result<Self, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // Parsed now so a malformed URL is a configuration error, not a start failure.
+            <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)
+                .map_err(|e| format!("not a valid PostgreSQL URL: {e}"))?;
             Ok(Self::Postgres(url.to_owned()))
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
@@ -420,9 +423,15 @@ impl Sources<'_> {
         } else {
             return Ok(None);
         };
+        // A database URL may hold a password: name the setting, never echo its value.
+        let shown = if key == "database_url" {
+            String::new()
+        } else {
+            format!(" {raw:?}")
+        };
         T::parse_setting(&raw)
             .map(Some)
-            .map_err(|why| ConfigError::new(format!("invalid {origin} {raw:?}: {why}")))
+            .map_err(|why| ConfigError::new(format!("invalid {origin}{shown}: {why}")))
     }
 }
 
@@ -500,7 +509,11 @@ mod tests {
             ..Flags::default()
         };
         let e = load(&d, flags, &[]).unwrap_err().to_string();
-        assert!(e.starts_with("invalid --database-url \"mysql://x\""), "{e}");
+        assert!(
+            e.starts_with("invalid --database-url: expected a postgres://"),
+            "{e}"
+        );
+        assert!(!e.contains("mysql://x"), "{e}");
         assert!(!e.contains('\n'));
     }
 

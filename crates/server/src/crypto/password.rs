@@ -72,14 +72,20 @@ impl Passwords {
         &self,
         f: impl FnOnce() -> Result<T, CryptoError> + Send + 'static,
     ) -> Result<T, CryptoError> {
-        let _permit = self
+        // The permit moves into the blocking job: if the client hangs up and this future is
+        // dropped, the hash still holds its slot until it really finishes.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| CryptoError::Password("hasher shut down".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| CryptoError::Password(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f()
+        })
+        .await
+        .map_err(|e| CryptoError::Password(e.to_string()))?
     }
 
     /// A PHC-format Argon2id hash of `password`.

@@ -83,20 +83,36 @@ impl SecretKey {
     /// Reads the key from `<data_dir>/secret.key`, creating it (mode 0600) if absent.
     pub fn load_or_create(data_dir: &Path) -> Result<SecretKey, CryptoError> {
         let path = data_dir.join(KEY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => return SecretKey::parse(&Zeroizing::new(text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(CryptoError::Key(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )));
+        // Two processes may start together on a fresh directory: the one that loses the
+        // create race reads the winner's key, waiting briefly until it is written.
+        for _ in 0..50 {
+            match std::fs::read_to_string(&path) {
+                Ok(text) if text.trim().is_empty() => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    continue;
+                }
+                Ok(text) => return SecretKey::parse(&Zeroizing::new(text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(CryptoError::Key(format!(
+                        "cannot read {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+            let text = SecretKey::generate_text()?;
+            match write_private(&path, text.as_bytes()) {
+                Ok(()) => return SecretKey::parse(&text),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(CryptoError::Key(format!(
+                        "cannot write {}: {e}",
+                        path.display()
+                    )));
+                }
             }
         }
-        let text = SecretKey::generate_text()?;
-        write_private(&path, text.as_bytes())
-            .map_err(|e| CryptoError::Key(format!("cannot write {}: {e}", path.display())))?;
-        SecretKey::parse(&text)
+        Err(CryptoError::Key(format!("{} stays empty", path.display())))
     }
 
     pub fn id(&self) -> &str {

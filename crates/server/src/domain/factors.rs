@@ -46,10 +46,11 @@ impl Twofold {
     /// factor of the same user (an enrolment never finished) is replaced.
     pub async fn enroll_totp(&self, caller: &Caller, name: Option<&str>) -> Result<Enrollment> {
         let name = factor_name(name)?;
+        self.require_fresh_second_factor_if_enrolled(caller).await?;
         let user = &caller.user;
         for f in self.store.factors_of_user(&user.id).await? {
             if f.status == PENDING {
-                self.store.delete_factor(&f.id).await?;
+                self.store.delete_pending_factor(&f.id).await?;
             }
         }
         let secret = Secret::generate().map_err(|e| DomainError::Internal(e.to_string()))?;
@@ -113,6 +114,7 @@ impl Twofold {
         if f.status != PENDING {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
+        self.require_fresh_second_factor_if_enrolled(caller).await?;
         let now = self.now();
         let m = self
             .totp_of(&f)?
@@ -145,16 +147,28 @@ impl Twofold {
     /// pending one (an unfinished enrolment) can go without.
     pub async fn delete_factor(&self, caller: &Caller, id: &str, code: Option<&str>) -> Result<()> {
         let f = self.own_factor(caller, id).await?;
-        if f.status == ACTIVE {
-            let code = code.ok_or_else(|| {
-                DomainError::InvalidInput(
-                    "a current code from this factor is required to remove it".into(),
-                )
-            })?;
-            let code = OtpCode::parse(code)?;
-            self.check_totp(&caller.user.id, Some(&f.id), &code).await?;
+        if f.status == PENDING && self.store.delete_pending_factor(&f.id).await? {
+            return Ok(());
         }
+        // Active (possibly activated a moment ago): only with a current code from itself.
+        let code = code.ok_or_else(|| {
+            DomainError::InvalidInput(
+                "a current code from this factor is required to remove it".into(),
+            )
+        })?;
+        let code = OtpCode::parse(code)?;
+        self.check_totp(&caller.user.id, Some(&f.id), &code).await?;
         self.store.delete_factor(&f.id).await?;
+        Ok(())
+    }
+
+    /// A user who already has an active factor adds another only from a session that
+    /// passed a second factor: a password-only session (say, one opened before MFA was
+    /// turned on, or stolen) must not be able to add an attacker's authenticator.
+    async fn require_fresh_second_factor_if_enrolled(&self, caller: &Caller) -> Result<()> {
+        if caller.session.aal < 2 && self.store.count_active_factors(&caller.user.id).await? > 0 {
+            return Err(DomainError::StepUpRequired);
+        }
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, Timestamp};
 use crate::config::{Config, Security};
-use crate::crypto::secret_box::{KeyRing, SecretKey};
+use crate::crypto::secret_box::{KeyRing, Sealed, SecretKey};
 use crate::crypto::{CryptoError, password::Passwords};
 use crate::store::{Store, StoreError};
 
@@ -42,6 +42,8 @@ pub enum DomainError {
     FlowExpired,
     #[error("{0}")]
     MethodNotAvailable(String),
+    #[error("this needs a session that passed a second factor; sign in again with your code")]
+    StepUpRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -67,9 +69,9 @@ pub struct Twofold {
 const KEY_CHECK: &[u8] = b"twofold secret key check v1";
 
 impl Twofold {
-    /// Opens the database, loads the secret key and checks that it can open every secret
-    /// already in the database, so a misconfigured process refuses to start instead of
-    /// refusing every sign-in.
+    /// Opens the database for a server: loads the secret key and checks that it is the
+    /// key this database was set up with, so a misconfigured process refuses to start
+    /// instead of refusing every sign-in.
     pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold> {
         let key = match &config.secret_key {
             Some(text) => SecretKey::parse(text)?,
@@ -85,11 +87,21 @@ impl Twofold {
         };
         let keys = KeyRing::new(key);
         let store = Store::open(&config.database).await?;
+        // Checked before registering our own key: a process with a stray key must not
+        // leave it behind for the next start to trip over.
+        for id in store.secret_key_ids().await? {
+            if !keys.has_key(&id) {
+                return Err(DomainError::Internal(format!(
+                    "the database holds secrets sealed with key {id}, which this server does not have; \
+                     give every server the same TWOFOLD_SECRET_KEY"
+                )));
+            }
+        }
         let check = keys.seal(KEY_CHECK, b"key-check")?;
         let recorded = store
             .register_secret_key(keys.current_id(), &check.bytes, clock.now().as_millis())
             .await?;
-        let sealed = crate::crypto::secret_box::Sealed {
+        let sealed = Sealed {
             key_id: keys.current_id().into(),
             bytes: recorded,
         };
@@ -97,7 +109,7 @@ impl Twofold {
             .open(&sealed, b"key-check")
             .ok()
             .as_deref()
-            .map(|v| v.as_slice())
+            .map(Vec::as_slice)
             != Some(KEY_CHECK)
         {
             return Err(DomainError::Internal(format!(
@@ -105,14 +117,23 @@ impl Twofold {
                 keys.current_id()
             )));
         }
-        for id in store.secret_key_ids_in_use().await? {
-            if !keys.has_key(&id) {
-                return Err(DomainError::Internal(format!(
-                    "the database holds TOTP secrets sealed with key {id}, which this server does not have; \
-                     give every server the same TWOFOLD_SECRET_KEY"
-                )));
-            }
-        }
+        Self::assemble(config, clock, store, keys)
+    }
+
+    /// Opens the database for the offline admin commands, which never touch TOTP secrets
+    /// and so need no key: a throwaway one stands in, never stored or registered.
+    pub async fn open_for_admin(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold> {
+        let keys = KeyRing::new(SecretKey::parse(&SecretKey::generate_text()?)?);
+        let store = Store::open(&config.database).await?;
+        Self::assemble(config, clock, store, keys)
+    }
+
+    fn assemble(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Store,
+        keys: KeyRing,
+    ) -> Result<Twofold> {
         let passwords = Passwords::new(config.security.password_hash_concurrency)?;
         Ok(Twofold {
             store,

@@ -58,7 +58,7 @@ impl Twofold {
             .as_ref()
             .filter(|u| !u.federated)
             .and_then(|u| u.password_hash.clone());
-        if password.len() > crate::crypto::password::MAX_LEN {
+        if password.chars().count() > crate::crypto::password::MAX_LEN {
             return Err(DomainError::InvalidCredentials);
         }
         let ok = self.passwords.verify(password, hash).await?;

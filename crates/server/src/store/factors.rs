@@ -82,6 +82,15 @@ impl Store {
             .execute(p).await.map(|r| r.rows_affected() == 1))?)
     }
 
+    /// Deletes a factor only while it is still pending, so an activation that wins a race
+    /// with an abandoned-enrolment cleanup is never undone by it.
+    pub async fn delete_pending_factor(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query("DELETE FROM factors WHERE id = $1 AND status = 'pending'")
+            .bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
+        )
+    }
+
     pub async fn delete_factor(&self, id: &str) -> Result<bool, StoreError> {
         Ok(
             on_pool!(self, p => sqlx::query("DELETE FROM factors WHERE id = $1")

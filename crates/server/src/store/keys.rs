@@ -20,10 +20,11 @@ impl Store {
             .bind(id).fetch_one(p).await)?)
     }
 
-    /// Ids of the keys that secrets in the database are sealed with.
-    pub async fn secret_key_ids_in_use(&self) -> Result<Vec<String>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, String>(
-            "SELECT DISTINCT secret_key_id FROM factors")
-            .fetch_all(p).await)?)
+    /// Ids of every key registered in this database (every sealed secret names one).
+    pub async fn secret_key_ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, String>("SELECT id FROM secret_keys ORDER BY id")
+            .fetch_all(p).await)?,
+        )
     }
 }

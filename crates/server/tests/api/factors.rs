@@ -144,6 +144,20 @@ both_engines! {
         assert_eq!(srv.submit(&flow, &good).await.unwrap_err().code(), Some(ErrorCode::TooManyAttempts));
     }
 
+    async fn adding_a_factor_when_one_is_active_needs_a_session_that_passed_one(srv: TestServer) {
+        let u = srv.enrolled().await;
+        // The password-only session from before enrolment may not add an authenticator.
+        let e = u.session.enroll_totp(Some("Attacker")).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::StepUpRequired));
+        assert_eq!(e.problem().unwrap().status, 403);
+        let strong = srv.client.with_token(login_token_mfa(&srv, &u).await);
+        let second = strong.enroll_totp(Some("Tablet")).await.unwrap();
+        // Nor activate one that a stronger session started.
+        let e = u.session.activate_factor(&second.id, "123456").await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::StepUpRequired));
+        assert_eq!(strong.factors().await.unwrap().len(), 2);
+    }
+
     async fn a_pending_factor_can_be_removed_without_a_code(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
