@@ -3,6 +3,7 @@
 //! injected [`Clock`].
 
 pub mod factors;
+pub mod import;
 pub mod input;
 pub mod lockout;
 pub mod orgs;

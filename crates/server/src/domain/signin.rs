@@ -61,11 +61,17 @@ impl Twofold {
         if password.chars().count() > crate::crypto::password::MAX_LEN {
             return Err(DomainError::InvalidCredentials);
         }
-        let ok = self.passwords.verify(password, hash).await?;
+        let verified = self
+            .passwords
+            .verify(password.clone(), hash.clone())
+            .await?;
         let user = match user {
-            Some(u) if ok => u,
+            Some(u) if verified.ok => u,
             _ => return Err(DomainError::InvalidCredentials),
         };
+        if let (true, Some(old)) = (verified.needs_rehash, hash) {
+            self.upgrade_password_hash(&user.id, &old, password).await;
+        }
         if self.store.count_active_factors(&user.id).await? == 0 {
             return Ok(LoginOutcome::Authenticated(
                 self.start_session(&user, &["pwd"], None).await?,

@@ -93,3 +93,29 @@ impl Twofold {
         }
     }
 }
+
+impl Twofold {
+    /// Replaces an imported bcrypt, scrypt or Argon2i/d hash with an Argon2id one after the
+    /// password was just verified against it. Best effort: the sign-in goes on if this
+    /// fails, and a concurrent password change is never overwritten (the update only
+    /// applies while the old hash is still the one stored).
+    pub(crate) async fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        password: Zeroizing<String>,
+    ) {
+        let result = match self.passwords.hash(password).await {
+            Ok(new_hash) => self
+                .store
+                .replace_password_hash(user_id, old_hash, &new_hash)
+                .await
+                .map_err(DomainError::from),
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(_) => tracing::info!(user_id, "password.rehashed: upgraded to Argon2id"),
+            Err(e) => tracing::warn!(user_id, error = %e, "password.rehash_failed"),
+        }
+    }
+}

@@ -47,7 +47,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
-/// A JSON body that may be absent altogether (no content at all).
+/// A JSON body that may be absent: no content at all, or JSON `null` (what a client that
+/// serialises an absent optional body sends, and what the OpenAPI document allows).
 pub struct OptionalBody<T>(pub Option<T>);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
@@ -60,8 +61,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(None));
         }
-        serde_json::from_slice(&bytes)
-            .map(|v| OptionalBody(Some(v)))
+        serde_json::from_slice::<Option<T>>(&bytes)
+            .map(OptionalBody)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
     }
 }

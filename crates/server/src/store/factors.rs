@@ -1,6 +1,6 @@
 //! Second factors. The TOTP secret is stored only sealed (see `crypto::secret_box`).
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_writer};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct FactorRow {
@@ -25,7 +25,7 @@ const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_key_
 
 impl Store {
     pub async fn insert_factor(&self, f: &FactorRow) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO factors (id, user_id, kind, name, status, secret_key_id, secret_sealed, \
              algorithm, digits, period, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
@@ -63,7 +63,7 @@ impl Store {
     /// Makes a pending factor active, recording the activating code's step as used.
     /// False if it was not pending (already activated by a concurrent request, or gone).
     pub async fn activate_factor(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query(
+        Ok(on_writer!(self, p => sqlx::query(
             "UPDATE factors SET status = 'active', activated_at = $1, last_used_step = $2 \
              WHERE id = $3 AND status = 'pending'")
             .bind(now).bind(step).bind(id)
@@ -74,7 +74,7 @@ impl Store {
     /// accepted before. This single conditional UPDATE is the replay protection: of two
     /// requests with the same code, on any number of servers, exactly one sees `true`.
     pub async fn claim_totp_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query(
+        Ok(on_writer!(self, p => sqlx::query(
             "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
              WHERE id = $3 AND status = 'active' \
              AND (last_used_step IS NULL OR last_used_step < $1)")
@@ -86,14 +86,14 @@ impl Store {
     /// with an abandoned-enrolment cleanup is never undone by it.
     pub async fn delete_pending_factor(&self, id: &str) -> Result<bool, StoreError> {
         Ok(
-            on_pool!(self, p => sqlx::query("DELETE FROM factors WHERE id = $1 AND status = 'pending'")
+            on_writer!(self, p => sqlx::query("DELETE FROM factors WHERE id = $1 AND status = 'pending'")
             .bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
         )
     }
 
     pub async fn delete_factor(&self, id: &str) -> Result<bool, StoreError> {
         Ok(
-            on_pool!(self, p => sqlx::query("DELETE FROM factors WHERE id = $1")
+            on_writer!(self, p => sqlx::query("DELETE FROM factors WHERE id = $1")
             .bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
         )
     }

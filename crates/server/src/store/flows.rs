@@ -1,6 +1,6 @@
 //! Sign-in flows: the state between a correct password and the second factor.
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_writer};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct FlowRow {
@@ -13,7 +13,7 @@ pub struct FlowRow {
 
 impl Store {
     pub async fn insert_flow(&self, f: &FlowRow) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO login_flows (id, token_hash, user_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)")
             .bind(&f.id).bind(&f.token_hash).bind(&f.user_id).bind(f.created_at).bind(f.expires_at)
@@ -31,7 +31,7 @@ impl Store {
     /// Ends a flow; true for exactly one caller however many race to finish it.
     pub async fn consume_flow(&self, id: &str) -> Result<bool, StoreError> {
         Ok(
-            on_pool!(self, p => sqlx::query("DELETE FROM login_flows WHERE id = $1")
+            on_writer!(self, p => sqlx::query("DELETE FROM login_flows WHERE id = $1")
             .bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
         )
     }

@@ -1,6 +1,6 @@
 //! Which encryption keys have sealed secrets in this database.
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_writer};
 
 impl Store {
     /// Records key `id` with its check value unless it is already known; answers the
@@ -11,7 +11,7 @@ impl Store {
         check: &[u8],
         now: i64,
     ) -> Result<Vec<u8>, StoreError> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO secret_keys (id, check_value, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO NOTHING")
             .bind(id).bind(check).bind(now).execute(p).await.map(|_| ()))?;

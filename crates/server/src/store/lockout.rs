@@ -6,7 +6,7 @@
 //! So however many wrong codes arrive at once, at most the budget is ever evaluated: the
 //! rest find the lock already set. A correct code then clears counter and lock.
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_writer};
 
 /// The outcome of asking to evaluate one more second-factor code for a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Store {
             }
             let attempt = state.mfa_failures + 1;
             let lock = lock_after(attempt).or(state.mfa_locked_until);
-            let won = on_pool!(self, p => sqlx::query(
+            let won = on_writer!(self, p => sqlx::query(
                 "UPDATE users SET mfa_failures = $1, mfa_locked_until = $2 \
                  WHERE id = $3 AND mfa_failures = $4 \
                  AND (mfa_locked_until IS NULL OR mfa_locked_until <= $5)")
@@ -61,7 +61,7 @@ impl Store {
 
     /// A second factor succeeded: the count starts again and any lock ends.
     pub async fn reset_mfa_failures(&self, user_id: &str) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL \
              WHERE id = $1 AND (mfa_failures <> 0 OR mfa_locked_until IS NOT NULL)")
             .bind(user_id).execute(p).await.map(|_| ()))?;

@@ -8,6 +8,7 @@
 
 mod factors;
 mod flows;
+mod import;
 mod keys;
 mod lockout;
 mod orgs;
@@ -25,6 +26,7 @@ use crate::config::Database;
 
 pub use factors::FactorRow;
 pub use flows::FlowRow;
+pub use import::ImportedUser;
 pub use lockout::Reservation;
 pub use orgs::OrgRow;
 pub use sessions::SessionRow;
@@ -57,21 +59,59 @@ impl StoreError {
 /// A connection pool to one of the two engines.
 #[derive(Clone, Debug)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
 }
 
-/// Runs the same expression against whichever pool the store holds. Both arms must
-/// produce the same type, so engine-specific results are mapped inside the expression.
+/// SQLite allows one writer at a time. Several connections that all write would meet
+/// SQLite's busy handler, which *sleeps* (1 ms, 2 ms, 5 ms, …) until the lock is free:
+/// under load that is most of a request's time. So every write goes through one writer
+/// connection, where writes queue without sleeping, and reads use a pool of their own
+/// (WAL lets them run beside the writer and see every committed write).
+#[derive(Clone, Debug)]
+pub struct SqlitePools {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+/// Runs the same expression against whichever engine the store holds, on a connection
+/// that may only read. Both arms must produce the same type, so engine-specific results
+/// are mapped inside the expression.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Sqlite(pools) => {
+                let $pool = pools.reader();
+                $body
+            }
             $crate::store::Store::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool;
+
+/// Like [`on_pool!`], for statements that write (SQLite's single writer connection).
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite(pools) => {
+                let $pool = pools.writer();
+                $body
+            }
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_writer;
+
+impl SqlitePools {
+    fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+    fn writer(&self) -> &SqlitePool {
+        &self.write
+    }
+}
 
 impl Store {
     /// Opens the database (creating a SQLite file if needed) and brings its schema up to
@@ -92,12 +132,16 @@ impl Store {
                     // Other processes (the admin CLI, a second server) may hold the write
                     // lock for a moment: wait rather than fail.
                     .busy_timeout(Duration::from_secs(10));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .connect_with(opts)
-                    .await
-                    .map_err(|e| StoreError::Connect(format!("{}: {e}", path.display())))?;
-                Store::Sqlite(pool)
+                let connect = |max: u32| {
+                    SqlitePoolOptions::new()
+                        .max_connections(max)
+                        .connect_with(opts.clone())
+                };
+                let err = |e: sqlx::Error| StoreError::Connect(format!("{}: {e}", path.display()));
+                // The writer first: it creates the file and switches it to WAL.
+                let write = connect(1).await.map_err(err)?;
+                let read = connect(8).await.map_err(err)?;
+                Store::Sqlite(SqlitePools { read, write })
             }
             Database::Postgres(url) => {
                 let opts = PgConnectOptions::from_str(url)
@@ -117,7 +161,7 @@ impl Store {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let res = match self {
-            Store::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await,
+            Store::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p.writer()).await,
             Store::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
         };
         res.map_err(|e| StoreError::Migrate(e.to_string()))
@@ -141,7 +185,7 @@ impl Store {
     pub async fn integrity_check(&self) -> Result<String, StoreError> {
         match self {
             Store::Sqlite(p) => Ok(sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
-                .fetch_one(p)
+                .fetch_one(p.reader())
                 .await?),
             Store::Postgres(_) => Ok("ok".into()),
         }
@@ -149,14 +193,20 @@ impl Store {
 
     /// Deletes sign-in flows and sessions that expired before `now`.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        let flows = on_pool!(self, p => sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
+        let flows = on_writer!(self, p => sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
             .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
-        let sessions = on_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        let sessions = on_writer!(self, p => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(flows + sessions)
     }
 
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match self {
+            Store::Sqlite(p) => {
+                p.read.close().await;
+                p.write.close().await;
+            }
+            Store::Postgres(p) => p.close().await,
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Organisations.
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_writer};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OrgRow {
@@ -12,7 +12,7 @@ pub struct OrgRow {
 
 impl Store {
     pub async fn insert_org(&self, org: &OrgRow) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&org.id).bind(&org.slug).bind(&org.name).bind(org.created_at)
             .execute(p).await.map(|_| ()))

@@ -1,6 +1,6 @@
 //! Sessions: who signed in, how strongly (aal/amr), until when.
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_writer};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
@@ -18,7 +18,7 @@ pub struct SessionRow {
 
 impl Store {
     pub async fn insert_session(&self, s: &SessionRow) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO sessions (id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&s.id).bind(&s.token_hash).bind(&s.user_id).bind(s.aal).bind(&s.amr)
@@ -40,7 +40,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE id = $1")
+        on_writer!(self, p => sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id).execute(p).await.map(|_| ()))?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Users and their passwords.
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_writer};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
@@ -23,7 +23,7 @@ const SELECT_USER: &str = "SELECT u.id, u.org_id, o.slug AS org_slug, u.username
 
 impl Store {
     pub async fn insert_user(&self, u: &UserRow) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO users (id, org_id, username, email, role, federated, password_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&u.id).bind(&u.org_id).bind(&u.username).bind(&u.email).bind(&u.role)
@@ -49,8 +49,21 @@ impl Store {
     }
 
     pub async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+        on_writer!(self, p => sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
             .bind(now).bind(user_id).execute(p).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// Swaps the password hash only while `old` is still the stored one; true if it did.
+    pub async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(on_writer!(self, p => sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new).bind(user_id).bind(old)
+            .execute(p).await.map(|r| r.rows_affected() == 1))?)
     }
 }

@@ -7,6 +7,7 @@ use twofold_proto::{
     ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, Problem, TotpEnrollment,
 };
 
+use crate::domain::input::OtpCode;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, OptionalBody, Session};
@@ -19,7 +20,12 @@ fn qr_failed(e: crate::qr::QrError) -> ApiError {
 #[utoipa::path(get, path = "/api/v1/me/factors", tag = "factors",
     security(("session" = [])),
     responses(
-        (status = 200, body = Vec<Factor>),
+        (status = 200, description = "The user's factors, oldest first", body = Vec<Factor>,
+            links(
+                ("activate" = (operation_id = "activate", parameters(("id" = "$response.body#/0/id")))),
+                ("qr_png" = (operation_id = "qr_png", parameters(("id" = "$response.body#/0/id")))),
+                ("delete" = (operation_id = "delete", parameters(("id" = "$response.body#/0/id")))),
+            )),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
@@ -34,9 +40,18 @@ pub async fn list(
     security(("session" = [])),
     request_body(content = Option<EnrollTotpRequest>, description = "Optional; `{}` or no body uses the default name"),
     responses(
-        (status = 201, body = TotpEnrollment),
+        (status = 201, description = "A pending factor; activate it with a code from the app", body = TotpEnrollment,
+            links(
+                ("activate" = (operation_id = "activate", parameters(("id" = "$response.body#/id")),
+                    description = "Activate the new factor with a code from the app")),
+                ("qr_png" = (operation_id = "qr_png", parameters(("id" = "$response.body#/id")),
+                    description = "The new factor's QR code")),
+                ("delete" = (operation_id = "delete", parameters(("id" = "$response.body#/id")),
+                    description = "Abandon the enrolment")),
+            )),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor and this session did not pass one", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn enroll_totp(
     State(st): State<AppState>,
@@ -67,6 +82,7 @@ pub async fn enroll_totp(
         (status = 200, description = "The factor, now active", body = Factor),
         (status = 400, description = "Malformed request or code", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor and this session did not pass one", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -100,6 +116,11 @@ pub async fn delete(
     OptionalBody(req): OptionalBody<DeleteFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
     let code = req.and_then(|r| r.code);
+    // A pending factor needs no code, but a code that is sent must look like one: a
+    // malformed code is a 400 wherever it appears (README, errors).
+    if let Some(code) = &code {
+        OtpCode::parse(code)?;
+    }
     st.twofold
         .delete_factor(&caller, &id, code.as_deref())
         .await?;

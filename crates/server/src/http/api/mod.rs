@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
         auth::login, auth::mfa, auth::logout, me::me,
         factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &LinkFieldNames),
 )]
 pub struct ApiDoc;
 
@@ -58,6 +58,57 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// utoipa 5 serialises a Link Object's fields as `operation_id`, `operation_ref` and
+/// `request_body`; OpenAPI spells them `operationId`, `operationRef` and `requestBody`, and
+/// tools ignore (or reject) the links otherwise. Moving them into the link's (flattened)
+/// extension map under their OpenAPI names keeps the links declared on the handlers.
+struct LinkFieldNames;
+
+impl Modify for LinkFieldNames {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let operations = openapi
+            .paths
+            .paths
+            .values_mut()
+            .flat_map(|item| {
+                [
+                    &mut item.get,
+                    &mut item.put,
+                    &mut item.post,
+                    &mut item.delete,
+                    &mut item.options,
+                    &mut item.head,
+                    &mut item.patch,
+                    &mut item.trace,
+                ]
+            })
+            .flatten();
+        for op in operations {
+            for response in op.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                for link in response.links.values_mut() {
+                    let RefOr::T(link) = link else { continue };
+                    let ext = link.extensions.get_or_insert_with(Default::default);
+                    for (name, value) in [
+                        ("operationId", std::mem::take(&mut link.operation_id)),
+                        ("operationRef", std::mem::take(&mut link.operation_ref)),
+                    ] {
+                        if !value.is_empty() {
+                            ext.insert(name.to_owned(), value.into());
+                        }
+                    }
+                    if let Some(body) = link.request_body.take() {
+                        ext.insert("requestBody".to_owned(), body);
+                    }
+                }
+            }
+        }
     }
 }
 

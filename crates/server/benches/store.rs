@@ -1,0 +1,215 @@
+//! Criterion benchmarks of the store's hot queries — the ones every sign-in runs — on
+//! SQLite with 1,000 and with 100,000 users, to show that their cost does not grow with
+//! the number of users (every one is an index lookup or an update by primary key).
+//!
+//! `cargo bench -p twofold-server --bench store`; figures in docs/PERFORMANCE.md.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use twofold_server::config::Database;
+use twofold_server::store::{
+    FactorRow, FlowRow, ImportedUser, OrgRow, Reservation, SessionRow, Store, UserRow,
+};
+
+const KEY_ID: &str = "bench";
+const NOW: i64 = 1_800_000_000_000;
+
+fn temp_db(users: usize) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "twofold-store-bench-{}-{users}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("twofold.db")
+}
+
+fn user_id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+fn token_hash(kind: u8, i: usize) -> Vec<u8> {
+    let mut h = vec![kind; 32];
+    h[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    h
+}
+
+/// A store holding `users` users, each with an active factor and one open flow.
+async fn populated(users: usize) -> (Store, PathBuf) {
+    let path = temp_db(users);
+    let store = Store::open(&Database::Sqlite(path.clone())).await.unwrap();
+    store
+        .insert_org(&OrgRow {
+            id: "org".into(),
+            slug: "bench".into(),
+            name: "bench".into(),
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+    store
+        .register_secret_key(KEY_ID, &[0u8; 64], NOW)
+        .await
+        .unwrap();
+    let mut batch = Vec::with_capacity(1000);
+    for i in 0..users {
+        let id = user_id(i);
+        batch.push(ImportedUser {
+            user: UserRow {
+                id: id.clone(),
+                org_id: "org".into(),
+                org_slug: "bench".into(),
+                username: format!("user{i}"),
+                email: format!("user{i}@example.com"),
+                role: "member".into(),
+                federated: false,
+                password_hash: Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into()),
+                created_at: NOW,
+                last_login_at: None,
+            },
+            factor: Some(FactorRow {
+                id: format!("f-{id}"),
+                user_id: id,
+                kind: "totp".into(),
+                name: "bench".into(),
+                status: "active".into(),
+                secret_key_id: KEY_ID.into(),
+                secret_sealed: vec![7u8; 60],
+                algorithm: "SHA1".into(),
+                digits: 6,
+                period: 30,
+                last_used_step: None,
+                created_at: NOW,
+                activated_at: Some(NOW),
+                last_used_at: None,
+            }),
+        });
+        if batch.len() == 1000 || i + 1 == users {
+            store
+                .insert_imported_users(&batch)
+                .await
+                .map_err(|(_, e)| e)
+                .unwrap();
+            batch.clear();
+        }
+    }
+    for i in 0..users {
+        store
+            .insert_flow(&FlowRow {
+                id: format!("flow-{i}"),
+                token_hash: token_hash(1, i),
+                user_id: user_id(i),
+                created_at: NOW,
+                expires_at: NOW + 300_000,
+            })
+            .await
+            .unwrap();
+    }
+    (store, path)
+}
+
+fn hot_queries(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("store_sqlite");
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for users in [1_000usize, 100_000] {
+        let (store, path) = rt.block_on(populated(users));
+        // A spread of users, so the benchmarks do not just hit one hot page.
+        let pick = |n: u64| (n.wrapping_mul(2_654_435_761) % users as u64) as usize;
+
+        let mut n = 0u64;
+        group.bench_function(BenchmarkId::new("user_by_login", users), |b| {
+            b.iter(|| {
+                n += 1;
+                let name = format!("user{}", pick(n));
+                rt.block_on(store.user_by_login("bench", &name))
+                    .unwrap()
+                    .unwrap()
+            })
+        });
+        group.bench_function(BenchmarkId::new("flow_by_token", users), |b| {
+            b.iter(|| {
+                n += 1;
+                rt.block_on(store.flow_by_token(&token_hash(1, pick(n))))
+                    .unwrap()
+                    .unwrap()
+            })
+        });
+        group.bench_function(BenchmarkId::new("factors_of_user", users), |b| {
+            b.iter(|| {
+                n += 1;
+                let f = rt
+                    .block_on(store.factors_of_user(&user_id(pick(n))))
+                    .unwrap();
+                assert_eq!(f.len(), 1);
+            })
+        });
+        group.bench_function(BenchmarkId::new("reserve_then_reset_attempt", users), |b| {
+            b.iter(|| {
+                n += 1;
+                let id = user_id(pick(n));
+                let r = rt
+                    .block_on(store.reserve_mfa_attempt(&id, NOW, &|_| None))
+                    .unwrap();
+                assert!(matches!(r, Reservation::Granted { .. }));
+                rt.block_on(store.reset_mfa_failures(&id)).unwrap();
+            })
+        });
+        // Each iteration claims a step newer than any before for that user.
+        let mut step = 1_000_000i64;
+        group.bench_function(BenchmarkId::new("claim_totp_step", users), |b| {
+            b.iter(|| {
+                n += 1;
+                step += 1;
+                let won = rt
+                    .block_on(store.claim_totp_step(&format!("f-{}", user_id(pick(n))), step, NOW))
+                    .unwrap();
+                assert!(won);
+            })
+        });
+        let mut s = 0usize;
+        group.bench_function(BenchmarkId::new("insert_session", users), |b| {
+            b.iter(|| {
+                s += 1;
+                rt.block_on(store.insert_session(&SessionRow {
+                    id: format!("s-{users}-{s}"),
+                    token_hash: token_hash(2, s),
+                    user_id: user_id(pick(s as u64)),
+                    aal: 2,
+                    amr: "pwd otp".into(),
+                    factor_id: None,
+                    created_at: NOW,
+                    expires_at: NOW + 3_600_000,
+                }))
+                .unwrap()
+            })
+        });
+        let sessions = s.max(1);
+        group.bench_function(BenchmarkId::new("session_by_token", users), |b| {
+            b.iter(|| {
+                n += 1;
+                let i = 1 + (n as usize % sessions);
+                rt.block_on(store.session_by_token(&token_hash(2, i), NOW))
+                    .unwrap()
+                    .unwrap()
+            })
+        });
+        rt.block_on(store.close());
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, hot_queries);
+criterion_main!(benches);
