@@ -7,6 +7,7 @@
 
 mod admin;
 mod config_errors;
+mod load;
 mod postgres;
 mod secret_key;
 mod secrets_at_rest;
