@@ -7,8 +7,10 @@
 
 mod admin;
 mod config_errors;
+mod crash;
 mod load;
 mod postgres;
+mod races;
 mod secret_key;
 mod secrets_at_rest;
 mod serve;

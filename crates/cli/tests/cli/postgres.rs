@@ -1,12 +1,13 @@
 //! Several server processes sharing one PostgreSQL database, as in a scaled-out deployment.
 //! Runs only when `TWOFOLD_TEST_POSTGRES_URL` names a database (e.g.
 //! `postgres://postgres@127.0.0.1:5432/test`); each test works in a schema of its own,
-//! dropped afterwards, so runs never see each other's data.
+//! dropped afterwards, so runs never see each other's data. The helpers here serve the
+//! other PostgreSQL tests too (`races.rs`, `crash.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{Connection, PgConnection};
-use twofold_proto::{ErrorCode, Factor, LoginResponse};
+use twofold_proto::{Factor, LoginResponse};
 
 use crate::secret_key::generate_key;
 use crate::support::{
@@ -14,10 +15,10 @@ use crate::support::{
 };
 
 const URL_VAR: &str = "TWOFOLD_TEST_POSTGRES_URL";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// The database to test against, or `None` (with a note) when none is configured.
-fn postgres_url() -> Option<String> {
+pub(crate) fn postgres_url() -> Option<String> {
     match std::env::var(URL_VAR) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
@@ -28,13 +29,13 @@ fn postgres_url() -> Option<String> {
 }
 
 /// A fresh schema, dropped (with everything in it) when the test ends, pass or fail.
-struct Schema {
+pub(crate) struct Schema {
     base_url: String,
     name: String,
 }
 
 impl Schema {
-    async fn create(base_url: &str) -> Schema {
+    pub(crate) async fn create(base_url: &str) -> Schema {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -61,7 +62,7 @@ impl Schema {
     }
 
     /// The URL every process uses: the base URL with the schema as its search path.
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let sep = if self.base_url.contains('?') {
             '&'
         } else {
@@ -97,14 +98,18 @@ impl Drop for Schema {
     }
 }
 
-/// A server on the shared database with its own data directory and the given key.
-/// A window of two steps lets one clock reading give three usable, distinct steps (see
-/// the test), whatever second of the 30 s step the test starts in.
-fn start_server(schema: &Schema, data: &TempDir, key: &str) -> Server {
+/// A server on the shared database with its own data directory, the given key and any
+/// further settings in `env`.
+pub(crate) fn start_server(
+    schema: &Schema,
+    data: &TempDir,
+    key: &str,
+    env: &[(&str, &str)],
+) -> Server {
     let mut cmd = serve_cmd(data);
     cmd.env("TWOFOLD_DATABASE_URL", schema.url())
         .env("TWOFOLD_SECRET_KEY", key)
-        .env("TWOFOLD_TOTP_WINDOW", "2");
+        .envs(env.iter().copied());
     let server = Server::start(cmd);
     assert!(server.log().contains("postgres"), "{}", server.log());
     server
@@ -113,7 +118,11 @@ fn start_server(schema: &Schema, data: &TempDir, key: &str) -> Server {
 /// Org and user created by the CLI against the shared database, then a TOTP factor
 /// enrolled and activated through `api`. Answers the secret and the step the activation
 /// used up.
-async fn user_with_active_factor(schema: &Schema, key: &str, api: &Api) -> (String, u64) {
+pub(crate) async fn user_with_active_factor(
+    schema: &Schema,
+    key: &str,
+    api: &Api,
+) -> (String, u64) {
     let cli_dir = TempDir::new();
     let url = schema.url();
     create_org_and_user(
@@ -131,73 +140,12 @@ async fn user_with_active_factor(schema: &Schema, key: &str, api: &Api) -> (Stri
     (e.secret, now.step)
 }
 
-fn is_authenticated(a: &Answer) -> bool {
+pub(crate) fn is_authenticated(a: &Answer) -> bool {
     a.status.is_success()
         && matches!(
             a.json::<LoginResponse>(),
             LoginResponse::Authenticated { .. }
         )
-}
-
-#[tokio::test]
-async fn two_servers_sharing_postgres_accept_each_totp_step_exactly_once() {
-    let Some(base) = postgres_url() else { return };
-    let schema = Schema::create(&base).await;
-    let scratch = TempDir::new();
-    // One key for every process: the factor sealed through A must open on B.
-    let key = generate_key(&scratch);
-    let (data_a, data_b) = (TempDir::new(), TempDir::new());
-    let a = start_server(&schema, &data_a, &key);
-    let b = start_server(&schema, &data_b, &key);
-    let (api_a, api_b) = (a.api(), b.api());
-
-    let (secret, activated_step) = user_with_active_factor(&schema, &key, &api_a).await;
-
-    // The activation used step P. Codes for P+1 and P+2 from one clock reading, which is
-    // at P or later: with the window of 2 both stay acceptable until the server's step
-    // passes P+3, i.e. for at least 30 s, and neither is a replay of P.
-    let codes = totp_codes(&secret, &[1, 2]);
-    assert!(
-        codes[0].step > activated_step,
-        "{codes:?} vs {activated_step}"
-    );
-
-    // The same code on both servers at once: the database lets exactly one win.
-    let flow_a = api_a.start_flow("acme", "alice", PASSWORD).await;
-    let flow_b = api_b.start_flow("acme", "alice", PASSWORD).await;
-    let (ra, rb) = tokio::join!(
-        api_a.mfa(&flow_a, &codes[0].code),
-        api_b.mfa(&flow_b, &codes[0].code)
-    );
-    let (won, lost) = match (is_authenticated(&ra), is_authenticated(&rb)) {
-        (true, false) => (ra, rb),
-        (false, true) => (rb, ra),
-        _ => panic!("expected exactly one success:\nA: {ra:?}\nB: {rb:?}"),
-    };
-    lost.expect_problem(401, ErrorCode::CodeReused);
-    let LoginResponse::Authenticated { session_token, .. } = won.json() else {
-        unreachable!()
-    };
-    // A session from either server is good on the other: one database.
-    assert_eq!(api_a.me(&session_token).await.session.aal, 2);
-    assert_eq!(api_b.me(&session_token).await.session.aal, 2);
-
-    // The next step, one after the other: accepted by B, then a replay on A.
-    let flow_b = api_b.start_flow("acme", "alice", PASSWORD).await;
-    assert!(
-        is_authenticated(&api_b.mfa(&flow_b, &codes[1].code).await),
-        "B refused a fresh code"
-    );
-    let flow_a = api_a.start_flow("acme", "alice", PASSWORD).await;
-    api_a
-        .mfa(&flow_a, &codes[1].code)
-        .await
-        .expect_problem(401, ErrorCode::CodeReused);
-
-    for server in [a, b] {
-        let (status, log) = server.terminate();
-        assert!(status.success(), "{status:?}\n{log}");
-    }
 }
 
 #[tokio::test]
@@ -208,7 +156,7 @@ async fn server_with_another_secret_key_refuses_to_start_once_postgres_holds_a_f
     let key = generate_key(&scratch);
     let other_key = generate_key(&scratch);
     let data_a = TempDir::new();
-    let a = start_server(&schema, &data_a, &key);
+    let a = start_server(&schema, &data_a, &key, &[]);
     user_with_active_factor(&schema, &key, &a.api()).await;
 
     let data_c = TempDir::new();

@@ -281,6 +281,20 @@ impl Server {
         self.signal("-TERM")
     }
 
+    /// Kills the process with SIGKILL, as a crash, the OOM killer or a pulled plug of a
+    /// container would: no shutdown, no flush, requests in flight cut off. The signal is
+    /// sent directly (no `kill` process to start), so it lands the moment this is called.
+    /// Answers the exit status and the full log.
+    pub fn kill(mut self) -> (ExitStatus, String) {
+        // `Child::kill` is SIGKILL on Unix.
+        self.child.kill().unwrap();
+        let status = wait_for_exit(&mut self.child);
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        (status, self.log())
+    }
+
     /// Sends `signal` (as `kill` spells it, e.g. `-INT`) and waits for the process to
     /// exit; answers its status and full log.
     pub fn signal(mut self, signal: &str) -> (ExitStatus, String) {
@@ -354,6 +368,42 @@ pub fn create_org_and_user(
     let id = out.one_stdout_line();
     assert_uuid(id);
     id.to_owned()
+}
+
+/// `org create` through the CLI, with `extra` arguments and `env`. Answers the org's id.
+pub fn create_org(extra: &[&str], env: &[(&str, &str)], org: &str) -> String {
+    let mut cmd = twofold();
+    cmd.args(extra)
+        .args(["org", "create", org])
+        .envs(env.iter().copied());
+    let id = run(&mut cmd, None).one_stdout_line().to_owned();
+    assert_uuid(&id);
+    id
+}
+
+/// `user create` (a member) in an existing organisation through the CLI, with `extra`
+/// arguments and `env`. Answers the user's id.
+pub fn create_user(
+    extra: &[&str],
+    env: &[(&str, &str)],
+    org: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let mut cmd = twofold();
+    cmd.args(extra)
+        .args(["user", "create", "--org", org, "--username", username])
+        .args([
+            "--email",
+            &format!("{username}@example.com"),
+            "--password-stdin",
+        ])
+        .envs(env.iter().copied());
+    let id = run(&mut cmd, Some(&format!("{password}\n")))
+        .one_stdout_line()
+        .to_owned();
+    assert_uuid(&id);
+    id
 }
 
 /// Fails unless `s` is a UUID in its canonical hyphenated form.
@@ -452,6 +502,48 @@ impl Api {
         }
     }
 
+    /// Like [`Api::send`], but a request that gets no answer (the server died, say) is an
+    /// error for the caller to handle rather than a failed test.
+    pub async fn try_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Answer, reqwest::Error> {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base));
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await?;
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        // A body cut off half-way is no answer either.
+        let bytes = res.bytes().await?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!("{status} answer is not JSON ({e}): {bytes:?}");
+            })
+        };
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
+    }
+
     pub async fn login_answer(&self, org: &str, username: &str, password: &str) -> Answer {
         self.send(
             reqwest::Method::POST,
@@ -542,6 +634,24 @@ impl Api {
         )
         .await
     }
+}
+
+/// Runs every future as a task of its own, all at once, and answers their outputs in the
+/// order given. A panic in one fails the caller with that panic.
+pub async fn concurrently<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        match t.await {
+            Ok(v) => out.push(v),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    out
 }
 
 /// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) written with Python's standard library only: an

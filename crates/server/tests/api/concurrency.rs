@@ -1,30 +1,89 @@
-//! Replay protection under concurrency, across restarts and across server instances; the
-//! password hasher under a flood.
+//! Replay protection and the lockout under concurrency, round after round; replay
+//! protection across restarts and across server instances; the password hasher under a
+//! flood.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use twofold_proto::{ErrorCode, LoginResponse};
+use twofold_server::Config;
 use twofold_server::domain::users::Role;
 
-use crate::harness::{Engine, PASSWORD, TestServer, both_engines};
+use crate::harness::{Engine, PASSWORD, TestServer, both_engines, both_engines_with};
 
-both_engines! {
-    async fn same_code_sent_concurrently_is_accepted_once(srv: TestServer) {
+/// Keeps the lockout out of replay races, so every loser is judged by the replay rule: with
+/// the default threshold of 5 the losers' failures would lock the user, and later losers
+/// would be turned away as locked before their code was looked at. Flows last an hour, so
+/// flows started before the first round outlive the clock moved by every round.
+fn replay_rule_only(config: &mut Config) {
+    config.security.lockout_threshold = 100;
+    config.security.flow_ttl = Duration::from_secs(3600);
+}
+
+both_engines_with! { replay_rule_only;
+    async fn same_code_sent_concurrently_is_accepted_once_per_step(srv: TestServer) {
+        const ROUNDS: usize = 10;
+        const AT_ONCE: usize = 16;
         let u = srv.enrolled().await;
-        let code = u.code(&srv, 0);
+        // Each request finishes a flow of its own, so only the replay rule can refuse it.
+        // A refused code leaves its flow open: each round only the winner's is replaced.
         let mut flows = Vec::new();
-        for _ in 0..12 {
+        for _ in 0..AT_ONCE {
             flows.push(srv.flow(&u).await);
         }
-        let results = futures_util::future::join_all(flows.iter().map(|f| srv.submit(f, &code))).await;
-        let ok = results.iter().filter(|r| r.is_ok()).count();
-        assert_eq!(ok, 1, "{results:?}");
-        // The others are replays; being failed attempts, those past the lockout budget
-        // are refused before they are even evaluated.
-        for r in results.iter().filter(|r| r.is_err()) {
-            let code = r.as_ref().unwrap_err().code();
-            assert!(matches!(code, Some(ErrorCode::CodeReused | ErrorCode::TooManyAttempts)), "{r:?}");
+        for round in 0..ROUNDS {
+            let code = u.code(&srv, 0);
+            let results = futures_util::future::join_all(flows.iter().map(|f| srv.submit(f, &code))).await;
+            let winners: Vec<usize> = (0..AT_ONCE).filter(|&i| results[i].is_ok()).collect();
+            assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+            for r in results.iter().filter(|r| r.is_err()) {
+                let e = r.as_ref().unwrap_err();
+                assert_eq!(e.code(), Some(ErrorCode::CodeReused), "round {round}: {r:?}");
+            }
+            flows[winners[0]] = srv.flow(&u).await;
+            // The next round is the next time step.
+            srv.advance(30);
+        }
+    }
+}
+
+both_engines! {
+    async fn concurrent_wrong_codes_over_many_flows_are_evaluated_five_times_per_user(srv: TestServer) {
+        const ROUNDS: usize = 3;
+        const AT_ONCE: usize = 30;
+        const FLOWS: usize = 6;
+        for round in 0..ROUNDS {
+            // A fresh user each round, default lockout: 5 failures lock.
+            let u = srv.enrolled().await;
+            let bad = ["000000", "111111", "222222", "333333"]
+                .into_iter()
+                .find(|c| (-1..=1).all(|s| u.code(&srv, s) != *c))
+                .unwrap();
+            // The budget is the user's, not the flow's: spread the burst over several.
+            let mut flows = Vec::new();
+            for _ in 0..FLOWS {
+                flows.push(srv.flow(&u).await);
+            }
+            let tries = (0..AT_ONCE).map(|i| srv.submit(&flows[i % FLOWS], bad));
+            let results = futures_util::future::join_all(tries).await;
+            let mut evaluated = 0;
+            let mut locked = 0;
+            for r in &results {
+                let p = r.as_ref().unwrap_err().problem().unwrap();
+                match (p.status, p.code) {
+                    (401, ErrorCode::InvalidCode) => evaluated += 1,
+                    (429, ErrorCode::TooManyAttempts) => locked += 1,
+                    _ => panic!("round {round}: {r:?}"),
+                }
+            }
+            assert_eq!(evaluated, 5, "round {round}: exactly the budget is evaluated");
+            assert_eq!(locked, AT_ONCE - 5, "round {round}");
+            // Even the right code is refused now, on every flow.
+            for f in &flows {
+                let e = srv.submit(f, &u.code(&srv, 0)).await.unwrap_err();
+                assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts), "round {round}");
+            }
         }
     }
 

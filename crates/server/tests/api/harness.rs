@@ -34,6 +34,33 @@ macro_rules! both_engines {
 }
 pub(crate) use both_engines;
 
+/// [`both_engines!`] with the configuration first changed by `$tweak`, a
+/// `fn(&mut Config)` in scope where the macro is used.
+macro_rules! both_engines_with {
+    ($tweak:path; $(async fn $name:ident($srv:ident: TestServer) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $srv = $crate::harness::TestServer::start_with(
+                    $crate::harness::Engine::Sqlite,
+                    $tweak,
+                )
+                .await;
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(engine) = $crate::harness::Engine::postgres().await else { return };
+                let $srv = $crate::harness::TestServer::start_with(engine, $tweak).await;
+                $body
+            }
+        }
+    )*};
+}
+pub(crate) use both_engines_with;
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Mid-way through a 30 s step, so ±1-step tests never straddle a boundary by accident.
