@@ -7,7 +7,7 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::Sealed;
-use crate::store::FactorRow;
+use crate::store::{FactorRow, SessionRow, SignInCommit};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::Caller;
@@ -157,7 +157,8 @@ impl Twofold {
             )
         })?;
         let code = OtpCode::parse(code)?;
-        self.check_totp(&caller.user.id, Some(&f.id), &code).await?;
+        self.check_totp(&caller.user.id, Some(&f.id), &code, Finish::Claim)
+            .await?;
         self.store.delete_factor(&f.id).await?;
         Ok(())
     }
@@ -206,12 +207,14 @@ impl Twofold {
 
     /// Checks a TOTP code against the user's active factors (or only `only`), as a second
     /// factor: the attempt is counted first (lockout), and a match is accepted only if its
-    /// time step was never accepted for that factor (replay). Answers the factor's id.
+    /// time step was never accepted for that factor (replay). `finish` says what else the
+    /// acceptance writes. Answers the factor's id.
     pub(crate) async fn check_totp(
         &self,
         user_id: &str,
         only: Option<&str>,
         code: &OtpCode,
+        finish: Finish<'_>,
     ) -> Result<String> {
         let attempt = self.reserve_attempt(user_id).await?;
         let now = self.now();
@@ -228,12 +231,34 @@ impl Twofold {
             };
             matched = true;
             let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
-            if self
-                .store
-                .claim_totp_step(&f.id, step, now.as_millis())
-                .await?
-            {
-                self.store.reset_mfa_failures(user_id).await?;
+            let accepted = match finish {
+                Finish::Claim => {
+                    let won = self
+                        .store
+                        .claim_totp_step(&f.id, step, now.as_millis())
+                        .await?;
+                    if won {
+                        self.store.reset_mfa_failures(user_id).await?;
+                    }
+                    won
+                }
+                Finish::SignIn { flow_id, session } => {
+                    let mut session = session.clone();
+                    session.factor_id = Some(f.id.clone());
+                    match self
+                        .store
+                        .finish_mfa_sign_in(&f.id, step, flow_id, &session)
+                        .await?
+                    {
+                        SignInCommit::Done => true,
+                        SignInCommit::StepUsed => false,
+                        // Another request finished this flow first; this attempt stays
+                        // counted, like any that did not sign in.
+                        SignInCommit::FlowGone => return Err(DomainError::FlowExpired),
+                    }
+                }
+            };
+            if accepted {
                 return Ok(f.id);
             }
         }
@@ -244,4 +269,17 @@ impl Twofold {
             DomainError::InvalidCode
         })
     }
+}
+
+/// What accepting a code writes besides claiming its step.
+#[derive(Clone, Copy)]
+pub(crate) enum Finish<'a> {
+    /// The claim and the lockout reset (a code that guards an action).
+    Claim,
+    /// The claim, the lockout reset, the end of the flow and the new session, in one
+    /// transaction (`session.factor_id` is filled in with the factor that matched).
+    SignIn {
+        flow_id: &'a str,
+        session: &'a SessionRow,
+    },
 }

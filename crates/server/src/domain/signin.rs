@@ -22,8 +22,9 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::store::FlowRow;
+use crate::store::{FlowRow, SessionRow};
 
+use super::factors::Finish;
 use super::input::{OtpCode, Username};
 use super::sessions::NewSession;
 use super::{DomainError, Result, Twofold};
@@ -114,19 +115,31 @@ impl Twofold {
             return Err(DomainError::FlowExpired);
         }
         let code = OtpCode::parse(code)?;
-        let factor_id = match method {
-            Method::Totp => self.check_totp(&flow.user_id, None, &code).await?,
+        let now = self.now();
+        let tok = token::mint(TokenKind::Session)?;
+        let expires_at = now.plus(self.security.session_ttl);
+        let session = SessionRow {
+            id: Self::new_id(),
+            token_hash: tok.hash,
+            user_id: flow.user_id.clone(),
+            aal: 2,
+            amr: "pwd otp".into(),
+            factor_id: None,
+            created_at: now.as_millis(),
+            expires_at: expires_at.as_millis(),
         };
-        // Of two requests finishing one flow, only one may get a session.
-        if !self.store.consume_flow(&flow.id).await? {
-            return Err(DomainError::FlowExpired);
-        }
-        let user = self
-            .store
-            .user_by_id(&flow.user_id)
-            .await?
-            .ok_or(DomainError::FlowExpired)?;
-        self.start_session(&user, &["pwd", "otp"], Some(factor_id))
-            .await
+        // The flow ends and the session starts in the transaction that accepts the code,
+        // so of two requests finishing one flow only one gets a session.
+        let finish = Finish::SignIn {
+            flow_id: &flow.id,
+            session: &session,
+        };
+        match method {
+            Method::Totp => self.check_totp(&flow.user_id, None, &code, finish).await?,
+        };
+        Ok(NewSession {
+            token: tok.text,
+            expires_at,
+        })
     }
 }

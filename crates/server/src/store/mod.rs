@@ -13,6 +13,7 @@ mod keys;
 mod lockout;
 mod orgs;
 mod sessions;
+mod signin;
 mod users;
 
 use std::str::FromStr;
@@ -30,6 +31,7 @@ pub use import::ImportedUser;
 pub use lockout::Reservation;
 pub use orgs::OrgRow;
 pub use sessions::SessionRow;
+pub use signin::SignInCommit;
 pub use users::UserRow;
 
 #[derive(Debug, thiserror::Error)]
