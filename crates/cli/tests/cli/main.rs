@@ -8,6 +8,7 @@
 mod admin;
 mod config_errors;
 mod crash;
+mod import;
 mod load;
 mod postgres;
 mod races;
