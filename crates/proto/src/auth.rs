@@ -2,14 +2,21 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /api/v1/auth/login`.
+/// `POST /api/v1/auth/login`. Like every text in a request, no field may hold a NUL
+/// character.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "org": "acme", "username": "alice", "password": "correct horse battery staple"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The organisation's slug.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub org: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub password: String,
 }
 
@@ -46,9 +53,18 @@ pub enum LoginResponse {
 /// `POST /api/v1/auth/mfa`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "flow_token": "tff_q2mB0kX7yWc3nR8vJd5sLh1tZp9uAe4fGi6oKb2xMwE",
+    "method": "totp",
+    "code": "123456"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct MfaRequest {
+    /// The `flow_token` from `POST /auth/login`.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub flow_token: String,
     pub method: Method,
+    /// The code the app shows now: 6 to 8 digits; spaces are ignored ("123 456").
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
     pub code: String,
 }

@@ -37,10 +37,20 @@ pub struct Factor {
 /// `POST /api/v1/me/factors/totp`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "name": "Work phone" })))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollTotpRequest {
-    /// A label for the user's own list, e.g. "Work phone". Defaults to "Authenticator app".
+    /// A label for the user's own list, e.g. "Work phone": 1-64 printable characters
+    /// (surrounding spaces are dropped). Defaults to "Authenticator app".
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: Option<String>,
 }
 
@@ -60,8 +70,11 @@ pub struct TotpEnrollment {
 /// `POST /api/v1/me/factors/{id}/activate`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "code": "123456" })))]
 #[serde(deny_unknown_fields)]
 pub struct ActivateFactorRequest {
+    /// The code the app shows now: 6 to 8 digits; spaces are ignored ("123 456").
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
     pub code: String,
 }
 
@@ -69,8 +82,11 @@ pub struct ActivateFactorRequest {
 /// (required for an active factor; a pending one may be removed without).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "code": "123 456" })))]
 #[serde(deny_unknown_fields)]
 pub struct DeleteFactorRequest {
+    /// 6 to 8 digits; spaces are ignored ("123 456").
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
     pub code: Option<String>,
 }

@@ -1,9 +1,10 @@
-//! Extractors: who is calling (so a handler's signature says who may call it) and JSON
-//! bodies whose rejections are problem documents like every other error.
+//! Extractors: who is calling (so a handler's signature says who may call it), JSON
+//! bodies and path ids, whose rejections are problem documents like every other error.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -32,18 +33,23 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// A JSON body; malformed JSON, a wrong type or an unknown field is a 400
-/// `invalid_request` naming the problem.
+/// A JSON body (`Content-Type: application/json`); malformed JSON, a wrong type, an
+/// unknown field or a NUL character in a string is a 400 `invalid_request` naming the problem.
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rej) => Err(ApiError::bad_request(rej.body_text())),
+        if !is_json(req.headers()) {
+            return Err(ApiError::bad_request(
+                "expected a JSON body with `Content-Type: application/json`",
+            ));
         }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        parse_json(&bytes).map(Body)
     }
 }
 
@@ -55,14 +61,111 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::Bytes::from_request(req, state)
+        let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(None));
         }
-        serde_json::from_slice::<Option<T>>(&bytes)
-            .map(OptionalBody)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+        parse_json(&bytes).map(OptionalBody)
+    }
+}
+
+/// The `{id}` of a factor in the path. Text that cannot be any factor's id (not UTF-8 once
+/// percent-decoded, or holding a NUL, which PostgreSQL cannot even compare) names no
+/// factor: the same 404 as an unknown id.
+pub struct FactorId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for FactorId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) if !id.contains('\0') => Ok(FactorId(id)),
+            _ => Err(DomainError::NotFound("factor").into()),
+        }
+    }
+}
+
+/// `application/json`, or another `application/*+json` type (RFC 6839), parameters aside.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a request body strictly (unknown and duplicate fields are errors), then refuses
+/// what serde would let through: an array in place of the object (serde reads a struct
+/// from a sequence of its fields' values), and NUL characters anywhere: no field has a
+/// use for one, and PostgreSQL cannot store or compare text holding one (a 500 there).
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let invalid = |e: serde_json::Error| ApiError::bad_request(format!("invalid JSON body: {e}"));
+    let value = serde_json::from_slice::<T>(bytes).map_err(invalid)?;
+    let tree = serde_json::from_slice::<serde_json::Value>(bytes).map_err(invalid)?;
+    if tree.is_array() {
+        return Err(ApiError::bad_request(
+            "invalid JSON body: expected an object, not an array",
+        ));
+    }
+    if has_nul(&tree) {
+        return Err(ApiError::bad_request(
+            "invalid JSON body: text must not contain NUL characters",
+        ));
+    }
+    Ok(value)
+}
+
+fn has_nul(v: &serde_json::Value) -> bool {
+    use serde_json::Value as V;
+    match v {
+        V::String(s) => s.contains('\0'),
+        V::Array(items) => items.iter().any(has_nul),
+        V::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        V::Null | V::Bool(_) | V::Number(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        let with = |ct: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            is_json(&h)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/jsonx"));
+        assert!(!with("text/json"));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn nul_characters_are_found_anywhere() {
+        let nul = |s: &str| has_nul(&serde_json::from_str(s).unwrap());
+        assert!(nul(r#"{"org":"a\u0000b"}"#));
+        assert!(nul(r#"{"a\u0000":1}"#));
+        assert!(nul(r#"[[1,"\u0000"]]"#));
+        assert!(
+            !nul(r#"{"org":"a\\u0000b"}"#),
+            "an escaped backslash is not a NUL"
+        );
+        assert!(!nul(r#"{"n":0,"b":false,"x":null}"#));
     }
 }

@@ -60,6 +60,74 @@ both_engines! {
         assert_problem(s, &ct, &b, 400, "invalid_request");
     }
 
+    async fn nul_characters_in_text_are_invalid_request(srv: TestServer) {
+        // PostgreSQL cannot hold a NUL in text: this was a 500 there.
+        let (s, ct, b) = post_raw(&srv, "/api/v1/auth/login", Some("application/json"),
+            r#"{"org":"ac\u0000me","username":"alice","password":"correct horse battery staple"}"#).await;
+        assert_problem(s, &ct, &b, 400, "invalid_request");
+        assert!(b["detail"].as_str().unwrap().contains("NUL"), "{b}");
+        // An escaped backslash followed by "u0000" is just text.
+        let (s, ct, b) = post_raw(&srv, "/api/v1/auth/login", Some("application/json"),
+            r#"{"org":"ac\\u0000me","username":"alice","password":"correct horse battery staple"}"#).await;
+        assert_problem(s, &ct, &b, 401, "invalid_credentials");
+    }
+
+    async fn a_json_array_is_not_a_request_body(srv: TestServer) {
+        // serde reads a struct from an array of its fields' values; the API takes objects.
+        let (s, ct, b) = post_raw(&srv, "/api/v1/auth/login", Some("application/json"),
+            r#"["acme","alice","correct horse battery staple"]"#).await;
+        assert_problem(s, &ct, &b, 400, "invalid_request");
+        let (org, user) = srv.user(twofold_server::domain::users::Role::Member).await;
+        let token = crate::harness::token(
+            &srv.client.login(&org, &user, crate::harness::PASSWORD).await.unwrap());
+        for body in ["[]", r#"["Work phone"]"#] {
+            let res = reqwest::Client::new()
+                .post(format!("{}/api/v1/me/factors/totp", srv.url))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send().await.unwrap();
+            let status = res.status();
+            let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+            let b: Value = res.json().await.unwrap();
+            assert_problem(status, &ct, &b, 400, "invalid_request");
+        }
+    }
+
+    async fn json_media_types_with_parameters_or_suffix_are_json(srv: TestServer) {
+        for ct in ["application/json; charset=utf-8", "application/problem+json"] {
+            let (s, ct, b) = post_raw(&srv, "/api/v1/auth/login", Some(ct),
+                r#"{"org":"acme","username":"alice","password":"wrong"}"#).await;
+            assert_problem(s, &ct, &b, 401, "invalid_credentials");
+        }
+        let (s, ct, b) = post_raw(&srv, "/api/v1/auth/login", Some("text/plain"),
+            r#"{"org":"acme","username":"alice","password":"wrong"}"#).await;
+        assert_problem(s, &ct, &b, 400, "invalid_request");
+    }
+
+    async fn factor_ids_that_cannot_be_ids_are_not_found(srv: TestServer) {
+        // Not UTF-8 once decoded (was a text/plain 400), or holding a NUL (was a 500 on
+        // PostgreSQL): no factor has such an id.
+        let (org, user) = srv.user(twofold_server::domain::users::Role::Member).await;
+        let token = crate::harness::token(
+            &srv.client.login(&org, &user, crate::harness::PASSWORD).await.unwrap());
+        let http = reqwest::Client::new();
+        for id in ["%FF", "a%00b"] {
+            for (method, path) in [("GET", format!("{id}/qr.png")), ("DELETE", id.to_owned()),
+                                   ("POST", format!("{id}/activate"))] {
+                let res = http
+                    .request(method.parse().unwrap(), format!("{}/api/v1/me/factors/{path}", srv.url))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({"code": "123456"}))
+                    .send().await.unwrap();
+                let status = res.status();
+                let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+                let body: Value = res.json().await.unwrap();
+                assert_problem(status, &ct, &body, 404, "not_found");
+            }
+        }
+    }
+
     async fn unknown_route_and_wrong_method_are_problems(srv: TestServer) {
         let (s, ct, b) = post_raw(&srv, "/api/v1/nothing-here", None, "").await;
         assert_problem(s, &ct, &b, 404, "not_found");

@@ -166,6 +166,45 @@ both_engines! {
         assert!(s.factors().await.unwrap().is_empty());
     }
 
+    async fn a_null_body_is_no_body(srv: TestServer) {
+        // The document allows `null` where a body is optional; it means "no body".
+        let (org, user) = srv.user(Role::Member).await;
+        let s = srv.session(&org, &user).await;
+        let token = login_token(&srv, &org, &user).await;
+        let http = reqwest::Client::new();
+        let res = http
+            .post(format!("{}/api/v1/me/factors/totp", srv.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("null")
+            .send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let list = s.factors().await.unwrap();
+        assert_eq!(list[0].name, "Authenticator app");
+        let res = http
+            .delete(format!("{}/api/v1/me/factors/{}", srv.url, list[0].id))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("null")
+            .send().await.unwrap();
+        assert_eq!(res.status(), 204);
+        assert!(s.factors().await.unwrap().is_empty());
+    }
+
+    async fn a_malformed_code_is_refused_even_where_none_is_needed(srv: TestServer) {
+        let (org, user) = srv.user(Role::Member).await;
+        let s = srv.session(&org, &user).await;
+        let e = s.enroll_totp(None).await.unwrap();
+        for bad in ["", "12345", "abcdef", "123456789"] {
+            let err = s.delete_factor(&e.id, Some(bad)).await.unwrap_err();
+            assert_eq!(err.code(), Some(ErrorCode::InvalidRequest), "{bad:?}");
+            assert_eq!(err.problem().unwrap().status, 400);
+        }
+        assert_eq!(s.factors().await.unwrap().len(), 1, "the factor is still there");
+        s.delete_factor(&e.id, Some("123 456")).await.unwrap();
+        assert!(s.factors().await.unwrap().is_empty());
+    }
+
     async fn factor_list_never_carries_a_secret(srv: TestServer) {
         let u = srv.enrolled().await;
         let token = login_token_mfa(&srv, &u).await;

@@ -1,4 +1,5 @@
-//! The OpenAPI document is served and describes every API route.
+//! The OpenAPI document is served and describes every API route, every answer it can give
+//! (problem documents for errors), and links that tools can follow.
 
 use crate::harness::{Engine, TestServer};
 
@@ -49,6 +50,74 @@ async fn openapi_document_lists_every_route() {
         assert!(
             codes.as_array().unwrap().iter().any(|v| v == c),
             "{c} missing from {codes}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_describes_every_answer() {
+    let srv = TestServer::start(Engine::Sqlite).await;
+    let doc = srv.client.openapi().await.unwrap();
+    let mut operation_ids = Vec::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            operation_ids.push(op["operationId"].as_str().unwrap().to_owned());
+        }
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let at = format!("{} {path}", method.to_uppercase());
+            let responses = op["responses"].as_object().unwrap();
+            // Every authenticated operation can answer 401, every body can be malformed.
+            if op.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{at}: no 401");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("400"), "{at}: no 400");
+            }
+            for (status, res) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = res["content"].as_object().unwrap();
+                    assert_eq!(
+                        content.keys().collect::<Vec<_>>(),
+                        ["application/problem+json"],
+                        "{at} {status}"
+                    );
+                    assert_eq!(
+                        content["application/problem+json"]["schema"]["$ref"],
+                        "#/components/schemas/Problem",
+                        "{at} {status}"
+                    );
+                }
+                if status == "429" {
+                    assert!(
+                        res["headers"]["Retry-After"].is_object(),
+                        "{at}: 429 without Retry-After"
+                    );
+                }
+                // Links use OpenAPI's names and point at operations that exist.
+                for (name, link) in res["links"].as_object().into_iter().flatten() {
+                    let target = link["operationId"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{at} {status} {name}: {link}"));
+                    assert!(
+                        operation_ids.iter().any(|id| id == target),
+                        "{at} {status} {name}: {target}"
+                    );
+                    assert!(
+                        link.get("operation_id").is_none(),
+                        "{at} {status} {name}: {link}"
+                    );
+                }
+            }
+        }
+    }
+    // Enrolment links to the operations on the new factor.
+    let links = &doc["paths"]["/api/v1/me/factors/totp"]["post"]["responses"]["201"]["links"];
+    for name in ["activate", "qr_png", "delete"] {
+        assert_eq!(
+            links[name]["parameters"]["id"], "$response.body#/id",
+            "{name}"
         );
     }
 }

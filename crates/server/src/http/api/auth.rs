@@ -58,7 +58,8 @@ pub async fn login(
         (status = 200, description = "Signed in at aal 2", body = LoginResponse),
         (status = 400, description = "Malformed request or code", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `flow_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
     ))]
 pub async fn mfa(
     State(st): State<AppState>,

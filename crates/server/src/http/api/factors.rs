@@ -1,6 +1,6 @@
 //! `/me/factors`: enrol, activate, list and remove the user's own second factors.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use twofold_proto::{
@@ -10,7 +10,7 @@ use twofold_proto::{
 use crate::domain::input::OtpCode;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Body, OptionalBody, Session};
+use crate::http::extract::{Body, FactorId, OptionalBody, Session};
 
 fn qr_failed(e: crate::qr::QrError) -> ApiError {
     ApiError::from(crate::domain::DomainError::Internal(e.to_string()))
@@ -89,7 +89,7 @@ pub async fn enroll_totp(
 pub async fn activate(
     State(st): State<AppState>,
     Session(caller): Session,
-    Path(id): Path<String>,
+    FactorId(id): FactorId,
     Body(req): Body<ActivateFactorRequest>,
 ) -> Result<axum::Json<Factor>, ApiError> {
     let f = st.twofold.activate_factor(&caller, &id, &req.code).await?;
@@ -107,12 +107,13 @@ pub async fn activate(
         (status = 400, description = "Missing or malformed code", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
     ))]
 pub async fn delete(
     State(st): State<AppState>,
     Session(caller): Session,
-    Path(id): Path<String>,
+    FactorId(id): FactorId,
     OptionalBody(req): OptionalBody<DeleteFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
     let code = req.and_then(|r| r.code);
@@ -141,7 +142,7 @@ pub async fn delete(
 pub async fn qr_png(
     State(st): State<AppState>,
     Session(caller): Session,
-    Path(id): Path<String>,
+    FactorId(id): FactorId,
 ) -> Result<impl IntoResponse, ApiError> {
     let uri = st.twofold.pending_factor_uri(&caller, &id).await?;
     let png = crate::qr::png(&uri).map_err(qr_failed)?;
