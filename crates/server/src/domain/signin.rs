@@ -25,7 +25,7 @@ use crate::crypto::token::{self, TokenKind};
 use crate::store::{FlowRow, SessionRow};
 
 use super::factors::Finish;
-use super::input::{OtpCode, Username};
+use super::input::{OtpCode, Slug, Username};
 use super::sessions::NewSession;
 use super::{DomainError, Result, Twofold};
 
@@ -48,11 +48,11 @@ impl Twofold {
         username: &str,
         password: Zeroizing<String>,
     ) -> Result<LoginOutcome> {
-        // A malformed username cannot exist: treat it like an unknown one (same work, same
-        // answer) rather than tell the caller what usernames look like.
-        let user = match Username::parse(username) {
-            Ok(u) => self.store.user_by_login(org, u.as_str()).await?,
-            Err(_) => None,
+        // A malformed organisation or username cannot exist: treat it like an unknown one
+        // (same work, same answer) rather than tell the caller what they look like.
+        let user = match (Slug::parse(org), Username::parse(username)) {
+            (Ok(org), Ok(u)) => self.store.user_by_login(org.as_str(), u.as_str()).await?,
+            _ => None,
         };
         // Federated users have no password here; they are checked against the dummy too.
         let hash = user
