@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use tokio::task::JoinSet;
 
+use super::steps::unix_now;
 use super::wire::{AUTHENTICATED, MFA_REQUIRED, mfa_body, mfa_body_prefix};
 use super::{Ctx, Measure, Outcome, Phase, WorkerOut, join_all, merge, overall_stop, reserve_step};
 use crate::LoadError;
@@ -89,6 +90,7 @@ pub(crate) async fn worker(ctx: Arc<Ctx>, phase: Arc<Phase>, pool: Arc<RoundRobi
         let answer = match login.flow_token {
             Some(token) if login.answer == MFA_REQUIRED => match mfa_body_prefix(&token) {
                 Ok(prefix) => {
+                    let step = ctx.steps.refresh(index, user.period, step, unix_now());
                     let body = mfa_body(&prefix, &user.totp.generate_for_step(step));
                     ctx.wire.post_json(&ctx.wire.mfa, body).await.answer
                 }

@@ -75,6 +75,24 @@ impl StepTracker {
             wait: starts(step).saturating_sub(now),
         })
     }
+
+    /// After a slow password step (queued behind other Argon2id hashes for longer than a
+    /// short period), moves `user`'s reservation from `reserved` up to the step current at
+    /// `now`, so the code sent is still inside the server's window. Keeps `reserved` if
+    /// another worker reserved a later step meanwhile.
+    pub fn refresh(&self, user: usize, period: u64, reserved: u64, now: Duration) -> u64 {
+        let Some(slot) = self.last.get(user) else {
+            return reserved;
+        };
+        let current = now.as_secs() / period.max(1);
+        if current <= reserved {
+            return reserved;
+        }
+        match slot.compare_exchange(reserved, current, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => current,
+            Err(_) => reserved,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +103,19 @@ mod tests {
 
     fn at(secs: f64) -> Duration {
         Duration::from_secs_f64(secs)
+    }
+
+    #[test]
+    fn a_reservation_overtaken_by_time_moves_to_the_current_step_once() {
+        let t = StepTracker::new(1);
+        let r = t.reserve(0, 1, at(100.2), at(200.0)).unwrap();
+        assert_eq!(r.step, 100);
+        // The password step took 2.5 s: step 100 has left a ±1 window.
+        assert_eq!(t.refresh(0, 1, r.step, at(102.7)), 102);
+        // The tracker knows: the next reservation is after 102, never 102 again.
+        assert_eq!(t.reserve(0, 1, at(102.8), at(200.0)).unwrap().step, 103);
+        // Nothing moves while the reserved step is still current.
+        assert_eq!(t.refresh(0, 1, 103, at(103.1)), 103);
     }
 
     #[test]
