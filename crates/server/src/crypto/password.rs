@@ -1,10 +1,13 @@
 //! Password hashing with Argon2id at OWASP's recommended parameters (19 MiB, 2 passes,
-//! 1 lane), run on the blocking thread pool behind a semaphore.
+//! 1 lane), run on a small fixed set of threads of its own.
 //!
-//! Why both: each hash takes a core for tens of milliseconds, so running it on the async
+//! Why: each hash takes a core for tens of milliseconds, so running it on the async
 //! workers would stall every other request (`/healthz`, code checks), and running an
 //! unbounded number at once would let a login flood take every core and a lot of memory.
-//! Waiting for a permit is cheap; the flood queues there instead.
+//! The flood queues for the hashing threads instead. They are long-lived threads rather
+//! than tokio's blocking pool because the allocator keeps a freed 19 MiB block per thread
+//! (glibc gives each thread an arena): a blocking pool that grows to dozens of threads
+//! under a flood left the server hundreds of MiB larger, a few threads reuse their block.
 //!
 //! An unknown user is checked against a dummy hash, so the answer takes as long as a wrong
 //! password and the caller cannot tell which usernames exist.
@@ -14,11 +17,11 @@
 //! but Argon2id is replaced by an Argon2id hash at the user's next successful sign-in
 //! ([`Verified::needs_rehash`]), so imported accounts move to our parameters over time.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
 use super::{CryptoError, random_bytes};
@@ -30,8 +33,46 @@ pub const MAX_LEN: usize = 1024;
 
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    pool: Arc<HashingThreads>,
     dummy: Arc<str>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads and their queue. The threads end when the last [`Passwords`]
+/// clone is dropped (the queue's sender with it).
+struct HashingThreads {
+    queue: mpsc::Sender<Job>,
+}
+
+impl HashingThreads {
+    fn start(threads: usize) -> Result<HashingThreads, CryptoError> {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for i in 0..threads.max(1) {
+            let jobs = Arc::clone(&jobs);
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        // One idle thread waits on the queue while the others wait for the
+                        // lock; the guard is released as soon as a job is taken.
+                        let next = match jobs.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match next {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| {
+                    CryptoError::Password(format!("cannot start a hashing thread: {e}"))
+                })?;
+        }
+        Ok(HashingThreads { queue })
+    }
 }
 
 fn argon2() -> Argon2<'static> {
@@ -187,7 +228,7 @@ impl Passwords {
         random_bytes(random.as_mut())?;
         let dummy = hash_blocking(random.as_ref())?;
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            pool: Arc::new(HashingThreads::start(concurrency)?),
             dummy: dummy.into(),
         })
     }
@@ -196,20 +237,18 @@ impl Passwords {
         &self,
         f: impl FnOnce() -> Result<T, CryptoError> + Send + 'static,
     ) -> Result<T, CryptoError> {
-        // The permit moves into the blocking job: if the client hangs up and this future is
-        // dropped, the hash still holds its slot until it really finishes.
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
+        // The job runs to the end even if the client hangs up and this future is dropped:
+        // the threads, not the requests, bound how many hashes run at once.
+        let (done, answer) = oneshot::channel();
+        self.pool
+            .queue
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
+            .map_err(|_| CryptoError::Password("the hashing threads have stopped".into()))?;
+        answer
             .await
-            .map_err(|_| CryptoError::Password("hasher shut down".into()))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            f()
-        })
-        .await
-        .map_err(|e| CryptoError::Password(e.to_string()))?
+            .map_err(|_| CryptoError::Password("a hashing job was lost".into()))?
     }
 
     /// A PHC-format Argon2id hash of `password`.
