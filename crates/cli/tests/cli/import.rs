@@ -9,8 +9,8 @@ use twofold_otp::{KeyUri, Totp};
 use twofold_proto::{ErrorCode, LoginResponse};
 
 use crate::support::{
-    Finished, Server, TempDir, base32_decode, contains, files_under, run, serve_cmd, totp_codes,
-    twofold,
+    Finished, Server, TempDir, base32_decode, contains, create_org, files_under, run, serve_cmd,
+    totp_codes, twofold,
 };
 
 const PW: &str = "correct horse battery";
@@ -26,11 +26,7 @@ const SECRET_A: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const URI_B: &str = "otpauth://totp/OldIdP:bob%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBV&issuer=OldIdP&algorithm=SHA256&digits=8&period=60";
 
 fn org_create(dir: &TempDir, slug: &str) {
-    let out = run(
-        twofold().args(["--data-dir", &dir.arg(), "org", "create", slug]),
-        None,
-    );
-    assert!(out.status.success(), "{out:?}");
+    create_org(&["--data-dir", &dir.arg()], &[], slug);
 }
 
 fn import(dir: &TempDir, org: &str, file: &Path, extra: &[&str]) -> Finished {

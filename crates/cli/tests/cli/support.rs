@@ -350,24 +350,8 @@ pub fn create_org_and_user(
     username: &str,
     password: &str,
 ) -> String {
-    let mut cmd = twofold();
-    cmd.args(extra)
-        .args(["org", "create", org])
-        .envs(env.iter().copied());
-    assert_uuid(run(&mut cmd, None).one_stdout_line());
-    let mut cmd = twofold();
-    cmd.args(extra)
-        .args(["user", "create", "--org", org, "--username", username])
-        .args([
-            "--email",
-            &format!("{username}@example.com"),
-            "--password-stdin",
-        ])
-        .envs(env.iter().copied());
-    let out = run(&mut cmd, Some(&format!("{password}\n")));
-    let id = out.one_stdout_line();
-    assert_uuid(id);
-    id.to_owned()
+    create_org(extra, env, org);
+    create_user(extra, env, org, username, password)
 }
 
 /// `org create` through the CLI, with `extra` arguments and `env`. Answers the org's id.

@@ -76,32 +76,34 @@ pub struct SqlitePools {
     write: SqlitePool,
 }
 
-/// Runs the same expression against whichever engine the store holds, on a connection
-/// that may only read. Both arms must produce the same type, so engine-specific results
-/// are mapped inside the expression.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+/// Runs the same expression against whichever engine the store holds, with `$pool` bound
+/// to SQLite's `$side` pool (`reader` or `writer`) or to the PostgreSQL pool. Both arms
+/// must produce the same type, so engine-specific results are mapped inside the expression.
+macro_rules! on_engine {
+    ($store:expr, $side:ident, $pool:ident => $body:expr) => {
         match $store {
             $crate::store::Store::Sqlite(pools) => {
-                let $pool = pools.reader();
+                let $pool = pools.$side();
                 $body
             }
             $crate::store::Store::Postgres($pool) => $body,
         }
     };
 }
+pub(crate) use on_engine;
+
+/// [`on_engine!`] for statements that only read.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        $crate::store::on_engine!($store, reader, $pool => $body)
+    };
+}
 pub(crate) use on_pool;
 
-/// Like [`on_pool!`], for statements that write (SQLite's single writer connection).
+/// [`on_engine!`] for statements that write (SQLite's single writer connection).
 macro_rules! on_writer {
     ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            $crate::store::Store::Sqlite(pools) => {
-                let $pool = pools.writer();
-                $body
-            }
-            $crate::store::Store::Postgres($pool) => $body,
-        }
+        $crate::store::on_engine!($store, writer, $pool => $body)
     };
 }
 pub(crate) use on_writer;
