@@ -447,6 +447,8 @@ impl Api {
         Api { base, http }
     }
 
+    /// Sends a request and reads the answer; a request that gets no answer fails the
+    /// test (see [`Api::try_send`] for one that may not).
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -454,36 +456,7 @@ impl Api {
         bearer: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base));
-        if let Some(t) = bearer {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let content_type = res
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let bytes = res.bytes().await.unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!("{status} answer is not JSON ({e}): {bytes:?}");
-            })
-        };
-        Answer {
-            status,
-            content_type,
-            body,
-        }
+        self.try_send(method, path, bearer, body).await.unwrap()
     }
 
     /// Like [`Api::send`], but a request that gets no answer (the server died, say) is an

@@ -6,14 +6,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::task::JoinSet;
-
 use super::setup::{Flows, prepare_flows};
 use super::wire::{AUTHENTICATED, mfa_body};
-use super::{
-    Ctx, Measure, Outcome, Phase, WorkerOut, join_all, merge, overall_stop, reserve_step,
-    setup_concurrency,
-};
+use super::{Ctx, Outcome, Phase, WorkerOut, reserve_step, run_one_class, setup_concurrency};
 use crate::LoadError;
 use crate::report::StopReason;
 
@@ -24,23 +19,10 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, config: &super::RunConfig) -> Result<Out
         prepare_flows(ctx, everyone, count, setup_concurrency(config, count)).await?;
     let flows = Arc::new(flows);
 
-    let measure = Measure::begin(config)?;
-    let mut set = JoinSet::new();
-    for _ in 0..config.concurrency {
-        set.spawn(worker(ctx.clone(), measure.phase(), flows.clone()));
-    }
-    let outs = join_all(set).await?;
-    let stop = overall_stop(&outs);
-    let (recorder, waits) = merge(outs);
-    let measured = measure.end(recorder.requests())?;
-    Ok(Outcome {
-        setup: Some(setup),
-        classes: vec![("mfa_step", recorder)],
-        stop,
-        waits: Some(waits),
-        wrong_codes: None,
-        measured,
+    run_one_class(config, "mfa_step", Some(setup), true, |phase| {
+        worker(ctx.clone(), phase, flows.clone())
     })
+    .await
 }
 
 /// Takes prepared flows one at a time and finishes each with a valid code.

@@ -342,6 +342,39 @@ impl WorkerOut {
     }
 }
 
+/// Runs `config.concurrency` copies of one worker through a measured phase and reports
+/// them as one class: the shape of every scenario but `storm` and `wrong-codes`.
+/// `setup` is what was prepared up front; `steps` says whether TOTP step waits matter.
+pub(crate) async fn run_one_class<W, F>(
+    config: &RunConfig,
+    class: &'static str,
+    setup: Option<SetupReport>,
+    steps: bool,
+    worker: W,
+) -> Result<Outcome, LoadError>
+where
+    W: Fn(Arc<Phase>) -> F,
+    F: std::future::Future<Output = WorkerOut> + Send + 'static,
+{
+    let measure = Measure::begin(config)?;
+    let mut set = JoinSet::new();
+    for _ in 0..config.concurrency {
+        set.spawn(worker(measure.phase()));
+    }
+    let outs = join_all(set).await?;
+    let stop = overall_stop(&outs);
+    let (recorder, waits) = merge(outs);
+    let measured = measure.end(recorder.requests())?;
+    Ok(Outcome {
+        setup,
+        classes: vec![(class, recorder)],
+        stop,
+        waits: steps.then_some(waits),
+        wrong_codes: None,
+        measured,
+    })
+}
+
 /// Waits for every task; a task that panicked or was cancelled is an error.
 pub(crate) async fn join_all<T: 'static>(mut set: JoinSet<T>) -> Result<Vec<T>, LoadError> {
     let mut out = Vec::with_capacity(set.len());

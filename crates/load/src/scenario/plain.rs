@@ -5,30 +5,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::Url;
-use tokio::task::JoinSet;
 
-use super::{Ctx, Measure, Outcome, Phase, WorkerOut, join_all, merge, overall_stop};
+use super::{Ctx, Outcome, Phase, WorkerOut, run_one_class};
 use crate::LoadError;
 
 pub(crate) async fn run(ctx: &Arc<Ctx>, config: &super::RunConfig) -> Result<Outcome, LoadError> {
     let url = Arc::new(ctx.wire.url(&config.path)?);
-    let measure = Measure::begin(config)?;
-    let mut set = JoinSet::new();
-    for _ in 0..config.concurrency {
-        set.spawn(worker(ctx.clone(), measure.phase(), url.clone()));
-    }
-    let outs = join_all(set).await?;
-    let stop = overall_stop(&outs);
-    let (recorder, _) = merge(outs);
-    let measured = measure.end(recorder.requests())?;
-    Ok(Outcome {
-        setup: None,
-        classes: vec![("get", recorder)],
-        stop,
-        waits: None,
-        wrong_codes: None,
-        measured,
+    run_one_class(config, "get", None, false, |phase| {
+        worker(ctx.clone(), phase, url.clone())
     })
+    .await
 }
 
 /// GETs `url` back to back until the phase ends.

@@ -10,11 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use tokio::task::JoinSet;
-
 use super::steps::unix_now;
 use super::wire::{AUTHENTICATED, MFA_REQUIRED, mfa_body, mfa_body_prefix};
-use super::{Ctx, Measure, Outcome, Phase, WorkerOut, join_all, merge, overall_stop, reserve_step};
+use super::{Ctx, Outcome, Phase, WorkerOut, reserve_step, run_one_class};
 use crate::LoadError;
 use crate::report::StopReason;
 use crate::stats::Answer;
@@ -41,23 +39,10 @@ impl RoundRobin {
 
 pub(crate) async fn run(ctx: &Arc<Ctx>, config: &super::RunConfig) -> Result<Outcome, LoadError> {
     let pool = Arc::new(RoundRobin::new((0..ctx.users.len()).collect()));
-    let measure = Measure::begin(config)?;
-    let mut set = JoinSet::new();
-    for _ in 0..config.concurrency {
-        set.spawn(worker(ctx.clone(), measure.phase(), pool.clone()));
-    }
-    let outs = join_all(set).await?;
-    let stop = overall_stop(&outs);
-    let (recorder, waits) = merge(outs);
-    let measured = measure.end(recorder.requests())?;
-    Ok(Outcome {
-        setup: None,
-        classes: vec![("sign_in", recorder)],
-        stop,
-        waits: Some(waits),
-        wrong_codes: None,
-        measured,
+    run_one_class(config, "sign_in", None, true, |phase| {
+        worker(ctx.clone(), phase, pool.clone())
     })
+    .await
 }
 
 /// Signs users in, start to finish, until the phase ends.

@@ -7,10 +7,10 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::Sealed;
-use crate::store::{FactorRow, SessionRow, SignInCommit};
+use crate::store::{FactorRow, SignInCommit};
 
 use super::input::{OtpCode, factor_name};
-use super::sessions::Caller;
+use super::sessions::{Caller, NewSession};
 use super::{DomainError, Result, Twofold};
 
 const PENDING: &str = "pending";
@@ -146,6 +146,8 @@ impl Twofold {
     /// sign-in (lockout, replay), so a stolen session alone cannot strip a user's MFA. A
     /// pending one (an unfinished enrolment) can go without.
     pub async fn delete_factor(&self, caller: &Caller, id: &str, code: Option<&str>) -> Result<()> {
+        // A pending factor needs no code, but a code that is sent must look like one.
+        let code = code.map(OtpCode::parse).transpose()?;
         let f = self.own_factor(caller, id).await?;
         if f.status == PENDING && self.store.delete_pending_factor(&f.id).await? {
             return Ok(());
@@ -156,7 +158,6 @@ impl Twofold {
                 "a current code from this factor is required to remove it".into(),
             )
         })?;
-        let code = OtpCode::parse(code)?;
         self.check_totp(&caller.user.id, Some(&f.id), &code, Finish::Claim)
             .await?;
         self.store.delete_factor(&f.id).await?;
@@ -208,14 +209,14 @@ impl Twofold {
     /// Checks a TOTP code against the user's active factors (or only `only`), as a second
     /// factor: the attempt is counted first (lockout), and a match is accepted only if its
     /// time step was never accepted for that factor (replay). `finish` says what else the
-    /// acceptance writes. Answers the factor's id.
+    /// acceptance writes; answers the session it started, if it finished a sign-in.
     pub(crate) async fn check_totp(
         &self,
         user_id: &str,
         only: Option<&str>,
         code: &OtpCode,
         finish: Finish<'_>,
-    ) -> Result<String> {
+    ) -> Result<Option<NewSession>> {
         let attempt = self.reserve_attempt(user_id).await?;
         let now = self.now();
         let mut matched = false;
@@ -231,36 +232,36 @@ impl Twofold {
             };
             matched = true;
             let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
-            let accepted = match finish {
+            let session = match finish {
                 Finish::Claim => {
-                    let won = self
+                    if !self
                         .store
                         .claim_totp_step(&f.id, step, now.as_millis())
-                        .await?;
-                    if won {
-                        self.store.reset_mfa_failures(user_id).await?;
-                    }
-                    won
-                }
-                Finish::SignIn { flow_id, session } => {
-                    let mut session = session.clone();
-                    session.factor_id = Some(f.id.clone());
-                    match self
-                        .store
-                        .finish_mfa_sign_in(&f.id, step, flow_id, &session)
                         .await?
                     {
-                        SignInCommit::Done => true,
-                        SignInCommit::StepUsed => false,
+                        continue;
+                    }
+                    self.store.reset_mfa_failures(user_id).await?;
+                    None
+                }
+                Finish::SignIn { flow_id, amr } => {
+                    // The token is minted only once a code matched: wrong and locked-out
+                    // attempts cost no randomness and no hashing.
+                    let (row, session) = self.new_session(user_id, amr, Some(f.id.clone()))?;
+                    match self
+                        .store
+                        .finish_mfa_sign_in(&f.id, step, flow_id, &row)
+                        .await?
+                    {
+                        SignInCommit::Done => Some(session),
+                        SignInCommit::StepUsed => continue,
                         // Another request finished this flow first; this attempt stays
                         // counted, like any that did not sign in.
                         SignInCommit::FlowGone => return Err(DomainError::FlowExpired),
                     }
                 }
             };
-            if accepted {
-                return Ok(f.id);
-            }
+            return Ok(session);
         }
         self.attempt_failed(user_id, attempt);
         Err(if matched {
@@ -276,10 +277,10 @@ impl Twofold {
 pub(crate) enum Finish<'a> {
     /// The claim and the lockout reset (a code that guards an action).
     Claim,
-    /// The claim, the lockout reset, the end of the flow and the new session, in one
-    /// transaction (`session.factor_id` is filled in with the factor that matched).
+    /// The claim, the lockout reset, the end of the flow and a new aal-2 session with
+    /// these methods, in one transaction.
     SignIn {
         flow_id: &'a str,
-        session: &'a SessionRow,
+        amr: &'a [&'a str],
     },
 }

@@ -26,33 +26,42 @@ pub struct Caller {
 }
 
 impl Twofold {
-    pub(crate) async fn start_session(
+    /// A new session's row for `user_id` and the token to hand out, not yet stored.
+    /// A second factor (`factor_id`) makes it aal 2.
+    pub(crate) fn new_session(
         &self,
-        user: &UserRow,
+        user_id: &str,
         amr: &[&str],
         factor_id: Option<String>,
-    ) -> Result<NewSession> {
+    ) -> Result<(SessionRow, NewSession)> {
         let now = self.now();
         let tok = token::mint(TokenKind::Session)?;
         let expires_at = now.plus(self.security.session_ttl);
-        let aal = if factor_id.is_some() { 2 } else { 1 };
-        self.store
-            .insert_session(&SessionRow {
-                id: Self::new_id(),
-                token_hash: tok.hash,
-                user_id: user.id.clone(),
-                aal,
-                amr: amr.join(" "),
-                factor_id,
-                created_at: now.as_millis(),
-                expires_at: expires_at.as_millis(),
-            })
-            .await?;
-        self.store.record_login(&user.id, now.as_millis()).await?;
-        Ok(NewSession {
-            token: tok.text,
-            expires_at,
-        })
+        let row = SessionRow {
+            id: Self::new_id(),
+            token_hash: tok.hash,
+            user_id: user_id.to_owned(),
+            aal: if factor_id.is_some() { 2 } else { 1 },
+            amr: amr.join(" "),
+            factor_id,
+            created_at: now.as_millis(),
+            expires_at: expires_at.as_millis(),
+        };
+        Ok((
+            row,
+            NewSession {
+                token: tok.text,
+                expires_at,
+            },
+        ))
+    }
+
+    /// Creates and stores a session after a password alone.
+    pub(crate) async fn start_session(&self, user: &UserRow, amr: &[&str]) -> Result<NewSession> {
+        let (row, session) = self.new_session(&user.id, amr, None)?;
+        self.store.insert_session(&row).await?;
+        self.store.record_login(&user.id, row.created_at).await?;
+        Ok(session)
     }
 
     /// The caller behind a bearer token, if it is a live session.

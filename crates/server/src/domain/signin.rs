@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::store::{FlowRow, SessionRow};
+use crate::store::FlowRow;
 
 use super::factors::Finish;
 use super::input::{OtpCode, Slug, Username};
@@ -75,7 +75,7 @@ impl Twofold {
         }
         if self.store.count_active_factors(&user.id).await? == 0 {
             return Ok(LoginOutcome::Authenticated(
-                self.start_session(&user, &["pwd"], None).await?,
+                self.start_session(&user, &["pwd"]).await?,
             ));
         }
         let now = self.now();
@@ -115,31 +115,16 @@ impl Twofold {
             return Err(DomainError::FlowExpired);
         }
         let code = OtpCode::parse(code)?;
-        let now = self.now();
-        let tok = token::mint(TokenKind::Session)?;
-        let expires_at = now.plus(self.security.session_ttl);
-        let session = SessionRow {
-            id: Self::new_id(),
-            token_hash: tok.hash,
-            user_id: flow.user_id.clone(),
-            aal: 2,
-            amr: "pwd otp".into(),
-            factor_id: None,
-            created_at: now.as_millis(),
-            expires_at: expires_at.as_millis(),
-        };
         // The flow ends and the session starts in the transaction that accepts the code,
         // so of two requests finishing one flow only one gets a session.
         let finish = Finish::SignIn {
             flow_id: &flow.id,
-            session: &session,
+            amr: &["pwd", "otp"],
         };
-        match method {
+        let session = match method {
             Method::Totp => self.check_totp(&flow.user_id, None, &code, finish).await?,
         };
-        Ok(NewSession {
-            token: tok.text,
-            expires_at,
-        })
+        session
+            .ok_or_else(|| DomainError::Internal("a sign-in was accepted without a session".into()))
     }
 }

@@ -23,15 +23,23 @@ pub struct FactorRow {
 const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_key_id, secret_sealed, \
      algorithm, digits, period, last_used_step, created_at, activated_at, last_used_at FROM factors";
 
+/// Binds: id, user_id, kind, name, status, secret_key_id, secret_sealed, algorithm,
+/// digits, period, created_at, activated_at.
+pub(super) const INSERT_FACTOR: &str = "INSERT INTO factors \
+     (id, user_id, kind, name, status, secret_key_id, secret_sealed, algorithm, digits, period, \
+     created_at, activated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// The replay rule as one conditional statement. Binds: step, now, factor id.
+pub(super) const CLAIM_TOTP_STEP: &str = "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
+     WHERE id = $3 AND status = 'active' AND (last_used_step IS NULL OR last_used_step < $1)";
+
 impl Store {
     pub async fn insert_factor(&self, f: &FactorRow) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query(
-            "INSERT INTO factors (id, user_id, kind, name, status, secret_key_id, secret_sealed, \
-             algorithm, digits, period, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        on_writer!(self, p => sqlx::query(INSERT_FACTOR)
             .bind(&f.id).bind(&f.user_id).bind(&f.kind).bind(&f.name).bind(&f.status)
             .bind(&f.secret_key_id).bind(&f.secret_sealed).bind(&f.algorithm)
-            .bind(f.digits).bind(f.period).bind(f.created_at)
+            .bind(f.digits).bind(f.period).bind(f.created_at).bind(f.activated_at)
             .execute(p).await.map(|_| ()))?;
         Ok(())
     }
@@ -74,10 +82,7 @@ impl Store {
     /// accepted before. This single conditional UPDATE is the replay protection: of two
     /// requests with the same code, on any number of servers, exactly one sees `true`.
     pub async fn claim_totp_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
-        Ok(on_writer!(self, p => sqlx::query(
-            "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
-             WHERE id = $3 AND status = 'active' \
-             AND (last_used_step IS NULL OR last_used_step < $1)")
+        Ok(on_writer!(self, p => sqlx::query(CLAIM_TOTP_STEP)
             .bind(step).bind(now).bind(id)
             .execute(p).await.map(|r| r.rows_affected() == 1))?)
     }

@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use super::factors::INSERT_FACTOR;
+use super::users::INSERT_USER;
 use super::{FactorRow, Store, StoreError, UserRow, on_pool, on_writer};
 
 /// A user to import, with the authenticator entry it brings, if any.
@@ -27,23 +29,17 @@ impl Store {
         &self,
         batch: &[ImportedUser],
     ) -> Result<(), (usize, StoreError)> {
-        // The same statements as `insert_user` / `insert_factor`, run on the transaction.
         on_writer!(self, p => async {
             let mut tx = p.begin().await.map_err(|e| (0, StoreError::from(e)))?;
             for (i, row) in batch.iter().enumerate() {
                 let u = &row.user;
-                sqlx::query(
-                    "INSERT INTO users (id, org_id, username, email, role, federated, password_hash, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                sqlx::query(INSERT_USER)
                     .bind(&u.id).bind(&u.org_id).bind(&u.username).bind(&u.email).bind(&u.role)
                     .bind(u.federated).bind(&u.password_hash).bind(u.created_at)
                     .execute(&mut *tx).await
                     .map_err(|e| (i, StoreError::unique_as(e, "users_org_username_key")))?;
                 if let Some(f) = &row.factor {
-                    sqlx::query(
-                        "INSERT INTO factors (id, user_id, kind, name, status, secret_key_id, secret_sealed, \
-                         algorithm, digits, period, created_at, activated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                    sqlx::query(INSERT_FACTOR)
                         .bind(&f.id).bind(&f.user_id).bind(&f.kind).bind(&f.name).bind(&f.status)
                         .bind(&f.secret_key_id).bind(&f.secret_sealed).bind(&f.algorithm)
                         .bind(f.digits).bind(f.period).bind(f.created_at).bind(f.activated_at)

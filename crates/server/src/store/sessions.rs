@@ -16,11 +16,14 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
+/// Binds: id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at.
+pub(super) const INSERT_SESSION: &str = "INSERT INTO sessions \
+     (id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
 impl Store {
     pub async fn insert_session(&self, s: &SessionRow) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query(
-            "INSERT INTO sessions (id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        on_writer!(self, p => sqlx::query(INSERT_SESSION)
             .bind(&s.id).bind(&s.token_hash).bind(&s.user_id).bind(s.aal).bind(&s.amr)
             .bind(&s.factor_id).bind(s.created_at).bind(s.expires_at)
             .execute(p).await.map(|_| ()))?;

@@ -2,6 +2,8 @@
 //! lockout count cleared, the flow ended and the session created together — one commit
 //! instead of five, which is most of what a code check costs the database.
 
+use super::factors::CLAIM_TOTP_STEP;
+use super::sessions::INSERT_SESSION;
 use super::{SessionRow, Store, StoreError, on_writer};
 
 /// How finishing a sign-in went.
@@ -31,10 +33,7 @@ impl Store {
         on_writer!(self, p => async {
             let mut tx = p.begin().await?;
             // The claim comes first: it is the statement that decides races.
-            let claimed = sqlx::query(
-                "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
-                 WHERE id = $3 AND status = 'active' \
-                 AND (last_used_step IS NULL OR last_used_step < $1)")
+            let claimed = sqlx::query(CLAIM_TOTP_STEP)
                 .bind(step).bind(now).bind(factor_id)
                 .execute(&mut *tx).await?.rows_affected() == 1;
             if !claimed {
@@ -50,9 +49,7 @@ impl Store {
                  WHERE id = $2")
                 .bind(now).bind(&session.user_id)
                 .execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO sessions (id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            sqlx::query(INSERT_SESSION)
                 .bind(&session.id).bind(&session.token_hash).bind(&session.user_id)
                 .bind(session.aal).bind(&session.amr).bind(&session.factor_id)
                 .bind(session.created_at).bind(session.expires_at)

@@ -21,11 +21,14 @@ const SELECT_USER: &str = "SELECT u.id, u.org_id, o.slug AS org_slug, u.username
      u.federated, u.password_hash, u.created_at, u.last_login_at \
      FROM users u JOIN orgs o ON o.id = u.org_id";
 
+/// Binds: id, org_id, username, email, role, federated, password_hash, created_at.
+pub(super) const INSERT_USER: &str = "INSERT INTO users \
+     (id, org_id, username, email, role, federated, password_hash, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
 impl Store {
     pub async fn insert_user(&self, u: &UserRow) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query(
-            "INSERT INTO users (id, org_id, username, email, role, federated, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        on_writer!(self, p => sqlx::query(INSERT_USER)
             .bind(&u.id).bind(&u.org_id).bind(&u.username).bind(&u.email).bind(&u.role)
             .bind(u.federated).bind(&u.password_hash).bind(u.created_at)
             .execute(p).await.map(|_| ()))
