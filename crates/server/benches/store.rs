@@ -11,7 +11,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use twofold_server::config::Database;
 use twofold_server::store::{
-    FactorRow, FlowRow, ImportedUser, OrgRow, Reservation, SessionRow, Store, UserRow,
+    CheckOutcome, CodeCheck, FactorRow, Finish, FlowRow, ImportedUser, OrgRow, SessionRow, Store,
+    UserRow,
 };
 
 const KEY_ID: &str = "bench";
@@ -153,27 +154,33 @@ fn hot_queries(c: &mut Criterion) {
                 assert_eq!(f.len(), 1);
             })
         });
-        group.bench_function(BenchmarkId::new("reserve_then_reset_attempt", users), |b| {
-            b.iter(|| {
-                n += 1;
-                let id = user_id(pick(n));
-                let r = rt
-                    .block_on(store.reserve_mfa_attempt(&id, NOW, &|_| None))
-                    .unwrap();
-                assert!(matches!(r, Reservation::Granted { .. }));
-                rt.block_on(store.reset_mfa_failures(&id)).unwrap();
-            })
-        });
+        // A whole code check (lock state, factors, claim, count) with a matcher that
+        // accepts step `step` at once, and one that matches nothing.
+        let check = |user: usize, step: Option<i64>| CodeCheck::<()> {
+            user_id: user_id(user),
+            now: NOW,
+            only: None,
+            lock_after: Box::new(|_| None),
+            matcher: Box::new(move |_| Ok(step)),
+            finish: Finish::Claim,
+        };
         // Each iteration claims a step newer than any before for that user.
         let mut step = 1_000_000i64;
-        group.bench_function(BenchmarkId::new("claim_totp_step", users), |b| {
+        group.bench_function(BenchmarkId::new("check_code_accepted", users), |b| {
             b.iter(|| {
                 n += 1;
                 step += 1;
-                let won = rt
-                    .block_on(store.claim_totp_step(&format!("f-{}", user_id(pick(n))), step, NOW))
+                let out = rt
+                    .block_on(store.check_code(check(pick(n), Some(step))))
                     .unwrap();
-                assert!(won);
+                assert!(matches!(out, CheckOutcome::Accepted { .. }));
+            })
+        });
+        group.bench_function(BenchmarkId::new("check_code_wrong", users), |b| {
+            b.iter(|| {
+                n += 1;
+                let out = rt.block_on(store.check_code(check(pick(n), None))).unwrap();
+                assert!(matches!(out, CheckOutcome::Failed { .. }));
             })
         });
         let mut s = 0usize;

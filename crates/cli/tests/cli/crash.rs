@@ -32,8 +32,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use twofold_otp::{Secret, Totp, TotpParams};
@@ -163,7 +161,7 @@ async fn kill_and_restart_under_load(deployment: &Deployment) {
         if let Some(db) = deployment.sqlite_file() {
             let copy = crash_copies.join(format!("cycle-{cycle}"));
             copy_database(&db, &copy);
-            integrity_check(&copy.join("twofold.db")).await;
+            integrity_check(&copy.join("twofold.db"));
         }
 
         server = deployment.start();
@@ -180,7 +178,7 @@ async fn kill_and_restart_under_load(deployment: &Deployment) {
     let (status, log) = server.terminate();
     assert!(status.success(), "{status:?}\n{log}");
     if let Some(db) = deployment.sqlite_file() {
-        integrity_check(&db).await;
+        integrity_check(&db);
     }
     eprintln!("{}: all {CYCLES} cycles: {totals:?}", deployment.engine());
 
@@ -658,21 +656,21 @@ fn copy_database(db: &Path, into: &Path) {
 }
 
 /// SQLite's own consistency checks: b-trees, indexes, constraints, foreign keys.
-async fn integrity_check(db: &Path) {
-    let mut conn = SqliteConnectOptions::new()
-        .filename(db)
-        .connect()
-        .await
-        .unwrap();
-    let result: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_all(&mut conn)
-        .await
+fn integrity_check(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let result: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(result, ["ok"], "{}", db.display());
-    let dangling = sqlx::query("PRAGMA foreign_key_check")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    assert!(dangling.is_empty(), "{}: foreign keys broken", db.display());
-    conn.close().await.unwrap();
+    let dangling = conn
+        .prepare("PRAGMA foreign_key_check")
+        .unwrap()
+        .query_map([], |_| Ok(()))
+        .unwrap()
+        .count();
+    assert_eq!(dangling, 0, "{}: foreign keys broken", db.display());
 }

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use sqlx::Connection;
 use twofold_otp::{KeyUri, Totp};
 use twofold_proto::{ErrorCode, LoginResponse};
 
@@ -44,23 +43,23 @@ fn write(dir: &TempDir, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
-async fn db(dir: &TempDir) -> sqlx::SqliteConnection {
-    let url = format!("sqlite://{}", dir.join("twofold.db").display());
-    sqlx::SqliteConnection::connect(&url).await.unwrap()
+fn db(dir: &TempDir) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("twofold.db")).unwrap()
 }
 
 async fn password_hash_of(dir: &TempDir, username: &str) -> String {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_one(&mut db(dir).await)
-        .await
+    db(dir)
+        .query_row(
+            "SELECT password_hash FROM users WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )
         .unwrap()
 }
 
 async fn user_count(dir: &TempDir) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&mut db(dir).await)
-        .await
+    db(dir)
+        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
         .unwrap()
 }
 
@@ -148,11 +147,13 @@ async fn imported_users_sign_in_with_old_hashes_and_old_authenticators() {
         .expect_problem(401, ErrorCode::InvalidCredentials);
 
     // Roles came across; an empty role is a member.
-    let roles: Vec<(String, String)> =
-        sqlx::query_as("SELECT username, role FROM users ORDER BY username")
-            .fetch_all(&mut db(&dir).await)
-            .await
-            .unwrap();
+    let roles: Vec<(String, String)> = db(&dir)
+        .prepare("SELECT username, role FROM users ORDER BY username")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     let roles: Vec<(&str, &str)> = roles
         .iter()
         .map(|(u, r)| (u.as_str(), r.as_str()))
@@ -285,13 +286,14 @@ async fn thousands_of_rows_import_in_batches_with_every_user_and_factor() {
     );
     // Not a terminal: no progress bar in the output.
     assert!(out.stderr.is_empty(), "{out:?}");
-    let (users, factors): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM users), \
-         (SELECT COUNT(*) FROM factors WHERE status = 'active' AND activated_at IS NOT NULL)",
-    )
-    .fetch_one(&mut db(&dir).await)
-    .await
-    .unwrap();
+    let (users, factors): (i64, i64) = db(&dir)
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM users), \
+             (SELECT COUNT(*) FROM factors WHERE status = 'active' AND activated_at IS NOT NULL)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
     assert_eq!((users, factors), (2_500, 2_500));
 }
 

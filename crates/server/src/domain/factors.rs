@@ -6,8 +6,8 @@ use twofold_otp::{Algorithm, KeyUri, Secret, Totp, TotpParams, Window};
 use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use crate::clock::Timestamp;
-use crate::crypto::secret_box::Sealed;
-use crate::store::{FactorRow, SignInCommit};
+use crate::crypto::secret_box::{KeyRing, Sealed};
+use crate::store::{self, CheckOutcome, CodeCheck, FactorRow};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::{Caller, NewSession};
@@ -97,7 +97,7 @@ impl Twofold {
                 "the QR code is shown only while the factor is pending".into(),
             ));
         }
-        let totp = self.totp_of(&f)?;
+        let totp = totp_of(&self.keys, &f)?;
         Ok(KeyUri {
             issuer: Some(self.issuer.to_string()),
             account: caller.user.email.clone(),
@@ -116,8 +116,7 @@ impl Twofold {
         }
         self.require_fresh_second_factor_if_enrolled(caller).await?;
         let now = self.now();
-        let m = self
-            .totp_of(&f)?
+        let m = totp_of(&self.keys, &f)?
             .verify(code.as_str(), now.unix_secs(), self.window())
             .ok_or(DomainError::InvalidCode)?;
         let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
@@ -185,30 +184,9 @@ impl Twofold {
         Window::symmetric(self.security.totp_window)
     }
 
-    /// Opens a factor's sealed secret.
-    fn totp_of(&self, f: &FactorRow) -> Result<Totp> {
-        let sealed = Sealed {
-            key_id: f.secret_key_id.clone(),
-            bytes: f.secret_sealed.clone(),
-        };
-        let bytes = self.keys.open(&sealed, f.id.as_bytes())?;
-        let secret =
-            Secret::from_bytes(bytes.to_vec()).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let algorithm: Algorithm = f
-            .algorithm
-            .parse()
-            .map_err(|_| DomainError::Internal(format!("factor {} has unknown algorithm", f.id)))?;
-        let params = TotpParams {
-            algorithm,
-            digits: u8::try_from(f.digits).unwrap_or(6),
-            period: u64::try_from(f.period).unwrap_or(30),
-        };
-        Totp::new(secret, params).map_err(|e| DomainError::Internal(e.to_string()))
-    }
-
     /// Checks a TOTP code against the user's active factors (or only `only`), as a second
-    /// factor: the attempt is counted first (lockout), and a match is accepted only if its
-    /// time step was never accepted for that factor (replay). `finish` says what else the
+    /// factor: the attempt is counted (lockout), and a match is accepted only if its time
+    /// step was never accepted for that factor (replay). `finish` says what else the
     /// acceptance writes; answers the session it started, if it finished a sign-in.
     pub(crate) async fn check_totp(
         &self,
@@ -217,59 +195,87 @@ impl Twofold {
         code: &OtpCode,
         finish: Finish<'_>,
     ) -> Result<Option<NewSession>> {
-        let attempt = self.reserve_attempt(user_id).await?;
         let now = self.now();
-        let mut matched = false;
-        for f in self.store.factors_of_user(user_id).await? {
-            if f.status != ACTIVE || only.is_some_and(|id| id != f.id) {
-                continue;
+        let security = self.security.clone();
+        let lock_after = move |attempt: i64| {
+            super::lockout::lock_until(&security, now, attempt).map(Timestamp::as_millis)
+        };
+        // The matcher runs where the store runs the check (SQLite: its writer thread), so
+        // it owns what it needs.
+        let (keys, code_text, window) =
+            (self.keys.clone(), code.as_str().to_owned(), self.window());
+        let matcher = move |f: &FactorRow| -> Result<Option<i64>> {
+            let Some(m) = totp_of(&keys, f)?.verify(&code_text, now.unix_secs(), window) else {
+                return Ok(None);
+            };
+            Ok(Some(
+                i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?,
+            ))
+        };
+        // For a sign-in the session is made up front, so the whole acceptance is one
+        // write; minting its token costs about a microsecond.
+        let (finish, session) = match finish {
+            Finish::Claim => (store::Finish::Claim, None),
+            Finish::SignIn { flow_id, amr } => {
+                let (row, session) = self.new_session(user_id, amr, 2)?;
+                let finish = store::Finish::SignIn {
+                    flow_id: flow_id.to_owned(),
+                    session: row,
+                };
+                (finish, Some(session))
             }
-            let Some(m) = self
-                .totp_of(&f)?
-                .verify(code.as_str(), now.unix_secs(), self.window())
-            else {
-                continue;
-            };
-            matched = true;
-            let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
-            let session = match finish {
-                Finish::Claim => {
-                    if !self
-                        .store
-                        .claim_totp_step(&f.id, step, now.as_millis())
-                        .await?
-                    {
-                        continue;
-                    }
-                    self.store.reset_mfa_failures(user_id).await?;
-                    None
-                }
-                Finish::SignIn { flow_id, amr } => {
-                    // The token is minted only once a code matched: wrong and locked-out
-                    // attempts cost no randomness and no hashing.
-                    let (row, session) = self.new_session(user_id, amr, Some(f.id.clone()))?;
-                    match self
-                        .store
-                        .finish_mfa_sign_in(&f.id, step, flow_id, &row)
-                        .await?
-                    {
-                        SignInCommit::Done => Some(session),
-                        SignInCommit::StepUsed => continue,
-                        // Another request finished this flow first; this attempt stays
-                        // counted, like any that did not sign in.
-                        SignInCommit::FlowGone => return Err(DomainError::FlowExpired),
-                    }
-                }
-            };
-            return Ok(session);
+        };
+        let outcome = self
+            .store
+            .check_code(CodeCheck {
+                user_id: user_id.to_owned(),
+                now: now.as_millis(),
+                only: only.map(str::to_owned),
+                lock_after: Box::new(lock_after),
+                matcher: Box::new(matcher),
+                finish,
+            })
+            .await?;
+        match outcome {
+            CheckOutcome::Accepted { .. } => Ok(session),
+            CheckOutcome::Locked { until } => Err(DomainError::Locked {
+                retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
+            }),
+            CheckOutcome::Failed { attempt, matched } => {
+                self.attempt_failed(user_id, attempt);
+                Err(if matched {
+                    DomainError::CodeReused
+                } else {
+                    DomainError::InvalidCode
+                })
+            }
+            // Another request finished this flow first; this attempt stays counted, like
+            // any that did not sign in.
+            CheckOutcome::FlowGone => Err(DomainError::FlowExpired),
+            CheckOutcome::MatcherFailed(e) => Err(e),
         }
-        self.attempt_failed(user_id, attempt);
-        Err(if matched {
-            DomainError::CodeReused
-        } else {
-            DomainError::InvalidCode
-        })
     }
+}
+
+/// Opens a factor's sealed secret.
+fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
+    let sealed = Sealed {
+        key_id: f.secret_key_id.clone(),
+        bytes: f.secret_sealed.clone(),
+    };
+    let bytes = keys.open(&sealed, f.id.as_bytes())?;
+    let secret =
+        Secret::from_bytes(bytes.to_vec()).map_err(|e| DomainError::Internal(e.to_string()))?;
+    let algorithm: Algorithm = f
+        .algorithm
+        .parse()
+        .map_err(|_| DomainError::Internal(format!("factor {} has unknown algorithm", f.id)))?;
+    let params = TotpParams {
+        algorithm,
+        digits: u8::try_from(f.digits).unwrap_or(6),
+        period: u64::try_from(f.period).unwrap_or(30),
+    };
+    Totp::new(secret, params).map_err(|e| DomainError::Internal(e.to_string()))
 }
 
 /// What accepting a code writes besides claiming its step.

@@ -17,17 +17,16 @@
 //!  └──────────────────────┘              └────────────────────────────┘
 //! ```
 //!
-//! The counter and the lock live in the database (see `store::lockout`), so they hold
-//! across restarts and across server processes; an attempt is counted before its code is
-//! evaluated, so concurrent guesses cannot exceed the budget.
+//! The counter and the lock live in the database (see `store::code_check`), so they hold
+//! across restarts and across server processes; an attempt is counted before, or in the
+//! same transaction as, the evaluation of its code, so concurrent guesses cannot exceed
+//! the budget.
 
 use std::time::Duration;
 
+use super::Twofold;
 use crate::clock::Timestamp;
 use crate::config::Security;
-use crate::store::Reservation;
-
-use super::{DomainError, Twofold};
 
 /// When attempt number `attempt` (1-based), if it fails, locks the user until.
 pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<Timestamp> {
@@ -43,27 +42,6 @@ pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<T
         .saturating_mul(factor)
         .min(security.lockout_max);
     Some(now.plus(lock.max(Duration::from_secs(1))))
-}
-
-impl Twofold {
-    /// Counts one second-factor attempt for `user_id`, or refuses it while locked.
-    /// Answers the attempt's number (1 for the first since the last success).
-    pub(crate) async fn reserve_attempt(&self, user_id: &str) -> Result<i64, DomainError> {
-        let now = self.now();
-        let security = self.security.clone();
-        let lock_after =
-            move |attempt: i64| lock_until(&security, now, attempt).map(Timestamp::as_millis);
-        match self
-            .store
-            .reserve_mfa_attempt(user_id, now.as_millis(), &lock_after)
-            .await?
-        {
-            Reservation::Granted { attempt } => Ok(attempt),
-            Reservation::Locked { until } => Err(DomainError::Locked {
-                retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
-            }),
-        }
-    }
 }
 
 impl Twofold {

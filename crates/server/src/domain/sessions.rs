@@ -32,7 +32,7 @@ impl Twofold {
         &self,
         user_id: &str,
         amr: &[&str],
-        factor_id: Option<String>,
+        aal: i64,
     ) -> Result<(SessionRow, NewSession)> {
         let now = self.now();
         let tok = token::mint(TokenKind::Session)?;
@@ -41,9 +41,10 @@ impl Twofold {
             id: Self::new_id(),
             token_hash: tok.hash,
             user_id: user_id.to_owned(),
-            aal: if factor_id.is_some() { 2 } else { 1 },
+            aal,
             amr: amr.join(" "),
-            factor_id,
+            // Set by the store to the factor that matched, for an aal-2 session.
+            factor_id: None,
             created_at: now.as_millis(),
             expires_at: expires_at.as_millis(),
         };
@@ -58,7 +59,7 @@ impl Twofold {
 
     /// Creates and stores a session after a password alone.
     pub(crate) async fn start_session(&self, user: &UserRow, amr: &[&str]) -> Result<NewSession> {
-        let (row, session) = self.new_session(&user.id, amr, None)?;
+        let (row, session) = self.new_session(&user.id, amr, 1)?;
         self.store.insert_session(&row).await?;
         self.store.record_login(&user.id, row.created_at).await?;
         Ok(session)

@@ -1,6 +1,8 @@
 //! Second factors. The TOTP secret is stored only sealed (see `crypto::secret_box`).
 
-use super::{Store, StoreError, on_pool, on_writer};
+use rusqlite::OptionalExtension;
+
+use super::{Store, StoreError};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct FactorRow {
@@ -20,12 +22,49 @@ pub struct FactorRow {
     pub last_used_at: Option<i64>,
 }
 
+/// Columns in [`FactorRow`]'s field order (SQLite reads them by position).
 const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_key_id, secret_sealed, \
      algorithm, digits, period, last_used_step, created_at, activated_at, last_used_at FROM factors";
 
+/// Binds: user id.
+pub(super) fn factors_of_user_sql() -> String {
+    format!("{SELECT_FACTOR} WHERE user_id = $1 ORDER BY created_at, id")
+}
+
+/// All of a user's factors, oldest first, on SQLite (shared with the code check).
+pub(super) fn factors_of_user_sqlite(
+    c: &rusqlite::Connection,
+    user_id: &str,
+) -> rusqlite::Result<Vec<FactorRow>> {
+    c.prepare_cached(&factors_of_user_sql())?
+        .query_map([user_id], FactorRow::from_sqlite)?
+        .collect()
+}
+
+impl FactorRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(FactorRow {
+            id: r.get(0)?,
+            user_id: r.get(1)?,
+            kind: r.get(2)?,
+            name: r.get(3)?,
+            status: r.get(4)?,
+            secret_key_id: r.get(5)?,
+            secret_sealed: r.get(6)?,
+            algorithm: r.get(7)?,
+            digits: r.get(8)?,
+            period: r.get(9)?,
+            last_used_step: r.get(10)?,
+            created_at: r.get(11)?,
+            activated_at: r.get(12)?,
+            last_used_at: r.get(13)?,
+        })
+    }
+}
+
 /// Binds: id, user_id, kind, name, status, secret_key_id, secret_sealed, algorithm,
 /// digits, period, created_at, activated_at.
-pub(super) const INSERT_FACTOR: &str = "INSERT INTO factors \
+const INSERT_FACTOR: &str = "INSERT INTO factors \
      (id, user_id, kind, name, status, secret_key_id, secret_sealed, algorithm, digits, period, \
      created_at, activated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
@@ -34,21 +73,77 @@ pub(super) const INSERT_FACTOR: &str = "INSERT INTO factors \
 pub(super) const CLAIM_TOTP_STEP: &str = "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
      WHERE id = $3 AND status = 'active' AND (last_used_step IS NULL OR last_used_step < $1)";
 
+const ACTIVATE: &str = "UPDATE factors SET status = 'active', activated_at = $1, last_used_step = $2 \
+     WHERE id = $3 AND status = 'pending'";
+const DELETE_PENDING: &str = "DELETE FROM factors WHERE id = $1 AND status = 'pending'";
+const DELETE: &str = "DELETE FROM factors WHERE id = $1";
+const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'active'";
+
+/// Inserts `f` on SQLite (shared with the import batches).
+pub(super) fn insert_factor_sqlite(
+    c: &rusqlite::Connection,
+    f: &FactorRow,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(INSERT_FACTOR)?.execute(rusqlite::params![
+        f.id,
+        f.user_id,
+        f.kind,
+        f.name,
+        f.status,
+        f.secret_key_id,
+        f.secret_sealed,
+        f.algorithm,
+        f.digits,
+        f.period,
+        f.created_at,
+        f.activated_at
+    ])?;
+    Ok(())
+}
+
+/// Inserts `f` on PostgreSQL, alone or inside a transaction.
+pub(super) async fn insert_factor_pg<'c>(
+    e: impl sqlx::PgExecutor<'c>,
+    f: &FactorRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_FACTOR)
+        .bind(&f.id)
+        .bind(&f.user_id)
+        .bind(&f.kind)
+        .bind(&f.name)
+        .bind(&f.status)
+        .bind(&f.secret_key_id)
+        .bind(&f.secret_sealed)
+        .bind(&f.algorithm)
+        .bind(f.digits)
+        .bind(f.period)
+        .bind(f.created_at)
+        .bind(f.activated_at)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_factor(&self, f: &FactorRow) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query(INSERT_FACTOR)
-            .bind(&f.id).bind(&f.user_id).bind(&f.kind).bind(&f.name).bind(&f.status)
-            .bind(&f.secret_key_id).bind(&f.secret_sealed).bind(&f.algorithm)
-            .bind(f.digits).bind(f.period).bind(f.created_at).bind(f.activated_at)
-            .execute(p).await.map(|_| ()))?;
-        Ok(())
+        match self {
+            Store::Sqlite(db) => {
+                let f = f.clone();
+                db.write(move |c| Ok(insert_factor_sqlite(c, &f)?)).await
+            }
+            Store::Postgres(p) => Ok(insert_factor_pg(p, f).await?),
+        }
     }
 
     /// All of a user's factors, oldest first.
     pub async fn factors_of_user(&self, user_id: &str) -> Result<Vec<FactorRow>, StoreError> {
-        let sql = format!("{SELECT_FACTOR} WHERE user_id = $1 ORDER BY created_at, id");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, FactorRow>(&sql)
-            .bind(user_id).fetch_all(p).await)?)
+        match self {
+            Store::Sqlite(db) => db.read(|c| factors_of_user_sqlite(c, user_id)),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, FactorRow>(&factors_of_user_sql())
+                .bind(user_id)
+                .fetch_all(p)
+                .await?),
+        }
     }
 
     /// One factor, only if it belongs to `user_id`.
@@ -58,48 +153,78 @@ impl Store {
         id: &str,
     ) -> Result<Option<FactorRow>, StoreError> {
         let sql = format!("{SELECT_FACTOR} WHERE id = $1 AND user_id = $2");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, FactorRow>(&sql)
-            .bind(id).bind(user_id).fetch_optional(p).await)?)
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(&sql)?
+                    .query_row([id, user_id], FactorRow::from_sqlite)
+                    .optional()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, FactorRow>(&sql)
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(p)
+                .await?),
+        }
     }
 
     pub async fn count_active_factors(&self, user_id: &str) -> Result<i64, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'active'")
-            .bind(user_id).fetch_one(p).await)?)
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(COUNT_ACTIVE)?
+                    .query_row([user_id], |r| r.get(0))
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_scalar::<_, i64>(COUNT_ACTIVE)
+                .bind(user_id)
+                .fetch_one(p)
+                .await?),
+        }
     }
 
     /// Makes a pending factor active, recording the activating code's step as used.
     /// False if it was not pending (already activated by a concurrent request, or gone).
     pub async fn activate_factor(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
-        Ok(on_writer!(self, p => sqlx::query(
-            "UPDATE factors SET status = 'active', activated_at = $1, last_used_step = $2 \
-             WHERE id = $3 AND status = 'pending'")
-            .bind(now).bind(step).bind(id)
-            .execute(p).await.map(|r| r.rows_affected() == 1))?)
-    }
-
-    /// Accepts time step `step` for an active factor if no step at or after it was
-    /// accepted before. This single conditional UPDATE is the replay protection: of two
-    /// requests with the same code, on any number of servers, exactly one sees `true`.
-    pub async fn claim_totp_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
-        Ok(on_writer!(self, p => sqlx::query(CLAIM_TOTP_STEP)
-            .bind(step).bind(now).bind(id)
-            .execute(p).await.map(|r| r.rows_affected() == 1))?)
+        match self {
+            Store::Sqlite(db) => {
+                let id = id.to_owned();
+                db.write(move |c| {
+                    Ok(c.prepare_cached(ACTIVATE)?
+                        .execute(rusqlite::params![now, step, id])?
+                        == 1)
+                })
+                .await
+            }
+            Store::Postgres(p) => Ok(sqlx::query(ACTIVATE)
+                .bind(now)
+                .bind(step)
+                .bind(id)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
+        }
     }
 
     /// Deletes a factor only while it is still pending, so an activation that wins a race
     /// with an abandoned-enrolment cleanup is never undone by it.
     pub async fn delete_pending_factor(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(
-            on_writer!(self, p => sqlx::query("DELETE FROM factors WHERE id = $1 AND status = 'pending'")
-            .bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
-        )
+        self.delete_one(DELETE_PENDING, id).await
     }
 
     pub async fn delete_factor(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(
-            on_writer!(self, p => sqlx::query("DELETE FROM factors WHERE id = $1")
-            .bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
-        )
+        self.delete_one(DELETE, id).await
+    }
+
+    /// Runs a `DELETE … WHERE id = $1`; true if it deleted a row.
+    async fn delete_one(&self, sql: &'static str, id: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let id = id.to_owned();
+                db.write(move |c| Ok(c.prepare_cached(sql)?.execute([id])? == 1))
+                    .await
+            }
+            Store::Postgres(p) => {
+                Ok(sqlx::query(sql).bind(id).execute(p).await?.rows_affected() == 1)
+            }
+        }
     }
 }

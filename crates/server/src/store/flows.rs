@@ -1,6 +1,8 @@
 //! Sign-in flows: the state between a correct password and the second factor.
 
-use super::{Store, StoreError, on_pool, on_writer};
+use rusqlite::OptionalExtension;
+
+use super::{Store, StoreError};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct FlowRow {
@@ -11,28 +13,64 @@ pub struct FlowRow {
     pub expires_at: i64,
 }
 
+const INSERT_FLOW: &str = "INSERT INTO login_flows (id, token_hash, user_id, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+const FLOW_BY_TOKEN: &str = "SELECT id, token_hash, user_id, created_at, expires_at \
+     FROM login_flows WHERE token_hash = $1";
+/// Binds: id.
+pub(super) const DELETE_FLOW: &str = "DELETE FROM login_flows WHERE id = $1";
+
 impl Store {
     pub async fn insert_flow(&self, f: &FlowRow) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query(
-            "INSERT INTO login_flows (id, token_hash, user_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)")
-            .bind(&f.id).bind(&f.token_hash).bind(&f.user_id).bind(f.created_at).bind(f.expires_at)
-            .execute(p).await.map(|_| ()))?;
-        Ok(())
+        match self {
+            Store::Sqlite(db) => {
+                let f = f.clone();
+                db.write(move |c| {
+                    c.prepare_cached(INSERT_FLOW)?.execute(rusqlite::params![
+                        f.id,
+                        f.token_hash,
+                        f.user_id,
+                        f.created_at,
+                        f.expires_at
+                    ])?;
+                    Ok(())
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                sqlx::query(INSERT_FLOW)
+                    .bind(&f.id)
+                    .bind(&f.token_hash)
+                    .bind(&f.user_id)
+                    .bind(f.created_at)
+                    .bind(f.expires_at)
+                    .execute(p)
+                    .await?;
+                Ok(())
+            }
+        }
     }
 
     /// The flow with this token hash, expired or not (the caller tells them apart).
     pub async fn flow_by_token(&self, token_hash: &[u8]) -> Result<Option<FlowRow>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as::<_, FlowRow>(
-            "SELECT id, token_hash, user_id, created_at, expires_at FROM login_flows WHERE token_hash = $1")
-            .bind(token_hash).fetch_optional(p).await)?)
-    }
-
-    /// Ends a flow; true for exactly one caller however many race to finish it.
-    pub async fn consume_flow(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(
-            on_writer!(self, p => sqlx::query("DELETE FROM login_flows WHERE id = $1")
-            .bind(id).execute(p).await.map(|r| r.rows_affected() == 1))?,
-        )
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(FLOW_BY_TOKEN)?
+                    .query_row([token_hash], |r| {
+                        Ok(FlowRow {
+                            id: r.get(0)?,
+                            token_hash: r.get(1)?,
+                            user_id: r.get(2)?,
+                            created_at: r.get(3)?,
+                            expires_at: r.get(4)?,
+                        })
+                    })
+                    .optional()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, FlowRow>(FLOW_BY_TOKEN)
+                .bind(token_hash)
+                .fetch_optional(p)
+                .await?),
+        }
     }
 }

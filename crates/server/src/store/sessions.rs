@@ -1,6 +1,8 @@
 //! Sessions: who signed in, how strongly (aal/amr), until when.
 
-use super::{Store, StoreError, on_pool, on_writer};
+use rusqlite::OptionalExtension;
+
+use super::{Store, StoreError};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
@@ -17,17 +19,62 @@ pub struct SessionRow {
 }
 
 /// Binds: id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at.
-pub(super) const INSERT_SESSION: &str = "INSERT INTO sessions \
+const INSERT_SESSION: &str = "INSERT INTO sessions \
      (id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
+const SESSION_BY_TOKEN: &str = "SELECT id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at \
+     FROM sessions WHERE token_hash = $1 AND expires_at > $2";
+
+const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
+
+/// Inserts `s` on SQLite (shared with the sign-in's code check).
+pub(super) fn insert_session_sqlite(
+    c: &rusqlite::Connection,
+    s: &SessionRow,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(INSERT_SESSION)?
+        .execute(rusqlite::params![
+            s.id,
+            s.token_hash,
+            s.user_id,
+            s.aal,
+            s.amr,
+            s.factor_id,
+            s.created_at,
+            s.expires_at
+        ])?;
+    Ok(())
+}
+
+/// Inserts `s` on PostgreSQL, alone or inside a transaction.
+pub(super) async fn insert_session_pg<'c>(
+    e: impl sqlx::PgExecutor<'c>,
+    s: &SessionRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_SESSION)
+        .bind(&s.id)
+        .bind(&s.token_hash)
+        .bind(&s.user_id)
+        .bind(s.aal)
+        .bind(&s.amr)
+        .bind(&s.factor_id)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_session(&self, s: &SessionRow) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query(INSERT_SESSION)
-            .bind(&s.id).bind(&s.token_hash).bind(&s.user_id).bind(s.aal).bind(&s.amr)
-            .bind(&s.factor_id).bind(s.created_at).bind(s.expires_at)
-            .execute(p).await.map(|_| ()))?;
-        Ok(())
+        match self {
+            Store::Sqlite(db) => {
+                let s = s.clone();
+                db.write(move |c| Ok(insert_session_sqlite(c, &s)?)).await
+            }
+            Store::Postgres(p) => Ok(insert_session_pg(p, s).await?),
+        }
     }
 
     /// The live session with this token hash at `now`.
@@ -36,15 +83,45 @@ impl Store {
         token_hash: &[u8],
         now: i64,
     ) -> Result<Option<SessionRow>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as::<_, SessionRow>(
-            "SELECT id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at \
-             FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token_hash).bind(now).fetch_optional(p).await)?)
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(SESSION_BY_TOKEN)?
+                    .query_row(rusqlite::params![token_hash, now], |r| {
+                        Ok(SessionRow {
+                            id: r.get(0)?,
+                            token_hash: r.get(1)?,
+                            user_id: r.get(2)?,
+                            aal: r.get(3)?,
+                            amr: r.get(4)?,
+                            factor_id: r.get(5)?,
+                            created_at: r.get(6)?,
+                            expires_at: r.get(7)?,
+                        })
+                    })
+                    .optional()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, SessionRow>(SESSION_BY_TOKEN)
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(p)
+                .await?),
+        }
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id).execute(p).await.map(|_| ()))?;
-        Ok(())
+        match self {
+            Store::Sqlite(db) => {
+                let id = id.to_owned();
+                db.write(move |c| {
+                    c.prepare_cached(DELETE_SESSION)?.execute([id])?;
+                    Ok(())
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                sqlx::query(DELETE_SESSION).bind(id).execute(p).await?;
+                Ok(())
+            }
+        }
     }
 }

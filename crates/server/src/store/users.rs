@@ -1,6 +1,8 @@
 //! Users and their passwords.
 
-use super::{Store, StoreError, on_pool, on_writer};
+use rusqlite::OptionalExtension;
+
+use super::{Store, StoreError};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
@@ -17,22 +19,80 @@ pub struct UserRow {
     pub last_login_at: Option<i64>,
 }
 
+/// Columns in [`UserRow`]'s field order (SQLite reads them by position).
 const SELECT_USER: &str = "SELECT u.id, u.org_id, o.slug AS org_slug, u.username, u.email, u.role, \
      u.federated, u.password_hash, u.created_at, u.last_login_at \
      FROM users u JOIN orgs o ON o.id = u.org_id";
 
+impl UserRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(UserRow {
+            id: r.get(0)?,
+            org_id: r.get(1)?,
+            org_slug: r.get(2)?,
+            username: r.get(3)?,
+            email: r.get(4)?,
+            role: r.get(5)?,
+            federated: r.get(6)?,
+            password_hash: r.get(7)?,
+            created_at: r.get(8)?,
+            last_login_at: r.get(9)?,
+        })
+    }
+}
+
 /// Binds: id, org_id, username, email, role, federated, password_hash, created_at.
-pub(super) const INSERT_USER: &str = "INSERT INTO users \
+const INSERT_USER: &str = "INSERT INTO users \
      (id, org_id, username, email, role, federated, password_hash, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
+/// Inserts `u` on SQLite (shared with the import batches).
+pub(super) fn insert_user_sqlite(c: &rusqlite::Connection, u: &UserRow) -> rusqlite::Result<()> {
+    c.prepare_cached(INSERT_USER)?.execute(rusqlite::params![
+        u.id,
+        u.org_id,
+        u.username,
+        u.email,
+        u.role,
+        u.federated,
+        u.password_hash,
+        u.created_at
+    ])?;
+    Ok(())
+}
+
+/// Inserts `u` on PostgreSQL, alone or inside a transaction.
+pub(super) async fn insert_user_pg<'c>(
+    e: impl sqlx::PgExecutor<'c>,
+    u: &UserRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_USER)
+        .bind(&u.id)
+        .bind(&u.org_id)
+        .bind(&u.username)
+        .bind(&u.email)
+        .bind(&u.role)
+        .bind(u.federated)
+        .bind(&u.password_hash)
+        .bind(u.created_at)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+const REPLACE_PASSWORD_HASH: &str =
+    "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3";
+
 impl Store {
     pub async fn insert_user(&self, u: &UserRow) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query(INSERT_USER)
-            .bind(&u.id).bind(&u.org_id).bind(&u.username).bind(&u.email).bind(&u.role)
-            .bind(u.federated).bind(&u.password_hash).bind(u.created_at)
-            .execute(p).await.map(|_| ()))
-        .map_err(|e| StoreError::unique_as(e, "users_org_username_key"))
+        let res = match self {
+            Store::Sqlite(db) => {
+                let u = u.clone();
+                db.write(move |c| Ok(insert_user_sqlite(c, &u)?)).await
+            }
+            Store::Postgres(p) => insert_user_pg(p, u).await.map_err(StoreError::from),
+        };
+        res.map_err(|e| StoreError::unique_as(e, "users_org_username_key"))
     }
 
     pub async fn user_by_login(
@@ -41,20 +101,52 @@ impl Store {
         username: &str,
     ) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("{SELECT_USER} WHERE o.slug = $1 AND u.username = $2");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, UserRow>(&sql)
-            .bind(org_slug).bind(username).fetch_optional(p).await)?)
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(&sql)?
+                    .query_row([org_slug, username], UserRow::from_sqlite)
+                    .optional()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, UserRow>(&sql)
+                .bind(org_slug)
+                .bind(username)
+                .fetch_optional(p)
+                .await?),
+        }
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("{SELECT_USER} WHERE u.id = $1");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, UserRow>(&sql)
-            .bind(id).fetch_optional(p).await)?)
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(&sql)?
+                    .query_row([id], UserRow::from_sqlite)
+                    .optional()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, UserRow>(&sql)
+                .bind(id)
+                .fetch_optional(p)
+                .await?),
+        }
     }
 
     pub async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
-        on_writer!(self, p => sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
-            .bind(now).bind(user_id).execute(p).await.map(|_| ()))?;
-        Ok(())
+        const SQL: &str = "UPDATE users SET last_login_at = $1 WHERE id = $2";
+        match self {
+            Store::Sqlite(db) => {
+                let user_id = user_id.to_owned();
+                db.write(move |c| {
+                    c.prepare_cached(SQL)?
+                        .execute(rusqlite::params![now, user_id])?;
+                    Ok(())
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                sqlx::query(SQL).bind(now).bind(user_id).execute(p).await?;
+                Ok(())
+            }
+        }
     }
 
     /// Swaps the password hash only while `old` is still the stored one; true if it did.
@@ -64,9 +156,20 @@ impl Store {
         old: &str,
         new: &str,
     ) -> Result<bool, StoreError> {
-        Ok(on_writer!(self, p => sqlx::query(
-            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
-            .bind(new).bind(user_id).bind(old)
-            .execute(p).await.map(|r| r.rows_affected() == 1))?)
+        match self {
+            Store::Sqlite(db) => {
+                let args = [new.to_owned(), user_id.to_owned(), old.to_owned()];
+                db.write(move |c| Ok(c.prepare_cached(REPLACE_PASSWORD_HASH)?.execute(args)? == 1))
+                    .await
+            }
+            Store::Postgres(p) => Ok(sqlx::query(REPLACE_PASSWORD_HASH)
+                .bind(new)
+                .bind(user_id)
+                .bind(old)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
+        }
     }
 }

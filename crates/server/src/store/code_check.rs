@@ -1,0 +1,238 @@
+//! A second-factor code check with everything it writes: the lockout count, the replay
+//! claim, and — when it finishes a sign-in — the end of the flow, the session and the
+//! sign-in record.
+//!
+//! The store owns the sequence because it is where the engines differ:
+//! - **SQLite** runs the whole check as one job on the writer thread, in one transaction:
+//!   read the lock state, evaluate the code, write the outcome. Nothing else writes while
+//!   it runs, so concurrent guesses are evaluated one after another against an up-to-date
+//!   count, and the answer is sent only after the commit.
+//! - **PostgreSQL** is shared by several processes, so the attempt is reserved first, in a
+//!   commit of its own (`lockout`), the code is evaluated, and its acceptance is one more
+//!   transaction whose first statement, the conditional claim, decides races.
+//!
+//! The caller brings the code's evaluation as a closure ([`Matcher`]), so opening sealed
+//! secrets and computing codes stay in the domain while running where the data is.
+
+use rusqlite::OptionalExtension;
+
+use super::factors::{CLAIM_TOTP_STEP, FactorRow, factors_of_user_sqlite};
+use super::flows::DELETE_FLOW;
+use super::lockout::{LOCK_STATE, Reservation};
+use super::sessions::{insert_session_pg, insert_session_sqlite};
+use super::{SessionRow, Store, StoreError};
+
+/// Tells whether the code matches `factor`: the time step it matched, or `None`.
+pub type Matcher<E> = Box<dyn FnMut(&FactorRow) -> Result<Option<i64>, E> + Send>;
+
+/// One code check.
+pub struct CodeCheck<E> {
+    pub user_id: String,
+    /// Unix ms.
+    pub now: i64,
+    /// Check this factor only (a code that must come from a particular factor).
+    pub only: Option<String>,
+    /// Maps an attempt's number (1-based) to the time it locks the user until, should it
+    /// fail (`None`: no lock yet).
+    pub lock_after: Box<dyn Fn(i64) -> Option<i64> + Send + Sync>,
+    pub matcher: Matcher<E>,
+    pub finish: Finish,
+}
+
+/// What accepting the code writes besides claiming its step and clearing the count.
+pub enum Finish {
+    /// Nothing more (a code that guards an action).
+    Claim,
+    /// Ends flow `flow_id`, records the sign-in and inserts `session`, whose `factor_id`
+    /// the store sets to the factor that matched.
+    SignIn {
+        flow_id: String,
+        session: SessionRow,
+    },
+}
+
+/// How a check went. Every outcome but `Locked` counted as an attempt until `Accepted`
+/// cleared the count.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CheckOutcome<E> {
+    /// The code matched factor `factor_id` and everything was written.
+    Accepted { factor_id: String },
+    /// Locked until this time (Unix ms); the code was not evaluated.
+    Locked { until: i64 },
+    /// Attempt number `attempt` failed: no factor matched, or (`matched`) the only matches
+    /// were steps already used.
+    Failed { attempt: i64, matched: bool },
+    /// The code matched but the flow had been finished by a concurrent request.
+    FlowGone,
+    /// The matcher failed; the attempt stays counted.
+    MatcherFailed(E),
+}
+
+const RECORD_FAILURE: &str =
+    "UPDATE users SET mfa_failures = $1, mfa_locked_until = $2 WHERE id = $3";
+const CLEAR_FAILURES: &str = "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL \
+     WHERE id = $1 AND (mfa_failures <> 0 OR mfa_locked_until IS NOT NULL)";
+const SIGNED_IN: &str =
+    "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, last_login_at = $1 WHERE id = $2";
+const FLOW_EXISTS: &str = "SELECT 1 FROM login_flows WHERE id = $1";
+
+impl Store {
+    /// Runs `check`; see the module documentation for how each engine does it.
+    pub async fn check_code<E: Send + 'static>(
+        &self,
+        check: CodeCheck<E>,
+    ) -> Result<CheckOutcome<E>, StoreError> {
+        match self {
+            Store::Sqlite(db) => db.write(move |c| check_sqlite(c, check)).await,
+            Store::Postgres(p) => check_pg(p, check).await,
+        }
+    }
+}
+
+fn is_candidate(f: &FactorRow, only: Option<&str>) -> bool {
+    f.status == "active" && only.is_none_or(|id| id == f.id)
+}
+
+/// The whole check inside the writer's transaction.
+fn check_sqlite<E>(
+    c: &rusqlite::Connection,
+    mut check: CodeCheck<E>,
+) -> Result<CheckOutcome<E>, StoreError> {
+    let user_id = check.user_id.as_str();
+    let (failures, locked_until): (i64, Option<i64>) = c
+        .prepare_cached(LOCK_STATE)?
+        .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or(StoreError::Missing("user"))?;
+    if let Some(until) = locked_until.filter(|&u| u > check.now) {
+        return Ok(CheckOutcome::Locked { until });
+    }
+    let attempt = failures + 1;
+    let record_failure = |c: &rusqlite::Connection| -> rusqlite::Result<()> {
+        let lock = (check.lock_after)(attempt).or(locked_until);
+        c.prepare_cached(RECORD_FAILURE)?
+            .execute(rusqlite::params![attempt, lock, user_id])?;
+        Ok(())
+    };
+    let mut matched = false;
+    for f in factors_of_user_sqlite(c, user_id)? {
+        if !is_candidate(&f, check.only.as_deref()) {
+            continue;
+        }
+        let step = match (check.matcher)(&f) {
+            Ok(Some(step)) => step,
+            Ok(None) => continue,
+            Err(e) => {
+                record_failure(c)?;
+                return Ok(CheckOutcome::MatcherFailed(e));
+            }
+        };
+        matched = true;
+        // Nothing else writes during this transaction, so a flow seen here is still
+        // there for the DELETE below.
+        if let Finish::SignIn { flow_id, .. } = &check.finish {
+            let exists = c
+                .prepare_cached(FLOW_EXISTS)?
+                .query_row([flow_id], |_| Ok(()))
+                .optional()?;
+            if exists.is_none() {
+                record_failure(c)?;
+                return Ok(CheckOutcome::FlowGone);
+            }
+        }
+        let claimed = c
+            .prepare_cached(CLAIM_TOTP_STEP)?
+            .execute(rusqlite::params![step, check.now, f.id])?
+            == 1;
+        if !claimed {
+            continue;
+        }
+        match &mut check.finish {
+            Finish::Claim => {
+                c.prepare_cached(CLEAR_FAILURES)?.execute([user_id])?;
+            }
+            Finish::SignIn { flow_id, session } => {
+                c.prepare_cached(DELETE_FLOW)?.execute([flow_id.as_str()])?;
+                c.prepare_cached(SIGNED_IN)?
+                    .execute(rusqlite::params![check.now, user_id])?;
+                session.factor_id = Some(f.id.clone());
+                insert_session_sqlite(c, session)?;
+            }
+        }
+        return Ok(CheckOutcome::Accepted { factor_id: f.id });
+    }
+    record_failure(c)?;
+    Ok(CheckOutcome::Failed { attempt, matched })
+}
+
+/// The check on PostgreSQL: reserve (committed), evaluate, then accept in a transaction.
+async fn check_pg<E>(
+    p: &sqlx::PgPool,
+    mut check: CodeCheck<E>,
+) -> Result<CheckOutcome<E>, StoreError> {
+    let user_id = check.user_id.as_str();
+    let attempt =
+        match Store::reserve_mfa_attempt_pg(p, user_id, check.now, &*check.lock_after).await? {
+            Reservation::Granted { attempt } => attempt,
+            Reservation::Locked { until } => return Ok(CheckOutcome::Locked { until }),
+        };
+    let factors = sqlx::query_as::<_, FactorRow>(&super::factors::factors_of_user_sql())
+        .bind(user_id)
+        .fetch_all(p)
+        .await?;
+    let mut matched = false;
+    for f in factors {
+        if !is_candidate(&f, check.only.as_deref()) {
+            continue;
+        }
+        let step = match (check.matcher)(&f) {
+            Ok(Some(step)) => step,
+            Ok(None) => continue,
+            Err(e) => return Ok(CheckOutcome::MatcherFailed(e)),
+        };
+        matched = true;
+        let mut tx = p.begin().await?;
+        // The claim comes first: it is the statement that decides races.
+        let claimed = sqlx::query(CLAIM_TOTP_STEP)
+            .bind(step)
+            .bind(check.now)
+            .bind(&f.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !claimed {
+            continue;
+        }
+        match &mut check.finish {
+            Finish::Claim => {
+                sqlx::query(CLEAR_FAILURES)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Finish::SignIn { flow_id, session } => {
+                let ended = sqlx::query(DELETE_FLOW)
+                    .bind(flow_id.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if !ended {
+                    // Rolled back with the claim; the reserved attempt stays counted.
+                    return Ok(CheckOutcome::FlowGone);
+                }
+                sqlx::query(SIGNED_IN)
+                    .bind(check.now)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                session.factor_id = Some(f.id.clone());
+                insert_session_pg(&mut *tx, session).await?;
+            }
+        }
+        tx.commit().await?;
+        return Ok(CheckOutcome::Accepted { factor_id: f.id });
+    }
+    Ok(CheckOutcome::Failed { attempt, matched })
+}
