@@ -157,12 +157,13 @@ fn hot_queries(c: &mut Criterion) {
         // A whole code check (lock state, factors, claim, count) with a matcher that
         // accepts step `step` at once, and one that matches nothing.
         let check = |user: usize, step: Option<i64>| CodeCheck::<()> {
-            user_id: user_id(user),
             now: NOW,
             only: None,
             lock_after: Box::new(|_| None),
             matcher: Box::new(move |_| Ok(step)),
-            finish: Finish::Claim,
+            finish: Finish::Claim {
+                user_id: user_id(user),
+            },
         };
         // Each iteration claims a step newer than any before for that user.
         let mut step = 1_000_000i64;

@@ -157,8 +157,10 @@ impl Twofold {
                 "a current code from this factor is required to remove it".into(),
             )
         })?;
-        self.check_totp(&caller.user.id, Some(&f.id), &code, Finish::Claim)
-            .await?;
+        let finish = Finish::Claim {
+            user_id: &caller.user.id,
+        };
+        self.check_totp(Some(&f.id), &code, finish).await?;
         self.store.delete_factor(&f.id).await?;
         Ok(())
     }
@@ -190,7 +192,6 @@ impl Twofold {
     /// acceptance writes; answers the session it started, if it finished a sign-in.
     pub(crate) async fn check_totp(
         &self,
-        user_id: &str,
         only: Option<&str>,
         code: &OtpCode,
         finish: Finish<'_>,
@@ -215,11 +216,15 @@ impl Twofold {
         // For a sign-in the session is made up front, so the whole acceptance is one
         // write; minting its token costs about a microsecond.
         let (finish, session) = match finish {
-            Finish::Claim => (store::Finish::Claim, None),
-            Finish::SignIn { flow_id, amr } => {
-                let (row, session) = self.new_session(user_id, amr, 2)?;
+            Finish::Claim { user_id } => {
+                let user_id = user_id.to_owned();
+                (store::Finish::Claim { user_id }, None)
+            }
+            Finish::SignIn { flow, amr } => {
+                // The store fills in the flow's user.
+                let (row, session) = self.new_session("", amr, 2)?;
                 let finish = store::Finish::SignIn {
-                    flow_id: flow_id.to_owned(),
+                    flow: flow.to_vec(),
                     session: row,
                 };
                 (finish, Some(session))
@@ -228,7 +233,6 @@ impl Twofold {
         let outcome = self
             .store
             .check_code(CodeCheck {
-                user_id: user_id.to_owned(),
                 now: now.as_millis(),
                 only: only.map(str::to_owned),
                 lock_after: Box::new(lock_after),
@@ -241,16 +245,20 @@ impl Twofold {
             CheckOutcome::Locked { until } => Err(DomainError::Locked {
                 retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
             }),
-            CheckOutcome::Failed { attempt, matched } => {
-                self.attempt_failed(user_id, attempt);
+            CheckOutcome::Failed {
+                user_id,
+                attempt,
+                matched,
+            } => {
+                self.attempt_failed(&user_id, attempt);
                 Err(if matched {
                     DomainError::CodeReused
                 } else {
                     DomainError::InvalidCode
                 })
             }
-            // Another request finished this flow first; this attempt stays counted, like
-            // any that did not sign in.
+            // Unknown or expired, or another request finished this flow first (then this
+            // attempt stays counted, like any that did not sign in).
             CheckOutcome::FlowGone => Err(DomainError::FlowExpired),
             CheckOutcome::MatcherFailed(e) => Err(e),
         }
@@ -281,12 +289,13 @@ fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
 /// What accepting a code writes besides claiming its step.
 #[derive(Clone, Copy)]
 pub(crate) enum Finish<'a> {
-    /// The claim and the lockout reset (a code that guards an action).
-    Claim,
+    /// The claim and the lockout reset (a code of this user's that guards an action).
+    Claim { user_id: &'a str },
     /// The claim, the lockout reset, the end of the flow and a new aal-2 session with
     /// these methods, in one transaction.
     SignIn {
-        flow_id: &'a str,
+        /// The flow's token hash (the flow says whose code it is).
+        flow: &'a [u8],
         amr: &'a [&'a str],
     },
 }

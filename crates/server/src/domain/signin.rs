@@ -106,23 +106,25 @@ impl Twofold {
     ) -> Result<NewSession> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
-        let flow = self
-            .store
-            .flow_by_token(&hash)
-            .await?
-            .ok_or(DomainError::FlowExpired)?;
-        if flow.expires_at <= self.now().as_millis() {
-            return Err(DomainError::FlowExpired);
-        }
-        let code = OtpCode::parse(code)?;
-        // The flow ends and the session starts in the transaction that accepts the code,
-        // so of two requests finishing one flow only one gets a session.
+        let code = match OtpCode::parse(code) {
+            Ok(code) => code,
+            Err(malformed) => {
+                // An unknown or expired flow is reported before a malformed code.
+                let flow = self.store.flow_by_token(&hash).await?;
+                if flow.is_none_or(|f| f.expires_at <= self.now().as_millis()) {
+                    return Err(DomainError::FlowExpired);
+                }
+                return Err(malformed);
+            }
+        };
+        // The flow is looked up, ended, and the session started in the check that accepts
+        // the code, so of two requests finishing one flow only one gets a session.
         let finish = Finish::SignIn {
-            flow_id: &flow.id,
+            flow: &hash,
             amr: &["pwd", "otp"],
         };
         let session = match method {
-            Method::Totp => self.check_totp(&flow.user_id, None, &code, finish).await?,
+            Method::Totp => self.check_totp(None, &code, finish).await?,
         };
         session
             .ok_or_else(|| DomainError::Internal("a sign-in was accepted without a session".into()))

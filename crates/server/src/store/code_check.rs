@@ -27,7 +27,6 @@ pub type Matcher<E> = Box<dyn FnMut(&FactorRow) -> Result<Option<i64>, E> + Send
 
 /// One code check.
 pub struct CodeCheck<E> {
-    pub user_id: String,
     /// Unix ms.
     pub now: i64,
     /// Check this factor only (a code that must come from a particular factor).
@@ -41,14 +40,13 @@ pub struct CodeCheck<E> {
 
 /// What accepting the code writes besides claiming its step and clearing the count.
 pub enum Finish {
-    /// Nothing more (a code that guards an action).
-    Claim,
-    /// Ends flow `flow_id`, records the sign-in and inserts `session`, whose `factor_id`
-    /// the store sets to the factor that matched.
-    SignIn {
-        flow_id: String,
-        session: SessionRow,
-    },
+    /// Nothing more: a code of `user_id`'s that guards an action.
+    Claim { user_id: String },
+    /// A code for the live sign-in flow with token hash `flow`: ends the flow, records
+    /// the sign-in and inserts `session`, whose `user_id` (the flow's) and `factor_id`
+    /// (the one that matched) the store sets. Looking the flow up is part of the check,
+    /// so a sign-in's code costs one job on SQLite.
+    SignIn { flow: Vec<u8>, session: SessionRow },
 }
 
 /// How a check went. Every outcome but `Locked` counted as an attempt until `Accepted`
@@ -59,10 +57,15 @@ pub enum CheckOutcome<E> {
     Accepted { factor_id: String },
     /// Locked until this time (Unix ms); the code was not evaluated.
     Locked { until: i64 },
-    /// Attempt number `attempt` failed: no factor matched, or (`matched`) the only matches
-    /// were steps already used.
-    Failed { attempt: i64, matched: bool },
-    /// The code matched but the flow had been finished by a concurrent request.
+    /// Attempt number `attempt` of `user_id` failed: no factor matched, or (`matched`)
+    /// the only matches were steps already used.
+    Failed {
+        user_id: String,
+        attempt: i64,
+        matched: bool,
+    },
+    /// The flow is unknown or expired (nothing counted), or a concurrent request finished
+    /// it after this code was counted.
     FlowGone,
     /// The matcher failed; the attempt stays counted.
     MatcherFailed(E),
@@ -74,7 +77,7 @@ const CLEAR_FAILURES: &str = "UPDATE users SET mfa_failures = 0, mfa_locked_unti
      WHERE id = $1 AND (mfa_failures <> 0 OR mfa_locked_until IS NOT NULL)";
 const SIGNED_IN: &str =
     "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, last_login_at = $1 WHERE id = $2";
-const FLOW_EXISTS: &str = "SELECT 1 FROM login_flows WHERE id = $1";
+const FLOW_USER: &str = "SELECT user_id, expires_at FROM login_flows WHERE token_hash = $1";
 
 impl Store {
     /// Runs `check`; see the module documentation for how each engine does it.
@@ -98,10 +101,24 @@ fn check_sqlite<E>(
     c: &rusqlite::Connection,
     mut check: CodeCheck<E>,
 ) -> Result<CheckOutcome<E>, StoreError> {
-    let user_id = check.user_id.as_str();
+    let user_id = match &check.finish {
+        Finish::Claim { user_id } => user_id.clone(),
+        Finish::SignIn { flow, .. } => {
+            let found: Option<(String, i64)> = c
+                .prepare_cached(FLOW_USER)?
+                .query_row([flow], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            // Nothing else writes during this transaction, so a live flow seen here is
+            // still there for the DELETE below.
+            match found {
+                Some((user_id, expires_at)) if expires_at > check.now => user_id,
+                _ => return Ok(CheckOutcome::FlowGone),
+            }
+        }
+    };
     let (failures, locked_until): (i64, Option<i64>) = c
         .prepare_cached(LOCK_STATE)?
-        .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([&user_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .ok_or(StoreError::Missing("user"))?;
     if let Some(until) = locked_until.filter(|&u| u > check.now) {
@@ -115,7 +132,7 @@ fn check_sqlite<E>(
         Ok(())
     };
     let mut matched = false;
-    for f in factors_of_user_sqlite(c, user_id)? {
+    for f in factors_of_user_sqlite(c, &user_id)? {
         if !is_candidate(&f, check.only.as_deref()) {
             continue;
         }
@@ -128,18 +145,6 @@ fn check_sqlite<E>(
             }
         };
         matched = true;
-        // Nothing else writes during this transaction, so a flow seen here is still
-        // there for the DELETE below.
-        if let Finish::SignIn { flow_id, .. } = &check.finish {
-            let exists = c
-                .prepare_cached(FLOW_EXISTS)?
-                .query_row([flow_id], |_| Ok(()))
-                .optional()?;
-            if exists.is_none() {
-                record_failure(c)?;
-                return Ok(CheckOutcome::FlowGone);
-            }
-        }
         let claimed = c
             .prepare_cached(CLAIM_TOTP_STEP)?
             .execute(rusqlite::params![step, check.now, f.id])?
@@ -148,13 +153,14 @@ fn check_sqlite<E>(
             continue;
         }
         match &mut check.finish {
-            Finish::Claim => {
-                c.prepare_cached(CLEAR_FAILURES)?.execute([user_id])?;
+            Finish::Claim { .. } => {
+                c.prepare_cached(CLEAR_FAILURES)?.execute([&user_id])?;
             }
-            Finish::SignIn { flow_id, session } => {
-                c.prepare_cached(DELETE_FLOW)?.execute([flow_id.as_str()])?;
+            Finish::SignIn { flow, session } => {
+                c.prepare_cached(DELETE_FLOW)?.execute([&*flow])?;
                 c.prepare_cached(SIGNED_IN)?
                     .execute(rusqlite::params![check.now, user_id])?;
+                session.user_id = user_id.clone();
                 session.factor_id = Some(f.id.clone());
                 insert_session_sqlite(c, session)?;
             }
@@ -162,7 +168,11 @@ fn check_sqlite<E>(
         return Ok(CheckOutcome::Accepted { factor_id: f.id });
     }
     record_failure(c)?;
-    Ok(CheckOutcome::Failed { attempt, matched })
+    Ok(CheckOutcome::Failed {
+        user_id,
+        attempt,
+        matched,
+    })
 }
 
 /// The check on PostgreSQL: reserve (committed), evaluate, then accept in a transaction.
@@ -170,7 +180,20 @@ async fn check_pg<E>(
     p: &sqlx::PgPool,
     mut check: CodeCheck<E>,
 ) -> Result<CheckOutcome<E>, StoreError> {
-    let user_id = check.user_id.as_str();
+    let user_id = match &check.finish {
+        Finish::Claim { user_id } => user_id.clone(),
+        Finish::SignIn { flow, .. } => {
+            let found: Option<(String, i64)> = sqlx::query_as(FLOW_USER)
+                .bind(flow.as_slice())
+                .fetch_optional(p)
+                .await?;
+            match found {
+                Some((user_id, expires_at)) if expires_at > check.now => user_id,
+                _ => return Ok(CheckOutcome::FlowGone),
+            }
+        }
+    };
+    let user_id = user_id.as_str();
     let attempt =
         match Store::reserve_mfa_attempt_pg(p, user_id, check.now, &*check.lock_after).await? {
             Reservation::Granted { attempt } => attempt,
@@ -205,15 +228,15 @@ async fn check_pg<E>(
             continue;
         }
         match &mut check.finish {
-            Finish::Claim => {
+            Finish::Claim { .. } => {
                 sqlx::query(CLEAR_FAILURES)
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?;
             }
-            Finish::SignIn { flow_id, session } => {
+            Finish::SignIn { flow, session } => {
                 let ended = sqlx::query(DELETE_FLOW)
-                    .bind(flow_id.as_str())
+                    .bind(&*flow)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
@@ -227,6 +250,7 @@ async fn check_pg<E>(
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?;
+                session.user_id = user_id.to_owned();
                 session.factor_id = Some(f.id.clone());
                 insert_session_pg(&mut *tx, session).await?;
             }
@@ -234,5 +258,9 @@ async fn check_pg<E>(
         tx.commit().await?;
         return Ok(CheckOutcome::Accepted { factor_id: f.id });
     }
-    Ok(CheckOutcome::Failed { attempt, matched })
+    Ok(CheckOutcome::Failed {
+        user_id: user_id.to_owned(),
+        attempt,
+        matched,
+    })
 }

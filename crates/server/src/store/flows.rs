@@ -17,8 +17,8 @@ const INSERT_FLOW: &str = "INSERT INTO login_flows (id, token_hash, user_id, cre
      VALUES ($1, $2, $3, $4, $5)";
 const FLOW_BY_TOKEN: &str = "SELECT id, token_hash, user_id, created_at, expires_at \
      FROM login_flows WHERE token_hash = $1";
-/// Binds: id.
-pub(super) const DELETE_FLOW: &str = "DELETE FROM login_flows WHERE id = $1";
+/// Binds: token hash.
+pub(super) const DELETE_FLOW: &str = "DELETE FROM login_flows WHERE token_hash = $1";
 
 impl Store {
     pub async fn insert_flow(&self, f: &FlowRow) -> Result<(), StoreError> {

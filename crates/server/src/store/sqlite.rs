@@ -45,10 +45,16 @@ const MAX_IDLE_READERS: usize = 16;
 const STATEMENT_CACHE: usize = 64;
 
 /// The migrations, in order; the database's `user_version` is how many have run.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_core",
-    include_str!("../../migrations/sqlite/0001_core.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_core",
+        include_str!("../../migrations/sqlite/0001_core.sql"),
+    ),
+    (
+        "0002_flows_by_token",
+        include_str!("../../migrations/sqlite/0002_flows_by_token.sql"),
+    ),
+];
 
 /// A handle on one SQLite database; cheap to clone.
 #[derive(Clone)]
@@ -539,11 +545,12 @@ mod tests {
             )
             .unwrap();
         }
+        // Running 0001 again would fail ("table orgs already exists"); the later ones run.
         let db = Sqlite::open(&path).unwrap();
         let version: i64 = db
             .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
             .unwrap();
-        assert_eq!(version, 1);
+        assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
         db.close();
         // And a new database gets every migration.
         let fresh = Sqlite::open(&temp_db()).unwrap();
@@ -551,5 +558,45 @@ mod tests {
             .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
             .unwrap();
         assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
+    }
+
+    #[test]
+    fn flows_in_progress_survive_the_move_to_token_keyed_flows() {
+        let path = temp_db();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            // A database at migration 1, with a sign-in waiting for its code.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0].1).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1; \
+                 INSERT INTO orgs VALUES ('o', 'acme', 'Acme', 0); \
+                 INSERT INTO users (id, org_id, username, email, role, created_at) \
+                     VALUES ('u', 'o', 'ann', 'ann@example.com', 'member', 0); \
+                 INSERT INTO login_flows VALUES ('f', X'0102', 'u', 0, 300000);",
+            )
+            .unwrap();
+        }
+        let db = Sqlite::open(&path).unwrap();
+        let flow: (String, String, i64) = db
+            .read(|c| {
+                c.query_row(
+                    "SELECT id, user_id, expires_at FROM login_flows WHERE token_hash = X'0102'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+            })
+            .unwrap();
+        assert_eq!(flow, ("f".to_owned(), "u".to_owned(), 300_000));
+        let without_rowid: bool = db
+            .read(|c| {
+                c.query_row(
+                    "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = 'login_flows'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert!(without_rowid);
     }
 }
