@@ -15,6 +15,8 @@
 //! | 7    | `TotpEnrollment`        | client                                         |
 //! | 8    | `Me`                    | client                                         |
 //! | 9    | `Problem`               | client                                         |
+//! | 10   | `NewOrgUser`            | server, `POST /orgs/{org}/users`               |
+//! | 11   | `Vec<OrgUser>`          | client                                         |
 //!
 //! Properties, for every type:
 //! * parsing never panics;
@@ -34,7 +36,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use twofold_proto::{
     ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, LoginRequest,
-    LoginResponse, Me, MfaRequest, Problem, TotpEnrollment,
+    LoginResponse, Me, MfaRequest, NewOrgUser, OrgUser, Problem, TotpEnrollment,
 };
 
 /// Request types: the server must read these strictly.
@@ -46,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    match selector % 10 {
+    match selector % 12 {
         0 => check::<LoginRequest>(body, STRICT),
         1 => check::<MfaRequest>(body, STRICT),
         2 => check::<EnrollTotpRequest>(body, STRICT),
@@ -56,7 +58,9 @@ fuzz_target!(|data: &[u8]| {
         6 => check::<Vec<Factor>>(body, LENIENT),
         7 => check::<TotpEnrollment>(body, LENIENT),
         8 => check::<Me>(body, LENIENT),
-        _ => check::<Problem>(body, LENIENT),
+        9 => check::<Problem>(body, LENIENT),
+        10 => check::<NewOrgUser>(body, STRICT),
+        _ => check::<Vec<OrgUser>>(body, LENIENT),
     }
 });
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
     ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest,
-    LoginResponse, Me, MfaRequest, Problem, TotpEnrollment,
+    LoginResponse, Me, MfaRequest, NewOrgUser, OrgUser, Problem, TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +131,17 @@ impl Client {
 
     pub async fn me(&self) -> Result<Me> {
         self.json(self.request(Method::GET, "/api/v1/me")).await
+    }
+
+    /// The users of organisation `org` (owners and admins only).
+    pub async fn org_users(&self, org: &str) -> Result<Vec<OrgUser>> {
+        self.json(self.request(Method::GET, &format!("/api/v1/orgs/{org}/users")))
+            .await
+    }
+
+    /// Creates a user in organisation `org` (owners and admins only).
+    pub async fn create_org_user(&self, org: &str, user: &NewOrgUser) -> Result<OrgUser> {
+        self.post(&format!("/api/v1/orgs/{org}/users"), user).await
     }
 
     pub async fn factors(&self) -> Result<Vec<Factor>> {

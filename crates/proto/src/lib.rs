@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod factors;
 pub mod me;
+pub mod orgs;
 
 pub use auth::{LoginRequest, LoginResponse, Method, MfaRequest};
 pub use error::{ErrorCode, Problem};
@@ -16,6 +17,7 @@ pub use factors::{
     FactorType, TotpEnrollment,
 };
 pub use me::{Me, MfaSummary, Role, SessionInfo};
+pub use orgs::{MfaStatus, NewOrgUser, OrgUser};
 
 /// The media type of every error answer (RFC 9457 §3).
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -6,6 +6,7 @@ pub mod factors;
 pub mod import;
 pub mod input;
 pub mod lockout;
+pub mod org_admin;
 pub mod orgs;
 pub mod sessions;
 pub mod signin;
@@ -29,6 +30,9 @@ pub enum DomainError {
     Unauthenticated,
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     AlreadyExists(String),
     #[error("{0}")]

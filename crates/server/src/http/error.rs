@@ -40,6 +40,7 @@ impl From<DomainError> for ApiError {
             D::InvalidCredentials => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials),
             D::Unauthenticated => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
             D::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            D::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             D::AlreadyExists(_) | D::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
             D::InvalidCode => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCode),
             D::CodeReused => (StatusCode::UNAUTHORIZED, ErrorCode::CodeReused),

@@ -87,6 +87,21 @@ impl<S: Send + Sync> FromRequestParts<S> for FactorId {
     }
 }
 
+/// The `{org}` slug of an `/orgs/{org}/…` path. One that cannot be a slug is a 404
+/// `not_found`, like any organisation the caller does not run.
+pub struct OrgSlug(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for OrgSlug {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(slug)) if !slug.contains('\0') => Ok(OrgSlug(slug)),
+            _ => Err(DomainError::NotFound("organisation").into()),
+        }
+    }
+}
+
 /// `application/json`, or another `application/*+json` type (RFC 6839), parameters aside.
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers

@@ -80,6 +80,21 @@ pub(super) async fn insert_user_pg<'c>(
     Ok(())
 }
 
+/// Every user of an organisation with their number of active factors, by username.
+/// Binds: org id.
+const USERS_OF_ORG: &str = "SELECT u.id, u.org_id, o.slug AS org_slug, u.username, u.email, u.role, \
+     u.federated, u.password_hash, u.created_at, u.last_login_at, \
+     (SELECT COUNT(*) FROM factors f WHERE f.user_id = u.id AND f.status = 'active') AS active_factors \
+     FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.org_id = $1 ORDER BY u.username";
+
+/// A row of [`USERS_OF_ORG`] on PostgreSQL.
+#[derive(sqlx::FromRow)]
+struct UserWithFactors {
+    #[sqlx(flatten)]
+    user: UserRow,
+    active_factors: i64,
+}
+
 const REPLACE_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3";
 
@@ -127,6 +142,25 @@ impl Store {
                 .bind(id)
                 .fetch_optional(p)
                 .await?),
+        }
+    }
+
+    /// Every user of organisation `org_id`, by username, each with how many active
+    /// second factors they have.
+    pub async fn users_of_org(&self, org_id: &str) -> Result<Vec<(UserRow, i64)>, StoreError> {
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(USERS_OF_ORG)?
+                    .query_map([org_id], |r| Ok((UserRow::from_sqlite(r)?, r.get(10)?)))?
+                    .collect()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, UserWithFactors>(USERS_OF_ORG)
+                .bind(org_id)
+                .fetch_all(p)
+                .await?
+                .into_iter()
+                .map(|r| (r.user, r.active_factors))
+                .collect()),
         }
     }
 

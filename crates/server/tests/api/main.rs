@@ -11,4 +11,5 @@ mod errors;
 mod factors;
 mod lockout;
 mod openapi;
+mod orgs;
 mod signin;

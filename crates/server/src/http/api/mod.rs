@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod factors;
 pub mod me;
+pub mod orgs;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -24,6 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route("/me/factors/{id}", axum::routing::delete(factors::delete))
         .route("/me/factors/{id}/activate", post(factors::activate))
         .route("/me/factors/{id}/qr.png", get(factors::qr_png))
+        .route(
+            "/orgs/{org}/users",
+            get(orgs::list_users).post(orgs::create_user),
+        )
 }
 
 #[derive(OpenApi)]
@@ -31,12 +36,14 @@ pub fn routes() -> Router<AppState> {
     info(
         title = "Twofold API",
         version = "1",
-        description = "Sign in with a password and a second factor; manage your second factors. \
+        description = "Sign in with a password and a second factor; manage your second factors; \
+                       run an organisation (owners and admins). \
                        Errors are RFC 9457 problem documents with a stable `code`."
     ),
     paths(
         auth::login, auth::mfa, auth::logout, me::me,
         factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
+        orgs::list_users, orgs::create_user,
     ),
     modifiers(&BearerAuth, &LinkFieldNames),
 )]

@@ -1,0 +1,57 @@
+//! Running an organisation (`/orgs/{org}/…`, owners and admins only): its users and
+//! whether each has a second factor.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Role;
+
+/// `POST /api/v1/orgs/{org}/users`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "username": "bob", "email": "bob@example.com", "role": "member",
+    "password": "correct horse battery staple"
+})))]
+#[serde(deny_unknown_fields)]
+pub struct NewOrgUser {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub username: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub email: String,
+    pub role: Role,
+    /// 8 to 1024 characters. Without one (and not federated), the user cannot sign in
+    /// until a password is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub password: Option<String>,
+    /// Signs in through the organisation's identity provider: no password here, and never
+    /// asked for a second factor here. Default `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated: Option<bool>,
+}
+
+/// A user's second-factor status, as an admin sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MfaStatus {
+    /// At least one active second factor.
+    Enrolled,
+    NotEnrolled,
+    /// A federated user: their identity provider handles MFA.
+    NotApplicable,
+}
+
+/// A user of the organisation (`GET /api/v1/orgs/{org}/users`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrgUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    pub federated: bool,
+    pub mfa: MfaStatus,
+    /// RFC 3339, UTC; `null` if the user never signed in.
+    pub last_login_at: Option<String>,
+}

@@ -1,0 +1,52 @@
+//! `/orgs/{org}/…`: an organisation's owners and admins run it. Members get 403
+//! `forbidden`; another organisation, existing or not, is 404 `not_found`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use twofold_proto::{NewOrgUser, OrgUser, Problem};
+
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Body, OrgSlug, Session};
+
+/// The organisation's users with their MFA status, by username.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/users", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    responses(
+        (status = 200, description = "Every user of the organisation, by username", body = Vec<OrgUser>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member, not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_users(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+) -> Result<axum::Json<Vec<OrgUser>>, ApiError> {
+    Ok(axum::Json(st.twofold.org_users(&caller, &org).await?))
+}
+
+/// Create a user in the organisation. Only an owner may create an owner.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    request_body = NewOrgUser,
+    responses(
+        (status = 201, description = "The new user", body = OrgUser),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin creating an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the username is taken", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_user(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    Body(req): Body<NewOrgUser>,
+) -> Result<(StatusCode, axum::Json<OrgUser>), ApiError> {
+    let user = st.twofold.create_org_user(&caller, &org, req).await?;
+    tracing::info!(event = "user.created", actor = %caller.user.id, user_id = %user.id);
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}

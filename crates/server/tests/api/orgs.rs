@@ -1,0 +1,146 @@
+//! Running an organisation: its owners and admins list and create its users; members are
+//! refused (403) and other organisations do not exist for them (404).
+
+use twofold_client::Client;
+use twofold_otp::{Secret, Totp, TotpParams};
+use twofold_proto::{ErrorCode, MfaStatus, NewOrgUser, Role as WireRole};
+use twofold_server::domain::users::Role;
+
+use crate::harness::{PASSWORD, TestServer, both_engines};
+
+fn new_user(username: &str, role: WireRole) -> NewOrgUser {
+    NewOrgUser {
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        role,
+        password: Some(PASSWORD.into()),
+        federated: None,
+    }
+}
+
+/// Enrols and activates a TOTP factor from a password-only session.
+async fn enrol(srv: &TestServer, session: &Client) {
+    let e = session.enroll_totp(None).await.unwrap();
+    let totp = Totp::new(
+        Secret::from_base32(&e.secret).unwrap(),
+        TotpParams::default(),
+    )
+    .unwrap();
+    session
+        .activate_factor(&e.id, &totp.generate_at(srv.now_secs()))
+        .await
+        .unwrap();
+}
+
+both_engines! {
+    async fn an_admin_sees_every_user_with_their_mfa_status(srv: TestServer) {
+        let (org, admin) = srv.user(Role::Admin).await;
+        let s = srv.session(&org, &admin).await;
+        s.create_org_user(&org, &new_user("bob", WireRole::Member)).await.unwrap();
+        s.create_org_user(&org, &new_user("dave", WireRole::Member)).await.unwrap();
+        let federated = NewOrgUser {
+            password: None,
+            federated: Some(true),
+            ..new_user("carol", WireRole::Member)
+        };
+        s.create_org_user(&org, &federated).await.unwrap();
+        enrol(&srv, &srv.session(&org, "bob").await).await;
+
+        let users = s.org_users(&org).await.unwrap();
+        let rows: Vec<(&str, MfaStatus, bool)> = users
+            .iter()
+            .map(|u| (u.username.as_str(), u.mfa, u.last_login_at.is_some()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("alice", MfaStatus::NotEnrolled, true),
+                ("bob", MfaStatus::Enrolled, true),
+                ("carol", MfaStatus::NotApplicable, false),
+                ("dave", MfaStatus::NotEnrolled, false),
+            ]
+        );
+        let alice = &users[0];
+        assert_eq!((alice.role, alice.federated), (WireRole::Admin, false));
+        assert_eq!(alice.email, "alice@example.com");
+        assert!(users[2].federated);
+    }
+
+    async fn an_owner_may_list_and_create_too(srv: TestServer) {
+        let (org, owner) = srv.user(Role::Owner).await;
+        let s = srv.session(&org, &owner).await;
+        let created = s.create_org_user(&org, &new_user("erin", WireRole::Owner)).await.unwrap();
+        assert_eq!((created.role, created.mfa), (WireRole::Owner, MfaStatus::NotEnrolled));
+        assert_eq!(created.last_login_at, None);
+        assert_eq!(s.org_users(&org).await.unwrap().len(), 2);
+        // The new user signs in with the password the owner set.
+        srv.session(&org, "erin").await.me().await.unwrap();
+    }
+
+    async fn a_member_is_forbidden(srv: TestServer) {
+        let (org, member) = srv.user(Role::Member).await;
+        let s = srv.session(&org, &member).await;
+        let e = s.org_users(&org).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        let e = s.create_org_user(&org, &new_user("bob", WireRole::Member)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+    }
+
+    async fn another_organisation_is_not_found_whether_it_exists_or_not(srv: TestServer) {
+        let (org, admin) = srv.user(Role::Admin).await;
+        let (other, _) = srv.user(Role::Admin).await;
+        let s = srv.session(&org, &admin).await;
+        for slug in [other.as_str(), "no-such-org"] {
+            let e = s.org_users(slug).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::NotFound), "{slug}: {e}");
+            let e = s.create_org_user(slug, &new_user("bob", WireRole::Member)).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::NotFound), "{slug}: {e}");
+        }
+        // Nothing was created in the other organisation.
+        assert!(srv.client.login(&other, "bob", PASSWORD).await.is_err());
+    }
+
+    async fn only_an_owner_may_create_an_owner(srv: TestServer) {
+        let (org, admin) = srv.user(Role::Admin).await;
+        let s = srv.session(&org, &admin).await;
+        let e = s.create_org_user(&org, &new_user("bob", WireRole::Owner)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        let made = s.create_org_user(&org, &new_user("bob", WireRole::Admin)).await.unwrap();
+        assert_eq!(made.role, WireRole::Admin);
+    }
+
+    async fn bad_new_users_are_refused_and_nothing_is_created(srv: TestServer) {
+        let (org, admin) = srv.user(Role::Admin).await;
+        let s = srv.session(&org, &admin).await;
+        let taken = s.create_org_user(&org, &new_user("alice", WireRole::Member)).await.unwrap_err();
+        assert_eq!(taken.code(), Some(ErrorCode::Conflict), "{taken}");
+        let bad_email = NewOrgUser { email: "not an address".into(), ..new_user("bob", WireRole::Member) };
+        let e = s.create_org_user(&org, &bad_email).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{e}");
+        let federated_with_password = NewOrgUser { federated: Some(true), ..new_user("bob", WireRole::Member) };
+        let e = s.create_org_user(&org, &federated_with_password).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{e}");
+        let short = NewOrgUser { password: Some("short".into()), ..new_user("bob", WireRole::Member) };
+        let e = s.create_org_user(&org, &short).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{e}");
+        // An unknown field is an error, not silently ignored.
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/v1/orgs/{org}/users", srv.url))
+            .bearer_auth(crate::harness::token(&srv.client.login(&org, &admin, PASSWORD).await.unwrap()))
+            .json(&serde_json::json!({
+                "username": "bob", "email": "bob@example.com", "role": "member", "admin": true
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        let users = s.org_users(&org).await.unwrap();
+        assert_eq!(users.len(), 1, "{users:?}");
+    }
+
+    async fn without_a_session_it_is_unauthenticated(srv: TestServer) {
+        let (org, _) = srv.user(Role::Admin).await;
+        let e = srv.client.org_users(&org).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Unauthenticated), "{e}");
+    }
+}
