@@ -8,8 +8,8 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
-    ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest,
-    LoginResponse, Me, MfaRequest, NewOrgUser, OrgUser, Problem, TotpEnrollment,
+    ActivateFactorRequest, AuditEvent, DeleteFactorRequest, EnrollTotpRequest, ErrorCode, Factor,
+    LoginRequest, LoginResponse, Me, MfaRequest, NewOrgUser, OrgUser, Problem, TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +142,23 @@ impl Client {
     /// Creates a user in organisation `org` (owners and admins only).
     pub async fn create_org_user(&self, org: &str, user: &NewOrgUser) -> Result<OrgUser> {
         self.post(&format!("/api/v1/orgs/{org}/users"), user).await
+    }
+
+    /// A page of organisation `org`'s audit log, newest first (owners and admins only).
+    pub async fn audit_events(
+        &self,
+        org: &str,
+        limit: Option<u32>,
+        before: Option<&str>,
+    ) -> Result<Vec<AuditEvent>> {
+        let mut rb = self.request(Method::GET, &format!("/api/v1/orgs/{org}/audit-events"));
+        if let Some(limit) = limit {
+            rb = rb.query(&[("limit", limit.to_string())]);
+        }
+        if let Some(before) = before {
+            rb = rb.query(&[("before", before)]);
+        }
+        self.json(rb).await
     }
 
     pub async fn factors(&self) -> Result<Vec<Factor>> {

@@ -17,7 +17,7 @@ pub use factors::{
     FactorType, TotpEnrollment,
 };
 pub use me::{Me, MfaSummary, Role, SessionInfo};
-pub use orgs::{MfaStatus, NewOrgUser, OrgUser};
+pub use orgs::{AuditEvent, MfaStatus, NewOrgUser, OrgUser};
 
 /// The media type of every error answer (RFC 9457 §3).
 pub const PROBLEM_JSON: &str = "application/problem+json";

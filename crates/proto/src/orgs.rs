@@ -55,3 +55,26 @@ pub struct OrgUser {
     /// RFC 3339, UTC; `null` if the user never signed in.
     pub last_login_at: Option<String>,
 }
+
+/// A security event (`GET /api/v1/orgs/{org}/audit-events`, newest first).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEvent {
+    /// Pass it as `before` to get the events older than this one.
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `signin.succeeded`, `signin.failed`, `mfa.failed`, `mfa.locked`, `factor.enrolled`,
+    /// `factor.removed`, `user.created`, …
+    pub event: String,
+    /// The user who did it; `null` when nobody was signed in (a sign-in attempt).
+    pub actor_id: Option<String>,
+    /// The user it concerns.
+    pub subject_id: Option<String>,
+    /// The client's address as the server saw it.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// More about the event (a JSON object; its members depend on `event`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub details: serde_json::Value,
+}

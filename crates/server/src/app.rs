@@ -62,7 +62,9 @@ impl Application {
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(purge_expired_forever(self.twofold.clone()));
         let store = self.twofold.store().clone();
-        let res = axum::serve(self.listener, crate::http::router(self.twofold))
+        let app = crate::http::router(self.twofold)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let res = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         housekeeping.abort();

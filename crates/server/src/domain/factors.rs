@@ -2,6 +2,7 @@
 //! accepted), listing, removing, and checking a code against a user's factors with the
 //! lockout and the replay rule.
 
+use serde_json::json;
 use twofold_otp::{Algorithm, KeyUri, Secret, Totp, TotpParams, Window};
 use twofold_proto::{Factor, FactorStatus, FactorType};
 
@@ -128,6 +129,12 @@ impl Twofold {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
         let f = self.own_factor(caller, id).await?;
+        self.record_by(
+            caller,
+            "factor.enrolled",
+            json!({"factor_id": f.id, "name": f.name}),
+        )
+        .await;
         Ok(to_api(&f))
     }
 
@@ -161,7 +168,14 @@ impl Twofold {
             user_id: &caller.user.id,
         };
         self.check_totp(Some(&f.id), &code, finish).await?;
-        self.store.delete_factor(&f.id).await?;
+        if self.store.delete_factor(&f.id).await? {
+            self.record_by(
+                caller,
+                "factor.removed",
+                json!({"factor_id": f.id, "name": f.name}),
+            )
+            .await;
+        }
         Ok(())
     }
 
@@ -241,7 +255,20 @@ impl Twofold {
             })
             .await?;
         match outcome {
-            CheckOutcome::Accepted { .. } => Ok(session),
+            CheckOutcome::Accepted { user_id, factor_id } => {
+                if session.is_some() {
+                    self.record_for_user(
+                        &user_id,
+                        "signin.succeeded",
+                        None,
+                        json!({
+                            "amr": ["pwd", "otp"], "factor_id": factor_id,
+                        }),
+                    )
+                    .await;
+                }
+                Ok(session)
+            }
             CheckOutcome::Locked { until } => Err(DomainError::Locked {
                 retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
             }),
@@ -250,6 +277,31 @@ impl Twofold {
                 attempt,
                 matched,
             } => {
+                let reason = if matched {
+                    "code_reused"
+                } else {
+                    "invalid_code"
+                };
+                self.record_for_user(
+                    &user_id,
+                    "mfa.failed",
+                    None,
+                    json!({
+                        "attempt": attempt, "reason": reason,
+                    }),
+                )
+                .await;
+                if let Some(until) = super::lockout::lock_until(&self.security, now, attempt) {
+                    self.record_for_user(
+                        &user_id,
+                        "mfa.locked",
+                        None,
+                        json!({
+                            "attempt": attempt, "locked_for_secs": now.secs_until(until),
+                        }),
+                    )
+                    .await;
+                }
                 self.attempt_failed(&user_id, attempt);
                 Err(if matched {
                     DomainError::CodeReused

@@ -2,6 +2,7 @@
 //! flow, sessions. Calls the store; knows nothing of HTTP. Every "now" comes from the
 //! injected [`Clock`].
 
+pub mod audit;
 pub mod factors;
 pub mod import;
 pub mod input;

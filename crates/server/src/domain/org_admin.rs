@@ -78,15 +78,19 @@ impl Twofold {
                 "only an owner may create another owner".into(),
             ));
         }
+        let actor = caller.user.id.as_str();
         let id = self
-            .create_user(NewUser {
-                org: org.slug,
-                username: new.username,
-                email: new.email,
-                role: new.role,
-                federated: new.federated.unwrap_or(false),
-                password: new.password.map(Zeroizing::new),
-            })
+            .create_user_by(
+                NewUser {
+                    org: org.slug,
+                    username: new.username,
+                    email: new.email,
+                    role: new.role,
+                    federated: new.federated.unwrap_or(false),
+                    password: new.password.map(Zeroizing::new),
+                },
+                Some(actor),
+            )
             .await?;
         let user = self
             .store

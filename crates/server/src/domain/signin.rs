@@ -17,13 +17,15 @@
 //!                                                                        (flow consumed, count reset)
 //! ```
 
+use serde_json::json;
 use twofold_proto::Method;
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::store::FlowRow;
+use crate::store::{FlowRow, UserRow};
 
+use super::audit::Event;
 use super::factors::Finish;
 use super::input::{OtpCode, Slug, Username};
 use super::sessions::NewSession;
@@ -50,8 +52,9 @@ impl Twofold {
     ) -> Result<LoginOutcome> {
         // A malformed organisation or username cannot exist: treat it like an unknown one
         // (same work, same answer) rather than tell the caller what they look like.
-        let user = match (Slug::parse(org), Username::parse(username)) {
-            (Ok(org), Ok(u)) => self.store.user_by_login(org.as_str(), u.as_str()).await?,
+        let slug = Slug::parse(org).ok();
+        let user = match (&slug, Username::parse(username)) {
+            (Some(org), Ok(u)) => self.store.user_by_login(org.as_str(), u.as_str()).await?,
             _ => None,
         };
         // Federated users have no password here; they are checked against the dummy too.
@@ -68,15 +71,26 @@ impl Twofold {
             .await?;
         let user = match user {
             Some(u) if verified.ok => u,
-            _ => return Err(DomainError::InvalidCredentials),
+            user => {
+                self.record_failed_sign_in(slug.as_ref(), user.as_ref(), username)
+                    .await;
+                return Err(DomainError::InvalidCredentials);
+            }
         };
         if let (true, Some(old)) = (verified.needs_rehash, hash) {
             self.upgrade_password_hash(&user.id, &old, password).await;
         }
         if self.store.count_active_factors(&user.id).await? == 0 {
-            return Ok(LoginOutcome::Authenticated(
-                self.start_session(&user, &["pwd"]).await?,
-            ));
+            let session = self.start_session(&user, &["pwd"]).await?;
+            self.record(Event {
+                org_id: &user.org_id,
+                event: "signin.succeeded",
+                actor_id: Some(&user.id),
+                subject_id: Some(&user.id),
+                details: json!({"amr": ["pwd"]}),
+            })
+            .await;
+            return Ok(LoginOutcome::Authenticated(session));
         }
         let now = self.now();
         let tok = token::mint(TokenKind::Flow)?;
@@ -95,6 +109,38 @@ impl Twofold {
             methods: vec![Method::Totp],
             expires_at,
         })
+    }
+
+    /// A wrong password (or unknown user) in an organisation that exists: recorded there,
+    /// with the username as typed. An unknown organisation has no log to record it in.
+    async fn record_failed_sign_in(
+        &self,
+        slug: Option<&Slug>,
+        user: Option<&UserRow>,
+        typed: &str,
+    ) {
+        let org_id = match (user, slug) {
+            (Some(u), _) => Some(u.org_id.clone()),
+            (None, Some(slug)) => match self.store.org_by_slug(slug.as_str()).await {
+                Ok(org) => org.map(|o| o.id),
+                Err(e) => {
+                    tracing::error!(error = %e, "audit event not stored");
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let Some(org_id) = org_id else { return };
+        // A username is at most a few hundred characters; keep the log bounded anyway.
+        let typed: String = typed.chars().take(256).collect();
+        self.record(Event {
+            org_id: &org_id,
+            event: "signin.failed",
+            actor_id: None,
+            subject_id: user.map(|u| u.id.as_str()),
+            details: json!({"username": typed, "reason": "invalid_credentials"}),
+        })
+        .await;
     }
 
     /// The second step: a code for a flow started by [`Twofold::login`].

@@ -1,10 +1,12 @@
 //! Users of an organisation.
 
+use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::crypto::password;
 use crate::store::{StoreError, UserRow};
 
+use super::audit::Event;
 use super::input::{Email, Slug, Username};
 use super::{DomainError, Result, Twofold};
 
@@ -42,8 +44,13 @@ pub struct NewUser {
 }
 
 impl Twofold {
-    /// Creates a user; answers the id.
+    /// Creates a user (an operator's command: no actor in the audit log); answers the id.
     pub async fn create_user(&self, new: NewUser) -> Result<String> {
+        self.create_user_by(new, None).await
+    }
+
+    /// Creates a user on behalf of `actor`, if any; answers the id.
+    pub(crate) async fn create_user_by(&self, new: NewUser, actor: Option<&str>) -> Result<String> {
         let slug = Slug::parse(&new.org)?;
         let username = Username::parse(&new.username)?;
         let email = Email::parse(&new.email)?;
@@ -84,7 +91,19 @@ impl Twofold {
             last_login_at: None,
         };
         match self.store.insert_user(&row).await {
-            Ok(()) => Ok(row.id),
+            Ok(()) => {
+                self.record(Event {
+                    org_id: &row.org_id,
+                    event: "user.created",
+                    actor_id: actor,
+                    subject_id: Some(&row.id),
+                    details: json!({
+                        "username": row.username, "role": row.role, "federated": row.federated,
+                    }),
+                })
+                .await;
+                Ok(row.id)
+            }
             Err(StoreError::Duplicate(_)) => Err(DomainError::AlreadyExists(format!(
                 "user {:?} already exists in organisation {:?}",
                 row.username, row.org_slug

@@ -5,12 +5,17 @@ pub mod api;
 pub mod error;
 pub mod extract;
 
+use std::net::SocketAddr;
+
 use axum::Router;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 
 use crate::domain::Twofold;
+use crate::domain::audit::{Origin, with_origin};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -26,7 +31,25 @@ pub fn router(twofold: Twofold) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::map_response(no_store))
+        .layer(axum::middleware::from_fn(origin))
         .with_state(AppState { twofold })
+}
+
+/// Makes the client's address and user agent the origin of the events the request
+/// records (see `domain::audit`). The address is the peer's: a proxy in front would need
+/// a trusted forwarding header, which is not configured.
+async fn origin(req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        // Bounded: the log keeps it for every event.
+        .map(|ua| ua.chars().take(512).collect());
+    with_origin(Origin { ip, user_agent }, next.run(req)).await
 }
 
 /// Liveness: answers without touching the database or the password hasher, so it stays

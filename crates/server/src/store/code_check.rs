@@ -53,8 +53,8 @@ pub enum Finish {
 /// cleared the count.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CheckOutcome<E> {
-    /// The code matched factor `factor_id` and everything was written.
-    Accepted { factor_id: String },
+    /// The code of `user_id` matched factor `factor_id` and everything was written.
+    Accepted { user_id: String, factor_id: String },
     /// Locked until this time (Unix ms); the code was not evaluated.
     Locked { until: i64 },
     /// Attempt number `attempt` of `user_id` failed: no factor matched, or (`matched`)
@@ -165,7 +165,10 @@ fn check_sqlite<E>(
                 insert_session_sqlite(c, session)?;
             }
         }
-        return Ok(CheckOutcome::Accepted { factor_id: f.id });
+        return Ok(CheckOutcome::Accepted {
+            user_id,
+            factor_id: f.id,
+        });
     }
     record_failure(c)?;
     Ok(CheckOutcome::Failed {
@@ -256,7 +259,10 @@ async fn check_pg<E>(
             }
         }
         tx.commit().await?;
-        return Ok(CheckOutcome::Accepted { factor_id: f.id });
+        return Ok(CheckOutcome::Accepted {
+            user_id: user_id.to_owned(),
+            factor_id: f.id,
+        });
     }
     Ok(CheckOutcome::Failed {
         user_id: user_id.to_owned(),

@@ -9,6 +9,7 @@
 //! runs inside one transaction on SQLite's single writer, so the database decides the
 //! winner — across tasks, restarts and processes.
 
+mod audit;
 mod code_check;
 mod factors;
 mod flows;
@@ -28,6 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::Database;
 
+pub use audit::{AuditCursor, AuditRow};
 pub use code_check::{CheckOutcome, CodeCheck, Finish, Matcher};
 pub use factors::FactorRow;
 pub use flows::FlowRow;

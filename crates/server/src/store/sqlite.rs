@@ -54,6 +54,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_flows_by_token",
         include_str!("../../migrations/sqlite/0002_flows_by_token.sql"),
     ),
+    (
+        "0003_audit_events",
+        include_str!("../../migrations/sqlite/0003_audit_events.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

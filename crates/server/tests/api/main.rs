@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod audit;
 mod concurrency;
 mod errors;
 mod factors;

@@ -22,6 +22,7 @@ async fn openapi_document_lists_every_route() {
             "GET /api/v1/me",
             "GET /api/v1/me/factors",
             "GET /api/v1/me/factors/{id}/qr.png",
+            "GET /api/v1/orgs/{org}/audit-events",
             "GET /api/v1/orgs/{org}/users",
             "POST /api/v1/auth/login",
             "POST /api/v1/auth/logout",
@@ -35,7 +36,11 @@ async fn openapi_document_lists_every_route() {
     let http = reqwest::Client::new();
     for p in &paths {
         let (m, path) = p.split_once(' ').unwrap();
-        let url = format!("{}{}", srv.url, path.replace("{id}", "x").replace("{org}", "x"));
+        let url = format!(
+            "{}{}",
+            srv.url,
+            path.replace("{id}", "x").replace("{org}", "x")
+        );
         let res = http.request(m.parse().unwrap(), url).send().await.unwrap();
         let body: serde_json::Value = res.json().await.unwrap_or_default();
         assert_ne!(body["detail"], "no such endpoint", "{p}");

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
             "/orgs/{org}/users",
             get(orgs::list_users).post(orgs::create_user),
         )
+        .route("/orgs/{org}/audit-events", get(orgs::audit_events))
 }
 
 #[derive(OpenApi)]
@@ -43,7 +44,7 @@ pub fn routes() -> Router<AppState> {
     paths(
         auth::login, auth::mfa, auth::logout, me::me,
         factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
-        orgs::list_users, orgs::create_user,
+        orgs::list_users, orgs::create_user, orgs::audit_events,
     ),
     modifiers(&BearerAuth, &LinkFieldNames),
 )]

@@ -1,9 +1,10 @@
 //! `/orgs/{org}/…`: an organisation's owners and admins run it. Members get 403
 //! `forbidden`; another organisation, existing or not, is 404 `not_found`.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use twofold_proto::{NewOrgUser, OrgUser, Problem};
+use serde::Deserialize;
+use twofold_proto::{AuditEvent, NewOrgUser, OrgUser, Problem};
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -49,4 +50,41 @@ pub async fn create_user(
     let user = st.twofold.create_org_user(&caller, &org, req).await?;
     tracing::info!(event = "user.created", actor = %caller.user.id, user_id = %user.id);
     Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+/// `?limit=&before=` of the audit log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPage {
+    /// How many events, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// An event's id: answer the events older than it (the next page).
+    before: Option<String>,
+}
+
+/// The organisation's security events, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"), AuditPage),
+    responses(
+        (status = 200, description = "Up to `limit` events, newest first; pass the last one's id as `before` for the next page", body = Vec<AuditEvent>),
+        (status = 400, description = "`invalid_request`: a bad `limit` or an unknown `before`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn audit_events(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    page: Result<Query<AuditPage>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Vec<AuditEvent>>, ApiError> {
+    let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let events = st
+        .twofold
+        .audit_events(&caller, &org, page.limit, page.before.as_deref())
+        .await?;
+    Ok(axum::Json(events))
 }

@@ -1,0 +1,149 @@
+//! The audit log: every security event is stored with its time, actor, subject, the
+//! client's address and user agent, and details; admins read it newest first.
+//!
+//! Where a request came from is set once per request by the HTTP layer ([`with_origin`])
+//! and read here, so the rules that record events need no HTTP types and no extra
+//! parameters. Commands run from the CLI have no origin.
+
+use std::future::Future;
+
+use serde_json::Value;
+use twofold_proto::AuditEvent;
+
+use crate::clock::Timestamp;
+use crate::store::AuditRow;
+
+use super::sessions::Caller;
+use super::{DomainError, Result, Twofold};
+
+/// Where a request came from.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+tokio::task_local! {
+    static ORIGIN: Origin;
+}
+
+/// Runs `fut` (a request) with `origin` as the origin of the events it records.
+pub async fn with_origin<F: Future>(origin: Origin, fut: F) -> F::Output {
+    ORIGIN.scope(origin, fut).await
+}
+
+/// The most events one page holds.
+pub const MAX_PAGE: u32 = 500;
+/// A page's size when the caller does not say.
+pub const DEFAULT_PAGE: u32 = 50;
+
+/// One event to record.
+pub(crate) struct Event<'a> {
+    pub org_id: &'a str,
+    pub event: &'static str,
+    pub actor_id: Option<&'a str>,
+    pub subject_id: Option<&'a str>,
+    pub details: Value,
+}
+
+impl Twofold {
+    /// Stores `e`. The action it describes has already happened, so a failure to store
+    /// it is logged, not returned: the caller's answer must match what was done.
+    pub(crate) async fn record(&self, e: Event<'_>) {
+        let origin = ORIGIN.try_with(Clone::clone).unwrap_or_default();
+        let row = AuditRow {
+            id: Self::new_id(),
+            org_id: e.org_id.to_owned(),
+            at: self.now().as_millis(),
+            event: e.event.to_owned(),
+            actor_id: e.actor_id.map(str::to_owned),
+            subject_id: e.subject_id.map(str::to_owned),
+            ip: origin.ip,
+            user_agent: origin.user_agent,
+            details: e.details.to_string(),
+        };
+        if let Err(err) = self.store.insert_audit(&row).await {
+            tracing::error!(event = e.event, error = %err, "audit event not stored");
+        }
+    }
+
+    /// Records an event the signed-in `caller` did to themselves.
+    pub(crate) async fn record_by(&self, caller: &Caller, event: &'static str, details: Value) {
+        let user = &caller.user;
+        self.record(Event {
+            org_id: &user.org_id,
+            event,
+            actor_id: Some(&user.id),
+            subject_id: Some(&user.id),
+            details,
+        })
+        .await;
+    }
+
+    /// Records an event about user `user_id`, done by `actor` (`None`: nobody signed in,
+    /// as in a sign-in, or an operator at the command line).
+    pub(crate) async fn record_for_user(
+        &self,
+        user_id: &str,
+        event: &'static str,
+        actor: Option<&str>,
+        details: Value,
+    ) {
+        match self.store.user_by_id(user_id).await {
+            Ok(Some(user)) => {
+                self.record(Event {
+                    org_id: &user.org_id,
+                    event,
+                    actor_id: actor,
+                    subject_id: Some(user_id),
+                    details,
+                })
+                .await;
+            }
+            Ok(None) => tracing::warn!(event, user_id, "audit event for a user that is gone"),
+            Err(e) => tracing::error!(event, error = %e, "audit event not stored"),
+        }
+    }
+
+    /// The organisation's events, newest first: up to `limit` (default 50, at most 500),
+    /// older than event `before` if given.
+    pub async fn audit_events(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        limit: Option<u32>,
+        before: Option<&str>,
+    ) -> Result<Vec<AuditEvent>> {
+        let org = self.org_for_admin(caller, slug).await?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(DomainError::InvalidInput(format!(
+                "limit must be 1 to {MAX_PAGE}"
+            )));
+        }
+        let cursor = match before {
+            Some(id) => Some(self.store.audit_cursor(&org.id, id).await?.ok_or_else(|| {
+                DomainError::InvalidInput("before: no such event in this organisation".into())
+            })?),
+            None => None,
+        };
+        self.store
+            .audit_events(&org.id, cursor.as_ref(), i64::from(limit))
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(AuditEvent {
+                    id: r.id,
+                    at: Timestamp::from_millis(r.at).to_rfc3339(),
+                    event: r.event,
+                    actor_id: r.actor_id,
+                    subject_id: r.subject_id,
+                    ip: r.ip,
+                    user_agent: r.user_agent,
+                    details: serde_json::from_str(&r.details)
+                        .map_err(|e| DomainError::Internal(format!("audit details: {e}")))?,
+                })
+            })
+            .collect()
+    }
+}
