@@ -17,6 +17,10 @@
 //! | 9    | `Problem`               | client                                         |
 //! | 10   | `NewOrgUser`            | server, `POST /orgs/{org}/users`               |
 //! | 11   | `Vec<OrgUser>`          | client                                         |
+//! | 12   | `EnrollInFlowRequest`   | server, `POST /auth/enroll/totp`               |
+//! | 13   | `ActivateInFlowRequest` | server, `POST /auth/enroll/activate`           |
+//! | 14   | `SetMfaPolicy`          | server, `PUT /orgs/{org}/mfa-policy`           |
+//! | 15   | `Vec<AuditEvent>`       | client                                         |
 //!
 //! Properties, for every type:
 //! * parsing never panics;
@@ -35,8 +39,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use twofold_proto::{
-    ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, LoginRequest,
-    LoginResponse, Me, MfaRequest, NewOrgUser, OrgUser, Problem, TotpEnrollment,
+    ActivateFactorRequest, ActivateInFlowRequest, AuditEvent, DeleteFactorRequest,
+    EnrollInFlowRequest, EnrollTotpRequest, Factor, LoginRequest, LoginResponse, Me, MfaRequest,
+    NewOrgUser, OrgUser, Problem, SetMfaPolicy, TotpEnrollment,
 };
 
 /// Request types: the server must read these strictly.
@@ -48,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    match selector % 12 {
+    match selector % 16 {
         0 => check::<LoginRequest>(body, STRICT),
         1 => check::<MfaRequest>(body, STRICT),
         2 => check::<EnrollTotpRequest>(body, STRICT),
@@ -60,7 +65,11 @@ fuzz_target!(|data: &[u8]| {
         8 => check::<Me>(body, LENIENT),
         9 => check::<Problem>(body, LENIENT),
         10 => check::<NewOrgUser>(body, STRICT),
-        _ => check::<Vec<OrgUser>>(body, LENIENT),
+        11 => check::<Vec<OrgUser>>(body, LENIENT),
+        12 => check::<EnrollInFlowRequest>(body, STRICT),
+        13 => check::<ActivateInFlowRequest>(body, STRICT),
+        14 => check::<SetMfaPolicy>(body, STRICT),
+        _ => check::<Vec<AuditEvent>>(body, LENIENT),
     }
 });
 

@@ -8,8 +8,10 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
-    ActivateFactorRequest, AuditEvent, DeleteFactorRequest, EnrollTotpRequest, ErrorCode, Factor,
-    LoginRequest, LoginResponse, Me, MfaRequest, NewOrgUser, OrgUser, Problem, TotpEnrollment,
+    ActivateFactorRequest, ActivateInFlowRequest, AuditEvent, DeleteFactorRequest,
+    EnrollInFlowRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest, LoginResponse, Me,
+    MfaPolicy, MfaPolicyChanged, MfaRequest, NewOrgUser, OrgUser, Problem, SetMfaPolicy,
+    TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +133,56 @@ impl Client {
 
     pub async fn me(&self) -> Result<Me> {
         self.json(self.request(Method::GET, "/api/v1/me")).await
+    }
+
+    /// Starts enrolling a factor in a sign-in that requires one (`enrollment_required`).
+    pub async fn enroll_in_flow(
+        &self,
+        flow_token: &str,
+        name: Option<&str>,
+    ) -> Result<TotpEnrollment> {
+        let req = EnrollInFlowRequest {
+            flow_token: flow_token.into(),
+            name: name.map(Into::into),
+        };
+        self.post("/api/v1/auth/enroll/totp", &req).await
+    }
+
+    /// The QR code (PNG) of the factor being enrolled in a sign-in.
+    pub async fn enrollment_qr_png(&self, flow_token: &str, id: &str) -> Result<Vec<u8>> {
+        let rb = self
+            .request(Method::GET, &format!("/api/v1/auth/enroll/{id}/qr.png"))
+            .query(&[("flow_token", flow_token)]);
+        Ok(self.send(rb).await?.bytes().await?.to_vec())
+    }
+
+    /// Finishes enrolling in a sign-in: `authenticated` at aal 2.
+    pub async fn activate_in_flow(
+        &self,
+        flow_token: &str,
+        id: &str,
+        code: &str,
+    ) -> Result<LoginResponse> {
+        let req = ActivateInFlowRequest {
+            flow_token: flow_token.into(),
+            id: id.into(),
+            code: code.into(),
+        };
+        self.post("/api/v1/auth/enroll/activate", &req).await
+    }
+
+    /// Organisation `org`'s MFA policy (owners and admins only).
+    pub async fn mfa_policy(&self, org: &str) -> Result<MfaPolicy> {
+        self.json(self.request(Method::GET, &format!("/api/v1/orgs/{org}/mfa-policy")))
+            .await
+    }
+
+    /// Changes organisation `org`'s MFA policy (owners and admins only).
+    pub async fn set_mfa_policy(&self, org: &str, req: &SetMfaPolicy) -> Result<MfaPolicyChanged> {
+        let rb = self
+            .request(Method::PUT, &format!("/api/v1/orgs/{org}/mfa-policy"))
+            .json(req);
+        self.json(rb).await
     }
 
     /// The users of organisation `org` (owners and admins only).

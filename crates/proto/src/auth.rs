@@ -39,6 +39,19 @@ pub enum LoginResponse {
         session_token: String,
         /// RFC 3339, UTC.
         expires_at: String,
+        /// Present when the organisation requires a second factor and this user has none
+        /// yet but is in the grace period: the days left to enrol one (`POST
+        /// /me/factors/totp`). After that, signing in leads only to enrolment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enrollment_days_left: Option<u32>,
+    },
+    /// The password was right, but the organisation requires a second factor and the user
+    /// has none: enrol one with `flow_token` (`POST /auth/enroll/totp`, then `POST
+    /// /auth/enroll/activate`) before `expires_at`. The token is good for nothing else.
+    EnrollmentRequired {
+        flow_token: String,
+        /// RFC 3339, UTC.
+        expires_at: String,
     },
     /// The password was right; finish with `POST /auth/mfa` and one of `methods` before
     /// `expires_at`.
@@ -65,6 +78,35 @@ pub struct MfaRequest {
     pub flow_token: String,
     pub method: Method,
     /// The code the app shows now: 6 to 8 digits; spaces are ignored ("123 456").
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
+    pub code: String,
+}
+
+/// `POST /api/v1/auth/enroll/totp`: start enrolling inside a sign-in that requires it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollInFlowRequest {
+    /// The `flow_token` of an `enrollment_required` answer.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub flow_token: String,
+    /// A label, as for `POST /me/factors/totp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub name: Option<String>,
+}
+
+/// `POST /api/v1/auth/enroll/activate`: finish enrolling, and so signing in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ActivateInFlowRequest {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub flow_token: String,
+    /// The pending factor's id from `POST /auth/enroll/totp`.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub id: String,
+    /// The code the app shows now.
     #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
     pub code: String,
 }

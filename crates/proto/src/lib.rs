@@ -10,14 +10,18 @@ pub mod factors;
 pub mod me;
 pub mod orgs;
 
-pub use auth::{LoginRequest, LoginResponse, Method, MfaRequest};
+pub use auth::{
+    ActivateInFlowRequest, EnrollInFlowRequest, LoginRequest, LoginResponse, Method, MfaRequest,
+};
 pub use error::{ErrorCode, Problem};
 pub use factors::{
     ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, FactorStatus,
     FactorType, TotpEnrollment,
 };
 pub use me::{Me, MfaSummary, Role, SessionInfo};
-pub use orgs::{AuditEvent, MfaStatus, NewOrgUser, OrgUser};
+pub use orgs::{
+    AuditEvent, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser, OrgUser, SetMfaPolicy,
+};
 
 /// The media type of every error answer (RFC 9457 §3).
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -78,3 +78,47 @@ pub struct AuditEvent {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub details: serde_json::Value,
 }
+
+/// `GET /api/v1/orgs/{org}/mfa-policy`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaPolicy {
+    /// Every user without a second factor (federated users aside) must enrol one.
+    pub required: bool,
+    /// RFC 3339, UTC; `null` if never changed.
+    pub updated_at: Option<String>,
+    /// The id of the admin who changed it last.
+    pub updated_by: Option<String>,
+    /// Days after `updated_at` during which users may still sign in without a factor.
+    pub grace_period_days: u32,
+}
+
+/// `PUT /api/v1/orgs/{org}/mfa-policy`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "required": true, "invalidate_sessions": true, "grace_period_days": 7
+})))]
+#[serde(deny_unknown_fields)]
+pub struct SetMfaPolicy {
+    pub required: bool,
+    /// When enabling: end every session of the organisation now (`true`, everyone signs
+    /// in again and meets the requirement) or let them run until they expire (`false`).
+    /// Required when `required` is `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidate_sessions: Option<bool>,
+    /// When enabling: 0 to 30 days during which users may still sign in without a factor
+    /// (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 30))]
+    pub grace_period_days: Option<u32>,
+}
+
+/// The answer to `PUT /api/v1/orgs/{org}/mfa-policy`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaPolicyChanged {
+    pub policy: MfaPolicy,
+    /// How many sessions were ended.
+    pub sessions_ended: u64,
+}

@@ -105,6 +105,7 @@ async fn populated(users: usize) -> (Store, PathBuf) {
                 user_id: user_id(i),
                 created_at: NOW,
                 expires_at: NOW + 300_000,
+                purpose: "mfa".into(),
             })
             .await
             .unwrap();

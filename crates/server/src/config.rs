@@ -83,6 +83,9 @@ pub struct Security {
     pub lockout_max: Duration,
     /// How long a sign-in flow waits for its second factor.
     pub flow_ttl: Duration,
+    /// How long a sign-in that must enrol a first factor waits for it (finding the app
+    /// and scanning takes longer than typing a code).
+    pub enrollment_flow_ttl: Duration,
     /// How long a session lasts.
     pub session_ttl: Duration,
     /// Password hashes computed at once (each takes ~19 MiB and a core for a while).
@@ -97,6 +100,7 @@ impl Default for Security {
             lockout_base: Duration::from_secs(60),
             lockout_max: Duration::from_secs(3600),
             flow_ttl: Duration::from_secs(300),
+            enrollment_flow_ttl: Duration::from_secs(900),
             session_ttl: Duration::from_secs(12 * 3600),
             // Leave a core for the request path on small machines.
             password_hash_concurrency: std::thread::available_parallelism()

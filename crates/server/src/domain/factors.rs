@@ -8,7 +8,7 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
-use crate::store::{self, CheckOutcome, CodeCheck, FactorRow};
+use crate::store::{self, CheckOutcome, CodeCheck, FactorRow, UserRow};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::{Caller, NewSession};
@@ -48,7 +48,15 @@ impl Twofold {
     pub async fn enroll_totp(&self, caller: &Caller, name: Option<&str>) -> Result<Enrollment> {
         let name = factor_name(name)?;
         self.require_fresh_second_factor_if_enrolled(caller).await?;
-        let user = &caller.user;
+        self.new_pending_totp(&caller.user, name).await
+    }
+
+    /// A new pending TOTP factor for `user`, replacing an unfinished one.
+    pub(crate) async fn new_pending_totp(
+        &self,
+        user: &UserRow,
+        name: String,
+    ) -> Result<Enrollment> {
         for f in self.store.factors_of_user(&user.id).await? {
             if f.status == PENDING {
                 self.store.delete_pending_factor(&f.id).await?;
@@ -92,7 +100,16 @@ impl Twofold {
 
     /// The Key URI of a pending factor (what its QR code shows).
     pub async fn pending_factor_uri(&self, caller: &Caller, id: &str) -> Result<String> {
-        let f = self.own_factor(caller, id).await?;
+        self.pending_uri_of(&caller.user, id).await
+    }
+
+    /// The Key URI of `user`'s pending factor `id`.
+    pub(crate) async fn pending_uri_of(&self, user: &UserRow, id: &str) -> Result<String> {
+        let f = self
+            .store
+            .factor_of_user(&user.id, id)
+            .await?
+            .ok_or(DomainError::NotFound("factor"))?;
         if f.status != PENDING {
             return Err(DomainError::Conflict(
                 "the QR code is shown only while the factor is pending".into(),
@@ -101,21 +118,29 @@ impl Twofold {
         let totp = totp_of(&self.keys, &f)?;
         Ok(KeyUri {
             issuer: Some(self.issuer.to_string()),
-            account: caller.user.email.clone(),
+            account: user.email.clone(),
             secret: totp.secret().clone(),
             params: *totp.params(),
         }
         .to_uri())
     }
 
-    /// Activates a pending factor with a code from it; that code's step counts as used.
-    pub async fn activate_factor(&self, caller: &Caller, id: &str, code: &str) -> Result<Factor> {
-        let code = OtpCode::parse(code)?;
-        let f = self.own_factor(caller, id).await?;
+    /// Activates `user`'s pending factor `id` with `code` from it; the code's step counts
+    /// as used. Answers the factor as stored before activation.
+    pub(crate) async fn activate_pending(
+        &self,
+        user: &UserRow,
+        id: &str,
+        code: &OtpCode,
+    ) -> Result<FactorRow> {
+        let f = self
+            .store
+            .factor_of_user(&user.id, id)
+            .await?
+            .ok_or(DomainError::NotFound("factor"))?;
         if f.status != PENDING {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
-        self.require_fresh_second_factor_if_enrolled(caller).await?;
         let now = self.now();
         let m = totp_of(&self.keys, &f)?
             .verify(code.as_str(), now.unix_secs(), self.window())
@@ -128,6 +153,18 @@ impl Twofold {
         {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
+        Ok(f)
+    }
+
+    /// Activates a pending factor with a code from it; that code's step counts as used.
+    pub async fn activate_factor(&self, caller: &Caller, id: &str, code: &str) -> Result<Factor> {
+        let code = OtpCode::parse(code)?;
+        let f = self.own_factor(caller, id).await?;
+        if f.status != PENDING {
+            return Err(DomainError::Conflict("the factor is already active".into()));
+        }
+        self.require_fresh_second_factor_if_enrolled(caller).await?;
+        self.activate_pending(&caller.user, &f.id, &code).await?;
         let f = self.own_factor(caller, id).await?;
         self.record_by(
             caller,

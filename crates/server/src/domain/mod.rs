@@ -3,12 +3,14 @@
 //! injected [`Clock`].
 
 pub mod audit;
+pub mod enrollment;
 pub mod factors;
 pub mod import;
 pub mod input;
 pub mod lockout;
 pub mod org_admin;
 pub mod orgs;
+pub mod policy;
 pub mod sessions;
 pub mod signin;
 pub mod users;

@@ -23,18 +23,29 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::store::{FlowRow, UserRow};
+use crate::store::{FLOW_ENROLL, FLOW_MFA, FlowRow, UserRow};
 
 use super::audit::Event;
 use super::factors::Finish;
 use super::input::{OtpCode, Slug, Username};
+use super::policy::Requirement;
 use super::sessions::NewSession;
 use super::{DomainError, Result, Twofold};
 
 /// The answer to a correct password.
 #[derive(Debug)]
 pub enum LoginOutcome {
-    Authenticated(NewSession),
+    Authenticated {
+        session: NewSession,
+        /// The organisation requires a factor this user does not have yet; the grace
+        /// period has this many days left.
+        enrollment_days_left: Option<u32>,
+    },
+    /// The organisation requires a factor and the user must enrol one, with this flow.
+    EnrollmentRequired {
+        flow_token: String,
+        expires_at: Timestamp,
+    },
     MfaRequired {
         flow_token: String,
         methods: Vec<Method>,
@@ -81,6 +92,20 @@ impl Twofold {
             self.upgrade_password_hash(&user.id, &old, password).await;
         }
         if self.store.count_active_factors(&user.id).await? == 0 {
+            let enrollment_days_left = match self.requirement_for(&user).await? {
+                Requirement::None => None,
+                Requirement::Grace { days_left } => Some(days_left),
+                Requirement::Enroll => {
+                    // No session: the flow can enrol a factor and do nothing else.
+                    let (flow_token, expires_at) = self
+                        .new_flow(&user, FLOW_ENROLL, self.security.enrollment_flow_ttl)
+                        .await?;
+                    return Ok(LoginOutcome::EnrollmentRequired {
+                        flow_token,
+                        expires_at,
+                    });
+                }
+            };
             let session = self.start_session(&user, &["pwd"]).await?;
             self.record(Event {
                 org_id: &user.org_id,
@@ -90,11 +115,31 @@ impl Twofold {
                 details: json!({"amr": ["pwd"]}),
             })
             .await;
-            return Ok(LoginOutcome::Authenticated(session));
+            return Ok(LoginOutcome::Authenticated {
+                session,
+                enrollment_days_left,
+            });
         }
+        let (flow_token, expires_at) = self
+            .new_flow(&user, FLOW_MFA, self.security.flow_ttl)
+            .await?;
+        Ok(LoginOutcome::MfaRequired {
+            flow_token,
+            methods: vec![Method::Totp],
+            expires_at,
+        })
+    }
+
+    /// Starts a flow of `purpose` for `user`; answers its token and end.
+    async fn new_flow(
+        &self,
+        user: &UserRow,
+        purpose: &str,
+        ttl: std::time::Duration,
+    ) -> Result<(String, Timestamp)> {
         let now = self.now();
         let tok = token::mint(TokenKind::Flow)?;
-        let expires_at = now.plus(self.security.flow_ttl);
+        let expires_at = now.plus(ttl);
         self.store
             .insert_flow(&FlowRow {
                 id: Self::new_id(),
@@ -102,13 +147,10 @@ impl Twofold {
                 user_id: user.id.clone(),
                 created_at: now.as_millis(),
                 expires_at: expires_at.as_millis(),
+                purpose: purpose.to_owned(),
             })
             .await?;
-        Ok(LoginOutcome::MfaRequired {
-            flow_token: tok.text,
-            methods: vec![Method::Totp],
-            expires_at,
-        })
+        Ok((tok.text, expires_at))
     }
 
     /// A wrong password (or unknown user) in an organisation that exists: recorded there,

@@ -77,7 +77,9 @@ const CLEAR_FAILURES: &str = "UPDATE users SET mfa_failures = 0, mfa_locked_unti
      WHERE id = $1 AND (mfa_failures <> 0 OR mfa_locked_until IS NOT NULL)";
 const SIGNED_IN: &str =
     "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, last_login_at = $1 WHERE id = $2";
-const FLOW_USER: &str = "SELECT user_id, expires_at FROM login_flows WHERE token_hash = $1";
+/// Only a flow for the second step: an enrolment flow cannot finish a sign-in with a code.
+const FLOW_USER: &str =
+    "SELECT user_id, expires_at FROM login_flows WHERE token_hash = $1 AND purpose = 'mfa'";
 
 impl Store {
     /// Runs `check`; see the module documentation for how each engine does it.

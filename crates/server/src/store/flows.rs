@@ -11,11 +11,18 @@ pub struct FlowRow {
     pub user_id: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// [`FLOW_MFA`] or [`FLOW_ENROLL`].
+    pub purpose: String,
 }
 
-const INSERT_FLOW: &str = "INSERT INTO login_flows (id, token_hash, user_id, created_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5)";
-const FLOW_BY_TOKEN: &str = "SELECT id, token_hash, user_id, created_at, expires_at \
+/// A flow for the second step of a sign-in.
+pub const FLOW_MFA: &str = "mfa";
+/// A flow that can only enrol a first factor (the organisation requires one).
+pub const FLOW_ENROLL: &str = "enroll";
+
+const INSERT_FLOW: &str = "INSERT INTO login_flows \
+     (id, token_hash, user_id, created_at, expires_at, purpose) VALUES ($1, $2, $3, $4, $5, $6)";
+const FLOW_BY_TOKEN: &str = "SELECT id, token_hash, user_id, created_at, expires_at, purpose \
      FROM login_flows WHERE token_hash = $1";
 /// Binds: token hash.
 pub(super) const DELETE_FLOW: &str = "DELETE FROM login_flows WHERE token_hash = $1";
@@ -31,7 +38,8 @@ impl Store {
                         f.token_hash,
                         f.user_id,
                         f.created_at,
-                        f.expires_at
+                        f.expires_at,
+                        f.purpose
                     ])?;
                     Ok(())
                 })
@@ -44,6 +52,7 @@ impl Store {
                     .bind(&f.user_id)
                     .bind(f.created_at)
                     .bind(f.expires_at)
+                    .bind(&f.purpose)
                     .execute(p)
                     .await?;
                 Ok(())
@@ -63,6 +72,7 @@ impl Store {
                             user_id: r.get(2)?,
                             created_at: r.get(3)?,
                             expires_at: r.get(4)?,
+                            purpose: r.get(5)?,
                         })
                     })
                     .optional()
@@ -71,6 +81,23 @@ impl Store {
                 .bind(token_hash)
                 .fetch_optional(p)
                 .await?),
+        }
+    }
+
+    /// Ends the flow with this token hash; true for exactly one caller however many race.
+    pub async fn end_flow(&self, token_hash: &[u8]) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let hash = token_hash.to_vec();
+                db.write(move |c| Ok(c.prepare_cached(DELETE_FLOW)?.execute([hash])? == 1))
+                    .await
+            }
+            Store::Postgres(p) => Ok(sqlx::query(DELETE_FLOW)
+                .bind(token_hash)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
         }
     }
 }

@@ -58,6 +58,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_audit_events",
         include_str!("../../migrations/sqlite/0003_audit_events.sql"),
     ),
+    (
+        "0004_mfa_policy",
+        include_str!("../../migrations/sqlite/0004_mfa_policy.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

@@ -222,6 +222,27 @@ impl TestServer {
         }
     }
 
+    /// Signs in a user who must enrol (`enrollment_required`), enrols an app and answers
+    /// the aal-2 session.
+    pub async fn session_after_enrolment(&self, org: &str, username: &str) -> Client {
+        let flow = match self.client.login(org, username, PASSWORD).await.unwrap() {
+            LoginResponse::EnrollmentRequired { flow_token, .. } => flow_token,
+            other => panic!("expected enrollment_required, got {other:?}"),
+        };
+        let e = self.client.enroll_in_flow(&flow, None).await.unwrap();
+        let totp = Totp::new(
+            Secret::from_base32(&e.secret).unwrap(),
+            TotpParams::default(),
+        )
+        .unwrap();
+        let done = self
+            .client
+            .activate_in_flow(&flow, &e.id, &totp.generate_at(self.now_secs()))
+            .await
+            .unwrap();
+        self.client.with_token(token(&done))
+    }
+
     /// A user with one active TOTP factor and an aal-1 session from before enrolment.
     pub async fn enrolled(&self) -> Enrolled {
         let (org, username) = self.user(Role::Member).await;

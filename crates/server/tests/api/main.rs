@@ -13,4 +13,5 @@ mod factors;
 mod lockout;
 mod openapi;
 mod orgs;
+mod policy;
 mod signin;

@@ -19,17 +19,22 @@ async fn openapi_document_lists_every_route() {
         paths,
         [
             "DELETE /api/v1/me/factors/{id}",
+            "GET /api/v1/auth/enroll/{id}/qr.png",
             "GET /api/v1/me",
             "GET /api/v1/me/factors",
             "GET /api/v1/me/factors/{id}/qr.png",
             "GET /api/v1/orgs/{org}/audit-events",
+            "GET /api/v1/orgs/{org}/mfa-policy",
             "GET /api/v1/orgs/{org}/users",
+            "POST /api/v1/auth/enroll/activate",
+            "POST /api/v1/auth/enroll/totp",
             "POST /api/v1/auth/login",
             "POST /api/v1/auth/logout",
             "POST /api/v1/auth/mfa",
             "POST /api/v1/me/factors/totp",
             "POST /api/v1/me/factors/{id}/activate",
             "POST /api/v1/orgs/{org}/users",
+            "PUT /api/v1/orgs/{org}/mfa-policy",
         ]
     );
     // Every documented route answers something other than "no such route".

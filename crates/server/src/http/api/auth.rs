@@ -1,14 +1,21 @@
-//! `/auth`: the password step, the second step, logout.
+//! `/auth`: the password step, the second step, enrolling a first factor when the
+//! organisation requires one, logout.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use twofold_proto::{LoginRequest, LoginResponse, MfaRequest, Problem};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use twofold_proto::{
+    ActivateInFlowRequest, EnrollInFlowRequest, LoginRequest, LoginResponse, MfaRequest, Problem,
+    TotpEnrollment,
+};
 use zeroize::Zeroizing;
 
+use crate::domain::sessions::NewSession;
 use crate::domain::signin::LoginOutcome;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Body, Session};
+use crate::http::extract::{Body, FactorId, Session};
 
 /// Sign in with a password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
@@ -35,9 +42,20 @@ pub async fn login(
         }
     }
     Ok(axum::Json(match outcome? {
-        LoginOutcome::Authenticated(s) => LoginResponse::Authenticated {
-            session_token: s.token,
-            expires_at: s.expires_at.to_rfc3339(),
+        LoginOutcome::Authenticated {
+            session,
+            enrollment_days_left,
+        } => LoginResponse::Authenticated {
+            session_token: session.token,
+            expires_at: session.expires_at.to_rfc3339(),
+            enrollment_days_left,
+        },
+        LoginOutcome::EnrollmentRequired {
+            flow_token,
+            expires_at,
+        } => LoginResponse::EnrollmentRequired {
+            flow_token,
+            expires_at: expires_at.to_rfc3339(),
         },
         LoginOutcome::MfaRequired {
             flow_token,
@@ -73,11 +91,95 @@ pub async fn mfa(
         Ok(_) => tracing::info!(event = "signin.succeeded", method = ?req.method),
         Err(e) => tracing::info!(event = "mfa.failed", method = ?req.method, reason = %e),
     }
-    let s = res?;
-    Ok(axum::Json(LoginResponse::Authenticated {
+    Ok(axum::Json(authenticated(res?)))
+}
+
+fn authenticated(s: NewSession) -> LoginResponse {
+    LoginResponse::Authenticated {
         session_token: s.token,
         expires_at: s.expires_at.to_rfc3339(),
-    }))
+        enrollment_days_left: None,
+    }
+}
+
+/// Start enrolling an authenticator app inside a sign-in that requires one.
+#[utoipa::path(post, path = "/api/v1/auth/enroll/totp", tag = "auth",
+    request_body = EnrollInFlowRequest,
+    responses(
+        (status = 201, description = "A pending factor; activate it with a code from the app", body = TotpEnrollment),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`flow_expired`: not a live enrolment flow", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn enroll_totp(
+    State(st): State<AppState>,
+    Body(req): Body<EnrollInFlowRequest>,
+) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
+    let e = st
+        .twofold
+        .enroll_in_flow(&req.flow_token, req.name.as_deref())
+        .await?;
+    let qr_svg = crate::qr::svg(&e.uri)
+        .map_err(|e| ApiError::from(crate::domain::DomainError::Internal(e.to_string())))?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TotpEnrollment {
+            id: e.id,
+            secret: e.secret_base32,
+            uri: e.uri,
+            qr_svg,
+        }),
+    ))
+}
+
+/// `?flow_token=` of the enrolment QR code.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlowTokenQuery {
+    /// The enrolment flow's token.
+    flow_token: String,
+}
+
+/// The QR code of the factor being enrolled, as a PNG image.
+#[utoipa::path(get, path = "/api/v1/auth/enroll/{id}/qr.png", tag = "auth",
+    params(("id" = String, Path, description = "The pending factor's id"), FlowTokenQuery),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png"),
+        (status = 400, description = "No `flow_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`flow_expired`: not a live enrolment flow", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the factor is not pending", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn enroll_qr_png(
+    State(st): State<AppState>,
+    FactorId(id): FactorId,
+    query: Result<Query<FlowTokenQuery>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let uri = st.twofold.enrollment_uri(&q.flow_token, &id).await?;
+    let png = crate::qr::png(&uri)
+        .map_err(|e| ApiError::from(crate::domain::DomainError::Internal(e.to_string())))?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+}
+
+/// Activate the factor being enrolled with a code from the app: signed in at aal 2.
+#[utoipa::path(post, path = "/api/v1/auth/enroll/activate", tag = "auth",
+    request_body = ActivateInFlowRequest,
+    responses(
+        (status = 200, description = "Enrolled and signed in at aal 2", body = LoginResponse),
+        (status = 400, description = "Malformed request or code", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code` or `flow_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such pending factor", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn enroll_activate(
+    State(st): State<AppState>,
+    Body(req): Body<ActivateInFlowRequest>,
+) -> Result<axum::Json<LoginResponse>, ApiError> {
+    let s = st
+        .twofold
+        .activate_in_flow(&req.flow_token, &req.id, &req.code)
+        .await?;
+    Ok(axum::Json(authenticated(s)))
 }
 
 /// End the current session.

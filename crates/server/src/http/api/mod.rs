@@ -19,6 +19,9 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(auth::login))
         .route("/auth/mfa", post(auth::mfa))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/enroll/totp", post(auth::enroll_totp))
+        .route("/auth/enroll/{id}/qr.png", get(auth::enroll_qr_png))
+        .route("/auth/enroll/activate", post(auth::enroll_activate))
         .route("/me", get(me::me))
         .route("/me/factors", get(factors::list))
         .route("/me/factors/totp", post(factors::enroll_totp))
@@ -30,6 +33,10 @@ pub fn routes() -> Router<AppState> {
             get(orgs::list_users).post(orgs::create_user),
         )
         .route("/orgs/{org}/audit-events", get(orgs::audit_events))
+        .route(
+            "/orgs/{org}/mfa-policy",
+            get(orgs::get_policy).put(orgs::put_policy),
+        )
 }
 
 #[derive(OpenApi)]
@@ -42,9 +49,11 @@ pub fn routes() -> Router<AppState> {
                        Errors are RFC 9457 problem documents with a stable `code`."
     ),
     paths(
-        auth::login, auth::mfa, auth::logout, me::me,
+        auth::login, auth::mfa, auth::logout, auth::enroll_totp, auth::enroll_qr_png,
+        auth::enroll_activate, me::me,
         factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
-        orgs::list_users, orgs::create_user, orgs::audit_events,
+        orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
+        orgs::put_policy,
     ),
     modifiers(&BearerAuth, &LinkFieldNames),
 )]

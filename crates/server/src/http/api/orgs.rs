@@ -4,7 +4,9 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use twofold_proto::{AuditEvent, NewOrgUser, OrgUser, Problem};
+use twofold_proto::{
+    AuditEvent, MfaPolicy, MfaPolicyChanged, NewOrgUser, OrgUser, Problem, SetMfaPolicy,
+};
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -87,4 +89,45 @@ pub async fn audit_events(
         .audit_events(&caller, &org, page.limit, page.before.as_deref())
         .await?;
     Ok(axum::Json(events))
+}
+
+/// The organisation's MFA policy.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/mfa-policy", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    responses(
+        (status = 200, description = "The policy", body = MfaPolicy),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_policy(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+) -> Result<axum::Json<MfaPolicy>, ApiError> {
+    Ok(axum::Json(st.twofold.mfa_policy(&caller, &org).await?))
+}
+
+/// Require MFA of every (non-federated) user, ending every session or keeping them.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/mfa-policy", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    request_body = SetMfaPolicy,
+    responses(
+        (status = 200, description = "MFA is required; the answer says how many sessions ended", body = MfaPolicyChanged),
+        (status = 400, description = "Malformed request, a missing `invalidate_sessions` choice, a grace period over 30 days, or `required: false` (not available yet)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_policy(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    Body(req): Body<SetMfaPolicy>,
+) -> Result<axum::Json<MfaPolicyChanged>, ApiError> {
+    let changed = st.twofold.set_mfa_policy(&caller, &org, req).await?;
+    tracing::info!(event = "policy.enabled", actor = %caller.user.id, org = %org, sessions_ended = changed.sessions_ended);
+    Ok(axum::Json(changed))
 }

@@ -1,0 +1,91 @@
+//! Enrolling a first factor inside a sign-in, when the organisation requires one: the
+//! enrolment flow token (from `login`) can start an enrolment, show its QR code and
+//! activate it — which signs the user in at aal 2 — and nothing else. A user who must
+//! enrol can always reach enrolment, and has no session until they have.
+
+use serde_json::json;
+
+use crate::crypto::token::{self, TokenKind};
+use crate::store::{FLOW_ENROLL, UserRow};
+
+use super::audit::Event;
+use super::factors::Enrollment;
+use super::input::{OtpCode, factor_name};
+use super::sessions::NewSession;
+use super::{DomainError, Result, Twofold};
+
+impl Twofold {
+    /// The user of live enrolment flow `flow_token`.
+    async fn enrolling_user(&self, flow_token: &str) -> Result<(Vec<u8>, UserRow)> {
+        let hash =
+            token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
+        let flow = self
+            .store
+            .flow_by_token(&hash)
+            .await?
+            .filter(|f| f.purpose == FLOW_ENROLL && f.expires_at > self.now().as_millis())
+            .ok_or(DomainError::FlowExpired)?;
+        let user = self
+            .store
+            .user_by_id(&flow.user_id)
+            .await?
+            .ok_or(DomainError::FlowExpired)?;
+        Ok((hash, user))
+    }
+
+    /// Starts enrolling an authenticator app in enrolment flow `flow_token`.
+    pub async fn enroll_in_flow(&self, flow_token: &str, name: Option<&str>) -> Result<Enrollment> {
+        let name = factor_name(name)?;
+        let (_, user) = self.enrolling_user(flow_token).await?;
+        self.new_pending_totp(&user, name).await
+    }
+
+    /// The QR code's URI of the pending factor `id` of enrolment flow `flow_token`.
+    pub async fn enrollment_uri(&self, flow_token: &str, id: &str) -> Result<String> {
+        let (_, user) = self.enrolling_user(flow_token).await?;
+        self.pending_uri_of(&user, id).await
+    }
+
+    /// Activates the pending factor `id` with `code`, ends the flow and signs the user in
+    /// at aal 2.
+    pub async fn activate_in_flow(
+        &self,
+        flow_token: &str,
+        id: &str,
+        code: &str,
+    ) -> Result<NewSession> {
+        let code = OtpCode::parse(code)?;
+        let (hash, user) = self.enrolling_user(flow_token).await?;
+        let f = self.activate_pending(&user, id, &code).await?;
+        // The factor is active now whatever happens next; of two requests finishing this
+        // flow, one gets the session and the other signs in again like anybody with a
+        // factor.
+        if !self.store.end_flow(&hash).await? {
+            return Err(DomainError::FlowExpired);
+        }
+        let (mut row, session) = self.new_session(&user.id, &["pwd", "otp"], 2)?;
+        row.factor_id = Some(f.id.clone());
+        self.store.insert_session(&row).await?;
+        self.store.record_login(&user.id, row.created_at).await?;
+        for (event, details) in [
+            (
+                "factor.enrolled",
+                json!({"factor_id": f.id, "name": f.name, "at_sign_in": true}),
+            ),
+            (
+                "signin.succeeded",
+                json!({"amr": ["pwd", "otp"], "factor_id": f.id}),
+            ),
+        ] {
+            self.record(Event {
+                org_id: &user.org_id,
+                event,
+                actor_id: Some(&user.id),
+                subject_id: Some(&user.id),
+                details,
+            })
+            .await;
+        }
+        Ok(session)
+    }
+}

@@ -1,0 +1,165 @@
+//! Requiring MFA: enabling ends or keeps sessions; users without a factor enrol inside the
+//! sign-in (after the grace period, if any); federated users are never asked.
+
+use twofold_client::Client;
+use twofold_otp::{Secret, Totp, TotpParams};
+use twofold_proto::{ErrorCode, LoginResponse, NewOrgUser, Role as WireRole, SetMfaPolicy};
+use twofold_server::domain::users::Role;
+
+use crate::harness::{PASSWORD, TestServer, both_engines, token};
+
+fn require(invalidate: bool, grace: Option<u32>) -> SetMfaPolicy {
+    SetMfaPolicy {
+        required: true,
+        invalidate_sessions: Some(invalidate),
+        grace_period_days: grace,
+    }
+}
+
+/// An organisation with an admin (alice) and a member (bob), both password-only; answers
+/// the org and a session of each.
+async fn org_with_admin_and_member(srv: &TestServer) -> (String, Client, Client) {
+    let (org, admin) = srv.user(Role::Admin).await;
+    srv.user_in(&org, "bob", Role::Member).await;
+    let a = srv.session(&org, &admin).await;
+    let b = srv.session(&org, "bob").await;
+    (org, a, b)
+}
+
+/// Signs in expecting `enrollment_required`; answers the flow token.
+async fn must_enrol(srv: &TestServer, org: &str, user: &str) -> String {
+    match srv.client.login(org, user, PASSWORD).await.unwrap() {
+        LoginResponse::EnrollmentRequired { flow_token, .. } => flow_token,
+        other => panic!("expected enrollment_required, got {other:?}"),
+    }
+}
+
+both_engines! {
+    async fn enabling_with_invalidate_sessions_ends_every_session(srv: TestServer) {
+        let (org, a, b) = org_with_admin_and_member(&srv).await;
+        assert!(!a.mfa_policy(&org).await.unwrap().required);
+        let changed = a.set_mfa_policy(&org, &require(true, None)).await.unwrap();
+        assert_eq!(changed.sessions_ended, 2);
+        assert!(changed.policy.required);
+        for s in [&a, &b] {
+            let e = s.me().await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::Unauthenticated), "{e}");
+        }
+        // The admin must enrol too.
+        must_enrol(&srv, &org, "alice").await;
+        let policy = srv.session_after_enrolment(&org, "alice").await.mfa_policy(&org).await.unwrap();
+        assert!(policy.required);
+        assert_eq!(policy.grace_period_days, 0);
+        assert!(policy.updated_by.is_some());
+    }
+
+    async fn enabling_without_invalidating_keeps_sessions_running(srv: TestServer) {
+        let (org, a, b) = org_with_admin_and_member(&srv).await;
+        let changed = a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        assert_eq!(changed.sessions_ended, 0);
+        a.me().await.unwrap();
+        b.me().await.unwrap();
+        // A new sign-in meets the requirement.
+        must_enrol(&srv, &org, "bob").await;
+    }
+
+    async fn a_user_who_must_enrol_can_reach_enrolment_and_nothing_else(srv: TestServer) {
+        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        let flow = must_enrol(&srv, &org, "bob").await;
+        // The flow token is not a session, and not a second-step flow.
+        let e = srv.client.with_token(flow.clone()).me().await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Unauthenticated), "{e}");
+        let e = srv.submit(&flow, "123456").await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::FlowExpired), "{e}");
+
+        let e = srv.client.enroll_in_flow(&flow, Some("Phone")).await.unwrap();
+        let png = srv.client.enrollment_qr_png(&flow, &e.id).await.unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let totp = Totp::new(Secret::from_base32(&e.secret).unwrap(), TotpParams::default()).unwrap();
+        let wrong = if totp.generate_at(srv.now_secs()) == "000000" { "111111" } else { "000000" };
+        let err = srv.client.activate_in_flow(&flow, &e.id, wrong).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
+        let done = srv
+            .client
+            .activate_in_flow(&flow, &e.id, &totp.generate_at(srv.now_secs()))
+            .await
+            .unwrap();
+        let s = srv.client.with_token(token(&done));
+        let me = s.me().await.unwrap();
+        assert_eq!(me.session.aal, 2);
+        assert_eq!(me.session.amr, ["pwd", "otp"]);
+        assert!(me.mfa.enrolled);
+        // The flow is spent.
+        let err = srv.client.enroll_in_flow(&flow, None).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::FlowExpired), "{err}");
+        // From now on bob signs in with a code, like anybody with a factor.
+        srv.advance(30);
+        assert!(matches!(
+            srv.client.login(&org, "bob", PASSWORD).await.unwrap(),
+            LoginResponse::MfaRequired { .. }
+        ));
+        // The admin's list shows bob enrolled; the log has the enrolment at sign-in.
+        let users = a.org_users(&org).await.unwrap();
+        assert_eq!(users[1].mfa, twofold_proto::MfaStatus::Enrolled);
+        let events = a.audit_events(&org, None, None).await.unwrap();
+        assert!(events.iter().any(|e| e.event == "factor.enrolled" && e.details["at_sign_in"] == true));
+        assert!(events.iter().any(|e| e.event == "policy.enabled"));
+    }
+
+    async fn the_grace_period_lets_users_in_and_counts_down(srv: TestServer) {
+        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        a.set_mfa_policy(&org, &require(false, Some(3))).await.unwrap();
+        let days_left = |r: LoginResponse| match r {
+            LoginResponse::Authenticated { enrollment_days_left, .. } => enrollment_days_left,
+            other => panic!("expected authenticated, got {other:?}"),
+        };
+        let first = srv.client.login(&org, "bob", PASSWORD).await.unwrap();
+        assert_eq!(days_left(first), Some(3));
+        srv.advance(2 * 86_400 + 60);
+        let later = srv.client.login(&org, "bob", PASSWORD).await.unwrap();
+        assert_eq!(days_left(later), Some(1));
+        srv.advance(86_400);
+        must_enrol(&srv, &org, "bob").await;
+    }
+
+    async fn federated_users_are_never_asked(srv: TestServer) {
+        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        a.create_org_user(&org, &NewOrgUser {
+            username: "fred".into(),
+            email: "fred@example.com".into(),
+            role: WireRole::Member,
+            password: None,
+            federated: Some(true),
+        })
+        .await
+        .unwrap();
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        let users = a.org_users(&org).await.unwrap();
+        let fred = users.iter().find(|u| u.username == "fred").unwrap();
+        assert_eq!(fred.mfa, twofold_proto::MfaStatus::NotApplicable);
+        // Federated users sign in at their identity provider, never with a password here.
+        let e = srv.client.login(&org, "fred", PASSWORD).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials), "{e}");
+    }
+
+    async fn bad_policy_changes_are_refused(srv: TestServer) {
+        let (org, a, b) = org_with_admin_and_member(&srv).await;
+        let no_choice = SetMfaPolicy { required: true, invalidate_sessions: None, grace_period_days: None };
+        let e = a.set_mfa_policy(&org, &no_choice).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{e}");
+        let e = a.set_mfa_policy(&org, &require(false, Some(31))).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{e}");
+        let e = b.set_mfa_policy(&org, &require(false, None)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        let e = b.mfa_policy(&org).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        let (other, other_admin) = srv.user(Role::Admin).await;
+        let o = srv.session(&other, &other_admin).await;
+        let e = o.set_mfa_policy(&org, &require(true, None)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::NotFound), "{e}");
+        // Nothing changed.
+        assert!(!a.mfa_policy(&org).await.unwrap().required);
+        b.me().await.unwrap();
+    }
+}
