@@ -8,10 +8,10 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
-    ActivateFactorRequest, ActivateInFlowRequest, AuditEvent, DeleteFactorRequest,
-    EnrollInFlowRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest, LoginResponse, Me,
-    MfaPolicy, MfaPolicyChanged, MfaRequest, NewOrgUser, OrgUser, Problem, SetMfaPolicy,
-    TotpEnrollment,
+    ActivateFactorRequest, ActivateInFlowRequest, AuditEvent, ConfirmationRequired,
+    DeleteFactorRequest, EnrollInFlowRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest,
+    LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewOrgUser, OrgUser, Problem,
+    SetMfaPolicy, TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +175,20 @@ impl Client {
     pub async fn mfa_policy(&self, org: &str) -> Result<MfaPolicy> {
         self.json(self.request(Method::GET, &format!("/api/v1/orgs/{org}/mfa-policy")))
             .await
+    }
+
+    /// Asks to stop requiring MFA in `org`: a code is mailed to the caller (202).
+    pub async fn request_mfa_disable(&self, org: &str) -> Result<ConfirmationRequired> {
+        let req = SetMfaPolicy {
+            required: false,
+            invalidate_sessions: None,
+            grace_period_days: None,
+            confirmation_code: None,
+        };
+        let rb = self
+            .request(Method::PUT, &format!("/api/v1/orgs/{org}/mfa-policy"))
+            .json(&req);
+        self.json(rb).await
     }
 
     /// Changes organisation `org`'s MFA policy (owners and admins only).

@@ -22,6 +22,9 @@ pub enum ErrorCode {
     InvalidCode,
     /// The code's time step was already accepted for this factor (replay).
     CodeReused,
+    /// A mailed confirmation code is past its lifetime (or used up its attempts): ask for
+    /// a new one.
+    CodeExpired,
     /// Too many failed second-factor attempts: locked for `retry_after` seconds.
     TooManyAttempts,
     /// The sign-in flow is unknown, finished or older than its lifetime.
@@ -47,6 +50,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::InvalidCode => "invalid_code",
             Self::CodeReused => "code_reused",
+            Self::CodeExpired => "code_expired",
             Self::TooManyAttempts => "too_many_attempts",
             Self::FlowExpired => "flow_expired",
             Self::Conflict => "conflict",

@@ -20,7 +20,8 @@ pub use factors::{
 };
 pub use me::{Me, MfaSummary, Role, SessionInfo};
 pub use orgs::{
-    AuditEvent, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser, OrgUser, SetMfaPolicy,
+    AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser, OrgUser,
+    SetMfaPolicy,
 };
 
 /// The media type of every error answer (RFC 9457 §3).

@@ -112,6 +112,22 @@ pub struct SetMfaPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 30))]
     pub grace_period_days: Option<u32>,
+    /// When turning MFA off: the 6-digit code mailed to the admin by the same request
+    /// without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub confirmation_code: Option<String>,
+}
+
+/// The answer (202) to `PUT /api/v1/orgs/{org}/mfa-policy` `{required:false}` without a
+/// code: a code was mailed to the caller; repeat the request with it before `expires_at`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConfirmationRequired {
+    /// Always `confirmation_required`.
+    pub status: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
 }
 
 /// The answer to `PUT /api/v1/orgs/{org}/mfa-policy`.

@@ -3,6 +3,7 @@
 //! injected [`Clock`].
 
 pub mod audit;
+pub mod confirm;
 pub mod enrollment;
 pub mod factors;
 pub mod import;
@@ -21,6 +22,7 @@ use crate::clock::{Clock, Timestamp};
 use crate::config::{Config, Security};
 use crate::crypto::secret_box::{KeyRing, Sealed, SecretKey};
 use crate::crypto::{CryptoError, password::Passwords};
+use crate::mail::Mailer;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,10 @@ pub enum DomainError {
     InvalidCode,
     #[error("this code was already used; wait for the next one")]
     CodeReused,
+    #[error("the confirmation code is wrong or was already used")]
+    WrongConfirmation,
+    #[error("the confirmation code has expired or used up its attempts; ask for a new one")]
+    ConfirmationExpired,
     #[error("too many failed attempts; try again in {retry_after} s")]
     Locked { retry_after: u64 },
     #[error("the sign-in has expired or was already completed; sign in again")]
@@ -71,7 +77,11 @@ pub struct Twofold {
     pub(crate) passwords: Passwords,
     pub(crate) security: Arc<Security>,
     pub(crate) issuer: Arc<str>,
+    pub(crate) mailer: Mailer,
 }
+
+/// The sender of Twofold's mail.
+const MAIL_FROM: &str = "Twofold <no-reply@localhost>";
 
 /// The plaintext sealed under every key as its check value.
 const KEY_CHECK: &[u8] = b"twofold secret key check v1";
@@ -150,6 +160,7 @@ impl Twofold {
             passwords,
             security: Arc::new(config.security.clone()),
             issuer: config.issuer.as_str().into(),
+            mailer: Mailer::outbox(&config.data_dir.join("outbox"), MAIL_FROM),
         })
     }
 
@@ -159,6 +170,11 @@ impl Twofold {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Where mail goes (the tests read the outbox).
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
     }
 
     pub(crate) fn new_id() -> String {

@@ -1,12 +1,14 @@
 //! An organisation's MFA policy: owners and admins require a second factor of every
 //! (non-federated) user, who then enrols inside the sign-in — after an optional grace
-//! period during which they may still sign in without one.
+//! period during which they may still sign in without one. Turning it off needs a code
+//! mailed to the admin (`confirm`).
 
 use serde_json::json;
 use twofold_proto::{MfaPolicy, MfaPolicyChanged, SetMfaPolicy};
 
 use crate::clock::Timestamp;
-use crate::store::{PolicyRow, UserRow};
+use crate::mail::messages;
+use crate::store::{OrgRow, PolicyRow, UserRow};
 
 use super::audit::Event;
 use super::sessions::Caller;
@@ -15,6 +17,19 @@ use super::{DomainError, Result, Twofold};
 /// The longest grace period an organisation may give.
 pub const MAX_GRACE_DAYS: u32 = 30;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The purpose of the code that confirms turning MFA off.
+const DISABLE_PURPOSE: &str = "policy.disable";
+
+/// What a policy change did.
+#[derive(Debug)]
+pub enum PolicyOutcome {
+    Changed(MfaPolicyChanged),
+    /// A confirmation code was mailed to the caller, valid until then.
+    ConfirmationRequired {
+        expires_at: Timestamp,
+    },
+}
 
 /// What the policy asks of a user who has no active factor, now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,21 +65,24 @@ impl Twofold {
         Ok(to_api(self.store.mfa_policy(&org.id).await?.as_ref()))
     }
 
-    /// Requires MFA (`required: true`), ending every session of the organisation if asked.
-    /// Turning it off needs a code mailed to the admin, which this server cannot send
-    /// yet, so it is refused.
+    /// Requires MFA (`required: true`), ending every session of the organisation if asked;
+    /// or, with a code mailed to the caller by the same request without one, stops
+    /// requiring it.
     pub async fn set_mfa_policy(
         &self,
         caller: &Caller,
         slug: &str,
         req: SetMfaPolicy,
-    ) -> Result<MfaPolicyChanged> {
+    ) -> Result<PolicyOutcome> {
         let org = self.org_for_admin(caller, slug).await?;
         if !req.required {
+            return self
+                .disable_mfa(caller, &org, req.confirmation_code.as_deref())
+                .await;
+        }
+        if req.confirmation_code.is_some() {
             return Err(DomainError::InvalidInput(
-                "turning MFA off needs a confirmation code mailed to you, which this server \
-                 cannot send yet"
-                    .into(),
+                "confirmation_code is only for turning MFA off".into(),
             ));
         }
         let invalidate = req.invalidate_sessions.ok_or_else(|| {
@@ -107,10 +125,66 @@ impl Twofold {
             })
             .await;
         }
-        Ok(MfaPolicyChanged {
+        Ok(PolicyOutcome::Changed(MfaPolicyChanged {
             policy: to_api(Some(&row)),
             sessions_ended: ended,
+        }))
+    }
+
+    /// Turning MFA off, in two requests: the first mails a code to the caller, the second
+    /// brings it back.
+    async fn disable_mfa(
+        &self,
+        caller: &Caller,
+        org: &OrgRow,
+        code: Option<&str>,
+    ) -> Result<PolicyOutcome> {
+        let current = self.store.mfa_policy(&org.id).await?;
+        if !current.as_ref().is_some_and(|p| p.required) {
+            return Err(DomainError::Conflict(
+                "MFA is not required in this organisation".into(),
+            ));
+        }
+        let actor = Some(caller.user.id.as_str());
+        let Some(code) = code else {
+            let (code, expires_at) = self
+                .issue_confirmation(&caller.user, DISABLE_PURPOSE)
+                .await?;
+            let minutes = super::confirm::CODE_TTL_SECS / 60;
+            let mail = messages::policy_disable_code(&caller.user.email, &org.slug, &code, minutes);
+            self.mailer.send(&mail, self.now());
+            self.record(Event {
+                org_id: &org.id,
+                event: "policy.disable_requested",
+                actor_id: actor,
+                subject_id: None,
+                details: json!({"code_sent_to": caller.user.email}),
+            })
+            .await;
+            return Ok(PolicyOutcome::ConfirmationRequired { expires_at });
+        };
+        self.use_confirmation(&caller.user, DISABLE_PURPOSE, code)
+            .await?;
+        let row = PolicyRow {
+            org_id: org.id.clone(),
+            required: false,
+            grace_period_days: 0,
+            updated_at: self.now().as_millis(),
+            updated_by: Some(caller.user.id.clone()),
+        };
+        self.store.set_mfa_policy(&row, false).await?;
+        self.record(Event {
+            org_id: &org.id,
+            event: "policy.disabled",
+            actor_id: actor,
+            subject_id: None,
+            details: json!({}),
         })
+        .await;
+        Ok(PolicyOutcome::Changed(MfaPolicyChanged {
+            policy: to_api(Some(&row)),
+            sessions_ended: 0,
+        }))
     }
 
     /// What the policy asks of `user`, who has no active factor.

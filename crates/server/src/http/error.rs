@@ -44,6 +44,8 @@ impl From<DomainError> for ApiError {
             D::AlreadyExists(_) | D::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
             D::InvalidCode => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCode),
             D::CodeReused => (StatusCode::UNAUTHORIZED, ErrorCode::CodeReused),
+            D::WrongConfirmation => (StatusCode::BAD_REQUEST, ErrorCode::InvalidCode),
+            D::ConfirmationExpired => (StatusCode::BAD_REQUEST, ErrorCode::CodeExpired),
             D::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts),
             D::FlowExpired => (StatusCode::UNAUTHORIZED, ErrorCode::FlowExpired),
             D::StepUpRequired => (StatusCode::FORBIDDEN, ErrorCode::StepUpRequired),

@@ -11,6 +11,7 @@
 
 mod audit;
 mod code_check;
+mod confirmations;
 mod factors;
 mod flows;
 mod import;
@@ -32,6 +33,7 @@ use crate::config::Database;
 
 pub use audit::{AuditCursor, AuditRow};
 pub use code_check::{CheckOutcome, CodeCheck, Finish, Matcher};
+pub use confirmations::ConfirmationRow;
 pub use factors::FactorRow;
 pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow};
 pub use import::ImportedUser;

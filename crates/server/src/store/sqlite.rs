@@ -62,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_mfa_policy",
         include_str!("../../migrations/sqlite/0004_mfa_policy.sql"),
     ),
+    (
+        "0005_confirmation_codes",
+        include_str!("../../migrations/sqlite/0005_confirmation_codes.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

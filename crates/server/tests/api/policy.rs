@@ -13,6 +13,43 @@ fn require(invalidate: bool, grace: Option<u32>) -> SetMfaPolicy {
         required: true,
         invalidate_sessions: Some(invalidate),
         grace_period_days: grace,
+        confirmation_code: None,
+    }
+}
+
+fn disable(code: &str) -> SetMfaPolicy {
+    SetMfaPolicy {
+        required: false,
+        invalidate_sessions: None,
+        grace_period_days: None,
+        confirmation_code: Some(code.into()),
+    }
+}
+
+/// The newest message in the server's outbox: (its text, the 6-digit code in it).
+fn last_mail(srv: &TestServer) -> (String, String) {
+    let dir = srv.twofold.mailer().outbox_dir().to_path_buf();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().expect("no mail in the outbox")).unwrap();
+    let code = text
+        .split("Your code: ")
+        .nth(1)
+        .map(|rest| rest[..6].to_owned())
+        .expect("no code in the mail");
+    (text, code)
+}
+
+/// Another 6-digit code than `code`.
+fn other_than(code: &str) -> String {
+    if code == "000000" {
+        "111111".into()
+    } else {
+        "000000".into()
     }
 }
 
@@ -145,7 +182,12 @@ both_engines! {
 
     async fn bad_policy_changes_are_refused(srv: TestServer) {
         let (org, a, b) = org_with_admin_and_member(&srv).await;
-        let no_choice = SetMfaPolicy { required: true, invalidate_sessions: None, grace_period_days: None };
+        let no_choice = SetMfaPolicy {
+            required: true,
+            invalidate_sessions: None,
+            grace_period_days: None,
+            confirmation_code: None,
+        };
         let e = a.set_mfa_policy(&org, &no_choice).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{e}");
         let e = a.set_mfa_policy(&org, &require(false, Some(31))).await.unwrap_err();
@@ -161,5 +203,79 @@ both_engines! {
         // Nothing changed.
         assert!(!a.mfa_policy(&org).await.unwrap().required);
         b.me().await.unwrap();
+    }
+
+    async fn turning_mfa_off_needs_the_code_mailed_to_the_admin(srv: TestServer) {
+        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        // Nothing to turn off yet.
+        let e = a.request_mfa_disable(&org).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Conflict), "{e}");
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+
+        let pending = a.request_mfa_disable(&org).await.unwrap();
+        assert_eq!(pending.status, "confirmation_required");
+        let (mail, code) = last_mail(&srv);
+        assert!(mail.contains("\r\nTo: alice@example.com\r\n"), "{mail}");
+        assert!(mail.contains("Content-Type: text/html"), "{mail}");
+        // Wrong, then right.
+        let e = a.set_mfa_policy(&org, &disable(&other_than(&code))).await.unwrap_err();
+        assert_eq!((e.problem().map(|p| p.status), e.code()), (Some(400), Some(ErrorCode::InvalidCode)), "{e}");
+        assert!(a.mfa_policy(&org).await.unwrap().required);
+        let off = a.set_mfa_policy(&org, &disable(&code)).await.unwrap();
+        assert!(!off.policy.required);
+        // Bob signs in without a factor again.
+        assert!(matches!(
+            srv.client.login(&org, "bob", PASSWORD).await.unwrap(),
+            LoginResponse::Authenticated { enrollment_days_left: None, .. }
+        ));
+        // The same code a second time (MFA required again meanwhile) is refused.
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        let e = a.set_mfa_policy(&org, &disable(&code)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
+        let events = a.audit_events(&org, None, None).await.unwrap();
+        let names: Vec<&str> = events
+            .iter()
+            .map(|e| e.event.as_str())
+            .filter(|e| e.starts_with("policy."))
+            .collect();
+        assert_eq!(&names[..4], ["policy.enabled", "policy.disabled", "policy.disable_requested", "policy.enabled"]);
+    }
+
+    async fn an_expired_code_is_refused_and_a_new_request_replaces_the_old_code(srv: TestServer) {
+        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        a.request_mfa_disable(&org).await.unwrap();
+        let (_, old) = last_mail(&srv);
+        srv.advance(301);
+        let e = a.set_mfa_policy(&org, &disable(&old)).await.unwrap_err();
+        assert_eq!((e.problem().map(|p| p.status), e.code()), (Some(400), Some(ErrorCode::CodeExpired)), "{e}");
+
+        a.request_mfa_disable(&org).await.unwrap();
+        let (_, first) = last_mail(&srv);
+        srv.advance(1);
+        a.request_mfa_disable(&org).await.unwrap();
+        let (_, second) = last_mail(&srv);
+        if first != second {
+            let e = a.set_mfa_policy(&org, &disable(&first)).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
+        }
+        assert!(!a.set_mfa_policy(&org, &disable(&second)).await.unwrap().policy.required);
+    }
+
+    async fn five_wrong_codes_use_the_code_up(srv: TestServer) {
+        let (org, a, b) = org_with_admin_and_member(&srv).await;
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        a.request_mfa_disable(&org).await.unwrap();
+        let (_, code) = last_mail(&srv);
+        for _ in 0..5 {
+            let e = a.set_mfa_policy(&org, &disable(&other_than(&code))).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
+        }
+        let e = a.set_mfa_policy(&org, &disable(&code)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::CodeExpired), "{e}");
+        assert!(a.mfa_policy(&org).await.unwrap().required);
+        // A member cannot ask for a code at all.
+        let e = b.request_mfa_disable(&org).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
     }
 }

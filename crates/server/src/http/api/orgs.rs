@@ -3,11 +3,14 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use twofold_proto::{
-    AuditEvent, MfaPolicy, MfaPolicyChanged, NewOrgUser, OrgUser, Problem, SetMfaPolicy,
+    AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, NewOrgUser, OrgUser, Problem,
+    SetMfaPolicy,
 };
 
+use crate::domain::policy::PolicyOutcome;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, OrgSlug, Session};
@@ -109,25 +112,36 @@ pub async fn get_policy(
     Ok(axum::Json(st.twofold.mfa_policy(&caller, &org).await?))
 }
 
-/// Require MFA of every (non-federated) user, ending every session or keeping them.
+/// Require MFA of every (non-federated) user, ending every session or keeping them; or
+/// stop requiring it, with a code mailed to the caller.
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/mfa-policy", tag = "orgs",
     security(("session" = [])),
     params(("org" = String, Path, description = "The organisation's slug")),
     request_body = SetMfaPolicy,
     responses(
-        (status = 200, description = "MFA is required; the answer says how many sessions ended", body = MfaPolicyChanged),
-        (status = 400, description = "Malformed request, a missing `invalidate_sessions` choice, a grace period over 30 days, or `required: false` (not available yet)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Changed; the answer says how many sessions ended", body = MfaPolicyChanged),
+        (status = 202, description = "`required: false` without a code: a 6-digit code valid 5 minutes was mailed to the caller; repeat the request with `confirmation_code`", body = ConfirmationRequired),
+        (status = 400, description = "`invalid_request` (malformed, no `invalidate_sessions` choice, a grace period over 30 days), `invalid_code` (a wrong or used confirmation code) or `code_expired`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: turning off MFA that is not required", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_policy(
     State(st): State<AppState>,
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
     Body(req): Body<SetMfaPolicy>,
-) -> Result<axum::Json<MfaPolicyChanged>, ApiError> {
-    let changed = st.twofold.set_mfa_policy(&caller, &org, req).await?;
-    tracing::info!(event = "policy.enabled", actor = %caller.user.id, org = %org, sessions_ended = changed.sessions_ended);
-    Ok(axum::Json(changed))
+) -> Result<Response, ApiError> {
+    Ok(match st.twofold.set_mfa_policy(&caller, &org, req).await? {
+        PolicyOutcome::Changed(changed) => axum::Json(changed).into_response(),
+        PolicyOutcome::ConfirmationRequired { expires_at } => (
+            StatusCode::ACCEPTED,
+            axum::Json(ConfirmationRequired {
+                status: "confirmation_required".into(),
+                expires_at: expires_at.to_rfc3339(),
+            }),
+        )
+            .into_response(),
+    })
 }

@@ -1,0 +1,165 @@
+//! Mailed confirmation codes: one per user and purpose, stored as a salted hash, with a
+//! lifetime and a number of attempts.
+
+use rusqlite::OptionalExtension;
+
+use super::{Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct ConfirmationRow {
+    pub user_id: String,
+    pub purpose: String,
+    pub salt: Vec<u8>,
+    pub code_hash: Vec<u8>,
+    /// Unix ms.
+    pub expires_at: i64,
+    pub attempts_left: i64,
+    pub created_at: i64,
+}
+
+const UPSERT: &str = "INSERT INTO confirmation_codes \
+     (user_id, purpose, salt, code_hash, expires_at, attempts_left, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (user_id, purpose) DO UPDATE SET salt = excluded.salt, \
+     code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
+     attempts_left = excluded.attempts_left, created_at = excluded.created_at";
+const SELECT: &str = "SELECT user_id, purpose, salt, code_hash, expires_at, attempts_left, \
+     created_at FROM confirmation_codes WHERE user_id = $1 AND purpose = $2";
+/// Consumes the code only if it is still the one that was checked: of two requests with
+/// the right code, one wins.
+const CONSUME: &str =
+    "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2 AND code_hash = $3";
+const SPEND_ATTEMPT: &str = "UPDATE confirmation_codes SET attempts_left = attempts_left - 1 \
+     WHERE user_id = $1 AND purpose = $2 AND code_hash = $3 AND attempts_left > 0";
+const DROP: &str = "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2";
+
+impl Store {
+    /// Stores `row`, replacing any earlier code of that user and purpose.
+    pub async fn put_confirmation(&self, row: &ConfirmationRow) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let r = row.clone();
+                db.write(move |c| {
+                    c.prepare_cached(UPSERT)?.execute(rusqlite::params![
+                        r.user_id,
+                        r.purpose,
+                        r.salt,
+                        r.code_hash,
+                        r.expires_at,
+                        r.attempts_left,
+                        r.created_at
+                    ])?;
+                    Ok(())
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                sqlx::query(UPSERT)
+                    .bind(&row.user_id)
+                    .bind(&row.purpose)
+                    .bind(&row.salt)
+                    .bind(&row.code_hash)
+                    .bind(row.expires_at)
+                    .bind(row.attempts_left)
+                    .bind(row.created_at)
+                    .execute(p)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn confirmation(
+        &self,
+        user_id: &str,
+        purpose: &str,
+    ) -> Result<Option<ConfirmationRow>, StoreError> {
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(SELECT)?
+                    .query_row([user_id, purpose], |r| {
+                        Ok(ConfirmationRow {
+                            user_id: r.get(0)?,
+                            purpose: r.get(1)?,
+                            salt: r.get(2)?,
+                            code_hash: r.get(3)?,
+                            expires_at: r.get(4)?,
+                            attempts_left: r.get(5)?,
+                            created_at: r.get(6)?,
+                        })
+                    })
+                    .optional()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, ConfirmationRow>(SELECT)
+                .bind(user_id)
+                .bind(purpose)
+                .fetch_optional(p)
+                .await?),
+        }
+    }
+
+    /// Runs one of the conditional statements above on (user, purpose, hash); true if it
+    /// changed a row.
+    async fn on_confirmation(
+        &self,
+        sql: &'static str,
+        row: &ConfirmationRow,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let r = row.clone();
+                db.write(move |c| {
+                    Ok(c.prepare_cached(sql)?.execute(rusqlite::params![
+                        r.user_id,
+                        r.purpose,
+                        r.code_hash
+                    ])? == 1)
+                })
+                .await
+            }
+            Store::Postgres(p) => Ok(sqlx::query(sql)
+                .bind(&row.user_id)
+                .bind(&row.purpose)
+                .bind(&row.code_hash)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
+        }
+    }
+
+    /// Uses the code up; false if a concurrent request (or a new code) came first.
+    pub async fn consume_confirmation(&self, row: &ConfirmationRow) -> Result<bool, StoreError> {
+        self.on_confirmation(CONSUME, row).await
+    }
+
+    /// Counts a wrong attempt; false if none were left.
+    pub async fn spend_confirmation_attempt(
+        &self,
+        row: &ConfirmationRow,
+    ) -> Result<bool, StoreError> {
+        self.on_confirmation(SPEND_ATTEMPT, row).await
+    }
+
+    /// Forgets the user's code for `purpose`.
+    pub async fn drop_confirmation(&self, user_id: &str, purpose: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let args = [user_id.to_owned(), purpose.to_owned()];
+                db.write(move |c| {
+                    c.prepare_cached(DROP)?.execute(args)?;
+                    Ok(())
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                sqlx::query(DROP)
+                    .bind(user_id)
+                    .bind(purpose)
+                    .execute(p)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}
