@@ -199,6 +199,20 @@ impl Client {
         self.json(rb).await
     }
 
+    /// Resets user `id`'s MFA in organisation `org` (owners and admins only).
+    pub async fn reset_user_mfa(&self, org: &str, id: &str) -> Result<()> {
+        let path = format!("/api/v1/orgs/{org}/users/{id}/mfa/reset");
+        self.send(self.request(Method::POST, &path)).await?;
+        Ok(())
+    }
+
+    /// Clears user `id`'s second-factor lock in organisation `org`.
+    pub async fn unlock_user(&self, org: &str, id: &str) -> Result<()> {
+        let path = format!("/api/v1/orgs/{org}/users/{id}/unlock");
+        self.send(self.request(Method::POST, &path)).await?;
+        Ok(())
+    }
+
     /// The users of organisation `org` (owners and admins only).
     pub async fn org_users(&self, org: &str) -> Result<Vec<OrgUser>> {
         self.json(self.request(Method::GET, &format!("/api/v1/orgs/{org}/users")))

@@ -11,6 +11,7 @@ use serde_json::Value;
 use twofold_proto::AuditEvent;
 
 use crate::clock::Timestamp;
+use crate::mail::Mail;
 use crate::store::AuditRow;
 
 use super::sessions::Caller;
@@ -32,6 +33,11 @@ pub async fn with_origin<F: Future>(origin: Origin, fut: F) -> F::Output {
     ORIGIN.scope(origin, fut).await
 }
 
+/// Where the current request came from (nothing outside a request).
+pub(crate) fn current_origin() -> Origin {
+    ORIGIN.try_with(Clone::clone).unwrap_or_default()
+}
+
 /// The most events one page holds.
 pub const MAX_PAGE: u32 = 500;
 /// A page's size when the caller does not say.
@@ -50,7 +56,7 @@ impl Twofold {
     /// Stores `e`. The action it describes has already happened, so a failure to store
     /// it is logged, not returned: the caller's answer must match what was done.
     pub(crate) async fn record(&self, e: Event<'_>) {
-        let origin = ORIGIN.try_with(Clone::clone).unwrap_or_default();
+        let origin = current_origin();
         let row = AuditRow {
             id: Self::new_id(),
             org_id: e.org_id.to_owned(),
@@ -102,6 +108,16 @@ impl Twofold {
             }
             Ok(None) => tracing::warn!(event, user_id, "audit event for a user that is gone"),
             Err(e) => tracing::error!(event, error = %e, "audit event not stored"),
+        }
+    }
+
+    /// Mails user `user_id` the message `make` builds for their address; logged if the
+    /// user cannot be read (the mail is a notice, never the action itself).
+    pub(crate) async fn mail_user(&self, user_id: &str, make: impl FnOnce(&str) -> Mail) {
+        match self.store.user_by_id(user_id).await {
+            Ok(Some(user)) => self.mailer.send(&make(&user.email), self.now()),
+            Ok(None) => {}
+            Err(e) => tracing::error!(user_id, error = %e, "mail not sent"),
         }
     }
 

@@ -6,6 +6,7 @@
 use serde_json::json;
 
 use crate::crypto::token::{self, TokenKind};
+use crate::mail::messages;
 use crate::store::{FLOW_ENROLL, UserRow};
 
 use super::audit::Event;
@@ -86,6 +87,8 @@ impl Twofold {
             })
             .await;
         }
+        self.mailer
+            .send(&messages::factor_added(&user.email, &f.name), self.now());
         Ok(session)
     }
 }

@@ -8,6 +8,7 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
+use crate::mail::messages;
 use crate::store::{self, CheckOutcome, CodeCheck, FactorRow, UserRow};
 
 use super::input::{OtpCode, factor_name};
@@ -172,6 +173,10 @@ impl Twofold {
             json!({"factor_id": f.id, "name": f.name}),
         )
         .await;
+        self.mailer.send(
+            &messages::factor_added(&caller.user.email, &f.name),
+            self.now(),
+        );
         Ok(to_api(&f))
     }
 
@@ -212,6 +217,10 @@ impl Twofold {
                 json!({"factor_id": f.id, "name": f.name}),
             )
             .await;
+            self.mailer.send(
+                &messages::factor_removed(&caller.user.email, &f.name),
+                self.now(),
+            );
         }
         Ok(())
     }
@@ -337,6 +346,11 @@ impl Twofold {
                             "attempt": attempt, "locked_for_secs": now.secs_until(until),
                         }),
                     )
+                    .await;
+                    self.mail_user(&user_id, |to| {
+                        let ip = super::audit::current_origin().ip;
+                        messages::lock_notice(to, &now.to_rfc3339(), ip.as_deref())
+                    })
                     .await;
                 }
                 self.attempt_failed(&user_id, attempt);

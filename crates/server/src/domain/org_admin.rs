@@ -1,12 +1,15 @@
-//! Running an organisation: who may (its owners and admins), its users, and whether each
-//! has a second factor (the seeds' "MFA column").
+//! Running an organisation: who may (its owners and admins), its users, whether each has
+//! a second factor (the seeds' "MFA column"), and resetting or unlocking a user's MFA.
 
+use serde_json::json;
 use twofold_proto::{MfaStatus, NewOrgUser, OrgUser, Role};
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
+use crate::mail::messages;
 use crate::store::{OrgRow, UserRow};
 
+use super::audit::Event;
 use super::sessions::Caller;
 use super::users::{NewUser, parse_role};
 use super::{DomainError, Result, Twofold};
@@ -98,5 +101,59 @@ impl Twofold {
             .await?
             .ok_or(DomainError::NotFound("user"))?;
         org_user(&user, 0)
+    }
+}
+
+impl Twofold {
+    /// User `id` of the organisation `slug`, for an owner or admin of it to act on. A user
+    /// of another organisation is `not_found`; an owner can be acted on only by an owner.
+    async fn org_member_for_admin(&self, caller: &Caller, slug: &str, id: &str) -> Result<UserRow> {
+        let org = self.org_for_admin(caller, slug).await?;
+        let user = self
+            .store
+            .user_by_id(id)
+            .await?
+            .filter(|u| u.org_id == org.id)
+            .ok_or(DomainError::NotFound("user"))?;
+        if parse_role(&user.role)? == Role::Owner && parse_role(&caller.user.role)? != Role::Owner {
+            return Err(DomainError::Forbidden(
+                "only an owner may do this to an owner".into(),
+            ));
+        }
+        Ok(user)
+    }
+
+    /// For a lost phone: removes all of the user's second factors, ends their sessions,
+    /// clears any lock and mails them a notice. If the organisation requires MFA they
+    /// enrol again at their next sign-in.
+    pub async fn reset_user_mfa(&self, caller: &Caller, slug: &str, id: &str) -> Result<()> {
+        let user = self.org_member_for_admin(caller, slug, id).await?;
+        let (factors, sessions) = self.store.reset_mfa(&user.id).await?;
+        self.record(Event {
+            org_id: &user.org_id,
+            event: "mfa.reset",
+            actor_id: Some(&caller.user.id),
+            subject_id: Some(&user.id),
+            details: json!({"factors_removed": factors, "sessions_ended": sessions}),
+        })
+        .await;
+        self.mailer
+            .send(&messages::mfa_reset_notice(&user.email, slug), self.now());
+        Ok(())
+    }
+
+    /// Clears the user's second-factor lock (and failure count).
+    pub async fn unlock_user(&self, caller: &Caller, slug: &str, id: &str) -> Result<()> {
+        let user = self.org_member_for_admin(caller, slug, id).await?;
+        let was_locked = self.store.unlock_mfa(&user.id).await?;
+        self.record(Event {
+            org_id: &user.org_id,
+            event: "mfa.unlocked",
+            actor_id: Some(&caller.user.id),
+            subject_id: Some(&user.id),
+            details: json!({"had_failures": was_locked}),
+        })
+        .await;
+        Ok(())
     }
 }

@@ -102,6 +102,22 @@ impl<S: Send + Sync> FromRequestParts<S> for OrgSlug {
     }
 }
 
+/// The `{org}` and `{id}` of an `/orgs/{org}/users/{id}/…` path; unusable ones are 404.
+pub struct OrgUserPath(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for OrgUserPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<(String, String)>::from_request_parts(parts, state).await {
+            Ok(Path((org, id))) if !org.contains('\0') && !id.contains('\0') => {
+                Ok(OrgUserPath(org, id))
+            }
+            _ => Err(DomainError::NotFound("user").into()),
+        }
+    }
+}
+
 /// `application/json`, or another `application/*+json` type (RFC 6839), parameters aside.
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers

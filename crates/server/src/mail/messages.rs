@@ -38,3 +38,57 @@ pub fn policy_disable_code(to: &str, org: &str, code: &str, minutes: u64) -> Mai
         ],
     )
 }
+
+/// An admin removed the user's second factors.
+pub fn mfa_reset_notice(to: &str, org: &str) -> Mail {
+    mail(
+        to,
+        "Your two-step sign-in was reset",
+        &[
+            format!("An administrator of {org} removed your second factors and signed you out."),
+            "If MFA is required, you will set up an authenticator app at your next sign-in.".into(),
+            "If you did not ask for this, tell your administrator.".into(),
+        ],
+    )
+}
+
+/// Repeated wrong codes locked the user's second step.
+pub fn lock_notice(to: &str, at: &str, ip: Option<&str>) -> Mail {
+    mail(
+        to,
+        "Someone failed your second sign-in step",
+        &[
+            format!(
+                "At {at}, someone entered your password but failed the second step, from {}.",
+                ip.unwrap_or("an unknown address")
+            ),
+            "Your second step is locked for a while. If this was not you, change your password \
+             now: whoever tried knows it."
+                .into(),
+        ],
+    )
+}
+
+/// A second factor was added to the account.
+pub fn factor_added(to: &str, name: &str) -> Mail {
+    mail(
+        to,
+        "A second factor was added to your account",
+        &[
+            format!("The authenticator \"{name}\" can now be used to sign in to your account."),
+            "If this was not you, tell your administrator at once.".into(),
+        ],
+    )
+}
+
+/// A second factor was removed from the account.
+pub fn factor_removed(to: &str, name: &str) -> Mail {
+    mail(
+        to,
+        "A second factor was removed from your account",
+        &[
+            format!("The authenticator \"{name}\" was removed from your account."),
+            "If this was not you, tell your administrator at once.".into(),
+        ],
+    )
+}

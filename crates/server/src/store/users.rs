@@ -206,4 +206,67 @@ impl Store {
                 == 1),
         }
     }
+
+    /// Removes all of a user's factors and confirmation codes, ends their sessions and
+    /// sign-in flows, and clears any lock, in one transaction; answers how many factors
+    /// and sessions went.
+    pub async fn reset_mfa(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
+        const FACTORS: &str = "DELETE FROM factors WHERE user_id = $1";
+        const SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+        const OTHERS: [&str; 3] = [
+            "DELETE FROM login_flows WHERE user_id = $1",
+            "DELETE FROM confirmation_codes WHERE user_id = $1",
+            UNLOCK,
+        ];
+        match self {
+            Store::Sqlite(db) => {
+                let id = user_id.to_owned();
+                db.write(move |c| {
+                    let factors = c.prepare_cached(FACTORS)?.execute([&id])?;
+                    let sessions = c.prepare_cached(SESSIONS)?.execute([&id])?;
+                    for sql in OTHERS {
+                        c.prepare_cached(sql)?.execute([&id])?;
+                    }
+                    let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
+                    Ok((n(factors), n(sessions)))
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let factors = sqlx::query(FACTORS).bind(user_id).execute(&mut *tx).await?;
+                let sessions = sqlx::query(SESSIONS)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for sql in OTHERS {
+                    sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok((factors.rows_affected(), sessions.rows_affected()))
+            }
+        }
+    }
+
+    /// Clears a user's second-factor failure count and lock; true if there was one.
+    pub async fn unlock_mfa(&self, user_id: &str) -> Result<bool, StoreError> {
+        const LOCKED: &str = "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL \
+             WHERE id = $1 AND (mfa_failures <> 0 OR mfa_locked_until IS NOT NULL)";
+        match self {
+            Store::Sqlite(db) => {
+                let id = user_id.to_owned();
+                db.write(move |c| Ok(c.prepare_cached(LOCKED)?.execute([id])? == 1))
+                    .await
+            }
+            Store::Postgres(p) => Ok(sqlx::query(LOCKED)
+                .bind(user_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
+        }
+    }
 }
+
+/// Clears the failure count and lock. Binds: user id.
+const UNLOCK: &str = "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL WHERE id = $1";

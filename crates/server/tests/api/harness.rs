@@ -222,6 +222,23 @@ impl TestServer {
         }
     }
 
+    /// Every message in the server's outbox, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.twofold.mailer().outbox_dir().to_path_buf();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect()
+    }
+
     /// Signs in a user who must enrol (`enrollment_required`), enrols an app and answers
     /// the aal-2 session.
     pub async fn session_after_enrolment(&self, org: &str, username: &str) -> Client {

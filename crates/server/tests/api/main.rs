@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod admin_actions;
 mod audit;
 mod concurrency;
 mod errors;

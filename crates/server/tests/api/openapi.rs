@@ -34,6 +34,8 @@ async fn openapi_document_lists_every_route() {
             "POST /api/v1/me/factors/totp",
             "POST /api/v1/me/factors/{id}/activate",
             "POST /api/v1/orgs/{org}/users",
+            "POST /api/v1/orgs/{org}/users/{id}/mfa/reset",
+            "POST /api/v1/orgs/{org}/users/{id}/unlock",
             "PUT /api/v1/orgs/{org}/mfa-policy",
         ]
     );

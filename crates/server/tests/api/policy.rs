@@ -28,14 +28,7 @@ fn disable(code: &str) -> SetMfaPolicy {
 
 /// The newest message in the server's outbox: (its text, the 6-digit code in it).
 fn last_mail(srv: &TestServer) -> (String, String) {
-    let dir = srv.twofold.mailer().outbox_dir().to_path_buf();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last().expect("no mail in the outbox")).unwrap();
+    let text = srv.outbox().pop().expect("no mail in the outbox");
     let code = text
         .split("Your code: ")
         .nth(1)

@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
             get(orgs::list_users).post(orgs::create_user),
         )
         .route("/orgs/{org}/audit-events", get(orgs::audit_events))
+        .route("/orgs/{org}/users/{id}/mfa/reset", post(orgs::reset_mfa))
+        .route("/orgs/{org}/users/{id}/unlock", post(orgs::unlock))
         .route(
             "/orgs/{org}/mfa-policy",
             get(orgs::get_policy).put(orgs::put_policy),
@@ -53,7 +55,7 @@ pub fn routes() -> Router<AppState> {
         auth::enroll_activate, me::me,
         factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
         orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
-        orgs::put_policy,
+        orgs::put_policy, orgs::reset_mfa, orgs::unlock,
     ),
     modifiers(&BearerAuth, &LinkFieldNames),
 )]

@@ -13,7 +13,7 @@ use twofold_proto::{
 use crate::domain::policy::PolicyOutcome;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Body, OrgSlug, Session};
+use crate::http::extract::{Body, OrgSlug, OrgUserPath, Session};
 
 /// The organisation's users with their MFA status, by username.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/users", tag = "orgs",
@@ -144,4 +144,46 @@ pub async fn put_policy(
         )
             .into_response(),
     })
+}
+
+/// Reset a user's MFA (a lost phone): removes all their second factors, ends their
+/// sessions, clears any lock and mails them a notice.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{id}/mfa/reset", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"),
+           ("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Reset; the user enrols again at their next sign-in if MFA is required"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such user in the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reset_mfa(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgUserPath(org, id): OrgUserPath,
+) -> Result<StatusCode, ApiError> {
+    st.twofold.reset_user_mfa(&caller, &org, &id).await?;
+    tracing::info!(event = "mfa.reset", actor = %caller.user.id, user_id = %id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Clear a user's second-factor lock.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{id}/unlock", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"),
+           ("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Unlocked (also when there was no lock)"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such user in the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn unlock(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgUserPath(org, id): OrgUserPath,
+) -> Result<StatusCode, ApiError> {
+    st.twofold.unlock_user(&caller, &org, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,110 @@
+//! An admin resets a user's MFA (a lost phone) or clears their lock; the user is told by
+//! mail, and so are they when a factor is added or removed or their second step locks.
+
+use twofold_proto::{ErrorCode, LoginResponse, MfaStatus, SetMfaPolicy};
+use twofold_server::domain::users::Role;
+
+use crate::harness::{PASSWORD, TestServer, both_engines, token};
+
+/// Mails to `to` in the outbox whose subject contains `subject`.
+fn mails_to(srv: &TestServer, to: &str, subject: &str) -> Vec<String> {
+    srv.outbox()
+        .into_iter()
+        .filter(|m| m.contains(&format!("\r\nTo: {to}\r\n")) && m.contains(subject))
+        .collect()
+}
+
+both_engines! {
+    async fn a_reset_removes_the_factors_ends_the_sessions_and_tells_the_user(srv: TestServer) {
+        let u = srv.enrolled().await;
+        srv.user_in(&u.org, "root", Role::Admin).await;
+        let admin = srv.session(&u.org, "root").await;
+        admin.set_mfa_policy(&u.org, &SetMfaPolicy {
+            required: true,
+            invalidate_sessions: Some(false),
+            grace_period_days: None,
+            confirmation_code: None,
+        })
+        .await
+        .unwrap();
+        assert_eq!(mails_to(&srv, "alice@example.com", "A second factor was added").len(), 1);
+        let user_id = u.session.me().await.unwrap().id;
+
+        admin.reset_user_mfa(&u.org, &user_id).await.unwrap();
+        let e = u.session.me().await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Unauthenticated), "{e}");
+        let users = admin.org_users(&u.org).await.unwrap();
+        let listed = users.iter().find(|x| x.id == user_id).unwrap();
+        assert_eq!(listed.mfa, MfaStatus::NotEnrolled);
+        assert_eq!(mails_to(&srv, "alice@example.com", "reset").len(), 1);
+        // MFA is required: the next sign-in enrols again.
+        assert!(matches!(
+            srv.client.login(&u.org, &u.username, PASSWORD).await.unwrap(),
+            LoginResponse::EnrollmentRequired { .. }
+        ));
+        let events = admin.audit_events(&u.org, None, None).await.unwrap();
+        let reset = events.iter().find(|e| e.event == "mfa.reset").unwrap();
+        assert_eq!(reset.subject_id.as_deref(), Some(user_id.as_str()));
+        assert_eq!(reset.details["factors_removed"], 1);
+    }
+
+    async fn an_unlock_lets_a_locked_user_in_again_and_the_lock_was_mailed(srv: TestServer) {
+        let u = srv.enrolled().await;
+        srv.user_in(&u.org, "root", Role::Admin).await;
+        let admin = srv.session(&u.org, "root").await;
+        let flow = srv.flow(&u).await;
+        let right = u.code(&srv, 0);
+        let wrong = if right == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            srv.submit(&flow, wrong).await.unwrap_err();
+        }
+        let e = srv.submit(&flow, &right).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts), "{e}");
+        let notice = mails_to(&srv, "alice@example.com", "failed your second sign-in step");
+        assert_eq!(notice.len(), 1);
+        assert!(notice[0].contains("from 127.0.0.1"), "{}", notice[0]);
+
+        let id = u.session.me().await.unwrap().id;
+        admin.unlock_user(&u.org, &id).await.unwrap();
+        let flow = srv.flow(&u).await;
+        let done = srv.submit(&flow, &u.code(&srv, 0)).await.unwrap();
+        srv.client.with_token(token(&done)).me().await.unwrap();
+        let events = admin.audit_events(&u.org, None, None).await.unwrap();
+        assert!(events.iter().any(|e| e.event == "mfa.unlocked"));
+    }
+
+    async fn removing_a_factor_is_mailed(srv: TestServer) {
+        let u = srv.enrolled().await;
+        let flow = srv.flow(&u).await;
+        let s = srv.client.with_token(token(&srv.submit(&flow, &u.code(&srv, 0)).await.unwrap()));
+        srv.advance(30);
+        s.delete_factor(&u.factor_id, Some(&u.code(&srv, 0))).await.unwrap();
+        assert_eq!(mails_to(&srv, "alice@example.com", "A second factor was removed").len(), 1);
+    }
+
+    async fn only_the_right_admins_may_reset_or_unlock(srv: TestServer) {
+        let (org, owner) = srv.user(Role::Owner).await;
+        srv.user_in(&org, "root", Role::Admin).await;
+        srv.user_in(&org, "bob", Role::Member).await;
+        let owner_s = srv.session(&org, &owner).await;
+        let owner_id = owner_s.me().await.unwrap().id;
+        let admin = srv.session(&org, "root").await;
+        let member = srv.session(&org, "bob").await;
+        let bob_id = member.me().await.unwrap().id;
+
+        let e = member.unlock_user(&org, &bob_id).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        let e = admin.reset_user_mfa(&org, &owner_id).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        let e = admin.reset_user_mfa(&org, "no-such-user").await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::NotFound), "{e}");
+        let (other, other_admin) = srv.user(Role::Admin).await;
+        let stranger = srv.session(&other, &other_admin).await;
+        let e = stranger.reset_user_mfa(&other, &bob_id).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::NotFound), "{e}");
+        // The owner may reset anyone, an admin a member.
+        owner_s.reset_user_mfa(&org, &bob_id).await.unwrap();
+        admin.unlock_user(&org, &bob_id).await.unwrap();
+        assert!(mails_to(&srv, "bob@example.com", "reset").len() == 1);
+    }
+}
