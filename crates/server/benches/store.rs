@@ -165,6 +165,7 @@ fn hot_queries(c: &mut Criterion) {
             finish: Finish::Claim {
                 user_id: user_id(user),
             },
+            origin: Default::default(),
         };
         // Each iteration claims a step newer than any before for that user.
         let mut step = 1_000_000i64;

@@ -86,31 +86,6 @@ impl Twofold {
         .await;
     }
 
-    /// Records an event about user `user_id`, done by `actor` (`None`: nobody signed in,
-    /// as in a sign-in, or an operator at the command line).
-    pub(crate) async fn record_for_user(
-        &self,
-        user_id: &str,
-        event: &'static str,
-        actor: Option<&str>,
-        details: Value,
-    ) {
-        match self.store.user_by_id(user_id).await {
-            Ok(Some(user)) => {
-                self.record(Event {
-                    org_id: &user.org_id,
-                    event,
-                    actor_id: actor,
-                    subject_id: Some(user_id),
-                    details,
-                })
-                .await;
-            }
-            Ok(None) => tracing::warn!(event, user_id, "audit event for a user that is gone"),
-            Err(e) => tracing::error!(event, error = %e, "audit event not stored"),
-        }
-    }
-
     /// Mails user `user_id` the message `make` builds for their address; logged if the
     /// user cannot be read (the mail is a notice, never the action itself).
     pub(crate) async fn mail_user(&self, user_id: &str, make: impl FnOnce(&str) -> Mail) {

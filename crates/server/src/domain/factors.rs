@@ -9,7 +9,7 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
 use crate::mail::messages;
-use crate::store::{self, CheckOutcome, CodeCheck, FactorRow, UserRow};
+use crate::store::{self, AuditOrigin, CheckOutcome, CodeCheck, FactorRow, UserRow};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::{Caller, NewSession};
@@ -298,23 +298,18 @@ impl Twofold {
                 lock_after: Box::new(lock_after),
                 matcher: Box::new(matcher),
                 finish,
+                origin: {
+                    let o = super::audit::current_origin();
+                    AuditOrigin {
+                        ip: o.ip,
+                        user_agent: o.user_agent,
+                    }
+                },
             })
             .await?;
+        // The check recorded its audit events itself, in its own transaction.
         match outcome {
-            CheckOutcome::Accepted { user_id, factor_id } => {
-                if session.is_some() {
-                    self.record_for_user(
-                        &user_id,
-                        "signin.succeeded",
-                        None,
-                        json!({
-                            "amr": ["pwd", "otp"], "factor_id": factor_id,
-                        }),
-                    )
-                    .await;
-                }
-                Ok(session)
-            }
+            CheckOutcome::Accepted { .. } => Ok(session),
             CheckOutcome::Locked { until } => Err(DomainError::Locked {
                 retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
             }),
@@ -322,31 +317,9 @@ impl Twofold {
                 user_id,
                 attempt,
                 matched,
+                locked_until,
             } => {
-                let reason = if matched {
-                    "code_reused"
-                } else {
-                    "invalid_code"
-                };
-                self.record_for_user(
-                    &user_id,
-                    "mfa.failed",
-                    None,
-                    json!({
-                        "attempt": attempt, "reason": reason,
-                    }),
-                )
-                .await;
-                if let Some(until) = super::lockout::lock_until(&self.security, now, attempt) {
-                    self.record_for_user(
-                        &user_id,
-                        "mfa.locked",
-                        None,
-                        json!({
-                            "attempt": attempt, "locked_for_secs": now.secs_until(until),
-                        }),
-                    )
-                    .await;
+                if locked_until.is_some() {
                     self.mail_user(&user_id, |to| {
                         let ip = super::audit::current_origin().ip;
                         messages::lock_notice(to, &now.to_rfc3339(), ip.as_deref())

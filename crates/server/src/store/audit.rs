@@ -48,42 +48,51 @@ impl AuditRow {
     }
 }
 
+/// Inserts `e` on SQLite (shared with the code check, which records sign-ins in its own
+/// transaction).
+pub(super) fn insert_audit_sqlite(c: &rusqlite::Connection, e: &AuditRow) -> rusqlite::Result<()> {
+    c.prepare_cached(INSERT_AUDIT)?.execute(rusqlite::params![
+        e.id,
+        e.org_id,
+        e.at,
+        e.event,
+        e.actor_id,
+        e.subject_id,
+        e.ip,
+        e.user_agent,
+        e.details
+    ])?;
+    Ok(())
+}
+
+/// Inserts `e` on PostgreSQL, alone or inside a transaction.
+pub(super) async fn insert_audit_pg<'c>(
+    x: impl sqlx::PgExecutor<'c>,
+    e: &AuditRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_AUDIT)
+        .bind(&e.id)
+        .bind(&e.org_id)
+        .bind(e.at)
+        .bind(&e.event)
+        .bind(&e.actor_id)
+        .bind(&e.subject_id)
+        .bind(&e.ip)
+        .bind(&e.user_agent)
+        .bind(&e.details)
+        .execute(x)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_audit(&self, e: &AuditRow) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(db) => {
                 let e = e.clone();
-                db.write(move |c| {
-                    c.prepare_cached(INSERT_AUDIT)?.execute(rusqlite::params![
-                        e.id,
-                        e.org_id,
-                        e.at,
-                        e.event,
-                        e.actor_id,
-                        e.subject_id,
-                        e.ip,
-                        e.user_agent,
-                        e.details
-                    ])?;
-                    Ok(())
-                })
-                .await
+                db.write(move |c| Ok(insert_audit_sqlite(c, &e)?)).await
             }
-            Store::Postgres(p) => {
-                sqlx::query(INSERT_AUDIT)
-                    .bind(&e.id)
-                    .bind(&e.org_id)
-                    .bind(e.at)
-                    .bind(&e.event)
-                    .bind(&e.actor_id)
-                    .bind(&e.subject_id)
-                    .bind(&e.ip)
-                    .bind(&e.user_agent)
-                    .bind(&e.details)
-                    .execute(p)
-                    .await?;
-                Ok(())
-            }
+            Store::Postgres(p) => Ok(insert_audit_pg(p, e).await?),
         }
     }
 

@@ -16,9 +16,10 @@
 
 use rusqlite::OptionalExtension;
 
+use super::audit::{AuditRow, insert_audit_pg, insert_audit_sqlite};
 use super::factors::{CLAIM_TOTP_STEP, FactorRow, factors_of_user_sqlite};
 use super::flows::DELETE_FLOW;
-use super::lockout::{LOCK_STATE, Reservation};
+use super::lockout::Reservation;
 use super::sessions::{insert_session_pg, insert_session_sqlite};
 use super::{SessionRow, Store, StoreError};
 
@@ -36,6 +37,71 @@ pub struct CodeCheck<E> {
     pub lock_after: Box<dyn Fn(i64) -> Option<i64> + Send + Sync>,
     pub matcher: Matcher<E>,
     pub finish: Finish,
+    /// Where the attempt came from, for the audit events the check records.
+    pub origin: AuditOrigin,
+}
+
+/// The client's address and user agent, for the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct AuditOrigin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What the check records in the audit log, in its own transaction: a finished sign-in
+/// (`signin.succeeded`) and a failed code (`mfa.failed`, and `mfa.locked` when it locks
+/// the user). A check that guards an action records only failures; the action records
+/// itself.
+struct Audit<'a> {
+    org_id: &'a str,
+    user_id: &'a str,
+    now: i64,
+    origin: &'a AuditOrigin,
+}
+
+impl Audit<'_> {
+    fn row(&self, event: &str, details: serde_json::Value) -> AuditRow {
+        AuditRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: self.org_id.to_owned(),
+            at: self.now,
+            event: event.to_owned(),
+            actor_id: None,
+            subject_id: Some(self.user_id.to_owned()),
+            ip: self.origin.ip.clone(),
+            user_agent: self.origin.user_agent.clone(),
+            details: details.to_string(),
+        }
+    }
+
+    /// `mfa.failed`, and `mfa.locked` if attempt `attempt` locks the user until `lock`.
+    fn failure(&self, attempt: i64, matched: bool, lock: Option<i64>) -> Vec<AuditRow> {
+        let reason = if matched {
+            "code_reused"
+        } else {
+            "invalid_code"
+        };
+        let mut rows = vec![self.row(
+            "mfa.failed",
+            serde_json::json!({"attempt": attempt, "reason": reason}),
+        )];
+        if let Some(until) = lock {
+            let secs = ((until - self.now).max(0) + 999) / 1000;
+            rows.push(self.row(
+                "mfa.locked",
+                serde_json::json!({"attempt": attempt, "locked_for_secs": secs}),
+            ));
+        }
+        rows
+    }
+
+    fn signed_in(&self, session: &SessionRow, factor_id: &str) -> AuditRow {
+        let amr: Vec<&str> = session.amr.split_whitespace().collect();
+        self.row(
+            "signin.succeeded",
+            serde_json::json!({"amr": amr, "factor_id": factor_id}),
+        )
+    }
 }
 
 /// What accepting the code writes besides claiming its step and clearing the count.
@@ -58,11 +124,13 @@ pub enum CheckOutcome<E> {
     /// Locked until this time (Unix ms); the code was not evaluated.
     Locked { until: i64 },
     /// Attempt number `attempt` of `user_id` failed: no factor matched, or (`matched`)
-    /// the only matches were steps already used.
+    /// the only matches were steps already used. `locked_until` is set when this attempt
+    /// locked the user.
     Failed {
         user_id: String,
         attempt: i64,
         matched: bool,
+        locked_until: Option<i64>,
     },
     /// The flow is unknown or expired (nothing counted), or a concurrent request finished
     /// it after this code was counted.
@@ -78,6 +146,9 @@ const CLEAR_FAILURES: &str = "UPDATE users SET mfa_failures = 0, mfa_locked_unti
 const SIGNED_IN: &str =
     "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, last_login_at = $1 WHERE id = $2";
 /// Only a flow for the second step: an enrolment flow cannot finish a sign-in with a code.
+/// The user's failure count, lock and organisation (for the audit log).
+const LOCK_STATE_AND_ORG: &str =
+    "SELECT mfa_failures, mfa_locked_until, org_id FROM users WHERE id = $1";
 const FLOW_USER: &str =
     "SELECT user_id, expires_at FROM login_flows WHERE token_hash = $1 AND purpose = 'mfa'";
 
@@ -118,19 +189,32 @@ fn check_sqlite<E>(
             }
         }
     };
-    let (failures, locked_until): (i64, Option<i64>) = c
-        .prepare_cached(LOCK_STATE)?
-        .query_row([&user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let (failures, locked_until, org_id): (i64, Option<i64>, String) = c
+        .prepare_cached(LOCK_STATE_AND_ORG)?
+        .query_row([&user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
         .ok_or(StoreError::Missing("user"))?;
     if let Some(until) = locked_until.filter(|&u| u > check.now) {
         return Ok(CheckOutcome::Locked { until });
     }
     let attempt = failures + 1;
-    let record_failure = |c: &rusqlite::Connection| -> rusqlite::Result<()> {
-        let lock = (check.lock_after)(attempt).or(locked_until);
+    let new_lock = (check.lock_after)(attempt);
+    let audit = Audit {
+        org_id: &org_id,
+        user_id: &user_id,
+        now: check.now,
+        origin: &check.origin,
+    };
+    let record_failure = |c: &rusqlite::Connection, matched: bool| -> rusqlite::Result<()> {
         c.prepare_cached(RECORD_FAILURE)?
-            .execute(rusqlite::params![attempt, lock, user_id])?;
+            .execute(rusqlite::params![
+                attempt,
+                new_lock.or(locked_until),
+                user_id
+            ])?;
+        for row in audit.failure(attempt, matched, new_lock) {
+            insert_audit_sqlite(c, &row)?;
+        }
         Ok(())
     };
     let mut matched = false;
@@ -142,7 +226,7 @@ fn check_sqlite<E>(
             Ok(Some(step)) => step,
             Ok(None) => continue,
             Err(e) => {
-                record_failure(c)?;
+                record_failure(c, false)?;
                 return Ok(CheckOutcome::MatcherFailed(e));
             }
         };
@@ -165,6 +249,7 @@ fn check_sqlite<E>(
                 session.user_id = user_id.clone();
                 session.factor_id = Some(f.id.clone());
                 insert_session_sqlite(c, session)?;
+                insert_audit_sqlite(c, &audit.signed_in(session, &f.id))?;
             }
         }
         return Ok(CheckOutcome::Accepted {
@@ -172,11 +257,12 @@ fn check_sqlite<E>(
             factor_id: f.id,
         });
     }
-    record_failure(c)?;
+    record_failure(c, matched)?;
     Ok(CheckOutcome::Failed {
         user_id,
         attempt,
         matched,
+        locked_until: new_lock,
     })
 }
 
@@ -204,6 +290,17 @@ async fn check_pg<E>(
             Reservation::Granted { attempt } => attempt,
             Reservation::Locked { until } => return Ok(CheckOutcome::Locked { until }),
         };
+    let org_id: String = sqlx::query_scalar("SELECT org_id FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(p)
+        .await?;
+    let audit = Audit {
+        org_id: &org_id,
+        user_id,
+        now: check.now,
+        origin: &check.origin,
+    };
+    let new_lock = (check.lock_after)(attempt);
     let factors = sqlx::query_as::<_, FactorRow>(&super::factors::factors_of_user_sql())
         .bind(user_id)
         .fetch_all(p)
@@ -216,7 +313,12 @@ async fn check_pg<E>(
         let step = match (check.matcher)(&f) {
             Ok(Some(step)) => step,
             Ok(None) => continue,
-            Err(e) => return Ok(CheckOutcome::MatcherFailed(e)),
+            Err(e) => {
+                for row in audit.failure(attempt, false, new_lock) {
+                    insert_audit_pg(p, &row).await?;
+                }
+                return Ok(CheckOutcome::MatcherFailed(e));
+            }
         };
         matched = true;
         let mut tx = p.begin().await?;
@@ -258,6 +360,7 @@ async fn check_pg<E>(
                 session.user_id = user_id.to_owned();
                 session.factor_id = Some(f.id.clone());
                 insert_session_pg(&mut *tx, session).await?;
+                insert_audit_pg(&mut *tx, &audit.signed_in(session, &f.id)).await?;
             }
         }
         tx.commit().await?;
@@ -266,9 +369,14 @@ async fn check_pg<E>(
             factor_id: f.id,
         });
     }
+    // The attempt was counted when it was reserved; its events follow.
+    for row in audit.failure(attempt, matched, new_lock) {
+        insert_audit_pg(p, &row).await?;
+    }
     Ok(CheckOutcome::Failed {
         user_id: user_id.to_owned(),
         attempt,
         matched,
+        locked_until: new_lock,
     })
 }

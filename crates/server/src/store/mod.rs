@@ -32,7 +32,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use crate::config::Database;
 
 pub use audit::{AuditCursor, AuditRow};
-pub use code_check::{CheckOutcome, CodeCheck, Finish, Matcher};
+pub use code_check::{AuditOrigin, CheckOutcome, CodeCheck, Finish, Matcher};
 pub use confirmations::ConfirmationRow;
 pub use factors::FactorRow;
 pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow};
