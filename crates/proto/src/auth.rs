@@ -90,9 +90,16 @@ pub struct EnrollInFlowRequest {
     /// The `flow_token` of an `enrollment_required` answer.
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub flow_token: String,
-    /// A label, as for `POST /me/factors/totp`.
+    /// A label, as for `POST /me/factors/totp`: 1-64 printable characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: Option<String>,
 }
 

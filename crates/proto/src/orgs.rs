@@ -109,7 +109,11 @@ pub struct SetMfaPolicy {
     pub invalidate_sessions: Option<bool>,
     /// When enabling: 0 to 30 days during which users may still sign in without a factor
     /// (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 30))]
     pub grace_period_days: Option<u32>,
     /// When turning MFA off: the 6-digit code mailed to the admin by the same request
@@ -137,4 +141,53 @@ pub struct MfaPolicyChanged {
     pub policy: MfaPolicy,
     /// How many sessions were ended.
     pub sessions_ended: u64,
+}
+
+/// An optional whole number that may be written `22` or `22.0`: JSON Schema's "integer"
+/// admits both, and a client that writes numbers as floats must not be refused for it.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(u) = n.as_u64() {
+        return u32::try_from(u)
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("{n} is too large")));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => {
+            // Whole and in range, so the conversion is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(Some(f as u32))
+        }
+        _ => Err(D::Error::custom(format!(
+            "expected a whole number from 0, got {n}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn grace_days_may_be_written_as_a_float_if_whole() {
+        let parse = |json: &str| serde_json::from_str::<SetMfaPolicy>(json);
+        let days = |json: &str| parse(json).unwrap().grace_period_days;
+        assert_eq!(
+            days(r#"{"required":true,"grace_period_days":22}"#),
+            Some(22)
+        );
+        assert_eq!(
+            days(r#"{"required":true,"grace_period_days":22.0}"#),
+            Some(22)
+        );
+        assert_eq!(days(r#"{"required":true,"grace_period_days":null}"#), None);
+        assert_eq!(days(r#"{"required":true}"#), None);
+        assert!(parse(r#"{"required":true,"grace_period_days":2.5}"#).is_err());
+        assert!(parse(r#"{"required":true,"grace_period_days":-1}"#).is_err());
+    }
 }

@@ -113,6 +113,12 @@ impl Twofold {
             )));
         }
         let cursor = match before {
+            // No event id holds a NUL (and PostgreSQL text cannot).
+            Some(id) if id.contains('\0') => {
+                return Err(DomainError::InvalidInput(
+                    "before: no such event in this organisation".into(),
+                ));
+            }
             Some(id) => Some(self.store.audit_cursor(&org.id, id).await?.ok_or_else(|| {
                 DomainError::InvalidInput("before: no such event in this organisation".into())
             })?),

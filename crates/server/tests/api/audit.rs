@@ -145,8 +145,10 @@ both_engines! {
             let e = a.audit_events(&org, Some(limit), None).await.unwrap_err();
             assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{limit}: {e}");
         }
-        let e = a.audit_events(&org, None, Some("no-such-event")).await.unwrap_err();
-        assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{e}");
+        for before in ["no-such-event", "nul\0byte"] {
+            let e = a.audit_events(&org, None, Some(before)).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{before:?}: {e}");
+        }
         let res = reqwest::Client::new()
             .get(format!("{}/api/v1/orgs/{org}/audit-events?limit=ten", srv.url))
             .bearer_auth(token(&srv.client.login(&org, &admin, PASSWORD).await.unwrap()))
