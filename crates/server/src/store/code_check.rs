@@ -95,12 +95,16 @@ impl Audit<'_> {
         rows
     }
 
+    /// `signin.succeeded`: the user did it (a failure's actor is unknown).
     fn signed_in(&self, session: &SessionRow, factor_id: &str) -> AuditRow {
         let amr: Vec<&str> = session.amr.split_whitespace().collect();
-        self.row(
-            "signin.succeeded",
-            serde_json::json!({"amr": amr, "factor_id": factor_id}),
-        )
+        AuditRow {
+            actor_id: Some(self.user_id.to_owned()),
+            ..self.row(
+                "signin.succeeded",
+                serde_json::json!({"amr": amr, "factor_id": factor_id}),
+            )
+        }
     }
 }
 

@@ -111,6 +111,8 @@ both_engines! {
         assert_eq!(events[7].details["reason"], "invalid_code");
         assert_eq!(events[2].details["locked_for_secs"], 60);
         assert_eq!(events[1].details["amr"], serde_json::json!(["pwd", "otp"]));
+        assert_eq!(events[1].actor_id.as_deref(), Some(bob.id.as_str()));
+        assert_eq!(events[3].actor_id, None, "who failed a code is not known");
         assert_eq!(events[0].subject_id.as_deref(), Some(bob.id.as_str()));
         // Times come from the server's clock, which the test moved.
         assert!(events[0].at > events[14].at, "{} vs {}", events[0].at, events[14].at);
