@@ -3,7 +3,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use twofold_proto::{
     ActivateInFlowRequest, EnrollInFlowRequest, LoginRequest, LoginResponse, MfaRequest, Problem,
@@ -118,17 +118,7 @@ pub async fn enroll_totp(
         .twofold
         .enroll_in_flow(&req.flow_token, req.name.as_deref())
         .await?;
-    let qr_svg = crate::qr::svg(&e.uri)
-        .map_err(|e| ApiError::from(crate::domain::DomainError::Internal(e.to_string())))?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TotpEnrollment {
-            id: e.id,
-            secret: e.secret_base32,
-            uri: e.uri,
-            qr_svg,
-        }),
-    ))
+    super::factors::created(e)
 }
 
 /// `?flow_token=` of the enrolment QR code.
@@ -156,9 +146,7 @@ pub async fn enroll_qr_png(
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let uri = st.twofold.enrollment_uri(&q.flow_token, &id).await?;
-    let png = crate::qr::png(&uri)
-        .map_err(|e| ApiError::from(crate::domain::DomainError::Internal(e.to_string())))?;
-    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+    super::factors::png(&uri)
 }
 
 /// Activate the factor being enrolled with a code from the app: signed in at aal 2.

@@ -7,12 +7,34 @@ use twofold_proto::{
     ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, Problem, TotpEnrollment,
 };
 
+use crate::domain::factors::Enrollment;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, FactorId, OptionalBody, Session};
 
 fn qr_failed(e: crate::qr::QrError) -> ApiError {
     ApiError::from(crate::domain::DomainError::Internal(e.to_string()))
+}
+
+/// The 201 answer to a new pending factor, with its QR code as SVG (shared with the
+/// enrolment inside a sign-in).
+pub(super) fn created(e: Enrollment) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
+    let qr_svg = crate::qr::svg(&e.uri).map_err(qr_failed)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TotpEnrollment {
+            id: e.id,
+            secret: e.secret_base32,
+            uri: e.uri,
+            qr_svg,
+        }),
+    ))
+}
+
+/// A QR code as a PNG answer.
+pub(super) fn png(uri: &str) -> Result<impl IntoResponse + use<>, ApiError> {
+    let png = crate::qr::png(uri).map_err(qr_failed)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png))
 }
 
 /// The user's factors, pending and active. Never includes secrets.
@@ -60,16 +82,7 @@ pub async fn enroll_totp(
     let req = req.unwrap_or_default();
     let e = st.twofold.enroll_totp(&caller, req.name.as_deref()).await?;
     tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %e.id);
-    let qr_svg = crate::qr::svg(&e.uri).map_err(qr_failed)?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TotpEnrollment {
-            id: e.id,
-            secret: e.secret_base32,
-            uri: e.uri,
-            qr_svg,
-        }),
-    ))
+    created(e)
 }
 
 /// Activate a pending factor with a current code from the authenticator app.
@@ -139,6 +152,5 @@ pub async fn qr_png(
     FactorId(id): FactorId,
 ) -> Result<impl IntoResponse, ApiError> {
     let uri = st.twofold.pending_factor_uri(&caller, &id).await?;
-    let png = crate::qr::png(&uri).map_err(qr_failed)?;
-    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+    png(&uri)
 }
