@@ -12,7 +12,7 @@ use twofold_proto::AuditEvent;
 
 use crate::clock::Timestamp;
 use crate::mail::Mail;
-use crate::store::AuditRow;
+use crate::store::{AuditRow, UserRow};
 
 use super::sessions::Caller;
 use super::{DomainError, Result, Twofold};
@@ -73,9 +73,8 @@ impl Twofold {
         }
     }
 
-    /// Records an event the signed-in `caller` did to themselves.
-    pub(crate) async fn record_by(&self, caller: &Caller, event: &'static str, details: Value) {
-        let user = &caller.user;
+    /// Records an event `user` did to themselves.
+    pub(crate) async fn record_by(&self, user: &UserRow, event: &'static str, details: Value) {
         self.record(Event {
             org_id: &user.org_id,
             event,

@@ -9,7 +9,6 @@ use crate::crypto::token::{self, TokenKind};
 use crate::mail::messages;
 use crate::store::{FLOW_ENROLL, UserRow};
 
-use super::audit::Event;
 use super::factors::Enrollment;
 use super::input::{OtpCode, factor_name};
 use super::sessions::NewSession;
@@ -68,25 +67,10 @@ impl Twofold {
         row.factor_id = Some(f.id.clone());
         self.store.insert_session(&row).await?;
         self.store.record_login(&user.id, row.created_at).await?;
-        for (event, details) in [
-            (
-                "factor.enrolled",
-                json!({"factor_id": f.id, "name": f.name, "at_sign_in": true}),
-            ),
-            (
-                "signin.succeeded",
-                json!({"amr": ["pwd", "otp"], "factor_id": f.id}),
-            ),
-        ] {
-            self.record(Event {
-                org_id: &user.org_id,
-                event,
-                actor_id: Some(&user.id),
-                subject_id: Some(&user.id),
-                details,
-            })
-            .await;
-        }
+        let enrolled = json!({"factor_id": f.id, "name": f.name, "at_sign_in": true});
+        self.record_by(&user, "factor.enrolled", enrolled).await;
+        let signed_in = json!({"amr": ["pwd", "otp"], "factor_id": f.id});
+        self.record_by(&user, "signin.succeeded", signed_in).await;
         self.mailer
             .send(&messages::factor_added(&user.email, &f.name), self.now());
         Ok(session)

@@ -168,7 +168,7 @@ impl Twofold {
         self.activate_pending(&caller.user, &f.id, &code).await?;
         let f = self.own_factor(caller, id).await?;
         self.record_by(
-            caller,
+            &caller.user,
             "factor.enrolled",
             json!({"factor_id": f.id, "name": f.name}),
         )
@@ -212,7 +212,7 @@ impl Twofold {
         self.check_totp(Some(&f.id), &code, finish).await?;
         if self.store.delete_factor(&f.id).await? {
             self.record_by(
-                caller,
+                &caller.user,
                 "factor.removed",
                 json!({"factor_id": f.id, "name": f.name}),
             )
