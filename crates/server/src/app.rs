@@ -24,6 +24,9 @@ pub enum StartError {
     },
 }
 
+/// How long a stopping server waits for queued mail.
+const MAIL_DRAIN: Duration = Duration::from_secs(10);
+
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
@@ -62,12 +65,20 @@ impl Application {
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(purge_expired_forever(self.twofold.clone()));
         let store = self.twofold.store().clone();
+        let mailer = self.twofold.mailer().clone();
         let app = crate::http::router(self.twofold)
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let res = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         housekeeping.abort();
+        // Mail queued by the last requests (a lock notice, a code) gets a moment to go out.
+        if tokio::time::timeout(MAIL_DRAIN, mailer.idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!("stopping with mail still undelivered");
+        }
         store.close().await;
         res
     }

@@ -51,28 +51,6 @@ impl Timestamp {
     }
 }
 
-impl Timestamp {
-    /// RFC 5322 (mail `Date:`) in UTC, e.g. `Mon, 23 Nov 2026 14:05:09 +0000`.
-    pub fn to_rfc5322(self) -> String {
-        const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-        const MONTHS: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
-        let secs = self.0.div_euclid(1000);
-        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-        let (y, m, d) = civil_from_days(days);
-        // 1970-01-01 was a Thursday; both indexes are in range by construction.
-        let weekday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
-        let month = MONTHS[usize::try_from(m.saturating_sub(1)).unwrap_or(0).min(11)];
-        format!(
-            "{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} +0000",
-            rem / 3600,
-            (rem / 60) % 60,
-            rem % 60
-        )
-    }
-}
-
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day); Howard Hinnant's
 /// `civil_from_days`, which is exact for every i64 day count we can meet.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -141,23 +119,6 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_rfc5322_for_mail() {
-        assert_eq!(
-            Timestamp::from_millis(0).to_rfc5322(),
-            "Thu, 01 Jan 1970 00:00:00 +0000"
-        );
-        // 2026-11-23 was a Monday.
-        assert_eq!(
-            Timestamp::from_millis(1_795_446_309_000).to_rfc5322(),
-            "Mon, 23 Nov 2026 15:05:09 +0000"
-        );
-        assert_eq!(
-            Timestamp::from_millis(951_782_400_000).to_rfc5322(),
-            "Tue, 29 Feb 2000 00:00:00 +0000"
-        );
-    }
 
     #[test]
     fn formats_rfc3339_in_utc() {

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 /// The name of the optional configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "twofold.toml";
@@ -110,6 +111,88 @@ impl Default for Security {
     }
 }
 
+/// How an SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or a trusted network (port 25).
+    None,
+}
+
+impl SmtpSecurity {
+    fn default_port(self) -> u16 {
+        match self {
+            Self::StartTls => 587,
+            Self::Tls => 465,
+            Self::None => 25,
+        }
+    }
+}
+
+impl FromStr for SmtpSecurity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "starttls" => Ok(Self::StartTls),
+            "tls" => Ok(Self::Tls),
+            "none" => Ok(Self::None),
+            _ => Err("expected \"starttls\", \"tls\" or \"none\"".into()),
+        }
+    }
+}
+
+/// The SMTP server mail goes to (`[smtp]` in `twofold.toml`, `TWOFOLD_SMTP_*`).
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    /// Never logged or shown (see the `Debug` impl).
+    pub password: Option<Zeroizing<String>>,
+    /// Extra trusted root certificates (PEM), for a relay with a private CA.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Connecting and each command's answer.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Where Twofold's mail goes and how patiently.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// The `From:` of every message.
+    pub from: String,
+    /// `None`: no SMTP server; messages are written to `<data-dir>/outbox/`.
+    pub smtp: Option<SmtpConfig>,
+    pub retry: crate::mail::Retry,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "Twofold <no-reply@localhost>".into(),
+            smtp: None,
+            retry: crate::mail::Retry::default(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub data_dir: PathBuf,
@@ -122,6 +205,7 @@ pub struct Config {
     pub issuer: String,
     pub log_format: LogFormat,
     pub security: Security,
+    pub mail: MailConfig,
 }
 
 impl Config {
@@ -136,6 +220,7 @@ impl Config {
             issuer: "Twofold".into(),
             log_format: LogFormat::Text,
             security: Security::default(),
+            mail: MailConfig::default(),
         }
     }
 
@@ -280,8 +365,127 @@ impl Config {
         )? {
             s.password_hash_concurrency = n;
         }
+        cfg.mail = mail_config(&src, file.smtp.unwrap_or_default())?;
         Ok(cfg)
     }
+}
+
+/// The `[smtp]` table and the `TWOFOLD_SMTP_*` variables. SMTP is on when a host is
+/// given; `from` applies to the outbox too.
+fn mail_config(src: &Sources<'_>, file: SmtpFile) -> Result<MailConfig, ConfigError> {
+    let mut mail = MailConfig::default();
+    if let Some(Sender(from)) = src.pick("smtp.from", file.from, "TWOFOLD_SMTP_FROM", &None)? {
+        mail.from = from;
+    }
+    let host: Option<NonEmptyText> =
+        src.pick("smtp.host", file.host, "TWOFOLD_SMTP_HOST", &None)?;
+    let security: Option<SmtpSecurity> = src.pick(
+        "smtp.security",
+        file.security,
+        "TWOFOLD_SMTP_SECURITY",
+        &None,
+    )?;
+    let port: Option<Port> = src.pick("smtp.port", file.port, "TWOFOLD_SMTP_PORT", &None)?;
+    let username: Option<NonEmptyText> = src.pick(
+        "smtp.username",
+        file.username,
+        "TWOFOLD_SMTP_USERNAME",
+        &None,
+    )?;
+    let password = match ((src.env)("TWOFOLD_SMTP_PASSWORD_FILE"), file.password_file) {
+        (Some(path), _) => Some(read_secret_file("TWOFOLD_SMTP_PASSWORD_FILE", &path)?),
+        (None, Some(path)) => Some(read_secret_file("smtp.password_file", &path)?),
+        (None, None) => src
+            .pick::<NonEmptyText, _>(
+                "smtp.password",
+                file.password,
+                "TWOFOLD_SMTP_PASSWORD",
+                &None,
+            )?
+            .map(|NonEmptyText(p)| Zeroizing::new(p)),
+    };
+    let ca_file: Option<NonEmptyText> =
+        src.pick("smtp.ca_file", file.ca_file, "TWOFOLD_SMTP_CA_FILE", &None)?;
+    let timeout: Option<Secs> = src.pick(
+        "smtp.timeout_seconds",
+        file.timeout_seconds,
+        "TWOFOLD_SMTP_TIMEOUT_SECONDS",
+        &None,
+    )?;
+    let Some(NonEmptyText(host)) = host else {
+        let others = security.is_some()
+            || port.is_some()
+            || username.is_some()
+            || password.is_some()
+            || ca_file.is_some()
+            || timeout.is_some();
+        if others {
+            return Err(ConfigError::new(
+                "smtp settings are given but smtp.host (TWOFOLD_SMTP_HOST) is not",
+            ));
+        }
+        return Ok(mail);
+    };
+    let security = security.unwrap_or(SmtpSecurity::StartTls);
+    let username = username.map(|NonEmptyText(u)| u);
+    match (&username, &password) {
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                "smtp.username is set but no smtp.password (or TWOFOLD_SMTP_PASSWORD[_FILE])",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                "an SMTP password is set but no smtp.username",
+            ));
+        }
+        (Some(_), Some(_)) if security == SmtpSecurity::None => {
+            // A password must never cross the network in clear.
+            return Err(ConfigError::new(
+                "smtp.username needs smtp.security = \"starttls\" or \"tls\": \"none\" would send the password in clear",
+            ));
+        }
+        _ => {}
+    }
+    let ca_pem = match ca_file {
+        Some(NonEmptyText(path)) => {
+            let pem = std::fs::read(&path)
+                .map_err(|e| ConfigError::new(format!("cannot read smtp.ca_file {path}: {e}")))?;
+            if !pem
+                .windows(b"-----BEGIN CERTIFICATE-----".len())
+                .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+            {
+                return Err(ConfigError::new(format!(
+                    "smtp.ca_file {path} holds no PEM certificate"
+                )));
+            }
+            Some(pem)
+        }
+        None => None,
+    };
+    mail.smtp = Some(SmtpConfig {
+        host,
+        port: port.map_or(security.default_port(), |Port(p)| p),
+        security,
+        username,
+        password,
+        ca_pem,
+        timeout: timeout.map_or(Duration::from_secs(30), |Secs(n)| Duration::from_secs(n)),
+    });
+    Ok(mail)
+}
+
+/// A secret kept in a file (`*_FILE`): its content without the trailing line break.
+fn read_secret_file(setting: &str, path: &str) -> Result<Zeroizing<String>, ConfigError> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(format!("cannot read {setting} {path}: {e}")))?,
+    );
+    let value = text.trim_end_matches(['\r', '\n']);
+    if value.is_empty() {
+        return Err(ConfigError::new(format!("{setting} {path} is empty")));
+    }
+    Ok(Zeroizing::new(value.to_owned()))
 }
 
 /// The settings that may come from command-line flags (as typed, validated here).
@@ -307,6 +511,22 @@ struct FileConfig {
     flow_ttl_seconds: Option<u64>,
     session_ttl_seconds: Option<u64>,
     password_hash_concurrency: Option<u64>,
+    smtp: Option<SmtpFile>,
+}
+
+/// `[smtp]` in `twofold.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmtpFile {
+    host: Option<String>,
+    port: Option<u32>,
+    security: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<String>,
+    from: Option<String>,
+    ca_file: Option<String>,
+    timeout_seconds: Option<u64>,
 }
 
 impl FileConfig {
@@ -346,7 +566,39 @@ macro_rules! setting_from_str {
         }
     )*};
 }
-setting_from_str!(u32, LogFormat);
+setting_from_str!(u32, LogFormat, SmtpSecurity);
+
+struct Port(u16);
+impl Setting for Port {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        match s.trim().parse::<u16>() {
+            Ok(n) if n > 0 => Ok(Port(n)),
+            _ => Err("expected a port from 1 to 65535".into()),
+        }
+    }
+}
+
+/// Any text but blank.
+struct NonEmptyText(String);
+impl Setting for NonEmptyText {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        if s.trim().is_empty() {
+            return Err("must not be empty".into());
+        }
+        Ok(NonEmptyText(s.to_owned()))
+    }
+}
+
+/// A `From:` address, `Name <a@b>` or `a@b`.
+struct Sender(String);
+impl Setting for Sender {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        s.parse::<lettre::message::Mailbox>()
+            .map_err(|e| format!("not a mail address: {e}"))?;
+        Ok(Sender(s.to_owned()))
+    }
+}
 
 impl Setting for SocketAddr {
     fn parse_setting(s: &str) -> Result<Self, String> {
@@ -427,8 +679,9 @@ impl Sources<'_> {
         } else {
             return Ok(None);
         };
-        // A database URL may hold a password: name the setting, never echo its value.
-        let shown = if key == "database_url" {
+        // A database URL may hold a password: name the setting, never echo its value
+        // (nor a password's).
+        let shown = if key == "database_url" || key.contains("password") {
             String::new()
         } else {
             format!(" {raw:?}")
@@ -559,5 +812,111 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.database, Database::Postgres("postgres://u@h/db".into()));
+    }
+
+    #[test]
+    fn smtp_comes_from_the_file_and_the_environment() {
+        let d = tmp();
+        std::fs::write(
+            d.join(CONFIG_FILE),
+            "[smtp]\nhost = \"mail.example.com\"\nusername = \"twofold\"\npassword = \"from-file\"\n\
+             from = \"Acme <mfa@acme.example>\"\n",
+        )
+        .unwrap();
+        let cfg = load(&d, Flags::default(), &[]).unwrap();
+        let smtp = cfg.mail.smtp.as_ref().unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("mail.example.com", 587));
+        assert_eq!(smtp.security, SmtpSecurity::StartTls);
+        assert_eq!(cfg.mail.from, "Acme <mfa@acme.example>");
+        assert_eq!(
+            smtp.password.as_deref().map(String::as_str),
+            Some("from-file")
+        );
+        assert!(
+            !format!("{cfg:?}").contains("from-file"),
+            "password in Debug"
+        );
+        let pw = d.join("pw");
+        std::fs::write(&pw, "from-secret-file\n").unwrap();
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[
+                ("TWOFOLD_SMTP_SECURITY", "tls"),
+                ("TWOFOLD_SMTP_PASSWORD_FILE", pw.to_str().unwrap()),
+            ],
+        )
+        .unwrap();
+        let smtp = cfg.mail.smtp.unwrap();
+        assert_eq!((smtp.security, smtp.port), (SmtpSecurity::Tls, 465));
+        assert_eq!(
+            smtp.password.as_deref().map(String::as_str),
+            Some("from-secret-file")
+        );
+    }
+
+    #[test]
+    fn no_smtp_host_means_the_outbox() {
+        let d = tmp();
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_SMTP_FROM", "a@b.example")],
+        )
+        .unwrap();
+        assert!(cfg.mail.smtp.is_none());
+        assert_eq!(cfg.mail.from, "a@b.example");
+        let e = load(&d, Flags::default(), &[("TWOFOLD_SMTP_PORT", "2525")]).unwrap_err();
+        assert!(e.to_string().contains("smtp.host"), "{e}");
+    }
+
+    #[test]
+    fn bad_smtp_settings_are_one_line_errors_that_never_echo_the_password() {
+        let d = tmp();
+        let host = ("TWOFOLD_SMTP_HOST", "mail.example.com");
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[host, ("TWOFOLD_SMTP_PORT", "0")],
+                "invalid TWOFOLD_SMTP_PORT \"0\"",
+            ),
+            (
+                &[host, ("TWOFOLD_SMTP_SECURITY", "ssl")],
+                "invalid TWOFOLD_SMTP_SECURITY",
+            ),
+            (
+                &[host, ("TWOFOLD_SMTP_FROM", "not an address")],
+                "invalid TWOFOLD_SMTP_FROM",
+            ),
+            (&[host, ("TWOFOLD_SMTP_USERNAME", "u")], "no smtp.password"),
+            (
+                &[host, ("TWOFOLD_SMTP_PASSWORD", "hunter2")],
+                "no smtp.username",
+            ),
+            (
+                &[
+                    host,
+                    ("TWOFOLD_SMTP_SECURITY", "none"),
+                    ("TWOFOLD_SMTP_USERNAME", "u"),
+                    ("TWOFOLD_SMTP_PASSWORD", "hunter2"),
+                ],
+                "in clear",
+            ),
+            (
+                &[host, ("TWOFOLD_SMTP_PASSWORD", " ")],
+                "invalid TWOFOLD_SMTP_PASSWORD:",
+            ),
+            (
+                &[host, ("TWOFOLD_SMTP_CA_FILE", "/nonexistent/ca.pem")],
+                "cannot read smtp.ca_file",
+            ),
+        ];
+        for (env, want) in cases {
+            let e = load(&d, Flags::default(), env).unwrap_err().to_string();
+            assert!(e.contains(want), "{env:?}: {e}");
+            assert!(!e.contains('\n') && !e.contains("hunter2"), "{e}");
+        }
+        std::fs::write(d.join(CONFIG_FILE), "[smtp]\nhots = \"x\"\n").unwrap();
+        let e = load(&d, Flags::default(), &[]).unwrap_err().to_string();
+        assert!(e.contains("unknown field `hots`"), "{e}");
     }
 }

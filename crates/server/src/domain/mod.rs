@@ -80,9 +80,6 @@ pub struct Twofold {
     pub(crate) mailer: Mailer,
 }
 
-/// The sender of Twofold's mail.
-const MAIL_FROM: &str = "Twofold <no-reply@localhost>";
-
 /// The plaintext sealed under every key as its check value.
 const KEY_CHECK: &[u8] = b"twofold secret key check v1";
 
@@ -153,6 +150,8 @@ impl Twofold {
         keys: KeyRing,
     ) -> Result<Twofold> {
         let passwords = Passwords::new(config.security.password_hash_concurrency)?;
+        let mailer = Mailer::start(&config.mail, &config.data_dir)
+            .map_err(|e| DomainError::Internal(format!("mail: {e}")))?;
         Ok(Twofold {
             store,
             clock,
@@ -160,7 +159,7 @@ impl Twofold {
             passwords,
             security: Arc::new(config.security.clone()),
             issuer: config.issuer.as_str().into(),
-            mailer: Mailer::outbox(&config.data_dir.join("outbox"), MAIL_FROM),
+            mailer,
         })
     }
 
@@ -172,7 +171,7 @@ impl Twofold {
         &self.store
     }
 
-    /// Where mail goes (the tests read the outbox).
+    /// Where mail goes (tests wait for it to be delivered and read the outbox).
     pub fn mailer(&self) -> &Mailer {
         &self.mailer
     }

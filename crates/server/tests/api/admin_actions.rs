@@ -4,15 +4,7 @@
 use twofold_proto::{ErrorCode, LoginResponse, MfaStatus, SetMfaPolicy};
 use twofold_server::domain::users::Role;
 
-use crate::harness::{PASSWORD, TestServer, both_engines, token};
-
-/// Mails to `to` in the outbox whose subject contains `subject`.
-fn mails_to(srv: &TestServer, to: &str, subject: &str) -> Vec<String> {
-    srv.outbox()
-        .into_iter()
-        .filter(|m| m.contains(&format!("\r\nTo: {to}\r\n")) && m.contains(subject))
-        .collect()
-}
+use crate::harness::{PASSWORD, both_engines, token};
 
 both_engines! {
     async fn a_reset_removes_the_factors_ends_the_sessions_and_tells_the_user(srv: TestServer) {
@@ -27,7 +19,7 @@ both_engines! {
         })
         .await
         .unwrap();
-        assert_eq!(mails_to(&srv, "alice@example.com", "A second factor was added").len(), 1);
+        assert_eq!(srv.mails_to("alice@example.com", "A second factor was added").await.len(), 1);
         let user_id = u.session.me().await.unwrap().id;
 
         admin.reset_user_mfa(&u.org, &user_id).await.unwrap();
@@ -36,7 +28,7 @@ both_engines! {
         let users = admin.org_users(&u.org).await.unwrap();
         let listed = users.iter().find(|x| x.id == user_id).unwrap();
         assert_eq!(listed.mfa, MfaStatus::NotEnrolled);
-        assert_eq!(mails_to(&srv, "alice@example.com", "reset").len(), 1);
+        assert_eq!(srv.mails_to("alice@example.com", "reset").await.len(), 1);
         // MFA is required: the next sign-in enrols again.
         assert!(matches!(
             srv.client.login(&u.org, &u.username, PASSWORD).await.unwrap(),
@@ -52,17 +44,12 @@ both_engines! {
         let u = srv.enrolled().await;
         srv.user_in(&u.org, "root", Role::Admin).await;
         let admin = srv.session(&u.org, "root").await;
-        let flow = srv.flow(&u).await;
-        let right = u.code(&srv, 0);
-        let wrong = if right == "000000" { "111111" } else { "000000" };
-        for _ in 0..5 {
-            srv.submit(&flow, wrong).await.unwrap_err();
-        }
-        let e = srv.submit(&flow, &right).await.unwrap_err();
+        let flow = srv.lock_out(&u).await;
+        let e = srv.submit(&flow, &u.code(&srv, 0)).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts), "{e}");
-        let notice = mails_to(&srv, "alice@example.com", "failed your second sign-in step");
+        let notice = srv.mails_to("alice@example.com", "failed your second sign-in step").await;
         assert_eq!(notice.len(), 1);
-        assert!(notice[0].contains("from 127.0.0.1"), "{}", notice[0]);
+        assert!(notice[0].text.contains("from 127.0.0.1"), "{:?}", notice[0]);
 
         let id = u.session.me().await.unwrap().id;
         admin.unlock_user(&u.org, &id).await.unwrap();
@@ -79,7 +66,7 @@ both_engines! {
         let s = srv.client.with_token(token(&srv.submit(&flow, &u.code(&srv, 0)).await.unwrap()));
         srv.advance(30);
         s.delete_factor(&u.factor_id, Some(&u.code(&srv, 0))).await.unwrap();
-        assert_eq!(mails_to(&srv, "alice@example.com", "A second factor was removed").len(), 1);
+        assert_eq!(srv.mails_to("alice@example.com", "A second factor was removed").await.len(), 1);
     }
 
     async fn only_the_right_admins_may_reset_or_unlock(srv: TestServer) {
@@ -105,6 +92,6 @@ both_engines! {
         // The owner may reset anyone, an admin a member.
         owner_s.reset_user_mfa(&org, &bob_id).await.unwrap();
         admin.unlock_user(&org, &bob_id).await.unwrap();
-        assert!(mails_to(&srv, "bob@example.com", "reset").len() == 1);
+        assert!(srv.mails_to("bob@example.com", "reset").await.len() == 1);
     }
 }

@@ -12,6 +12,8 @@ use twofold_server::domain::users::{NewUser, Role};
 use twofold_server::{Application, Config, ManualClock, Timestamp, Twofold};
 use zeroize::Zeroizing;
 
+use crate::mailbox::Received;
+
 /// Runs each test body once per engine: `mod name { sqlite, postgres }`.
 macro_rules! both_engines {
     ($(async fn $name:ident($srv:ident: TestServer) $body:block)*) => {$(
@@ -60,6 +62,28 @@ macro_rules! both_engines_with {
     )*};
 }
 pub(crate) use both_engines_with;
+
+/// Runs each test body once per engine with the [`Engine`] in hand, for tests that
+/// start their servers themselves: `mod name { sqlite, postgres }`.
+macro_rules! each_engine {
+    ($(async fn $name:ident($engine:ident: Engine) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $engine = $crate::harness::Engine::Sqlite;
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($engine) = $crate::harness::Engine::postgres().await else { return };
+                $body
+            }
+        }
+    )*};
+}
+pub(crate) use each_engine;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -222,20 +246,18 @@ impl TestServer {
         }
     }
 
-    /// Every message in the server's outbox, oldest first.
-    pub fn outbox(&self) -> Vec<String> {
-        let dir = self.twofold.mailer().outbox_dir().to_path_buf();
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Vec::new();
-        };
-        let mut files: Vec<_> = entries
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).unwrap())
+    /// Every message the server wrote to its outbox, oldest first, once the mail queue
+    /// is idle.
+    pub async fn outbox(&self) -> Vec<Received> {
+        self.twofold.mailer().idle().await;
+        crate::mailbox::read_dir(self.twofold.mailer().outbox_dir())
+    }
+
+    /// Messages in the outbox to `to` whose subject contains `subject`.
+    pub async fn mails_to(&self, to: &str, subject: &str) -> Vec<Received> {
+        let all = self.outbox().await;
+        all.into_iter()
+            .filter(|m| m.to == to && m.subject.contains(subject))
             .collect()
     }
 
@@ -294,6 +316,22 @@ impl TestServer {
             LoginResponse::MfaRequired { flow_token, .. } => flow_token,
             other => panic!("expected mfa_required, got {other:?}"),
         }
+    }
+
+    /// Starts a sign-in for `u` and sends five wrong codes: their second step locks.
+    /// Answers the flow.
+    pub async fn lock_out(&self, u: &Enrolled) -> String {
+        let flow = self.flow(u).await;
+        let right = u.code(self, 0);
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        for _ in 0..5 {
+            self.submit(&flow, wrong).await.unwrap_err();
+        }
+        flow
     }
 
     pub async fn submit(&self, flow: &str, code: &str) -> twofold_client::Result<LoginResponse> {

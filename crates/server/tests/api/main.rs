@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
+mod mailbox;
 
 mod admin_actions;
 mod audit;
@@ -12,6 +13,7 @@ mod concurrency;
 mod errors;
 mod factors;
 mod lockout;
+mod mail;
 mod openapi;
 mod orgs;
 mod policy;

@@ -7,6 +7,7 @@ use twofold_proto::{ErrorCode, LoginResponse, NewOrgUser, Role as WireRole, SetM
 use twofold_server::domain::users::Role;
 
 use crate::harness::{PASSWORD, TestServer, both_engines, token};
+use crate::mailbox::Received;
 
 fn require(invalidate: bool, grace: Option<u32>) -> SetMfaPolicy {
     SetMfaPolicy {
@@ -26,15 +27,11 @@ fn disable(code: &str) -> SetMfaPolicy {
     }
 }
 
-/// The newest message in the server's outbox: (its text, the 6-digit code in it).
-fn last_mail(srv: &TestServer) -> (String, String) {
-    let text = srv.outbox().pop().expect("no mail in the outbox");
-    let code = text
-        .split("Your code: ")
-        .nth(1)
-        .map(|rest| rest[..6].to_owned())
-        .expect("no code in the mail");
-    (text, code)
+/// The newest message in the server's outbox and the 6-digit code in it.
+async fn last_mail(srv: &TestServer) -> (Received, String) {
+    let mail = srv.outbox().await.pop().expect("no mail in the outbox");
+    let code = mail.code();
+    (mail, code)
 }
 
 /// Another 6-digit code than `code`.
@@ -207,9 +204,9 @@ both_engines! {
 
         let pending = a.request_mfa_disable(&org).await.unwrap();
         assert_eq!(pending.status, "confirmation_required");
-        let (mail, code) = last_mail(&srv);
-        assert!(mail.contains("\r\nTo: alice@example.com\r\n"), "{mail}");
-        assert!(mail.contains("Content-Type: text/html"), "{mail}");
+        let (mail, code) = last_mail(&srv).await;
+        assert_eq!(mail.to, "alice@example.com");
+        assert!(mail.html.contains(&format!("Your code: {code}")), "{mail:?}");
         // Wrong, then right.
         let e = a.set_mfa_policy(&org, &disable(&other_than(&code))).await.unwrap_err();
         assert_eq!((e.problem().map(|p| p.status), e.code()), (Some(400), Some(ErrorCode::InvalidCode)), "{e}");
@@ -238,16 +235,16 @@ both_engines! {
         let (org, a, _) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         a.request_mfa_disable(&org).await.unwrap();
-        let (_, old) = last_mail(&srv);
+        let (_, old) = last_mail(&srv).await;
         srv.advance(301);
         let e = a.set_mfa_policy(&org, &disable(&old)).await.unwrap_err();
         assert_eq!((e.problem().map(|p| p.status), e.code()), (Some(400), Some(ErrorCode::CodeExpired)), "{e}");
 
         a.request_mfa_disable(&org).await.unwrap();
-        let (_, first) = last_mail(&srv);
+        let (_, first) = last_mail(&srv).await;
         srv.advance(1);
         a.request_mfa_disable(&org).await.unwrap();
-        let (_, second) = last_mail(&srv);
+        let (_, second) = last_mail(&srv).await;
         if first != second {
             let e = a.set_mfa_policy(&org, &disable(&first)).await.unwrap_err();
             assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
@@ -259,7 +256,7 @@ both_engines! {
         let (org, a, b) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         a.request_mfa_disable(&org).await.unwrap();
-        let (_, code) = last_mail(&srv);
+        let (_, code) = last_mail(&srv).await;
         for _ in 0..5 {
             let e = a.set_mfa_policy(&org, &disable(&other_than(&code))).await.unwrap_err();
             assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");

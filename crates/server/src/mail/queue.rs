@@ -1,0 +1,193 @@
+//! The delivery queue: requests push a message and return; a background task delivers
+//! it, a few at a time, retrying what may pass later.
+//!
+//! ```text
+//! push ──> queued ──> attempt ──ok──────────────> sent          (mail.sent)
+//!                       │  ▲
+//!                       │  └── wait first_delay·2^n (≤ max_delay) ◄─┐
+//!                       ├──transient (no connection, timeout, 4xx) ──┘ (mail.retry)
+//!                       ├──transient, attempts used up ──────> given up  (mail.failed)
+//!                       └──refused (5xx) ────────────────────> given up  (mail.failed)
+//! ```
+//!
+//! The queue is memory only. Mail is a notice or a code the user can ask for again;
+//! the action that caused it is already in the database and never waits on the mail.
+//! A full queue (a long SMTP outage under a flood) drops new messages with an error
+//! line rather than growing without bound.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::Message;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use super::{MailError, outbox, smtp};
+use crate::clock::Timestamp;
+
+/// Messages waiting at most; beyond it new ones are dropped (and logged).
+const CAPACITY: usize = 10_000;
+/// SMTP deliveries in flight at once.
+const SMTP_CONCURRENCY: usize = 4;
+
+/// How often and how patiently a transient failure is retried.
+#[derive(Clone, Debug)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The wait after the first failure; each further one doubles it.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Retry {
+    /// Eight attempts over about twenty minutes: a relay restarting or greylisting
+    /// (typically a few minutes) is waited out.
+    fn default() -> Self {
+        Self {
+            attempts: 8,
+            first_delay: Duration::from_secs(5),
+            max_delay: Duration::from_secs(600),
+        }
+    }
+}
+
+impl Retry {
+    /// The wait before attempt `n + 1`, after `n` failed attempts (n ≥ 1).
+    fn delay_after(&self, failed: u32) -> Duration {
+        let doubled = self.first_delay.saturating_mul(
+            1u32.checked_shl(failed.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
+        doubled.min(self.max_delay)
+    }
+}
+
+pub enum Transport {
+    Outbox(PathBuf),
+    Smtp(smtp::SmtpTransport),
+}
+
+pub struct Job {
+    pub to: String,
+    pub subject: String,
+    pub at: Timestamp,
+    pub message: Message,
+}
+
+pub struct Queue {
+    tx: mpsc::Sender<(String, Job)>,
+    /// Messages pushed and not yet sent or given up on.
+    pending: watch::Sender<usize>,
+}
+
+impl Queue {
+    /// Spawns the delivery task on the current Tokio runtime.
+    pub fn start(transport: Transport, retry: Retry) -> Queue {
+        let (tx, rx) = mpsc::channel(CAPACITY);
+        let (pending, _) = watch::channel(0);
+        tokio::spawn(deliver_forever(
+            rx,
+            Arc::new(transport),
+            retry,
+            pending.clone(),
+        ));
+        Queue { tx, pending }
+    }
+
+    pub fn push(&self, job: Job) {
+        // Time-ordered, so the outbox lists messages in the order they were sent.
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        self.pending.send_modify(|n| *n += 1);
+        let (to, subject) = (job.to.clone(), job.subject.clone());
+        match self.tx.try_send((id, job)) {
+            Ok(()) => tracing::debug!(event = "mail.queued", %to, %subject),
+            Err(e) => {
+                self.pending.send_modify(|n| *n = n.saturating_sub(1));
+                tracing::error!(event = "mail.failed", %to, %subject, error = %e, "mail queue unavailable; message dropped");
+            }
+        }
+    }
+
+    pub async fn idle(&self) {
+        let mut rx = self.pending.subscribe();
+        // Err only when the sender is gone, and then nothing is pending either.
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+}
+
+async fn deliver_forever(
+    mut rx: mpsc::Receiver<(String, Job)>,
+    transport: Arc<Transport>,
+    retry: Retry,
+    pending: watch::Sender<usize>,
+) {
+    // Files are written one at a time, in order; SMTP deliveries overlap, so one slow
+    // or retried message does not hold up the others.
+    let permits = Arc::new(Semaphore::new(match *transport {
+        Transport::Outbox(_) => 1,
+        Transport::Smtp(_) => SMTP_CONCURRENCY,
+    }));
+    while let Some((id, job)) = rx.recv().await {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (transport, retry, pending) = (transport.clone(), retry.clone(), pending.clone());
+        tokio::spawn(async move {
+            deliver(&transport, &retry, &id, job).await;
+            pending.send_modify(|n| *n = n.saturating_sub(1));
+            drop(permit);
+        });
+    }
+}
+
+/// Delivers one message, retrying transient failures; logs the outcome.
+async fn deliver(transport: &Transport, retry: &Retry, id: &str, job: Job) {
+    let (to, subject) = (&job.to, &job.subject);
+    let mut attempt = 1;
+    loop {
+        let result = match transport {
+            Transport::Outbox(dir) => outbox::write(dir, id, &job.message, job.at).map(
+                |path| tracing::info!(event = "mail.sent", %to, %subject, file = %path.display()),
+            ),
+            Transport::Smtp(t) => smtp::send(t, job.message.clone())
+                .await
+                .map(|()| tracing::info!(event = "mail.sent", %to, %subject, attempt)),
+        };
+        match result {
+            Ok(()) => return,
+            Err(e) if e.is_transient() && attempt < retry.attempts => {
+                let wait = retry.delay_after(attempt);
+                tracing::warn!(event = "mail.retry", %to, %subject, attempt, retry_in_ms = wait.as_millis() as u64, error = %e);
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                let why: &str = if matches!(e, MailError::Refused(_)) {
+                    "refused"
+                } else {
+                    "attempts used up"
+                };
+                tracing::error!(event = "mail.failed", %to, %subject, attempt, why, error = %e);
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_up_to_the_longest() {
+        let r = Retry {
+            attempts: 10,
+            first_delay: Duration::from_secs(5),
+            max_delay: Duration::from_secs(60),
+        };
+        let d: Vec<u64> = (1..=6).map(|n| r.delay_after(n).as_secs()).collect();
+        assert_eq!(d, [5, 10, 20, 40, 60, 60]);
+        assert_eq!(r.delay_after(200).as_secs(), 60);
+    }
+}
