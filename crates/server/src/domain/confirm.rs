@@ -84,13 +84,18 @@ impl Twofold {
             .confirmation(&user.id, purpose)
             .await?
             .ok_or(DomainError::WrongConfirmation)?;
-        if row.expires_at <= self.now().as_millis() || row.attempts_left <= 0 {
+        if row.expires_at <= self.now().as_millis() {
             self.store.drop_confirmation(&user.id, purpose).await?;
+            return Err(DomainError::ConfirmationExpired);
+        }
+        // The attempt is counted before the code is compared, by a conditional update:
+        // concurrent guesses cannot get more than the budget between them. A code with
+        // no attempts left stays (answering `code_expired`) until a new one replaces it.
+        if !self.store.spend_confirmation_attempt(&row).await? {
             return Err(DomainError::ConfirmationExpired);
         }
         let right: bool = hash(&row.salt, &code).ct_eq(&row.code_hash).into();
         if !right {
-            self.store.spend_confirmation_attempt(&row).await?;
             return Err(DomainError::WrongConfirmation);
         }
         if !self.store.consume_confirmation(&row).await? {

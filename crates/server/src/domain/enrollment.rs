@@ -15,7 +15,9 @@ use super::sessions::NewSession;
 use super::{DomainError, Result, Twofold};
 
 impl Twofold {
-    /// The user of live enrolment flow `flow_token`.
+    /// The user of live enrolment flow `flow_token`. Only while the user has no active
+    /// factor: once one is active (from another enrolment flow started alongside), the
+    /// password alone must not add a second one, so such a flow is over.
     async fn enrolling_user(&self, flow_token: &str) -> Result<(Vec<u8>, UserRow)> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
@@ -30,6 +32,9 @@ impl Twofold {
             .user_by_id(&flow.user_id)
             .await?
             .ok_or(DomainError::FlowExpired)?;
+        if self.store.count_active_factors(&user.id).await? > 0 {
+            return Err(DomainError::FlowExpired);
+        }
         Ok((hash, user))
     }
 

@@ -94,4 +94,31 @@ both_engines! {
         admin.unlock_user(&org, &bob_id).await.unwrap();
         assert!(srv.mails_to("bob@example.com", "reset").await.len() == 1);
     }
+
+    async fn a_reset_clears_the_lock_so_the_user_can_enrol_and_sign_in_again(srv: TestServer) {
+        let u = srv.enrolled().await;
+        srv.user_in(&u.org, "root", Role::Admin).await;
+        let admin = srv.session(&u.org, "root").await;
+        admin.set_mfa_policy(&u.org, &SetMfaPolicy {
+            required: true,
+            invalidate_sessions: Some(false),
+            grace_period_days: None,
+            confirmation_code: None,
+        })
+        .await
+        .unwrap();
+        let id = u.session.me().await.unwrap().id;
+        srv.lock_out(&u).await;
+        admin.reset_user_mfa(&u.org, &id).await.unwrap();
+        // At once, with no wait for the lock: enrol, then sign in with the new app.
+        let s = srv.session_after_enrolment(&u.org, &u.username).await;
+        assert_eq!(s.me().await.unwrap().session.aal, 2);
+        let factors = s.factors().await.unwrap();
+        assert_eq!(factors.len(), 1);
+        assert_ne!(factors[0].id, u.factor_id);
+        let events = admin.audit_events(&u.org, None, None).await.unwrap();
+        let reset = events.iter().find(|e| e.event == "mfa.reset").unwrap();
+        let root_id = admin.me().await.unwrap().id;
+        assert_eq!(reset.actor_id.as_deref(), Some(root_id.as_str()));
+    }
 }

@@ -7,6 +7,7 @@
 mod harness;
 mod mailbox;
 
+mod access;
 mod admin_actions;
 mod audit;
 mod concurrency;

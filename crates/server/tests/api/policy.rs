@@ -6,7 +6,9 @@ use twofold_otp::{Secret, Totp, TotpParams};
 use twofold_proto::{ErrorCode, LoginResponse, NewOrgUser, Role as WireRole, SetMfaPolicy};
 use twofold_server::domain::users::Role;
 
-use crate::harness::{PASSWORD, TestServer, both_engines, token};
+use twofold_server::Timestamp;
+
+use crate::harness::{PASSWORD, START, TestServer, both_engines, token};
 use crate::mailbox::Received;
 
 fn require(invalidate: bool, grace: Option<u32>) -> SetMfaPolicy {
@@ -74,10 +76,20 @@ both_engines! {
         }
         // The admin must enrol too.
         must_enrol(&srv, &org, "alice").await;
-        let policy = srv.session_after_enrolment(&org, "alice").await.mfa_policy(&org).await.unwrap();
+        let s = srv.session_after_enrolment(&org, "alice").await;
+        let admin_id = s.me().await.unwrap().id;
+        let policy = s.mfa_policy(&org).await.unwrap();
         assert!(policy.required);
         assert_eq!(policy.grace_period_days, 0);
-        assert!(policy.updated_by.is_some());
+        assert_eq!(policy.updated_by.as_deref(), Some(admin_id.as_str()));
+        // The log says who required MFA and that the sessions ended.
+        let events = s.audit_events(&org, None, None).await.unwrap();
+        let ended = events.iter().find(|e| e.event == "sessions.invalidated").unwrap();
+        assert_eq!(ended.actor_id.as_deref(), Some(admin_id.as_str()));
+        assert_eq!(ended.details["sessions_ended"], 2);
+        let enabled = events.iter().find(|e| e.event == "policy.enabled").unwrap();
+        assert_eq!(enabled.actor_id.as_deref(), Some(admin_id.as_str()));
+        assert_eq!(enabled.details["invalidate_sessions"], true);
     }
 
     async fn enabling_without_invalidating_keeps_sessions_running(srv: TestServer) {
@@ -267,5 +279,84 @@ both_engines! {
         // A member cannot ask for a code at all.
         let e = b.request_mfa_disable(&org).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+    }
+
+    async fn the_code_lives_exactly_five_minutes(srv: TestServer) {
+        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        let pending = a.request_mfa_disable(&org).await.unwrap();
+        let want = Timestamp::from_millis(START).plus(std::time::Duration::from_secs(300));
+        assert_eq!(pending.expires_at, want.to_rfc3339());
+        let (_, code) = last_mail(&srv).await;
+        srv.advance(299);
+        assert!(!a.set_mfa_policy(&org, &disable(&code)).await.unwrap().policy.required);
+        let events = a.audit_events(&org, None, None).await.unwrap();
+        let admin_id = a.me().await.unwrap().id;
+        for name in ["policy.disable_requested", "policy.disabled"] {
+            let e = events.iter().find(|e| e.event == name).unwrap();
+            assert_eq!(e.actor_id.as_deref(), Some(admin_id.as_str()), "{name}");
+        }
+    }
+
+    async fn a_second_step_flow_cannot_enrol(srv: TestServer) {
+        let u = srv.enrolled().await;
+        let flow = srv.flow(&u).await;
+        // Whoever has only the password must not add an authenticator of their own.
+        let e = srv.client.enroll_in_flow(&flow, Some("Mine")).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::FlowExpired), "{e}");
+        let e = srv.client.activate_in_flow(&flow, &u.factor_id, &u.code(&srv, 0)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::FlowExpired), "{e}");
+        assert_eq!(u.session.factors().await.unwrap().len(), 1);
+    }
+
+    async fn an_enrolment_flow_ends_once_another_one_enrolled_a_factor(srv: TestServer) {
+        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        // Two sign-ins that must enrol, started together (say, bob and someone who has
+        // his password); bob finishes first.
+        let other = must_enrol(&srv, &org, "bob").await;
+        let started = srv.client.enroll_in_flow(&other, Some("Theirs")).await.unwrap();
+        srv.session_after_enrolment(&org, "bob").await;
+        // The other flow can neither start nor finish an enrolment now.
+        let e = srv.client.enroll_in_flow(&other, None).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::FlowExpired), "{e}");
+        let totp = Totp::new(Secret::from_base32(&started.secret).unwrap(), TotpParams::default()).unwrap();
+        let e = srv
+            .client
+            .activate_in_flow(&other, &started.id, &totp.generate_at(srv.now_secs()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::FlowExpired), "{e}");
+        let users = a.org_users(&org).await.unwrap();
+        assert_eq!(users[1].mfa, twofold_proto::MfaStatus::Enrolled);
+    }
+
+    async fn concurrent_wrong_codes_get_five_guesses_between_them(srv: TestServer) {
+        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
+        a.request_mfa_disable(&org).await.unwrap();
+        let (_, code) = last_mail(&srv).await;
+        let guesses: Vec<String> = (0..20)
+            .map(|i| format!("{:06}", i))
+            .filter(|g| *g != code)
+            .take(16)
+            .collect();
+        let bodies: Vec<SetMfaPolicy> = guesses.iter().map(|g| disable(g)).collect();
+        let answers =
+            futures_util::future::join_all(bodies.iter().map(|b| a.set_mfa_policy(&org, b)))
+                .await;
+        let wrong = answers
+            .iter()
+            .filter(|r| r.as_ref().err().and_then(|e| e.code()) == Some(ErrorCode::InvalidCode))
+            .count();
+        assert!(wrong <= 5, "{wrong} guesses were checked");
+        assert!(answers.iter().all(|r| matches!(
+            r.as_ref().err().and_then(|e| e.code()),
+            Some(ErrorCode::InvalidCode | ErrorCode::CodeExpired)
+        )));
+        // The budget is spent: the right code no longer works.
+        let e = a.set_mfa_policy(&org, &disable(&code)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::CodeExpired), "{e}");
+        assert!(a.mfa_policy(&org).await.unwrap().required);
     }
 }
