@@ -1,24 +1,17 @@
 //! An admin resets a user's MFA (a lost phone) or clears their lock; the user is told by
 //! mail, and so are they when a factor is added or removed or their second step locks.
 
-use twofold_proto::{ErrorCode, LoginResponse, MfaStatus, SetMfaPolicy};
+use twofold_proto::{ErrorCode, LoginResponse, MfaStatus};
 use twofold_server::domain::users::Role;
 
-use crate::harness::{PASSWORD, both_engines, token};
+use crate::harness::{PASSWORD, both_engines, require_mfa, token};
 
 both_engines! {
     async fn a_reset_removes_the_factors_ends_the_sessions_and_tells_the_user(srv: TestServer) {
         let u = srv.enrolled().await;
         srv.user_in(&u.org, "root", Role::Admin).await;
         let admin = srv.session(&u.org, "root").await;
-        admin.set_mfa_policy(&u.org, &SetMfaPolicy {
-            required: true,
-            invalidate_sessions: Some(false),
-            grace_period_days: None,
-            confirmation_code: None,
-        })
-        .await
-        .unwrap();
+        admin.set_mfa_policy(&u.org, &require_mfa(false, None)).await.unwrap();
         assert_eq!(srv.mails_to("alice@example.com", "A second factor was added").await.len(), 1);
         let user_id = u.session.me().await.unwrap().id;
 
@@ -99,14 +92,7 @@ both_engines! {
         let u = srv.enrolled().await;
         srv.user_in(&u.org, "root", Role::Admin).await;
         let admin = srv.session(&u.org, "root").await;
-        admin.set_mfa_policy(&u.org, &SetMfaPolicy {
-            required: true,
-            invalidate_sessions: Some(false),
-            grace_period_days: None,
-            confirmation_code: None,
-        })
-        .await
-        .unwrap();
+        admin.set_mfa_policy(&u.org, &require_mfa(false, None)).await.unwrap();
         let id = u.session.me().await.unwrap().id;
         srv.lock_out(&u).await;
         admin.reset_user_mfa(&u.org, &id).await.unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use twofold_client::Client;
 use twofold_otp::{Secret, Totp, TotpParams};
-use twofold_proto::{LoginResponse, Method, MfaRequest};
+use twofold_proto::{LoginResponse, Method, MfaRequest, SetMfaPolicy};
 use twofold_server::config::Database;
 use twofold_server::domain::users::{NewUser, Role};
 use twofold_server::{Application, Config, ManualClock, Timestamp, Twofold};
@@ -367,6 +367,26 @@ impl Enrolled {
     pub fn code(&self, srv: &TestServer, steps: i64) -> String {
         let t = srv.now_secs() as i64 + steps * 30;
         self.totp.generate_at(t as u64)
+    }
+}
+
+/// `PUT /mfa-policy` requiring MFA.
+pub fn require_mfa(invalidate_sessions: bool, grace_period_days: Option<u32>) -> SetMfaPolicy {
+    SetMfaPolicy {
+        required: true,
+        invalidate_sessions: Some(invalidate_sessions),
+        grace_period_days,
+        confirmation_code: None,
+    }
+}
+
+/// `PUT /mfa-policy` turning MFA off with the mailed `code`.
+pub fn disable_mfa(code: &str) -> SetMfaPolicy {
+    SetMfaPolicy {
+        required: false,
+        invalidate_sessions: None,
+        grace_period_days: None,
+        confirmation_code: Some(code.into()),
     }
 }
 

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use twofold_proto::{ErrorCode, SetMfaPolicy};
+use twofold_proto::ErrorCode;
 use twofold_server::domain::users::Role;
 use twofold_server::mail::Retry;
 
-use crate::harness::{Engine, TestServer, each_engine, token};
+use crate::harness::{Engine, TestServer, disable_mfa, each_engine, require_mfa, token};
 use crate::mailbox::{Received, SinkOptions, SinkTls, SmtpSink};
 
 /// Quick retries, so a test waiting for the queue to drain does not wait minutes.
@@ -30,15 +30,6 @@ async fn mailing_to(engine: Engine, sink: &SmtpSink) -> TestServer {
         c.mail.retry = quick_retry(3);
     })
     .await
-}
-
-fn require() -> SetMfaPolicy {
-    SetMfaPolicy {
-        required: true,
-        invalidate_sessions: Some(false),
-        grace_period_days: None,
-        confirmation_code: None,
-    }
 }
 
 /// What every message must look like when it arrives.
@@ -77,17 +68,17 @@ each_engine! {
         srv.advance(30);
         s.delete_factor(&u.factor_id, Some(&u.code(&srv, 0))).await.unwrap();
         // The code that turns MFA off, read from the SMTP server and used.
-        admin.set_mfa_policy(&u.org, &require()).await.unwrap();
+        admin.set_mfa_policy(&u.org, &require_mfa(false, None)).await.unwrap();
         admin.request_mfa_disable(&u.org).await.unwrap();
         srv.twofold.mailer().idle().await;
-        let code = sink.received().last().unwrap().code();
+        let code = sink
+            .received()
+            .iter()
+            .find(|m| m.subject == "Your code to turn off MFA")
+            .expect("the code was not delivered")
+            .code();
         let off = admin
-            .set_mfa_policy(&u.org, &SetMfaPolicy {
-                required: false,
-                invalidate_sessions: None,
-                grace_period_days: None,
-                confirmation_code: Some(code),
-            })
+            .set_mfa_policy(&u.org, &disable_mfa(&code))
             .await
             .unwrap();
         assert!(!off.policy.required);
@@ -96,19 +87,21 @@ each_engine! {
 
         srv.twofold.mailer().idle().await;
         let got = sink.received();
-        let seen: Vec<(&str, &str)> = got.iter().map(|m| (m.to.as_str(), m.subject.as_str())).collect();
+        // Deliveries overlap, so they may arrive in another order than they were sent.
+        let mut seen: Vec<(&str, &str)> = got.iter().map(|m| (m.to.as_str(), m.subject.as_str())).collect();
+        seen.sort();
         assert_eq!(seen, [
             ("alice@example.com", "A second factor was added to your account"),
-            ("alice@example.com", "Someone failed your second sign-in step"),
             ("alice@example.com", "A second factor was removed from your account"),
-            ("root@example.com", "Your code to turn off MFA"),
+            ("alice@example.com", "Someone failed your second sign-in step"),
             ("alice@example.com", "Your two-step sign-in was reset"),
+            ("root@example.com", "Your code to turn off MFA"),
         ]);
         for m in &got {
             assert_delivered_as_configured(m, &sink);
         }
         // The lock notice says when and from where, in both parts.
-        let lock = &got[1];
+        let lock = got.iter().find(|m| m.subject.contains("failed your second")).unwrap();
         assert!(lock.text.contains("from 127.0.0.1"), "{lock:?}");
         assert!(lock.html.contains("from 127.0.0.1"), "{lock:?}");
         assert!(lock.text.contains("2027-01-15T08:00"), "{lock:?}");
@@ -147,7 +140,7 @@ each_engine! {
         srv.user_in(&org, "bob", Role::Member).await;
         let a = srv.session(&org, &admin).await;
         let bob_id = a.org_users(&org).await.unwrap().into_iter().find(|u| u.username == "bob").unwrap().id;
-        a.set_mfa_policy(&org, &require()).await.unwrap();
+        a.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap();
         // Each of these mails and answers as usual, mail or no mail.
         let pending = a.request_mfa_disable(&org).await.unwrap();
         assert_eq!(pending.status, "confirmation_required");
@@ -157,12 +150,7 @@ each_engine! {
         srv.twofold.mailer().idle().await;
         assert!(a.mfa_policy(&org).await.unwrap().required);
         let e = a
-            .set_mfa_policy(&org, &SetMfaPolicy {
-                required: false,
-                invalidate_sessions: None,
-                grace_period_days: None,
-                confirmation_code: Some("000000".into()),
-            })
+            .set_mfa_policy(&org, &disable_mfa("000000"))
             .await
             .unwrap_err();
         assert!(matches!(e.code(), Some(ErrorCode::InvalidCode)), "{e}");

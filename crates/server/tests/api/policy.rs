@@ -11,23 +11,7 @@ use twofold_server::Timestamp;
 use crate::harness::{PASSWORD, START, TestServer, both_engines, token};
 use crate::mailbox::Received;
 
-fn require(invalidate: bool, grace: Option<u32>) -> SetMfaPolicy {
-    SetMfaPolicy {
-        required: true,
-        invalidate_sessions: Some(invalidate),
-        grace_period_days: grace,
-        confirmation_code: None,
-    }
-}
-
-fn disable(code: &str) -> SetMfaPolicy {
-    SetMfaPolicy {
-        required: false,
-        invalidate_sessions: None,
-        grace_period_days: None,
-        confirmation_code: Some(code.into()),
-    }
-}
+use crate::harness::{disable_mfa as disable, require_mfa as require};
 
 /// The newest message in the server's outbox and the 6-digit code in it.
 async fn last_mail(srv: &TestServer) -> (Received, String) {

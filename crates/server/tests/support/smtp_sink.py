@@ -15,6 +15,7 @@ when its standard input closes, so it never outlives the test that started it.
 import argparse
 import asyncio
 import json
+import logging
 import os
 import socket
 import ssl
@@ -92,6 +93,8 @@ def main():
     ap.add_argument("--password")
     ap.add_argument("--greylist", type=int, default=0)
     args = ap.parse_args()
+    # aiosmtpd logs a deprecation warning of its own on every AUTH; keep test output clean.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
