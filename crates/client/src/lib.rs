@@ -11,7 +11,7 @@ use twofold_proto::{
     ActivateFactorRequest, ActivateInFlowRequest, AuditEvent, ConfirmationRequired,
     DeleteFactorRequest, EnrollInFlowRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest,
     LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewOrgUser, OrgUser, Problem,
-    SetMfaPolicy, TotpEnrollment,
+    SessionSummary, SetMfaPolicy, TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +133,27 @@ impl Client {
 
     pub async fn me(&self) -> Result<Me> {
         self.json(self.request(Method::GET, "/api/v1/me")).await
+    }
+
+    /// `GET /me/sessions`: the user's live sessions, newest first.
+    pub async fn sessions(&self) -> Result<Vec<SessionSummary>> {
+        self.json(self.request(Method::GET, "/api/v1/me/sessions"))
+            .await
+    }
+
+    /// `DELETE /me/sessions/{id}`.
+    pub async fn end_session(&self, id: &str) -> Result<()> {
+        let path = format!("/api/v1/me/sessions/{id}");
+        self.send(self.request(Method::DELETE, &path))
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE /me/sessions`: every session but this one.
+    pub async fn end_other_sessions(&self) -> Result<()> {
+        self.send(self.request(Method::DELETE, "/api/v1/me/sessions"))
+            .await
+            .map(|_| ())
     }
 
     /// Starts enrolling a factor in a sign-in that requires one (`enrollment_required`).

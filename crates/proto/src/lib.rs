@@ -18,7 +18,7 @@ pub use factors::{
     ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, FactorStatus,
     FactorType, TotpEnrollment,
 };
-pub use me::{Me, MfaSummary, Role, SessionInfo};
+pub use me::{Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{
     AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser, OrgUser,
     SetMfaPolicy,

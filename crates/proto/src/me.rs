@@ -47,3 +47,25 @@ pub struct SessionInfo {
     /// RFC 3339, UTC.
     pub expires_at: String,
 }
+
+/// One of the user's live sessions, as listed by `GET /me/sessions`. Never carries the
+/// token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionSummary {
+    pub id: String,
+    /// The session this request was made with.
+    pub current: bool,
+    /// 1 after a password only, 2 after a second factor.
+    pub aal: u8,
+    /// Authentication methods references (RFC 8176): `pwd`, `otp`.
+    pub amr: Vec<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+    /// The client's address when the session was opened, as the server saw it.
+    pub ip: Option<String>,
+    /// The client's `User-Agent` when the session was opened.
+    pub user_agent: Option<String>,
+}

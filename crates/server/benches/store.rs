@@ -199,6 +199,9 @@ fn hot_queries(c: &mut Criterion) {
                     factor_id: None,
                     created_at: NOW,
                     expires_at: NOW + 3_600_000,
+                    mfa_at: Some(NOW),
+                    ip: None,
+                    user_agent: None,
                 }))
                 .unwrap()
             })

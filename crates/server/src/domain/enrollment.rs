@@ -68,6 +68,7 @@ impl Twofold {
         if !self.store.end_flow(&hash).await? {
             return Err(DomainError::FlowExpired);
         }
+        self.first_factor_activated(&user, "").await?;
         let (mut row, session) = self.new_session(&user.id, &["pwd", "otp"], 2)?;
         row.factor_id = Some(f.id.clone());
         self.store.insert_session(&row).await?;

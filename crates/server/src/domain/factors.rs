@@ -166,6 +166,10 @@ impl Twofold {
         }
         self.require_fresh_second_factor_if_enrolled(caller).await?;
         self.activate_pending(&caller.user, &f.id, &code).await?;
+        // This session stays as it was (it passed no second factor to sign in); the
+        // user's other password-only sessions end if this is their first factor.
+        self.first_factor_activated(&caller.user, &caller.session.id)
+            .await?;
         let f = self.own_factor(caller, id).await?;
         self.record_by(
             &caller.user,
@@ -211,6 +215,8 @@ impl Twofold {
         };
         self.check_totp(Some(&f.id), &code, finish).await?;
         if self.store.delete_factor(&f.id).await? {
+            // Sessions that passed this factor no longer have a second factor behind them.
+            self.store.lower_sessions_of_factor(&f.id).await?;
             self.record_by(
                 &caller.user,
                 "factor.removed",
@@ -226,11 +232,36 @@ impl Twofold {
     }
 
     /// A user who already has an active factor adds another only from a session that
-    /// passed a second factor: a password-only session (say, one opened before MFA was
-    /// turned on, or stolen) must not be able to add an attacker's authenticator.
+    /// passed a second factor in the last 10 minutes: a password-only session (say, one
+    /// opened before MFA was turned on, or stolen), or one left open for hours, must not
+    /// be able to add an attacker's authenticator.
     async fn require_fresh_second_factor_if_enrolled(&self, caller: &Caller) -> Result<()> {
-        if caller.session.aal < 2 && self.store.count_active_factors(&caller.user.id).await? > 0 {
+        if !caller.passed_mfa_recently(self.now())
+            && self.store.count_active_factors(&caller.user.id).await? > 0
+        {
             return Err(DomainError::StepUpRequired);
+        }
+        Ok(())
+    }
+
+    /// After `user` activated a factor: if it is their first, their other password-only
+    /// sessions (all but `keep`; `""` keeps none) end, since they were opened without
+    /// the factor the account now has.
+    pub(crate) async fn first_factor_activated(&self, user: &UserRow, keep: &str) -> Result<()> {
+        if self.store.count_active_factors(&user.id).await? != 1 {
+            return Ok(());
+        }
+        let ended = self
+            .store
+            .delete_other_aal1_sessions(&user.id, keep)
+            .await?;
+        if ended > 0 {
+            self.record_by(
+                user,
+                "sessions.invalidated",
+                json!({"sessions_ended": ended, "reason": "factor.enrolled"}),
+            )
+            .await;
         }
         Ok(())
     }
@@ -285,7 +316,7 @@ impl Twofold {
                 let (row, session) = self.new_session("", amr, 2)?;
                 let finish = store::Finish::SignIn {
                     flow: flow.to_vec(),
-                    session: row,
+                    session: Box::new(row),
                 };
                 (finish, Some(session))
             }

@@ -2,7 +2,8 @@
 //! or expiry. A session records how strongly its user proved who they are: `aal` 1 after
 //! a password alone, 2 after a second factor; `amr` lists the methods (RFC 8176).
 
-use twofold_proto::{Me, MfaSummary, SessionInfo};
+use serde_json::json;
+use twofold_proto::{Me, MfaSummary, SessionInfo, SessionSummary};
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
@@ -18,11 +19,28 @@ pub struct NewSession {
     pub expires_at: Timestamp,
 }
 
+/// How recently a session must have passed a second factor to change the user's
+/// factors without a code or an elevated token.
+pub const FRESH_MFA_MS: i64 = 10 * 60 * 1000;
+
+fn amr_list(amr: &str) -> Vec<String> {
+    amr.split_whitespace().map(str::to_owned).collect()
+}
+
 /// The caller of an authenticated request.
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub session: SessionRow,
     pub user: UserRow,
+}
+
+impl Caller {
+    /// Whether this session passed a second factor in the last 10 minutes.
+    pub fn passed_mfa_recently(&self, now: Timestamp) -> bool {
+        self.session
+            .mfa_at
+            .is_some_and(|at| now.as_millis() - at <= FRESH_MFA_MS)
+    }
 }
 
 impl Twofold {
@@ -37,6 +55,7 @@ impl Twofold {
         let now = self.now();
         let tok = token::mint(TokenKind::Session)?;
         let expires_at = now.plus(self.security.session_ttl);
+        let origin = super::audit::current_origin();
         let row = SessionRow {
             id: Self::new_id(),
             token_hash: tok.hash,
@@ -47,6 +66,9 @@ impl Twofold {
             factor_id: None,
             created_at: now.as_millis(),
             expires_at: expires_at.as_millis(),
+            mfa_at: (aal >= 2).then_some(now.as_millis()),
+            ip: origin.ip,
+            user_agent: origin.user_agent,
         };
         Ok((
             row,
@@ -103,14 +125,55 @@ impl Twofold {
             },
             session: SessionInfo {
                 aal: u8::try_from(caller.session.aal).unwrap_or(1),
-                amr: caller
-                    .session
-                    .amr
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
+                amr: amr_list(&caller.session.amr),
                 expires_at: Timestamp::from_millis(caller.session.expires_at).to_rfc3339(),
             },
         })
+    }
+
+    /// The caller's live sessions, newest first, the current one marked.
+    pub async fn list_sessions(&self, caller: &Caller) -> Result<Vec<SessionSummary>> {
+        let rows = self
+            .store
+            .sessions_of_user(&caller.user.id, self.now().as_millis())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|s| SessionSummary {
+                current: s.id == caller.session.id,
+                aal: u8::try_from(s.aal).unwrap_or(1),
+                amr: amr_list(&s.amr),
+                created_at: Timestamp::from_millis(s.created_at).to_rfc3339(),
+                expires_at: Timestamp::from_millis(s.expires_at).to_rfc3339(),
+                ip: s.ip,
+                user_agent: s.user_agent,
+                id: s.id,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's sessions (the current one too, like a logout).
+    pub async fn end_session(&self, caller: &Caller, id: &str) -> Result<()> {
+        if !self.store.delete_own_session(&caller.user.id, id).await? {
+            return Err(DomainError::NotFound("session"));
+        }
+        self.record_by(&caller.user, "session.revoked", json!({"session_id": id}))
+            .await;
+        Ok(())
+    }
+
+    /// Ends every session of the caller's but the current one; answers how many.
+    pub async fn end_other_sessions(&self, caller: &Caller) -> Result<u64> {
+        let ended = self
+            .store
+            .delete_other_sessions(&caller.user.id, &caller.session.id)
+            .await?;
+        self.record_by(
+            &caller.user,
+            "sessions.revoked",
+            json!({"sessions_ended": ended, "kept": caller.session.id}),
+        )
+        .await;
+        Ok(ended)
     }
 }

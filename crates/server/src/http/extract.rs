@@ -71,20 +71,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
     }
 }
 
-/// The `{id}` of a factor in the path. Text that cannot be any factor's id (not UTF-8 once
-/// percent-decoded, or holding a NUL, which PostgreSQL cannot even compare) names no
-/// factor: the same 404 as an unknown id.
-pub struct FactorId(pub String);
+/// An `{id}` in the path naming one of the caller's own resources. Text that cannot be
+/// any id (not UTF-8 once percent-decoded, or holding a NUL, which PostgreSQL cannot even
+/// compare) names nothing: the same 404 as an unknown id.
+macro_rules! path_id {
+    ($($name:ident => $what:literal),* $(,)?) => {$(
+        #[doc = concat!("The `{id}` of a ", $what, " in the path; unusable ones are 404.")]
+        pub struct $name(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for FactorId {
-    type Rejection = ApiError;
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Path::<String>::from_request_parts(parts, state).await {
-            Ok(Path(id)) if !id.contains('\0') => Ok(FactorId(id)),
-            _ => Err(DomainError::NotFound("factor").into()),
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                match Path::<String>::from_request_parts(parts, state).await {
+                    Ok(Path(id)) if !id.contains('\0') => Ok($name(id)),
+                    _ => Err(DomainError::NotFound($what).into()),
+                }
+            }
         }
-    }
+    )*};
+}
+
+path_id! {
+    FactorId => "factor",
+    SessionId => "session",
 }
 
 /// The `{org}` slug of an `/orgs/{org}/…` path. One that cannot be a slug is a 404

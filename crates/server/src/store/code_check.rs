@@ -116,7 +116,10 @@ pub enum Finish {
     /// the sign-in and inserts `session`, whose `user_id` (the flow's) and `factor_id`
     /// (the one that matched) the store sets. Looking the flow up is part of the check,
     /// so a sign-in's code costs one job on SQLite.
-    SignIn { flow: Vec<u8>, session: SessionRow },
+    SignIn {
+        flow: Vec<u8>,
+        session: Box<SessionRow>,
+    },
 }
 
 /// How a check went. Every outcome but `Locked` counted as an attempt until `Accepted`

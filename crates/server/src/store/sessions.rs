@@ -1,4 +1,5 @@
-//! Sessions: who signed in, how strongly (aal/amr), until when.
+//! Sessions: who signed in, how strongly (aal/amr), when they last passed a second
+//! factor, from where, until when.
 
 use rusqlite::OptionalExtension;
 
@@ -16,34 +17,84 @@ pub struct SessionRow {
     pub factor_id: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// When the session last passed a second factor (Unix ms); `None` at aal 1.
+    pub mfa_at: Option<i64>,
+    /// Where it was opened, as the server saw it.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
-/// Binds: id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at.
-const INSERT_SESSION: &str = "INSERT INTO sessions \
-     (id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Columns in [`SessionRow`]'s field order (SQLite reads them by position).
+const COLUMNS: &str =
+    "id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at, mfa_at, ip, user_agent";
 
-const SESSION_BY_TOKEN: &str = "SELECT id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at \
-     FROM sessions WHERE token_hash = $1 AND expires_at > $2";
+impl SessionRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(SessionRow {
+            id: r.get(0)?,
+            token_hash: r.get(1)?,
+            user_id: r.get(2)?,
+            aal: r.get(3)?,
+            amr: r.get(4)?,
+            factor_id: r.get(5)?,
+            created_at: r.get(6)?,
+            expires_at: r.get(7)?,
+            mfa_at: r.get(8)?,
+            ip: r.get(9)?,
+            user_agent: r.get(10)?,
+        })
+    }
+}
+
+/// Binds the columns in order.
+fn insert_sql() -> String {
+    format!(
+        "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    )
+}
+
+fn by_token_sql() -> String {
+    format!("SELECT {COLUMNS} FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+}
+
+/// A user's live sessions, newest first. Binds: user id, now.
+fn of_user_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+         ORDER BY created_at DESC, id DESC"
+    )
+}
 
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
+/// Binds: user id, session id.
+const DELETE_OWN_SESSION: &str = "DELETE FROM sessions WHERE user_id = $1 AND id = $2";
+/// Binds: user id, the session to keep.
+const DELETE_OTHER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1 AND id <> $2";
+/// Binds: user id, the session to keep.
+const DELETE_OTHER_AAL1_SESSIONS: &str =
+    "DELETE FROM sessions WHERE user_id = $1 AND id <> $2 AND aal < 2";
+/// Binds: factor id. A session raised by a removed factor is back to the password alone.
+const LOWER_SESSIONS_OF_FACTOR: &str = "UPDATE sessions SET aal = 1, amr = 'pwd', \
+     factor_id = NULL, mfa_at = NULL WHERE factor_id = $1";
 
 /// Inserts `s` on SQLite (shared with the sign-in's code check).
 pub(super) fn insert_session_sqlite(
     c: &rusqlite::Connection,
     s: &SessionRow,
 ) -> rusqlite::Result<()> {
-    c.prepare_cached(INSERT_SESSION)?
-        .execute(rusqlite::params![
-            s.id,
-            s.token_hash,
-            s.user_id,
-            s.aal,
-            s.amr,
-            s.factor_id,
-            s.created_at,
-            s.expires_at
-        ])?;
+    c.prepare_cached(&insert_sql())?.execute(rusqlite::params![
+        s.id,
+        s.token_hash,
+        s.user_id,
+        s.aal,
+        s.amr,
+        s.factor_id,
+        s.created_at,
+        s.expires_at,
+        s.mfa_at,
+        s.ip,
+        s.user_agent
+    ])?;
     Ok(())
 }
 
@@ -52,7 +103,7 @@ pub(super) async fn insert_session_pg<'c>(
     e: impl sqlx::PgExecutor<'c>,
     s: &SessionRow,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT_SESSION)
+    sqlx::query(&insert_sql())
         .bind(&s.id)
         .bind(&s.token_hash)
         .bind(&s.user_id)
@@ -61,6 +112,9 @@ pub(super) async fn insert_session_pg<'c>(
         .bind(&s.factor_id)
         .bind(s.created_at)
         .bind(s.expires_at)
+        .bind(s.mfa_at)
+        .bind(&s.ip)
+        .bind(&s.user_agent)
         .execute(e)
         .await?;
     Ok(())
@@ -85,22 +139,11 @@ impl Store {
     ) -> Result<Option<SessionRow>, StoreError> {
         match self {
             Store::Sqlite(db) => db.read(|c| {
-                c.prepare_cached(SESSION_BY_TOKEN)?
-                    .query_row(rusqlite::params![token_hash, now], |r| {
-                        Ok(SessionRow {
-                            id: r.get(0)?,
-                            token_hash: r.get(1)?,
-                            user_id: r.get(2)?,
-                            aal: r.get(3)?,
-                            amr: r.get(4)?,
-                            factor_id: r.get(5)?,
-                            created_at: r.get(6)?,
-                            expires_at: r.get(7)?,
-                        })
-                    })
+                c.prepare_cached(&by_token_sql())?
+                    .query_row(rusqlite::params![token_hash, now], SessionRow::from_sqlite)
                     .optional()
             }),
-            Store::Postgres(p) => Ok(sqlx::query_as::<_, SessionRow>(SESSION_BY_TOKEN)
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, SessionRow>(&by_token_sql())
                 .bind(token_hash)
                 .bind(now)
                 .fetch_optional(p)
@@ -108,19 +151,82 @@ impl Store {
         }
     }
 
+    /// `user_id`'s live sessions at `now`, newest first.
+    pub async fn sessions_of_user(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(&of_user_sql())?
+                    .query_map(rusqlite::params![user_id, now], SessionRow::from_sqlite)?
+                    .collect()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as::<_, SessionRow>(&of_user_sql())
+                .bind(user_id)
+                .bind(now)
+                .fetch_all(p)
+                .await?),
+        }
+    }
+
     pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
+        self.sessions_exec(DELETE_SESSION, vec![id.to_owned()])
+            .await
+            .map(drop)
+    }
+
+    /// Ends `user_id`'s session `id`; false if they have no such session.
+    pub async fn delete_own_session(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
+        let args = vec![user_id.to_owned(), id.to_owned()];
+        Ok(self.sessions_exec(DELETE_OWN_SESSION, args).await? == 1)
+    }
+
+    /// Ends every session of `user_id` but `keep`; answers how many ended.
+    pub async fn delete_other_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+    ) -> Result<u64, StoreError> {
+        let args = vec![user_id.to_owned(), keep.to_owned()];
+        self.sessions_exec(DELETE_OTHER_SESSIONS, args).await
+    }
+
+    /// Ends every aal-1 session of `user_id` but `keep` (`""` keeps none).
+    pub async fn delete_other_aal1_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+    ) -> Result<u64, StoreError> {
+        let args = vec![user_id.to_owned(), keep.to_owned()];
+        self.sessions_exec(DELETE_OTHER_AAL1_SESSIONS, args).await
+    }
+
+    /// Drops the sessions that factor `factor_id` raised back to aal 1.
+    pub async fn lower_sessions_of_factor(&self, factor_id: &str) -> Result<u64, StoreError> {
+        self.sessions_exec(LOWER_SESSIONS_OF_FACTOR, vec![factor_id.to_owned()])
+            .await
+    }
+
+    /// Runs a statement whose binds are all text; answers the rows it changed.
+    async fn sessions_exec(&self, sql: &'static str, args: Vec<String>) -> Result<u64, StoreError> {
         match self {
             Store::Sqlite(db) => {
-                let id = id.to_owned();
                 db.write(move |c| {
-                    c.prepare_cached(DELETE_SESSION)?.execute([id])?;
-                    Ok(())
+                    let n = c
+                        .prepare_cached(sql)?
+                        .execute(rusqlite::params_from_iter(args.iter()))?;
+                    Ok(u64::try_from(n).unwrap_or(0))
                 })
                 .await
             }
             Store::Postgres(p) => {
-                sqlx::query(DELETE_SESSION).bind(id).execute(p).await?;
-                Ok(())
+                let mut q = sqlx::query(sql);
+                for a in &args {
+                    q = q.bind(a);
+                }
+                Ok(q.execute(p).await?.rows_affected())
             }
         }
     }

@@ -66,6 +66,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_confirmation_codes",
         include_str!("../../migrations/sqlite/0005_confirmation_codes.sql"),
     ),
+    (
+        "0006_session_details",
+        include_str!("../../migrations/sqlite/0006_session_details.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

@@ -18,4 +18,5 @@ mod mail;
 mod openapi;
 mod orgs;
 mod policy;
+mod sessions;
 mod signin;

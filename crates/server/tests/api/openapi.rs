@@ -19,10 +19,13 @@ async fn openapi_document_lists_every_route() {
         paths,
         [
             "DELETE /api/v1/me/factors/{id}",
+            "DELETE /api/v1/me/sessions",
+            "DELETE /api/v1/me/sessions/{id}",
             "GET /api/v1/auth/enroll/{id}/qr.png",
             "GET /api/v1/me",
             "GET /api/v1/me/factors",
             "GET /api/v1/me/factors/{id}/qr.png",
+            "GET /api/v1/me/sessions",
             "GET /api/v1/orgs/{org}/audit-events",
             "GET /api/v1/orgs/{org}/mfa-policy",
             "GET /api/v1/orgs/{org}/users",

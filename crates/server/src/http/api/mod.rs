@@ -5,6 +5,7 @@ pub mod auth;
 pub mod factors;
 pub mod me;
 pub mod orgs;
+pub mod sessions;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -23,6 +24,11 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/enroll/{id}/qr.png", get(auth::enroll_qr_png))
         .route("/auth/enroll/activate", post(auth::enroll_activate))
         .route("/me", get(me::me))
+        .route(
+            "/me/sessions",
+            get(sessions::list).delete(sessions::end_others),
+        )
+        .route("/me/sessions/{id}", axum::routing::delete(sessions::end))
         .route("/me/factors", get(factors::list))
         .route("/me/factors/totp", post(factors::enroll_totp))
         .route("/me/factors/{id}", axum::routing::delete(factors::delete))
@@ -56,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
         orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
         orgs::put_policy, orgs::reset_mfa, orgs::unlock,
+        sessions::list, sessions::end, sessions::end_others,
     ),
     modifiers(&BearerAuth, &LinkFieldNames),
 )]
