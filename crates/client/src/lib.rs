@@ -11,7 +11,7 @@ use twofold_proto::{
     ActivateFactorRequest, ActivateInFlowRequest, AuditEvent, ConfirmationRequired,
     DeleteFactorRequest, EnrollInFlowRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest,
     LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewOrgUser, OrgUser, Problem,
-    SessionSummary, SetMfaPolicy, TotpEnrollment,
+    RecoveryCodes, RecoveryCodesStatus, SessionSummary, SetMfaPolicy, TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +133,18 @@ impl Client {
 
     pub async fn me(&self) -> Result<Me> {
         self.json(self.request(Method::GET, "/api/v1/me")).await
+    }
+
+    /// `POST /me/recovery-codes`: a new set, replacing the old one.
+    pub async fn regenerate_recovery_codes(&self) -> Result<RecoveryCodes> {
+        self.json(self.request(Method::POST, "/api/v1/me/recovery-codes"))
+            .await
+    }
+
+    /// `GET /me/recovery-codes`.
+    pub async fn recovery_codes_status(&self) -> Result<RecoveryCodesStatus> {
+        self.json(self.request(Method::GET, "/api/v1/me/recovery-codes"))
+            .await
     }
 
     /// `GET /me/sessions`: the user's live sessions, newest first.

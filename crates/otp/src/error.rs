@@ -44,6 +44,11 @@ pub enum Error {
         max: usize,
     },
 
+    /// Not a recovery code: 10 symbols of Crockford's Base32 once spaces and hyphens are
+    /// dropped (see [`crate::RecoveryCode`]).
+    #[error("a recovery code is 10 letters and digits, like 7k3mq-x9d2f")]
+    InvalidRecoveryCode,
+
     /// The operating system's random number generator failed.
     #[error("could not generate a secret: the OS random number generator failed ({0})")]
     Random(String),

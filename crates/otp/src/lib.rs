@@ -1,5 +1,5 @@
 //! One-time passwords for Twofold: HOTP (RFC 4226), TOTP (RFC 6238), Base32 secrets
-//! (RFC 4648) and `otpauth://` Key URIs.
+//! (RFC 4648), `otpauth://` Key URIs and recovery codes.
 //!
 //! This crate is pure computation: no I/O, no clock (callers pass Unix time), no storage and
 //! no knowledge of users. It never panics on bad input; problems are reported as [`Error`],
@@ -22,12 +22,14 @@
 mod base32;
 mod error;
 mod hotp;
+mod recovery;
 mod secret;
 mod totp;
 mod uri;
 
 pub use error::Error;
 pub use hotp::{Algorithm, hotp};
+pub use recovery::RecoveryCode;
 pub use secret::Secret;
 pub use totp::{Match, Totp, TotpParams, Window};
 pub use uri::KeyUri;

@@ -27,6 +27,8 @@ pub struct LoginRequest {
 pub enum Method {
     /// A code from an authenticator app (RFC 6238).
     Totp,
+    /// One of the user's one-use recovery codes (`xxxxx-xxxxx`).
+    RecoveryCode,
 }
 
 /// The answer of `POST /auth/login` and `POST /auth/mfa`, told apart by `status`.
@@ -44,6 +46,10 @@ pub enum LoginResponse {
         /// /me/factors/totp`). After that, signing in leads only to enrolment.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         enrollment_days_left: Option<u32>,
+        /// After a sign-in with a recovery code: how many unused codes are left. Make a
+        /// new set (`POST /me/recovery-codes`) before they run out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovery_codes_remaining: Option<u32>,
     },
     /// The password was right, but the organisation requires a second factor and the user
     /// has none: enrol one with `flow_token` (`POST /auth/enroll/totp`, then `POST
@@ -77,8 +83,9 @@ pub struct MfaRequest {
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub flow_token: String,
     pub method: Method,
-    /// The code the app shows now: 6 to 8 digits; spaces are ignored ("123 456").
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
+    /// For `totp`, the code the app shows now: 6 to 8 digits. For `recovery_code`, one of
+    /// the user's recovery codes (`xxxxx-xxxxx`, any case). Spaces are ignored.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[ 0-9A-Za-z-]{6,32}$"))]
     pub code: String,
 }
 

@@ -90,3 +90,23 @@ pub struct DeleteFactorRequest {
     #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
     pub code: Option<String>,
 }
+
+/// `POST /api/v1/me/recovery-codes`: a new set, shown this once. Each works once, in
+/// place of a code from an authenticator app; the previous set no longer works.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "codes": ["7k3mq-x9d2f", "a0b1c-d2e3f", "…"]
+})))]
+pub struct RecoveryCodes {
+    /// Ten codes, `xxxxx-xxxxx` (Crockford Base32, 50 random bits each).
+    pub codes: Vec<String>,
+}
+
+/// `GET /api/v1/me/recovery-codes`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodesStatus {
+    /// Unused codes left (0 when none were ever made).
+    pub remaining: u32,
+}

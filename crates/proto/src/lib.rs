@@ -16,7 +16,7 @@ pub use auth::{
 pub use error::{ErrorCode, Problem};
 pub use factors::{
     ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, FactorStatus,
-    FactorType, TotpEnrollment,
+    FactorType, RecoveryCodes, RecoveryCodesStatus, TotpEnrollment,
 };
 pub use me::{Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{

@@ -56,8 +56,18 @@ impl Twofold {
     /// Stores `e`. The action it describes has already happened, so a failure to store
     /// it is logged, not returned: the caller's answer must match what was done.
     pub(crate) async fn record(&self, e: Event<'_>) {
+        let event = e.event;
+        let row = self.audit_row(e);
+        if let Err(err) = self.store.insert_audit(&row).await {
+            tracing::error!(event, error = %err, "audit event not stored");
+        }
+    }
+
+    /// The row for `e`, now, from the current request's origin (for a store operation
+    /// that records it in its own transaction).
+    pub(crate) fn audit_row(&self, e: Event<'_>) -> AuditRow {
         let origin = current_origin();
-        let row = AuditRow {
+        AuditRow {
             id: Self::new_id(),
             org_id: e.org_id.to_owned(),
             at: self.now().as_millis(),
@@ -67,9 +77,6 @@ impl Twofold {
             ip: origin.ip,
             user_agent: origin.user_agent,
             details: e.details.to_string(),
-        };
-        if let Err(err) = self.store.insert_audit(&row).await {
-            tracing::error!(event = e.event, error = %err, "audit event not stored");
         }
     }
 

@@ -12,6 +12,7 @@ pub mod lockout;
 pub mod org_admin;
 pub mod orgs;
 pub mod policy;
+pub mod recovery;
 pub mod sessions;
 pub mod signin;
 pub mod users;

@@ -123,9 +123,13 @@ impl Twofold {
         let (flow_token, expires_at) = self
             .new_flow(&user, FLOW_MFA, self.security.flow_ttl)
             .await?;
+        let mut methods = vec![Method::Totp];
+        if self.store.count_unused_recovery_codes(&user.id).await? > 0 {
+            methods.push(Method::RecoveryCode);
+        }
         Ok(LoginOutcome::MfaRequired {
             flow_token,
-            methods: vec![Method::Totp],
+            methods,
             expires_at,
         })
     }
@@ -191,9 +195,27 @@ impl Twofold {
         flow_token: &str,
         method: Method,
         code: &str,
-    ) -> Result<NewSession> {
+    ) -> Result<SecondStep> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
+        if method == Method::RecoveryCode {
+            let flow = self
+                .store
+                .flow_by_token(&hash)
+                .await?
+                .filter(|f| f.purpose == FLOW_MFA && f.expires_at > self.now().as_millis())
+                .ok_or(DomainError::FlowExpired)?;
+            let user = self
+                .store
+                .user_by_id(&flow.user_id)
+                .await?
+                .ok_or(DomainError::FlowExpired)?;
+            let (session, remaining) = self.sign_in_with_recovery_code(&hash, &user, code).await?;
+            return Ok(SecondStep {
+                session,
+                recovery_codes_remaining: Some(remaining),
+            });
+        }
         let code = match OtpCode::parse(code) {
             Ok(code) => code,
             Err(malformed) => {
@@ -211,10 +233,20 @@ impl Twofold {
             flow: &hash,
             amr: &["pwd", "otp"],
         };
-        let session = match method {
-            Method::Totp => self.check_totp(None, &code, finish).await?,
-        };
-        session
-            .ok_or_else(|| DomainError::Internal("a sign-in was accepted without a session".into()))
+        let session = self.check_totp(None, &code, finish).await?.ok_or_else(|| {
+            DomainError::Internal("a sign-in was accepted without a session".into())
+        })?;
+        Ok(SecondStep {
+            session,
+            recovery_codes_remaining: None,
+        })
     }
+}
+
+/// A finished second step.
+#[derive(Debug)]
+pub struct SecondStep {
+    pub session: NewSession,
+    /// After a recovery code: how many are left.
+    pub recovery_codes_remaining: Option<u32>,
 }

@@ -92,3 +92,34 @@ pub fn factor_removed(to: &str, name: &str) -> Mail {
         ],
     )
 }
+
+/// A new set of recovery codes replaced the old one.
+pub fn recovery_codes_generated(to: &str) -> Mail {
+    mail(
+        to,
+        "New recovery codes were made for your account",
+        &[
+            "A new set of recovery codes was made for your account; the old ones no longer work."
+                .into(),
+            "If this was not you, tell your administrator at once.".into(),
+        ],
+    )
+}
+
+/// A recovery code was used to sign in.
+pub fn recovery_code_used(to: &str, remaining: u32) -> Mail {
+    let left = match remaining {
+        0 => "You have no recovery codes left: make a new set now.".to_owned(),
+        1 => "You have 1 recovery code left: make a new set soon.".to_owned(),
+        n => format!("You have {n} recovery codes left."),
+    };
+    mail(
+        to,
+        "A recovery code was used to sign in",
+        &[
+            "Someone signed in to your account with one of your recovery codes.".into(),
+            left,
+            "If this was not you, tell your administrator at once.".into(),
+        ],
+    )
+}

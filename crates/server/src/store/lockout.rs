@@ -5,14 +5,16 @@
 //! compare-and-swap, committed on its own, that counts it and, if it is the attempt that
 //! reaches the threshold, sets the lock at the same time. So however many wrong codes
 //! arrive at once, from however many processes, at most the budget is ever evaluated:
-//! the rest find the lock already set. (On SQLite the whole check is one transaction on
-//! the single writer, which gives the same guarantee; see `code_check`.)
+//! the rest find the lock already set. (On SQLite a TOTP check is one transaction on the
+//! single writer, which gives the same guarantee; see `code_check`. Checks whose
+//! evaluation is too slow for the writer, such as a recovery code's Argon2id, reserve on
+//! SQLite too, with [`Store::reserve_mfa_attempt`].)
 
 use super::{Store, StoreError};
 
 /// The outcome of asking to evaluate one more second-factor code for a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Reservation {
+pub enum Reservation {
     /// Go ahead; this is the `n`th consecutive attempt without a success.
     Granted { attempt: i64 },
     /// Locked until this time (Unix ms); the code must not be evaluated.
@@ -33,7 +35,42 @@ const RESERVE: &str = "UPDATE users SET mfa_failures = $1, mfa_locked_until = $2
      WHERE id = $3 AND mfa_failures = $4 \
      AND (mfa_locked_until IS NULL OR mfa_locked_until <= $5)";
 
+/// Maps an attempt's number (1-based) to the time it locks the user until, should it
+/// fail (`None`: no lock yet).
+pub type LockAfter = Box<dyn Fn(i64) -> Option<i64> + Send + Sync>;
+
 impl Store {
+    /// Reserves an attempt for `user_id` at `now`, on either engine; see the module
+    /// documentation.
+    pub async fn reserve_mfa_attempt(
+        &self,
+        user_id: &str,
+        now: i64,
+        lock_after: LockAfter,
+    ) -> Result<Reservation, StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let user_id = user_id.to_owned();
+                // The single writer runs this alone: the read and the write cannot race.
+                db.write(move |c| {
+                    let (failures, locked_until): (i64, Option<i64>) = c
+                        .prepare_cached(LOCK_STATE)?
+                        .query_row([&user_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    if let Some(until) = locked_until.filter(|&u| u > now) {
+                        return Ok(Reservation::Locked { until });
+                    }
+                    let attempt = failures + 1;
+                    let lock = lock_after(attempt).or(locked_until);
+                    c.prepare_cached(RESERVE)?
+                        .execute(rusqlite::params![attempt, lock, user_id, failures, now])?;
+                    Ok(Reservation::Granted { attempt })
+                })
+                .await
+            }
+            Store::Postgres(p) => Self::reserve_mfa_attempt_pg(p, user_id, now, &*lock_after).await,
+        }
+    }
+
     /// Reserves an attempt for `user_id` at `now` on PostgreSQL. `lock_after` maps the
     /// attempt's number to the time it locks the user until, should it fail.
     pub(super) async fn reserve_mfa_attempt_pg(

@@ -70,6 +70,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_session_details",
         include_str!("../../migrations/sqlite/0006_session_details.sql"),
     ),
+    (
+        "0007_recovery_codes",
+        include_str!("../../migrations/sqlite/0007_recovery_codes.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

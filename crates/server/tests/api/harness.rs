@@ -318,6 +318,14 @@ impl TestServer {
         }
     }
 
+    /// A session of `u` that passed their authenticator now (aal 2). Uses the current
+    /// step's code.
+    pub async fn strong_session(&self, u: &Enrolled) -> Client {
+        let flow = self.flow(u).await;
+        let done = self.submit(&flow, &u.code(self, 0)).await.unwrap();
+        self.client.with_token(token(&done))
+    }
+
     /// Starts a sign-in for `u` and sends five wrong codes: their second step locks.
     /// Answers the flow.
     pub async fn lock_out(&self, u: &Enrolled) -> String {

@@ -18,5 +18,6 @@ mod mail;
 mod openapi;
 mod orgs;
 mod policy;
+mod recovery;
 mod sessions;
 mod signin;

@@ -49,6 +49,7 @@ pub async fn login(
             session_token: session.token,
             expires_at: session.expires_at.to_rfc3339(),
             enrollment_days_left,
+            recovery_codes_remaining: None,
         },
         LoginOutcome::EnrollmentRequired {
             flow_token,
@@ -91,7 +92,13 @@ pub async fn mfa(
         Ok(_) => tracing::info!(event = "signin.succeeded", method = ?req.method),
         Err(e) => tracing::info!(event = "mfa.failed", method = ?req.method, reason = %e),
     }
-    Ok(axum::Json(authenticated(res?)))
+    let done = res?;
+    Ok(axum::Json(LoginResponse::Authenticated {
+        session_token: done.session.token,
+        expires_at: done.session.expires_at.to_rfc3339(),
+        enrollment_days_left: None,
+        recovery_codes_remaining: done.recovery_codes_remaining,
+    }))
 }
 
 fn authenticated(s: NewSession) -> LoginResponse {
@@ -99,6 +106,7 @@ fn authenticated(s: NewSession) -> LoginResponse {
         session_token: s.token,
         expires_at: s.expires_at.to_rfc3339(),
         enrollment_days_left: None,
+        recovery_codes_remaining: None,
     }
 }
 

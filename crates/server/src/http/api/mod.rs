@@ -5,6 +5,7 @@ pub mod auth;
 pub mod factors;
 pub mod me;
 pub mod orgs;
+pub mod recovery;
 pub mod sessions;
 
 use axum::Router;
@@ -29,6 +30,10 @@ pub fn routes() -> Router<AppState> {
             get(sessions::list).delete(sessions::end_others),
         )
         .route("/me/sessions/{id}", axum::routing::delete(sessions::end))
+        .route(
+            "/me/recovery-codes",
+            get(recovery::status).post(recovery::regenerate),
+        )
         .route("/me/factors", get(factors::list))
         .route("/me/factors/totp", post(factors::enroll_totp))
         .route("/me/factors/{id}", axum::routing::delete(factors::delete))
@@ -63,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
         orgs::put_policy, orgs::reset_mfa, orgs::unlock,
         sessions::list, sessions::end, sessions::end_others,
+        recovery::regenerate, recovery::status,
     ),
     modifiers(&BearerAuth, &LinkFieldNames),
 )]

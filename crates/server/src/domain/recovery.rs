@@ -1,0 +1,189 @@
+//! Recovery codes: ten one-use codes a user keeps for when their authenticator is lost.
+//! Made (and remade, which replaces the set) only from a session that passed a second
+//! factor recently; stored as Argon2id hashes; each signs in once, counted against the
+//! same lockout as any second-factor code.
+//!
+//! A recovery-code sign-in cannot run inside SQLite's writer like a TOTP check: ten
+//! Argon2id verifications would hold up every other write. So the attempt is reserved
+//! first (`store::reserve_mfa_attempt`), the hashes are checked on the password threads,
+//! and the match is accepted in one transaction whose first statement, marking the code
+//! used, decides races.
+
+use serde_json::json;
+use twofold_otp::RecoveryCode;
+use zeroize::Zeroizing;
+
+use crate::clock::Timestamp;
+use crate::mail::messages;
+use crate::store::{self, RecoveryAccept, RecoveryOutcome, RecoveryRow, Reservation, UserRow};
+
+use super::audit::Event;
+use super::sessions::{Caller, NewSession};
+use super::{DomainError, Result, Twofold};
+
+/// Codes in a set.
+pub const SET_SIZE: usize = 10;
+/// At or below this many left, the user is told to make a new set.
+pub const FEW_LEFT: u32 = 3;
+
+impl Twofold {
+    /// Makes a new set of codes for the caller, replacing any earlier set; answers the
+    /// codes, which are never shown again.
+    pub async fn regenerate_recovery_codes(&self, caller: &Caller) -> Result<Vec<String>> {
+        let user = &caller.user;
+        if self.store.count_active_factors(&user.id).await? == 0 {
+            return Err(DomainError::Conflict(
+                "recovery codes stand in for a second factor: activate one first".into(),
+            ));
+        }
+        if !caller.passed_mfa_recently(self.now()) {
+            return Err(DomainError::StepUpRequired);
+        }
+        let codes = (0..SET_SIZE)
+            .map(|_| RecoveryCode::generate())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        let hashes = self
+            .passwords
+            .hash_recovery_codes(
+                codes
+                    .iter()
+                    .map(|c| Zeroizing::new(c.as_str().to_owned()))
+                    .collect(),
+            )
+            .await?;
+        let now = self.now().as_millis();
+        let rows = hashes
+            .into_iter()
+            .map(|code_hash| RecoveryRow {
+                id: Self::new_id(),
+                user_id: user.id.clone(),
+                code_hash,
+                created_at: now,
+            })
+            .collect();
+        self.store.replace_recovery_codes(&user.id, rows).await?;
+        self.record_by(user, "recovery_codes.generated", json!({"count": SET_SIZE}))
+            .await;
+        self.mailer
+            .send(&messages::recovery_codes_generated(&user.email), self.now());
+        Ok(codes.iter().map(|c| c.as_str().to_owned()).collect())
+    }
+
+    /// How many of the caller's codes are unused.
+    pub async fn recovery_codes_remaining(&self, caller: &Caller) -> Result<u32> {
+        self.remaining_for(&caller.user.id).await
+    }
+
+    async fn remaining_for(&self, user_id: &str) -> Result<u32> {
+        let n = self.store.count_unused_recovery_codes(user_id).await?;
+        Ok(u32::try_from(n).unwrap_or(0))
+    }
+
+    /// Finishes the sign-in of flow `flow` (a token hash) for `user` with a recovery code
+    /// as typed; answers the aal-2 session and the codes left.
+    pub(crate) async fn sign_in_with_recovery_code(
+        &self,
+        flow: &[u8],
+        user: &UserRow,
+        typed: &str,
+    ) -> Result<(NewSession, u32)> {
+        let code =
+            RecoveryCode::parse(typed).map_err(|e| DomainError::InvalidInput(e.to_string()))?;
+        let now = self.now();
+        let security = self.security.clone();
+        let lock_after = Box::new(move |attempt: i64| {
+            super::lockout::lock_until(&security, now, attempt).map(Timestamp::as_millis)
+        });
+        let attempt = match self
+            .store
+            .reserve_mfa_attempt(&user.id, now.as_millis(), lock_after)
+            .await?
+        {
+            Reservation::Granted { attempt } => attempt,
+            Reservation::Locked { until } => {
+                return Err(DomainError::Locked {
+                    retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
+                });
+            }
+        };
+        let candidates = self.store.unused_recovery_codes(&user.id).await?;
+        let found = self
+            .passwords
+            .find_recovery_code(Zeroizing::new(code.as_str().to_owned()), candidates)
+            .await?;
+        let Some(code_id) = found else {
+            self.second_step_failed(user, attempt, "recovery_code")
+                .await;
+            return Err(DomainError::InvalidCode);
+        };
+        let amr = ["pwd", "otp", "recovery_code"];
+        let (row, session) = self.new_session(&user.id, &amr, 2)?;
+        let signed_in = self.audit_row(Event {
+            org_id: &user.org_id,
+            event: "signin.succeeded",
+            actor_id: Some(&user.id),
+            subject_id: Some(&user.id),
+            details: json!({"amr": amr, "method": "recovery_code"}),
+        });
+        let outcome = self
+            .store
+            .accept_recovery_code(RecoveryAccept {
+                code_id,
+                user_id: user.id.clone(),
+                now: now.as_millis(),
+                finish: store::Finish::SignIn {
+                    flow: flow.to_vec(),
+                    session: Box::new(row),
+                },
+                audit: vec![signed_in],
+            })
+            .await?;
+        match outcome {
+            RecoveryOutcome::Accepted => {}
+            // A concurrent request used the same code first: this attempt stays counted.
+            RecoveryOutcome::CodeUsed => {
+                self.second_step_failed(user, attempt, "recovery_code")
+                    .await;
+                return Err(DomainError::InvalidCode);
+            }
+            RecoveryOutcome::FlowGone => return Err(DomainError::FlowExpired),
+        }
+        let remaining = self.remaining_for(&user.id).await?;
+        self.mailer.send(
+            &messages::recovery_code_used(&user.email, remaining),
+            self.now(),
+        );
+        Ok((session, remaining))
+    }
+
+    /// Records failed attempt `attempt` of `user` (already counted), by `method`: the
+    /// audit events, the log line, and the lock notice if this attempt locked them.
+    pub(crate) async fn second_step_failed(&self, user: &UserRow, attempt: i64, method: &str) {
+        let now = self.now();
+        let failed = Event {
+            org_id: &user.org_id,
+            event: "mfa.failed",
+            actor_id: None,
+            subject_id: Some(&user.id),
+            details: json!({"attempt": attempt, "reason": "invalid_code", "method": method}),
+        };
+        self.record(failed).await;
+        if let Some(until) = super::lockout::lock_until(&self.security, now, attempt) {
+            let locked = Event {
+                org_id: &user.org_id,
+                event: "mfa.locked",
+                actor_id: None,
+                subject_id: Some(&user.id),
+                details: json!({"attempt": attempt, "locked_for_secs": now.secs_until(until)}),
+            };
+            self.record(locked).await;
+            let ip = super::audit::current_origin().ip;
+            self.mailer.send(
+                &messages::lock_notice(&user.email, &now.to_rfc3339(), ip.as_deref()),
+                now,
+            );
+        }
+        self.attempt_failed(&user.id, attempt);
+    }
+}
