@@ -21,17 +21,7 @@ impl Twofold {
     async fn enrolling_user(&self, flow_token: &str) -> Result<(Vec<u8>, UserRow)> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
-        let flow = self
-            .store
-            .flow_by_token(&hash)
-            .await?
-            .filter(|f| f.purpose == FLOW_ENROLL && f.expires_at > self.now().as_millis())
-            .ok_or(DomainError::FlowExpired)?;
-        let user = self
-            .store
-            .user_by_id(&flow.user_id)
-            .await?
-            .ok_or(DomainError::FlowExpired)?;
+        let user = self.user_of_live_flow(&hash, FLOW_ENROLL).await?;
         if self.store.count_active_factors(&user.id).await? > 0 {
             return Err(DomainError::FlowExpired);
         }

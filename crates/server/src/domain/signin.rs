@@ -189,6 +189,21 @@ impl Twofold {
         .await;
     }
 
+    /// The user of the live flow of `purpose` with token hash `hash`; `flow_expired` for
+    /// any other flow.
+    pub(crate) async fn user_of_live_flow(&self, hash: &[u8], purpose: &str) -> Result<UserRow> {
+        let flow = self
+            .store
+            .flow_by_token(hash)
+            .await?
+            .filter(|f| f.purpose == purpose && f.expires_at > self.now().as_millis())
+            .ok_or(DomainError::FlowExpired)?;
+        self.store
+            .user_by_id(&flow.user_id)
+            .await?
+            .ok_or(DomainError::FlowExpired)
+    }
+
     /// The second step: a code for a flow started by [`Twofold::login`].
     pub async fn complete_mfa(
         &self,
@@ -199,17 +214,7 @@ impl Twofold {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
         if method == Method::RecoveryCode {
-            let flow = self
-                .store
-                .flow_by_token(&hash)
-                .await?
-                .filter(|f| f.purpose == FLOW_MFA && f.expires_at > self.now().as_millis())
-                .ok_or(DomainError::FlowExpired)?;
-            let user = self
-                .store
-                .user_by_id(&flow.user_id)
-                .await?
-                .ok_or(DomainError::FlowExpired)?;
+            let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
             let (session, remaining) = self.sign_in_with_recovery_code(&hash, &user, code).await?;
             return Ok(SecondStep {
                 session,

@@ -176,6 +176,66 @@ fn is_candidate(f: &FactorRow, only: Option<&str>) -> bool {
     f.status == "active" && only.is_none_or(|id| id == f.id)
 }
 
+/// Writes what accepting a second factor means besides the factor's own claim: the
+/// lockout count cleared and, for a sign-in, the flow ended, the sign-in time recorded
+/// and the session (its user already set) inserted. On SQLite the caller has checked the
+/// flow is live in the same job.
+pub(super) fn write_finish_sqlite(
+    c: &rusqlite::Connection,
+    finish: &Finish,
+    user_id: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    match finish {
+        Finish::Claim { .. } => {
+            c.prepare_cached(CLEAR_FAILURES)?.execute([user_id])?;
+        }
+        Finish::SignIn { flow, session } => {
+            c.prepare_cached(DELETE_FLOW)?.execute([flow])?;
+            c.prepare_cached(SIGNED_IN)?
+                .execute(rusqlite::params![now, user_id])?;
+            insert_session_sqlite(c, session)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`write_finish_sqlite`] inside a PostgreSQL transaction; false if the flow was gone
+/// (the caller rolls back).
+pub(super) async fn write_finish_pg(
+    tx: &mut sqlx::PgConnection,
+    finish: &Finish,
+    user_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    match finish {
+        Finish::Claim { .. } => {
+            sqlx::query(CLEAR_FAILURES)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Finish::SignIn { flow, session } => {
+            let ended = sqlx::query(DELETE_FLOW)
+                .bind(flow.as_slice())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if !ended {
+                return Ok(false);
+            }
+            sqlx::query(SIGNED_IN)
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_session_pg(&mut *tx, session).await?;
+        }
+    }
+    Ok(true)
+}
+
 /// The whole check inside the writer's transaction.
 fn check_sqlite<E>(
     c: &rusqlite::Connection,
@@ -245,19 +305,13 @@ fn check_sqlite<E>(
         if !claimed {
             continue;
         }
-        match &mut check.finish {
-            Finish::Claim { .. } => {
-                c.prepare_cached(CLEAR_FAILURES)?.execute([&user_id])?;
-            }
-            Finish::SignIn { flow, session } => {
-                c.prepare_cached(DELETE_FLOW)?.execute([&*flow])?;
-                c.prepare_cached(SIGNED_IN)?
-                    .execute(rusqlite::params![check.now, user_id])?;
-                session.user_id = user_id.clone();
-                session.factor_id = Some(f.id.clone());
-                insert_session_sqlite(c, session)?;
-                insert_audit_sqlite(c, &audit.signed_in(session, &f.id))?;
-            }
+        if let Finish::SignIn { session, .. } = &mut check.finish {
+            session.user_id = user_id.clone();
+            session.factor_id = Some(f.id.clone());
+        }
+        write_finish_sqlite(c, &check.finish, &user_id, check.now)?;
+        if let Finish::SignIn { session, .. } = &check.finish {
+            insert_audit_sqlite(c, &audit.signed_in(session, &f.id))?;
         }
         return Ok(CheckOutcome::Accepted {
             user_id,
@@ -341,34 +395,16 @@ async fn check_pg<E>(
         if !claimed {
             continue;
         }
-        match &mut check.finish {
-            Finish::Claim { .. } => {
-                sqlx::query(CLEAR_FAILURES)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Finish::SignIn { flow, session } => {
-                let ended = sqlx::query(DELETE_FLOW)
-                    .bind(&*flow)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                if !ended {
-                    // Rolled back with the claim; the reserved attempt stays counted.
-                    return Ok(CheckOutcome::FlowGone);
-                }
-                sqlx::query(SIGNED_IN)
-                    .bind(check.now)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?;
-                session.user_id = user_id.to_owned();
-                session.factor_id = Some(f.id.clone());
-                insert_session_pg(&mut *tx, session).await?;
-                insert_audit_pg(&mut *tx, &audit.signed_in(session, &f.id)).await?;
-            }
+        if let Finish::SignIn { session, .. } = &mut check.finish {
+            session.user_id = user_id.to_owned();
+            session.factor_id = Some(f.id.clone());
+        }
+        if !write_finish_pg(&mut tx, &check.finish, user_id, check.now).await? {
+            // Rolled back with the claim; the reserved attempt stays counted.
+            return Ok(CheckOutcome::FlowGone);
+        }
+        if let Finish::SignIn { session, .. } = &check.finish {
+            insert_audit_pg(&mut *tx, &audit.signed_in(session, &f.id)).await?;
         }
         tx.commit().await?;
         return Ok(CheckOutcome::Accepted {

@@ -3,9 +3,7 @@
 //! decides races; a sign-in's flow, session and record are written in the same one.
 
 use super::audit::{AuditRow, insert_audit_pg, insert_audit_sqlite};
-use super::code_check::Finish;
-use super::flows::DELETE_FLOW;
-use super::sessions::{insert_session_pg, insert_session_sqlite};
+use super::code_check::{Finish, write_finish_pg, write_finish_sqlite};
 use super::{Store, StoreError};
 
 /// One stored code.
@@ -48,10 +46,6 @@ const COUNT_UNUSED: &str =
 /// Binds: now, code id, user id.
 const USE_CODE: &str = "UPDATE recovery_codes SET used_at = $1 \
      WHERE id = $2 AND user_id = $3 AND used_at IS NULL";
-const CLEAR_FAILURES: &str =
-    "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL WHERE id = $1";
-const SIGNED_IN: &str =
-    "UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, last_login_at = $1 WHERE id = $2";
 
 impl Store {
     /// Replaces `user_id`'s codes with `rows`, in one transaction.
@@ -150,17 +144,7 @@ impl Store {
                     if used != 1 {
                         return Ok(RecoveryOutcome::CodeUsed);
                     }
-                    match &a.finish {
-                        Finish::Claim { user_id } => {
-                            c.prepare_cached(CLEAR_FAILURES)?.execute([user_id])?;
-                        }
-                        Finish::SignIn { flow, session } => {
-                            c.prepare_cached(DELETE_FLOW)?.execute([flow])?;
-                            c.prepare_cached(SIGNED_IN)?
-                                .execute(rusqlite::params![a.now, a.user_id])?;
-                            insert_session_sqlite(c, session)?;
-                        }
-                    }
+                    write_finish_sqlite(c, &a.finish, &a.user_id, a.now)?;
                     for row in &a.audit {
                         insert_audit_sqlite(c, row)?;
                     }
@@ -180,30 +164,9 @@ impl Store {
                 if used != 1 {
                     return Ok(RecoveryOutcome::CodeUsed);
                 }
-                match &a.finish {
-                    Finish::Claim { user_id } => {
-                        sqlx::query(CLEAR_FAILURES)
-                            .bind(user_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    Finish::SignIn { flow, session } => {
-                        let ended = sqlx::query(DELETE_FLOW)
-                            .bind(flow.as_slice())
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                        if ended != 1 {
-                            // Rolled back with the code's use.
-                            return Ok(RecoveryOutcome::FlowGone);
-                        }
-                        sqlx::query(SIGNED_IN)
-                            .bind(a.now)
-                            .bind(&a.user_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        insert_session_pg(&mut *tx, session).await?;
-                    }
+                if !write_finish_pg(&mut tx, &a.finish, &a.user_id, a.now).await? {
+                    // Rolled back with the code's use.
+                    return Ok(RecoveryOutcome::FlowGone);
                 }
                 for row in &a.audit {
                     insert_audit_pg(&mut *tx, row).await?;
