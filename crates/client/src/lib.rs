@@ -8,10 +8,12 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
-    ActivateFactorRequest, ActivateInFlowRequest, AuditEvent, ConfirmationRequired,
-    DeleteFactorRequest, EnrollInFlowRequest, EnrollTotpRequest, ErrorCode, Factor, LoginRequest,
-    LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewOrgUser, OrgUser, Problem,
-    RecoveryCodes, RecoveryCodesStatus, SessionSummary, SetMfaPolicy, TotpEnrollment,
+    ActivateFactorRequest, ActivateInFlowRequest, ApiKey, ApiKeyCreated, AuditEvent,
+    ConfirmationRequired, DeleteFactorRequest, ElevatedToken, EnrollInFlowRequest,
+    EnrollTotpRequest, ErrorCode, Factor, IntrospectRequest, Introspection, LoginRequest,
+    LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser, OrgUser,
+    Problem, RecoveryCodes, RecoveryCodesStatus, SessionSummary, SetMfaPolicy, StepUpRequest,
+    TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,8 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    /// Sent as `X-Elevated-Token` with every request.
+    elevated: Option<String>,
 }
 
 impl Client {
@@ -61,6 +65,7 @@ impl Client {
             http: reqwest::Client::new(),
             base: base_url.into().trim_end_matches('/').to_owned(),
             token: None,
+            elevated: None,
         }
     }
 
@@ -72,12 +77,24 @@ impl Client {
         }
     }
 
+    /// The same client, also sending `elevated` (from [`Client::step_up`]) as
+    /// `X-Elevated-Token`.
+    pub fn with_elevated(&self, elevated: impl Into<String>) -> Self {
+        Self {
+            elevated: Some(elevated.into()),
+            ..self.clone()
+        }
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let rb = self.http.request(method, format!("{}{path}", self.base));
+        let mut rb = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(e) = &self.elevated {
+            rb = rb.header("x-elevated-token", e);
+        }
         match &self.token {
             Some(t) => rb.bearer_auth(t),
             None => rb,
@@ -313,6 +330,40 @@ impl Client {
             .send(self.request(Method::GET, &format!("/api/v1/me/factors/{id}/qr.png")))
             .await?;
         Ok(res.bytes().await?.to_vec())
+    }
+
+    /// `POST /auth/step-up`: a fresh second factor for an elevated token.
+    pub async fn step_up(&self, req: &StepUpRequest) -> Result<ElevatedToken> {
+        self.post("/api/v1/auth/step-up", req).await
+    }
+
+    /// `POST /tokens/introspect`, with this client's token being an API key.
+    pub async fn introspect(&self, token: &str) -> Result<Introspection> {
+        let req = IntrospectRequest {
+            token: token.into(),
+        };
+        self.post("/api/v1/tokens/introspect", &req).await
+    }
+
+    /// `POST /orgs/{org}/api-keys`.
+    pub async fn create_api_key(&self, org: &str, name: &str) -> Result<ApiKeyCreated> {
+        let req = NewApiKey { name: name.into() };
+        self.post(&format!("/api/v1/orgs/{org}/api-keys"), &req)
+            .await
+    }
+
+    /// `GET /orgs/{org}/api-keys`.
+    pub async fn api_keys(&self, org: &str) -> Result<Vec<ApiKey>> {
+        self.json(self.request(Method::GET, &format!("/api/v1/orgs/{org}/api-keys")))
+            .await
+    }
+
+    /// `DELETE /orgs/{org}/api-keys/{id}`.
+    pub async fn revoke_api_key(&self, org: &str, id: &str) -> Result<()> {
+        let path = format!("/api/v1/orgs/{org}/api-keys/{id}");
+        self.send(self.request(Method::DELETE, &path))
+            .await
+            .map(|_| ())
     }
 
     /// The OpenAPI document.

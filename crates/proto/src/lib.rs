@@ -9,6 +9,7 @@ pub mod error;
 pub mod factors;
 pub mod me;
 pub mod orgs;
+pub mod step_up;
 
 pub use auth::{
     ActivateInFlowRequest, EnrollInFlowRequest, LoginRequest, LoginResponse, Method, MfaRequest,
@@ -22,6 +23,11 @@ pub use me::{Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{
     AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser, OrgUser,
     SetMfaPolicy,
+};
+
+pub use step_up::{
+    ApiKey, ApiKeyCreated, ElevatedToken, IntrospectRequest, Introspection, NewApiKey,
+    StepUpRequest,
 };
 
 /// The media type of every error answer (RFC 9457 §3).

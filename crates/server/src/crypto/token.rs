@@ -1,4 +1,4 @@
-//! Bearer tokens (sessions, sign-in flows): 256 random bits, shown to the client once and
+//! Bearer tokens (sessions, sign-in flows, elevated tokens, API keys): 256 random bits, shown to the client once and
 //! stored only as a SHA-256 hash, so a copy of the database holds no usable token.
 //!
 //! A plain hash (not a slow one) is right here: the input has 256 bits of entropy, so
@@ -15,6 +15,10 @@ use super::{CryptoError, random_bytes};
 pub enum TokenKind {
     Session,
     Flow,
+    /// A step-up's elevated token.
+    Elevated,
+    /// An organisation's API key, for applications (introspection).
+    ApiKey,
 }
 
 impl TokenKind {
@@ -22,6 +26,8 @@ impl TokenKind {
         match self {
             Self::Session => "tfs_",
             Self::Flow => "tff_",
+            Self::Elevated => "tfe_",
+            Self::ApiKey => "tfk_",
         }
     }
 }

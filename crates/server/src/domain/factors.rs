@@ -46,9 +46,15 @@ fn to_api(f: &FactorRow) -> Factor {
 impl Twofold {
     /// Creates a pending TOTP factor with a fresh 160-bit secret. An earlier pending
     /// factor of the same user (an enrolment never finished) is replaced.
-    pub async fn enroll_totp(&self, caller: &Caller, name: Option<&str>) -> Result<Enrollment> {
+    pub async fn enroll_totp(
+        &self,
+        caller: &Caller,
+        name: Option<&str>,
+        elevated: Option<&str>,
+    ) -> Result<Enrollment> {
         let name = factor_name(name)?;
-        self.require_fresh_second_factor_if_enrolled(caller).await?;
+        self.require_fresh_second_factor_if_enrolled(caller, elevated)
+            .await?;
         self.new_pending_totp(&caller.user, name).await
     }
 
@@ -158,13 +164,20 @@ impl Twofold {
     }
 
     /// Activates a pending factor with a code from it; that code's step counts as used.
-    pub async fn activate_factor(&self, caller: &Caller, id: &str, code: &str) -> Result<Factor> {
+    pub async fn activate_factor(
+        &self,
+        caller: &Caller,
+        id: &str,
+        code: &str,
+        elevated: Option<&str>,
+    ) -> Result<Factor> {
         let code = OtpCode::parse(code)?;
         let f = self.own_factor(caller, id).await?;
         if f.status != PENDING {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
-        self.require_fresh_second_factor_if_enrolled(caller).await?;
+        self.require_fresh_second_factor_if_enrolled(caller, elevated)
+            .await?;
         self.activate_pending(&caller.user, &f.id, &code).await?;
         // This session stays as it was (it passed no second factor to sign in); the
         // user's other password-only sessions end if this is their first factor.
@@ -195,25 +208,39 @@ impl Twofold {
     }
 
     /// Removes a factor. An active one needs a current code from itself, checked like a
-    /// sign-in (lockout, replay), so a stolen session alone cannot strip a user's MFA. A
-    /// pending one (an unfinished enrolment) can go without.
-    pub async fn delete_factor(&self, caller: &Caller, id: &str, code: Option<&str>) -> Result<()> {
+    /// sign-in (lockout, replay), or an elevated token, so a stolen session alone cannot
+    /// strip a user's MFA. A pending one (an unfinished enrolment) can go without.
+    pub async fn delete_factor(
+        &self,
+        caller: &Caller,
+        id: &str,
+        code: Option<&str>,
+        elevated: Option<&str>,
+    ) -> Result<()> {
         // A pending factor needs no code, but a code that is sent must look like one.
         let code = code.map(OtpCode::parse).transpose()?;
         let f = self.own_factor(caller, id).await?;
         if f.status == PENDING && self.store.delete_pending_factor(&f.id).await? {
             return Ok(());
         }
-        // Active (possibly activated a moment ago): only with a current code from itself.
-        let code = code.ok_or_else(|| {
-            DomainError::InvalidInput(
-                "a current code from this factor is required to remove it".into(),
-            )
-        })?;
-        let finish = Finish::Claim {
-            user_id: &caller.user.id,
-        };
-        self.check_totp(Some(&f.id), &code, finish).await?;
+        // Active (possibly activated a moment ago): a current code from itself, or an
+        // elevated token.
+        match (code, elevated) {
+            (Some(code), _) => {
+                let finish = Finish::Claim {
+                    user_id: &caller.user.id,
+                };
+                self.check_totp(Some(&f.id), &code, finish).await?;
+            }
+            (None, Some(_)) => self.require_fresh_second_factor(caller, elevated).await?,
+            (None, None) => {
+                return Err(DomainError::InvalidInput(
+                    "a current code from this factor (or an X-Elevated-Token) is required to \
+                     remove it"
+                        .into(),
+                ));
+            }
+        }
         if self.store.delete_factor(&f.id).await? {
             // Sessions that passed this factor no longer have a second factor behind them.
             self.store.lower_sessions_of_factor(&f.id).await?;
@@ -232,16 +259,18 @@ impl Twofold {
     }
 
     /// A user who already has an active factor adds another only from a session that
-    /// passed a second factor in the last 10 minutes: a password-only session (say, one
-    /// opened before MFA was turned on, or stolen), or one left open for hours, must not
-    /// be able to add an attacker's authenticator.
-    async fn require_fresh_second_factor_if_enrolled(&self, caller: &Caller) -> Result<()> {
-        if !caller.passed_mfa_recently(self.now())
-            && self.store.count_active_factors(&caller.user.id).await? > 0
-        {
-            return Err(DomainError::StepUpRequired);
+    /// passed a second factor in the last 10 minutes, or with an elevated token: a
+    /// password-only session (say, one opened before MFA was turned on, or stolen), or one
+    /// left open for hours, must not be able to add an attacker's authenticator.
+    async fn require_fresh_second_factor_if_enrolled(
+        &self,
+        caller: &Caller,
+        elevated: Option<&str>,
+    ) -> Result<()> {
+        if self.store.count_active_factors(&caller.user.id).await? == 0 {
+            return Ok(());
         }
-        Ok(())
+        self.require_fresh_second_factor(caller, elevated).await
     }
 
     /// After `user` activated a factor: if it is their first, their other password-only
@@ -280,13 +309,13 @@ impl Twofold {
     /// Checks a TOTP code against the user's active factors (or only `only`), as a second
     /// factor: the attempt is counted (lockout), and a match is accepted only if its time
     /// step was never accepted for that factor (replay). `finish` says what else the
-    /// acceptance writes; answers the session it started, if it finished a sign-in.
+    /// acceptance writes.
     pub(crate) async fn check_totp(
         &self,
         only: Option<&str>,
         code: &OtpCode,
         finish: Finish<'_>,
-    ) -> Result<Option<NewSession>> {
+    ) -> Result<CodeAccepted> {
         let now = self.now();
         let security = self.security.clone();
         let lock_after = move |attempt: i64| {
@@ -340,7 +369,7 @@ impl Twofold {
             .await?;
         // The check recorded its audit events itself, in its own transaction.
         match outcome {
-            CheckOutcome::Accepted { .. } => Ok(session),
+            CheckOutcome::Accepted { factor_id, .. } => Ok(CodeAccepted { session, factor_id }),
             CheckOutcome::Locked { until } => Err(DomainError::Locked {
                 retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
             }),
@@ -391,6 +420,13 @@ fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
         period: u64::try_from(f.period).unwrap_or(30),
     };
     Totp::new(secret, params).map_err(|e| DomainError::Internal(e.to_string()))
+}
+
+/// An accepted code: the factor it came from, and the session it started, if it finished
+/// a sign-in.
+pub(crate) struct CodeAccepted {
+    pub session: Option<NewSession>,
+    pub factor_id: String,
 }
 
 /// What accepting a code writes besides claiming its step.

@@ -97,9 +97,59 @@ pub fn factor_name(name: Option<&str>) -> Result<String, DomainError> {
     Ok(name.to_owned())
 }
 
+/// A label for something the user or an admin names (an API key): 1-64 printable
+/// characters, surrounding spaces dropped.
+pub fn label(name: &str, what: &str) -> Result<String, DomainError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "the {what} must be 1-64 printable characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Step-up scopes: 1 to 10 of 1-64 letters, digits and `:._-`; duplicates dropped.
+pub fn scopes(given: &[String]) -> Result<Vec<String>, DomainError> {
+    let ok = |s: &str| {
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b":._-".contains(&b))
+    };
+    if given.is_empty() || given.len() > 10 {
+        return Err(invalid("scopes must name 1 to 10 scopes"));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(given.len());
+    for s in given {
+        if !ok(s) {
+            return Err(invalid(
+                "a scope is 1-64 letters, digits and the characters : . _ -",
+            ));
+        }
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_are_checked_and_deduplicated() {
+        let s = |v: &[&str]| scopes(&v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            s(&["mfa:manage", "a.b_c-d", "mfa:manage"]).unwrap(),
+            ["mfa:manage", "a.b_c-d"]
+        );
+        assert!(s(&[]).is_err());
+        assert!(s(&["with space"]).is_err());
+        assert!(s(&[""]).is_err());
+        assert!(s(&["x"; 11]).is_err());
+        assert!(s(&[&"x".repeat(65)]).is_err());
+    }
 
     #[test]
     fn slugs() {

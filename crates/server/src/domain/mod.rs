@@ -2,6 +2,7 @@
 //! flow, sessions. Calls the store; knows nothing of HTTP. Every "now" comes from the
 //! injected [`Clock`].
 
+pub mod api_keys;
 pub mod audit;
 pub mod confirm;
 pub mod enrollment;
@@ -15,6 +16,7 @@ pub mod policy;
 pub mod recovery;
 pub mod sessions;
 pub mod signin;
+pub mod step_up;
 pub mod users;
 
 use std::sync::Arc;

@@ -15,7 +15,9 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::mail::messages;
-use crate::store::{self, RecoveryAccept, RecoveryOutcome, RecoveryRow, Reservation, UserRow};
+use crate::store::{
+    self, AuditRow, RecoveryAccept, RecoveryOutcome, RecoveryRow, Reservation, UserRow,
+};
 
 use super::audit::Event;
 use super::sessions::{Caller, NewSession};
@@ -29,16 +31,18 @@ pub const FEW_LEFT: u32 = 3;
 impl Twofold {
     /// Makes a new set of codes for the caller, replacing any earlier set; answers the
     /// codes, which are never shown again.
-    pub async fn regenerate_recovery_codes(&self, caller: &Caller) -> Result<Vec<String>> {
+    pub async fn regenerate_recovery_codes(
+        &self,
+        caller: &Caller,
+        elevated: Option<&str>,
+    ) -> Result<Vec<String>> {
         let user = &caller.user;
         if self.store.count_active_factors(&user.id).await? == 0 {
             return Err(DomainError::Conflict(
                 "recovery codes stand in for a second factor: activate one first".into(),
             ));
         }
-        if !caller.passed_mfa_recently(self.now()) {
-            return Err(DomainError::StepUpRequired);
-        }
+        self.require_fresh_second_factor(caller, elevated).await?;
         let codes = (0..SET_SIZE)
             .map(|_| RecoveryCode::generate())
             .collect::<Result<Vec<_>, _>>()
@@ -88,6 +92,35 @@ impl Twofold {
         user: &UserRow,
         typed: &str,
     ) -> Result<(NewSession, u32)> {
+        let amr = ["pwd", "otp", "recovery_code"];
+        let (row, session) = self.new_session(&user.id, &amr, 2)?;
+        let signed_in = self.audit_row(Event {
+            org_id: &user.org_id,
+            event: "signin.succeeded",
+            actor_id: Some(&user.id),
+            subject_id: Some(&user.id),
+            details: json!({"amr": amr, "method": "recovery_code"}),
+        });
+        let finish = store::Finish::SignIn {
+            flow: flow.to_vec(),
+            session: Box::new(row),
+        };
+        let remaining = self
+            .check_recovery_code(user, typed, finish, vec![signed_in])
+            .await?;
+        Ok((session, remaining))
+    }
+
+    /// Checks a recovery code of `user`'s as a second factor: the attempt is counted
+    /// (lockout), and a match is used up together with what `finish` writes and the
+    /// `audit` rows. Answers how many codes are left; the user is mailed.
+    pub(crate) async fn check_recovery_code(
+        &self,
+        user: &UserRow,
+        typed: &str,
+        finish: store::Finish,
+        audit: Vec<AuditRow>,
+    ) -> Result<u32> {
         let code =
             RecoveryCode::parse(typed).map_err(|e| DomainError::InvalidInput(e.to_string()))?;
         let now = self.now();
@@ -117,26 +150,14 @@ impl Twofold {
                 .await;
             return Err(DomainError::InvalidCode);
         };
-        let amr = ["pwd", "otp", "recovery_code"];
-        let (row, session) = self.new_session(&user.id, &amr, 2)?;
-        let signed_in = self.audit_row(Event {
-            org_id: &user.org_id,
-            event: "signin.succeeded",
-            actor_id: Some(&user.id),
-            subject_id: Some(&user.id),
-            details: json!({"amr": amr, "method": "recovery_code"}),
-        });
         let outcome = self
             .store
             .accept_recovery_code(RecoveryAccept {
                 code_id,
                 user_id: user.id.clone(),
                 now: now.as_millis(),
-                finish: store::Finish::SignIn {
-                    flow: flow.to_vec(),
-                    session: Box::new(row),
-                },
-                audit: vec![signed_in],
+                finish,
+                audit,
             })
             .await?;
         match outcome {
@@ -154,7 +175,7 @@ impl Twofold {
             &messages::recovery_code_used(&user.email, remaining),
             self.now(),
         );
-        Ok((session, remaining))
+        Ok(remaining)
     }
 
     /// Records failed attempt `attempt` of `user` (already counted), by `method`: the

@@ -238,9 +238,13 @@ impl Twofold {
             flow: &hash,
             amr: &["pwd", "otp"],
         };
-        let session = self.check_totp(None, &code, finish).await?.ok_or_else(|| {
-            DomainError::Internal("a sign-in was accepted without a session".into())
-        })?;
+        let session = self
+            .check_totp(None, &code, finish)
+            .await?
+            .session
+            .ok_or_else(|| {
+                DomainError::Internal("a sign-in was accepted without a session".into())
+            })?;
         Ok(SecondStep {
             session,
             recovery_codes_remaining: None,

@@ -19,18 +19,54 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or(DomainError::Unauthenticated)?;
+        let token = bearer(parts).ok_or(DomainError::Unauthenticated)?;
         Ok(Session(state.twofold.authenticate(token).await?))
     }
+}
+
+/// An elevated token from `POST /auth/step-up`, sent as `X-Elevated-Token` with the
+/// session that made it, for a guarded change.
+pub struct Elevated(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Elevated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match parts.headers.get("x-elevated-token") {
+            None => Ok(Elevated(None)),
+            Some(v) => match v.to_str() {
+                Ok(t) => Ok(Elevated(Some(t.trim().to_owned()))),
+                // Not text: not an elevated token either.
+                Err(_) => Err(DomainError::StepUpRequired.into()),
+            },
+        }
+    }
+}
+
+/// A request from an application, with its organisation's API key as the bearer token;
+/// answers the organisation's id.
+pub struct App(pub String);
+
+impl FromRequestParts<AppState> for App {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = bearer(parts).ok_or(DomainError::Unauthenticated)?;
+        Ok(App(state.twofold.authenticate_app(key).await?))
+    }
+}
+
+/// The bearer token of `Authorization: Bearer …`.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
 }
 
 /// A JSON body (`Content-Type: application/json`); malformed JSON, a wrong type, an
@@ -124,6 +160,22 @@ impl<S: Send + Sync> FromRequestParts<S> for OrgUserPath {
                 Ok(OrgUserPath(org, id))
             }
             _ => Err(DomainError::NotFound("user").into()),
+        }
+    }
+}
+
+/// The `{org}` and `{id}` of an `/orgs/{org}/api-keys/{id}` path; unusable ones are 404.
+pub struct OrgKeyPath(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for OrgKeyPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<(String, String)>::from_request_parts(parts, state).await {
+            Ok(Path((org, id))) if !org.contains('\0') && !id.contains('\0') => {
+                Ok(OrgKeyPath(org, id))
+            }
+            _ => Err(DomainError::NotFound("API key").into()),
         }
     }
 }

@@ -106,7 +106,7 @@ pub fn recovery_codes_generated(to: &str) -> Mail {
     )
 }
 
-/// A recovery code was used to sign in.
+/// A recovery code was used (to sign in, or to step up).
 pub fn recovery_code_used(to: &str, remaining: u32) -> Mail {
     let left = match remaining {
         0 => "You have no recovery codes left: make a new set now.".to_owned(),
@@ -115,9 +115,11 @@ pub fn recovery_code_used(to: &str, remaining: u32) -> Mail {
     };
     mail(
         to,
-        "A recovery code was used to sign in",
+        "A recovery code was used on your account",
         &[
-            "Someone signed in to your account with one of your recovery codes.".into(),
+            "One of your recovery codes was just used on your account, in place of your \
+             authenticator."
+                .into(),
             left,
             "If this was not you, tell your administrator at once.".into(),
         ],

@@ -12,6 +12,7 @@
 mod audit;
 mod code_check;
 mod confirmations;
+mod elevated;
 mod factors;
 mod flows;
 mod import;
@@ -35,6 +36,7 @@ use crate::config::Database;
 pub use audit::{AuditCursor, AuditRow};
 pub use code_check::{AuditOrigin, CheckOutcome, CodeCheck, Finish, Matcher};
 pub use confirmations::ConfirmationRow;
+pub use elevated::{ApiKeyRow, ElevatedRow};
 pub use factors::FactorRow;
 pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow};
 pub use import::ImportedUser;

@@ -74,6 +74,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_recovery_codes",
         include_str!("../../migrations/sqlite/0007_recovery_codes.sql"),
     ),
+    (
+        "0008_step_up",
+        include_str!("../../migrations/sqlite/0008_step_up.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

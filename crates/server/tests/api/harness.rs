@@ -318,6 +318,13 @@ impl TestServer {
         }
     }
 
+    /// Another password-only session of `u`... which an enrolled user cannot get: a
+    /// second aal-2 session, then, with the next step's code.
+    pub async fn session_of(&self, u: &Enrolled) -> Client {
+        self.advance(30);
+        self.strong_session(u).await
+    }
+
     /// A session of `u` that passed their authenticator now (aal 2). Uses the current
     /// step's code.
     pub async fn strong_session(&self, u: &Enrolled) -> Client {

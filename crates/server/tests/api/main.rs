@@ -21,3 +21,4 @@ mod policy;
 mod recovery;
 mod sessions;
 mod signin;
+mod step_up;

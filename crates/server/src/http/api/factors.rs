@@ -10,7 +10,7 @@ use twofold_proto::{
 use crate::domain::factors::Enrollment;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Body, FactorId, OptionalBody, Session};
+use crate::http::extract::{Body, Elevated, FactorId, OptionalBody, Session};
 
 fn qr_failed(e: crate::qr::QrError) -> ApiError {
     ApiError::from(crate::domain::DomainError::Internal(e.to_string()))
@@ -59,6 +59,7 @@ pub async fn list(
 /// Start enrolling an authenticator app: a pending factor with its secret and QR code.
 #[utoipa::path(post, path = "/api/v1/me/factors/totp", tag = "factors",
     security(("session" = [])),
+    params(("X-Elevated-Token" = Option<String>, Header, description = "An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session, in place of a second factor passed in the last 10 minutes")),
     request_body(content = Option<EnrollTotpRequest>, description = "Optional; `{}` or no body uses the default name"),
     responses(
         (status = 201, description = "A pending factor; activate it with a code from the app", body = TotpEnrollment,
@@ -72,15 +73,19 @@ pub async fn list(
             )),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: the user has an active factor and this session did not pass one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn enroll_totp(
     State(st): State<AppState>,
     Session(caller): Session,
+    Elevated(elevated): Elevated,
     OptionalBody(req): OptionalBody<EnrollTotpRequest>,
 ) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
     let req = req.unwrap_or_default();
-    let e = st.twofold.enroll_totp(&caller, req.name.as_deref()).await?;
+    let e = st
+        .twofold
+        .enroll_totp(&caller, req.name.as_deref(), elevated.as_deref())
+        .await?;
     tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %e.id);
     created(e)
 }
@@ -88,13 +93,13 @@ pub async fn enroll_totp(
 /// Activate a pending factor with a current code from the authenticator app.
 #[utoipa::path(post, path = "/api/v1/me/factors/{id}/activate", tag = "factors",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The factor's id")),
+    params(("id" = String, Path, description = "The factor's id"), ("X-Elevated-Token" = Option<String>, Header, description = "An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session, in place of a second factor passed in the last 10 minutes")),
     request_body = ActivateFactorRequest,
     responses(
         (status = 200, description = "The factor, now active", body = Factor),
         (status = 400, description = "Malformed request or code", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: the user has an active factor and this session did not pass one", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -102,22 +107,27 @@ pub async fn activate(
     State(st): State<AppState>,
     Session(caller): Session,
     FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
     Body(req): Body<ActivateFactorRequest>,
 ) -> Result<axum::Json<Factor>, ApiError> {
-    let f = st.twofold.activate_factor(&caller, &id, &req.code).await?;
+    let f = st
+        .twofold
+        .activate_factor(&caller, &id, &req.code, elevated.as_deref())
+        .await?;
     tracing::info!(event = "factor.enrolled", user_id = %caller.user.id, factor_id = %f.id);
     Ok(axum::Json(f))
 }
 
-/// Remove a factor; an active one needs a current code from itself.
+/// Remove a factor; an active one needs a current code from itself or an elevated token.
 #[utoipa::path(delete, path = "/api/v1/me/factors/{id}", tag = "factors",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The factor's id")),
+    params(("id" = String, Path, description = "The factor's id"), ("X-Elevated-Token" = Option<String>, Header, description = "An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session, in place of a code from the factor")),
     request_body(content = Option<DeleteFactorRequest>, description = "Required for an active factor"),
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "Missing or malformed code", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the elevated token is not valid for this session and scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
@@ -126,11 +136,12 @@ pub async fn delete(
     State(st): State<AppState>,
     Session(caller): Session,
     FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
     OptionalBody(req): OptionalBody<DeleteFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
     let code = req.and_then(|r| r.code);
     st.twofold
-        .delete_factor(&caller, &id, code.as_deref())
+        .delete_factor(&caller, &id, code.as_deref(), elevated.as_deref())
         .await?;
     tracing::info!(event = "factor.removed", user_id = %caller.user.id, factor_id = %id);
     Ok(StatusCode::NO_CONTENT)

@@ -7,6 +7,7 @@ pub mod me;
 pub mod orgs;
 pub mod recovery;
 pub mod sessions;
+pub mod step_up;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -21,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(auth::login))
         .route("/auth/mfa", post(auth::mfa))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/step-up", post(step_up::step_up))
+        .route("/tokens/introspect", post(step_up::introspect))
         .route("/auth/enroll/totp", post(auth::enroll_totp))
         .route("/auth/enroll/{id}/qr.png", get(auth::enroll_qr_png))
         .route("/auth/enroll/activate", post(auth::enroll_activate))
@@ -44,6 +47,14 @@ pub fn routes() -> Router<AppState> {
             get(orgs::list_users).post(orgs::create_user),
         )
         .route("/orgs/{org}/audit-events", get(orgs::audit_events))
+        .route(
+            "/orgs/{org}/api-keys",
+            get(step_up::list_keys).post(step_up::create_key),
+        )
+        .route(
+            "/orgs/{org}/api-keys/{id}",
+            axum::routing::delete(step_up::revoke_key),
+        )
         .route("/orgs/{org}/users/{id}/mfa/reset", post(orgs::reset_mfa))
         .route("/orgs/{org}/users/{id}/unlock", post(orgs::unlock))
         .route(
@@ -69,6 +80,8 @@ pub fn routes() -> Router<AppState> {
         orgs::put_policy, orgs::reset_mfa, orgs::unlock,
         sessions::list, sessions::end, sessions::end_others,
         recovery::regenerate, recovery::status,
+        step_up::step_up, step_up::introspect, step_up::create_key, step_up::list_keys,
+        step_up::revoke_key,
     ),
     modifiers(&BearerAuth, &LinkFieldNames),
 )]
@@ -86,6 +99,17 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "A session token from POST /api/v1/auth/login or /auth/mfa.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An organisation's API key from POST /api/v1/orgs/{org}/api-keys, for applications.",
                     ))
                     .build(),
             ),

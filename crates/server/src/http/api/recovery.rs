@@ -6,24 +6,29 @@ use twofold_proto::{Problem, RecoveryCodes, RecoveryCodesStatus};
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::Session;
+use crate::http::extract::{Elevated, Session};
 
 /// Make ten new recovery codes, replacing any earlier set. Needs a session that passed a
 /// second factor in the last 10 minutes. The codes are shown this once.
 #[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "recovery codes",
     operation_id = "regenerate_recovery_codes",
     security(("session" = [])),
+    params(("X-Elevated-Token" = Option<String>, Header, description = "An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session, in place of a second factor passed in the last 10 minutes")),
     responses(
         (status = 201, description = "The new set; the old one no longer works", body = RecoveryCodes),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: no second factor passed in the last 10 minutes", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the user has no active factor for the codes to stand in for", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn regenerate(
     State(st): State<AppState>,
     Session(caller): Session,
+    Elevated(elevated): Elevated,
 ) -> Result<(StatusCode, axum::Json<RecoveryCodes>), ApiError> {
-    let codes = st.twofold.regenerate_recovery_codes(&caller).await?;
+    let codes = st
+        .twofold
+        .regenerate_recovery_codes(&caller, elevated.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(RecoveryCodes { codes })))
 }
 

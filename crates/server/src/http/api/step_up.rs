@@ -1,0 +1,121 @@
+//! Step-up and what applications use: `POST /auth/step-up` (a fresh second factor for an
+//! elevated token), `POST /tokens/introspect` (RFC 7662, with an organisation API key)
+//! and `/orgs/{org}/api-keys` (owners and admins make and revoke those keys).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use twofold_proto::{
+    ApiKey, ApiKeyCreated, ElevatedToken, IntrospectRequest, Introspection, NewApiKey, Problem,
+    StepUpRequest,
+};
+
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{App, Body, OrgKeyPath, OrgSlug, Session};
+
+/// Pass a second factor again for an elevated token: 5 minutes, the given scopes, bound
+/// to this session.
+#[utoipa::path(post, path = "/api/v1/auth/step-up", tag = "step-up",
+    security(("session" = [])),
+    request_body = StepUpRequest,
+    responses(
+        (status = 200, description = "The elevated token", body = ElevatedToken),
+        (status = 400, description = "Malformed request, code or scopes", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the user has no active factor", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
+    ))]
+pub async fn step_up(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Body(req): Body<StepUpRequest>,
+) -> Result<axum::Json<ElevatedToken>, ApiError> {
+    let single_use = req.single_use.unwrap_or(false);
+    let t = st
+        .twofold
+        .step_up(&caller, req.method, &req.code, &req.scopes, single_use)
+        .await?;
+    Ok(axum::Json(t))
+}
+
+/// Is this session or elevated token active, and whose is it (RFC 7662)? For
+/// applications, with their organisation's API key as the bearer token. Tokens of other
+/// organisations' users are inactive.
+#[utoipa::path(post, path = "/api/v1/tokens/introspect", tag = "step-up",
+    security(("api_key" = [])),
+    request_body = IntrospectRequest,
+    responses(
+        (status = 200, description = "`{active: false}`, or the token's details", body = Introspection),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`: no valid API key", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn introspect(
+    State(st): State<AppState>,
+    App(org_id): App,
+    Body(req): Body<IntrospectRequest>,
+) -> Result<axum::Json<Introspection>, ApiError> {
+    Ok(axum::Json(
+        st.twofold.introspect(&org_id, &req.token).await?,
+    ))
+}
+
+/// Make an API key for an application; the key is shown this once.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/api-keys", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    request_body = NewApiKey,
+    responses(
+        (status = 201, description = "The new key", body = ApiKeyCreated),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_key(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    Body(req): Body<NewApiKey>,
+) -> Result<(StatusCode, axum::Json<ApiKeyCreated>), ApiError> {
+    let key = st.twofold.create_api_key(&caller, &org, &req.name).await?;
+    Ok((StatusCode::CREATED, axum::Json(key)))
+}
+
+/// The organisation's API keys (never the keys themselves).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/api-keys", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    responses(
+        (status = 200, description = "The keys, oldest first", body = Vec<ApiKey>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_keys(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+) -> Result<axum::Json<Vec<ApiKey>>, ApiError> {
+    Ok(axum::Json(st.twofold.list_api_keys(&caller, &org).await?))
+}
+
+/// Revoke an API key; applications using it are refused from now on.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/api-keys/{id}", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"),
+           ("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such key in the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_key(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgKeyPath(org, id): OrgKeyPath,
+) -> Result<StatusCode, ApiError> {
+    st.twofold.revoke_api_key(&caller, &org, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
