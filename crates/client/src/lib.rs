@@ -11,9 +11,9 @@ use twofold_proto::{
     ActivateFactorRequest, ActivateInFlowRequest, ApiKey, ApiKeyCreated, AuditEvent,
     ConfirmationRequired, DeleteFactorRequest, ElevatedToken, EnrollInFlowRequest,
     EnrollTotpRequest, ErrorCode, Factor, IntrospectRequest, Introspection, LoginRequest,
-    LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser, OrgUser,
-    Problem, RecoveryCodes, RecoveryCodesStatus, SessionSummary, SetMfaPolicy, StepUpRequest,
-    TotpEnrollment,
+    LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser, OrgSettings,
+    OrgUser, Problem, RecoveryCodes, RecoveryCodesStatus, SessionSummary, SetMfaPolicy,
+    SetOrgSettings, StepUpRequest, TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -322,6 +322,32 @@ impl Client {
             .request(Method::DELETE, &format!("/api/v1/me/factors/{id}"))
             .json(&body);
         self.send(rb).await.map(|_| ())
+    }
+
+    /// `POST /me/factors/{id}/regenerate`.
+    pub async fn regenerate_factor(&self, id: &str) -> Result<TotpEnrollment> {
+        let path = format!("/api/v1/me/factors/{id}/regenerate");
+        self.json(self.request(Method::POST, &path)).await
+    }
+
+    /// `GET /orgs/{org}/settings`.
+    pub async fn org_settings(&self, org: &str) -> Result<OrgSettings> {
+        self.json(self.request(Method::GET, &format!("/api/v1/orgs/{org}/settings")))
+            .await
+    }
+
+    /// `PUT /orgs/{org}/settings`.
+    pub async fn set_org_settings(&self, org: &str, req: &SetOrgSettings) -> Result<OrgSettings> {
+        let rb = self
+            .request(Method::PUT, &format!("/api/v1/orgs/{org}/settings"))
+            .json(req);
+        self.json(rb).await
+    }
+
+    /// `PUT /me/factors/{id}/preferred`.
+    pub async fn prefer_factor(&self, id: &str) -> Result<Factor> {
+        let path = format!("/api/v1/me/factors/{id}/preferred");
+        self.json(self.request(Method::PUT, &path)).await
     }
 
     /// The PNG bytes of a pending factor's QR code.

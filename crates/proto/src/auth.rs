@@ -63,7 +63,11 @@ pub enum LoginResponse {
     /// `expires_at`.
     MfaRequired {
         flow_token: String,
+        /// Every method this user can finish with.
         methods: Vec<Method>,
+        /// The method of the user's preferred factor; any other in `methods` may be
+        /// chosen for this sign-in.
+        preferred: Method,
         /// RFC 3339, UTC.
         expires_at: String,
     },

@@ -35,6 +35,9 @@ pub enum ErrorCode {
     MethodNotAvailable,
     /// The action needs a session that recently passed a second factor.
     StepUpRequired,
+    /// Removing the user's last active factor while their organisation requires one:
+    /// regenerate it instead (`POST /me/factors/{id}/regenerate`).
+    LastFactor,
     /// Something failed on the server; the details are in its log, not here.
     Internal,
 }
@@ -56,6 +59,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::MethodNotAvailable => "method_not_available",
             Self::StepUpRequired => "step_up_required",
+            Self::LastFactor => "last_factor",
             Self::Internal => "internal",
         }
     }

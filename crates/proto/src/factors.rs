@@ -32,6 +32,8 @@ pub struct Factor {
     pub created_at: String,
     /// RFC 3339, UTC; `null` until the factor first completes a sign-in.
     pub last_used_at: Option<String>,
+    /// The factor asked for first at sign-in (`PUT /me/factors/{id}/preferred`).
+    pub preferred: bool,
 }
 
 /// `POST /api/v1/me/factors/totp`.

@@ -21,8 +21,8 @@ pub use factors::{
 };
 pub use me::{Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{
-    AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser, OrgUser,
-    SetMfaPolicy,
+    AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser,
+    OrgSettings, OrgUser, SetMfaPolicy, SetOrgSettings,
 };
 
 pub use step_up::{

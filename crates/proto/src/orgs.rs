@@ -191,3 +191,25 @@ mod tests {
         assert!(parse(r#"{"required":true,"grace_period_days":-1}"#).is_err());
     }
 }
+
+/// `GET /api/v1/orgs/{org}/settings`: the organisation's MFA options besides the
+/// requirement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrgSettings {
+    /// Users may see an active authenticator's QR code again (behind a fresh second
+    /// factor, audited and mailed). Default `true`.
+    pub allow_qr_redisplay: bool,
+    /// RFC 3339, UTC; `null` while the defaults hold.
+    pub updated_at: Option<String>,
+    /// The admin who changed them last.
+    pub updated_by: Option<String>,
+}
+
+/// `PUT /api/v1/orgs/{org}/settings`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetOrgSettings {
+    pub allow_qr_redisplay: bool,
+}

@@ -86,6 +86,10 @@ async fn populated(users: usize) -> (Store, PathBuf) {
                 created_at: NOW,
                 activated_at: Some(NOW),
                 last_used_at: None,
+                preferred: false,
+                drift_steps: 0,
+                next_secret_key_id: None,
+                next_secret_sealed: None,
             }),
         });
         if batch.len() == 1000 || i + 1 == users {

@@ -91,6 +91,8 @@ pub struct Security {
     pub session_ttl: Duration,
     /// Password hashes computed at once (each takes ~19 MiB and a core for a while).
     pub password_hash_concurrency: usize,
+    /// Authenticator apps a user may have at once (1: "one at a time").
+    pub max_totp_factors: u32,
 }
 
 impl Default for Security {
@@ -107,6 +109,7 @@ impl Default for Security {
             password_hash_concurrency: std::thread::available_parallelism()
                 .map(|n| n.get().saturating_sub(1).max(1))
                 .unwrap_or(1),
+            max_totp_factors: 5,
         }
     }
 }
@@ -365,6 +368,17 @@ impl Config {
         )? {
             s.password_hash_concurrency = n;
         }
+        s.max_totp_factors = src
+            .pick(
+                "max_totp_factors",
+                file.max_totp_factors,
+                "TWOFOLD_MAX_TOTP_FACTORS",
+                &None,
+            )?
+            .unwrap_or(s.max_totp_factors);
+        if !(1..=20).contains(&s.max_totp_factors) {
+            return Err(ConfigError::new("max_totp_factors must be 1 to 20"));
+        }
         cfg.mail = mail_config(&src, file.smtp.unwrap_or_default())?;
         Ok(cfg)
     }
@@ -511,6 +525,7 @@ struct FileConfig {
     flow_ttl_seconds: Option<u64>,
     session_ttl_seconds: Option<u64>,
     password_hash_concurrency: Option<u64>,
+    max_totp_factors: Option<u32>,
     smtp: Option<SmtpFile>,
 }
 

@@ -40,6 +40,7 @@ fn to_api(f: &FactorRow) -> Factor {
         last_used_at: f
             .last_used_at
             .map(|t| Timestamp::from_millis(t).to_rfc3339()),
+        preferred: f.preferred,
     }
 }
 
@@ -64,7 +65,15 @@ impl Twofold {
         user: &UserRow,
         name: String,
     ) -> Result<Enrollment> {
-        for f in self.store.factors_of_user(&user.id).await? {
+        let factors = self.store.factors_of_user(&user.id).await?;
+        let active = factors.iter().filter(|f| f.status == ACTIVE).count();
+        if active >= usize::try_from(self.security.max_totp_factors).unwrap_or(usize::MAX) {
+            return Err(DomainError::Conflict(format!(
+                "you already have {active} authenticator apps, the most allowed here; remove one, \
+                 or regenerate one to move it to a new device"
+            )));
+        }
+        for f in factors {
             if f.status == PENDING {
                 self.store.delete_pending_factor(&f.id).await?;
             }
@@ -96,6 +105,10 @@ impl Twofold {
                 created_at: self.now().as_millis(),
                 activated_at: None,
                 last_used_at: None,
+                preferred: false,
+                drift_steps: 0,
+                next_secret_key_id: None,
+                next_secret_sealed: None,
             })
             .await?;
         Ok(Enrollment {
@@ -105,9 +118,92 @@ impl Twofold {
         })
     }
 
-    /// The Key URI of a pending factor (what its QR code shows).
-    pub async fn pending_factor_uri(&self, caller: &Caller, id: &str) -> Result<String> {
-        self.pending_uri_of(&caller.user, id).await
+    /// The Key URI a factor's QR code shows. A pending factor's is shown freely (it is
+    /// being set up); an active one's only if the organisation allows it, behind a fresh
+    /// second factor, and each time audited and mailed (the seed's eye icon).
+    pub async fn factor_qr_uri(
+        &self,
+        caller: &Caller,
+        id: &str,
+        elevated: Option<&str>,
+    ) -> Result<String> {
+        let f = self.own_factor(caller, id).await?;
+        if f.status == PENDING {
+            return self.pending_uri_of(&caller.user, id).await;
+        }
+        let allowed = self
+            .store
+            .org_settings(&caller.user.org_id)
+            .await?
+            .is_none_or(|s| s.allow_qr_redisplay);
+        if !allowed {
+            return Err(DomainError::Forbidden(
+                "your organisation does not show an authenticator's QR code again; regenerate \
+                 it to set up a new device"
+                    .into(),
+            ));
+        }
+        self.require_fresh_second_factor(caller, elevated).await?;
+        let uri = self.key_uri(&caller.user, &totp_of(&self.keys, &f)?);
+        self.record_by(&caller.user, "factor.qr_viewed", json!({"factor_id": f.id}))
+            .await;
+        self.mailer.send(
+            &messages::factor_qr_viewed(&caller.user.email, &f.name),
+            self.now(),
+        );
+        Ok(uri)
+    }
+
+    /// Starts moving active factor `id` to a new secret (a new device, or a lost one):
+    /// the new secret waits for a code from it (`activate`), and the old one keeps working
+    /// until then.
+    pub async fn regenerate_factor(
+        &self,
+        caller: &Caller,
+        id: &str,
+        elevated: Option<&str>,
+    ) -> Result<Enrollment> {
+        let f = self.own_factor(caller, id).await?;
+        if f.status != ACTIVE {
+            return Err(DomainError::Conflict(
+                "only an active factor can be regenerated; a pending one is still being set up"
+                    .into(),
+            ));
+        }
+        self.require_fresh_second_factor(caller, elevated).await?;
+        let secret = Secret::generate().map_err(|e| DomainError::Internal(e.to_string()))?;
+        let sealed = self.keys.seal(secret.as_bytes(), f.id.as_bytes())?;
+        if !self
+            .store
+            .set_next_secret(&f.id, &sealed.key_id, &sealed.bytes)
+            .await?
+        {
+            return Err(DomainError::NotFound("factor"));
+        }
+        let totp = Totp::new(secret.clone(), TotpParams::default())
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        self.record_by(
+            &caller.user,
+            "factor.regeneration_started",
+            json!({"factor_id": f.id}),
+        )
+        .await;
+        Ok(Enrollment {
+            id: f.id,
+            secret_base32: secret.to_base32(),
+            uri: self.key_uri(&caller.user, &totp),
+        })
+    }
+
+    /// The Key URI of `totp` for `user` (what a QR code shows).
+    fn key_uri(&self, user: &UserRow, totp: &Totp) -> String {
+        KeyUri {
+            issuer: Some(self.issuer.to_string()),
+            account: user.email.clone(),
+            secret: totp.secret().clone(),
+            params: *totp.params(),
+        }
+        .to_uri()
     }
 
     /// The Key URI of `user`'s pending factor `id`.
@@ -122,14 +218,7 @@ impl Twofold {
                 "the QR code is shown only while the factor is pending".into(),
             ));
         }
-        let totp = totp_of(&self.keys, &f)?;
-        Ok(KeyUri {
-            issuer: Some(self.issuer.to_string()),
-            account: user.email.clone(),
-            secret: totp.secret().clone(),
-            params: *totp.params(),
-        }
-        .to_uri())
+        Ok(self.key_uri(user, &totp_of(&self.keys, &f)?))
     }
 
     /// Activates `user`'s pending factor `id` with `code` from it; the code's step counts
@@ -173,6 +262,9 @@ impl Twofold {
     ) -> Result<Factor> {
         let code = OtpCode::parse(code)?;
         let f = self.own_factor(caller, id).await?;
+        if f.status == ACTIVE && f.next_secret_sealed.is_some() {
+            return self.finish_regeneration(caller, f, &code, elevated).await;
+        }
         if f.status != PENDING {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
@@ -195,6 +287,60 @@ impl Twofold {
             self.now(),
         );
         Ok(to_api(&f))
+    }
+
+    /// Moves a regenerated factor to its new secret with a code from it.
+    async fn finish_regeneration(
+        &self,
+        caller: &Caller,
+        f: FactorRow,
+        code: &OtpCode,
+        elevated: Option<&str>,
+    ) -> Result<Factor> {
+        self.require_fresh_second_factor(caller, elevated).await?;
+        let next = FactorRow {
+            secret_key_id: f.next_secret_key_id.clone().unwrap_or_default(),
+            secret_sealed: f.next_secret_sealed.clone().unwrap_or_default(),
+            ..f.clone()
+        };
+        let now = self.now();
+        let m = totp_of(&self.keys, &next)?
+            .verify(code.as_str(), now.unix_secs(), self.window())
+            .ok_or(DomainError::InvalidCode)?;
+        let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
+        if !self
+            .store
+            .promote_next_secret(&f.id, step, now.as_millis())
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                "the factor has no regenerated secret waiting".into(),
+            ));
+        }
+        self.record_by(
+            &caller.user,
+            "factor.regenerated",
+            json!({"factor_id": f.id}),
+        )
+        .await;
+        self.mailer.send(
+            &messages::factor_regenerated(&caller.user.email, &f.name),
+            self.now(),
+        );
+        Ok(to_api(&self.own_factor(caller, &f.id).await?))
+    }
+
+    /// Makes an active factor the caller's preferred one.
+    pub async fn prefer_factor(&self, caller: &Caller, id: &str) -> Result<Factor> {
+        let f = self.own_factor(caller, id).await?;
+        if f.status != ACTIVE || !self.store.set_preferred_factor(&caller.user.id, id).await? {
+            return Err(DomainError::Conflict(
+                "only an active factor can be preferred".into(),
+            ));
+        }
+        self.record_by(&caller.user, "factor.preferred", json!({"factor_id": f.id}))
+            .await;
+        Ok(to_api(&self.own_factor(caller, id).await?))
     }
 
     pub async fn list_factors(&self, caller: &Caller) -> Result<Vec<Factor>> {
@@ -222,6 +368,13 @@ impl Twofold {
         let f = self.own_factor(caller, id).await?;
         if f.status == PENDING && self.store.delete_pending_factor(&f.id).await? {
             return Ok(());
+        }
+        // The last one, where the organisation requires a factor: refused before any code
+        // is checked (and counted).
+        if self.store.count_active_factors(&caller.user.id).await? <= 1
+            && self.mfa_required_for(&caller.user).await?
+        {
+            return Err(DomainError::LastFactor);
         }
         // Active (possibly activated a moment ago): a current code from itself, or an
         // elevated token.

@@ -324,6 +324,10 @@ impl Twofold {
                         created_at: now,
                         activated_at: Some(now),
                         last_used_at: None,
+                        preferred: false,
+                        drift_steps: 0,
+                        next_secret_key_id: None,
+                        next_secret_sealed: None,
                     })
                 }
             };

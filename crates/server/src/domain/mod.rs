@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod policy;
 pub mod recovery;
 pub mod sessions;
+pub mod settings;
 pub mod signin;
 pub mod step_up;
 pub mod users;
@@ -61,6 +62,11 @@ pub enum DomainError {
     MethodNotAvailable(String),
     #[error("this needs a session that passed a second factor; sign in again with your code")]
     StepUpRequired,
+    #[error(
+        "your organisation requires a second factor and this is your last one; to replace a \
+         lost or changed authenticator, regenerate it (POST /me/factors/{{id}}/regenerate)"
+    )]
+    LastFactor,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

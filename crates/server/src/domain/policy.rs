@@ -187,6 +187,18 @@ impl Twofold {
         }))
     }
 
+    /// Whether `user`'s organisation requires them to have a second factor.
+    pub(crate) async fn mfa_required_for(&self, user: &UserRow) -> Result<bool> {
+        if user.federated {
+            return Ok(false);
+        }
+        Ok(self
+            .store
+            .mfa_policy(&user.org_id)
+            .await?
+            .is_some_and(|p| p.required))
+    }
+
     /// What the policy asks of `user`, who has no active factor.
     pub(crate) async fn requirement_for(&self, user: &UserRow) -> Result<Requirement> {
         if user.federated {

@@ -49,6 +49,7 @@ pub enum LoginOutcome {
     MfaRequired {
         flow_token: String,
         methods: Vec<Method>,
+        preferred: Method,
         expires_at: Timestamp,
     },
 }
@@ -130,6 +131,8 @@ impl Twofold {
         Ok(LoginOutcome::MfaRequired {
             flow_token,
             methods,
+            // Every factor is an authenticator app for now, preferred or not.
+            preferred: Method::Totp,
             expires_at,
         })
     }

@@ -49,6 +49,7 @@ impl From<DomainError> for ApiError {
             D::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts),
             D::FlowExpired => (StatusCode::UNAUTHORIZED, ErrorCode::FlowExpired),
             D::StepUpRequired => (StatusCode::FORBIDDEN, ErrorCode::StepUpRequired),
+            D::LastFactor => (StatusCode::CONFLICT, ErrorCode::LastFactor),
             D::MethodNotAvailable(_) => (StatusCode::BAD_REQUEST, ErrorCode::MethodNotAvailable),
             D::Store(_) | D::Crypto(_) | D::Internal(_) => {
                 tracing::error!(error = %e, "request failed");

@@ -125,3 +125,35 @@ pub fn recovery_code_used(to: &str, remaining: u32) -> Mail {
         ],
     )
 }
+
+/// An active authenticator's QR code was shown again.
+pub fn factor_qr_viewed(to: &str, name: &str) -> Mail {
+    mail(
+        to,
+        "Your authenticator's QR code was shown",
+        &[
+            format!(
+                "The QR code of your authenticator \"{name}\" was just shown again, so that it \
+                 can be added to another device."
+            ),
+            "Anyone who saw it can make your codes. If this was not you, regenerate that \
+             authenticator and tell your administrator at once."
+                .into(),
+        ],
+    )
+}
+
+/// An authenticator was moved to a new secret.
+pub fn factor_regenerated(to: &str, name: &str) -> Mail {
+    mail(
+        to,
+        "Your authenticator was set up again",
+        &[
+            format!(
+                "Your authenticator \"{name}\" now uses a new secret; codes from its old setup \
+                 no longer work."
+            ),
+            "If this was not you, tell your administrator at once.".into(),
+        ],
+    )
+}

@@ -20,11 +20,19 @@ pub struct FactorRow {
     pub created_at: i64,
     pub activated_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// The user's preferred factor, asked for first at sign-in.
+    pub preferred: bool,
+    /// The device clock's offset, in time steps, at the last accepted code.
+    pub drift_steps: i64,
+    /// A regenerated secret waiting for a code from it.
+    pub next_secret_key_id: Option<String>,
+    pub next_secret_sealed: Option<Vec<u8>>,
 }
 
 /// Columns in [`FactorRow`]'s field order (SQLite reads them by position).
 const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_key_id, secret_sealed, \
-     algorithm, digits, period, last_used_step, created_at, activated_at, last_used_at FROM factors";
+     algorithm, digits, period, last_used_step, created_at, activated_at, last_used_at, preferred, \
+     drift_steps, next_secret_key_id, next_secret_sealed FROM factors";
 
 /// Binds: user id.
 pub(super) fn factors_of_user_sql() -> String {
@@ -58,6 +66,10 @@ impl FactorRow {
             created_at: r.get(11)?,
             activated_at: r.get(12)?,
             last_used_at: r.get(13)?,
+            preferred: r.get(14)?,
+            drift_steps: r.get(15)?,
+            next_secret_key_id: r.get(16)?,
+            next_secret_sealed: r.get(17)?,
         })
     }
 }
@@ -201,6 +213,115 @@ impl Store {
                 .await?
                 .rows_affected()
                 == 1),
+        }
+    }
+
+    /// Stores a regenerated secret for active factor `id`, replacing one not yet
+    /// activated; false if the factor is not active.
+    pub async fn set_next_secret(
+        &self,
+        id: &str,
+        key_id: &str,
+        sealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        const SET: &str = "UPDATE factors SET next_secret_key_id = $1, next_secret_sealed = $2 \
+             WHERE id = $3 AND status = 'active'";
+        match self {
+            Store::Sqlite(db) => {
+                let args = (key_id.to_owned(), sealed.to_vec(), id.to_owned());
+                db.write(move |c| {
+                    Ok(c.prepare_cached(SET)?
+                        .execute(rusqlite::params![args.0, args.1, args.2])?
+                        == 1)
+                })
+                .await
+            }
+            Store::Postgres(p) => Ok(sqlx::query(SET)
+                .bind(key_id)
+                .bind(sealed)
+                .bind(id)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
+        }
+    }
+
+    /// Makes factor `id`'s regenerated secret its secret, with the activating code's step
+    /// as used; false if there was none (activated by a concurrent request).
+    pub async fn promote_next_secret(
+        &self,
+        id: &str,
+        step: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const PROMOTE: &str = "UPDATE factors SET secret_key_id = next_secret_key_id, \
+             secret_sealed = next_secret_sealed, next_secret_key_id = NULL, \
+             next_secret_sealed = NULL, last_used_step = $1, last_used_at = $2, drift_steps = 0 \
+             WHERE id = $3 AND next_secret_sealed IS NOT NULL";
+        match self {
+            Store::Sqlite(db) => {
+                let id = id.to_owned();
+                db.write(move |c| {
+                    Ok(c.prepare_cached(PROMOTE)?
+                        .execute(rusqlite::params![step, now, id])?
+                        == 1)
+                })
+                .await
+            }
+            Store::Postgres(p) => Ok(sqlx::query(PROMOTE)
+                .bind(step)
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
+        }
+    }
+
+    /// Makes active factor `id` of `user_id` the preferred one (and no other); false if
+    /// the user has no such active factor.
+    pub async fn set_preferred_factor(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
+        const ACTIVE_ONE: &str =
+            "SELECT 1 FROM factors WHERE id = $1 AND user_id = $2 AND status = 'active'";
+        const PREFER: &str = "UPDATE factors SET preferred = (id = $1) WHERE user_id = $2";
+        match self {
+            Store::Sqlite(db) => {
+                let args = [id.to_owned(), user_id.to_owned()];
+                // One writer job: the check and the update see the same state.
+                db.write(move |c| {
+                    if !c
+                        .prepare_cached(ACTIVE_ONE)?
+                        .exists(rusqlite::params![args[0], args[1]])?
+                    {
+                        return Ok(false);
+                    }
+                    c.prepare_cached(PREFER)?
+                        .execute(rusqlite::params![args[0], args[1]])?;
+                    Ok(true)
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let found = sqlx::query(ACTIVE_ONE)
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                if !found {
+                    return Ok(false);
+                }
+                sqlx::query(PREFER)
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
         }
     }
 

@@ -22,6 +22,7 @@ mod orgs;
 mod policy;
 mod recovery;
 mod sessions;
+mod settings;
 mod sqlite;
 mod users;
 
@@ -45,6 +46,7 @@ pub use orgs::OrgRow;
 pub use policy::PolicyRow;
 pub use recovery::{RecoveryAccept, RecoveryOutcome, RecoveryRow};
 pub use sessions::SessionRow;
+pub use settings::OrgSettingsRow;
 pub use sqlite::Sqlite;
 pub use users::UserRow;
 

@@ -78,6 +78,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_step_up",
         include_str!("../../migrations/sqlite/0008_step_up.sql"),
     ),
+    (
+        "0009_factor_details",
+        include_str!("../../migrations/sqlite/0009_factor_details.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

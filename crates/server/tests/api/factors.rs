@@ -85,10 +85,10 @@ both_engines! {
         assert_eq!(srv.submit(&flow_token, &code).await.unwrap_err().code(), Some(ErrorCode::CodeReused));
     }
 
-    async fn qr_code_is_shown_only_while_pending(srv: TestServer) {
+    async fn an_active_factors_qr_code_needs_a_fresh_second_factor(srv: TestServer) {
         let u = srv.enrolled().await;
         let e = u.session.factor_qr_png(&u.factor_id).await.unwrap_err();
-        assert_eq!(e.code(), Some(ErrorCode::Conflict));
+        assert_eq!(e.code(), Some(ErrorCode::StepUpRequired));
     }
 
     async fn another_users_factor_is_not_found(srv: TestServer) {

@@ -19,6 +19,8 @@ mod openapi;
 mod orgs;
 mod policy;
 mod recovery;
+mod regenerate;
 mod sessions;
+mod several_factors;
 mod signin;
 mod step_up;

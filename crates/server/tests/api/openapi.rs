@@ -31,6 +31,7 @@ async fn openapi_document_lists_every_route() {
             "GET /api/v1/orgs/{org}/api-keys",
             "GET /api/v1/orgs/{org}/audit-events",
             "GET /api/v1/orgs/{org}/mfa-policy",
+            "GET /api/v1/orgs/{org}/settings",
             "GET /api/v1/orgs/{org}/users",
             "POST /api/v1/auth/enroll/activate",
             "POST /api/v1/auth/enroll/totp",
@@ -40,13 +41,16 @@ async fn openapi_document_lists_every_route() {
             "POST /api/v1/auth/step-up",
             "POST /api/v1/me/factors/totp",
             "POST /api/v1/me/factors/{id}/activate",
+            "POST /api/v1/me/factors/{id}/regenerate",
             "POST /api/v1/me/recovery-codes",
             "POST /api/v1/orgs/{org}/api-keys",
             "POST /api/v1/orgs/{org}/users",
             "POST /api/v1/orgs/{org}/users/{id}/mfa/reset",
             "POST /api/v1/orgs/{org}/users/{id}/unlock",
             "POST /api/v1/tokens/introspect",
+            "PUT /api/v1/me/factors/{id}/preferred",
             "PUT /api/v1/orgs/{org}/mfa-policy",
+            "PUT /api/v1/orgs/{org}/settings",
         ]
     );
     // Every documented route answers something other than "no such route".

@@ -61,10 +61,12 @@ pub async fn login(
         LoginOutcome::MfaRequired {
             flow_token,
             methods,
+            preferred,
             expires_at,
         } => LoginResponse::MfaRequired {
             flow_token,
             methods,
+            preferred,
             expires_at: expires_at.to_rfc3339(),
         },
     }))

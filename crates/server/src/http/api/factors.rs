@@ -59,7 +59,7 @@ pub async fn list(
 /// Start enrolling an authenticator app: a pending factor with its secret and QR code.
 #[utoipa::path(post, path = "/api/v1/me/factors/totp", tag = "factors",
     security(("session" = [])),
-    params(("X-Elevated-Token" = Option<String>, Header, description = "An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session, in place of a second factor passed in the last 10 minutes")),
+    params(super::ElevatedHeader),
     request_body(content = Option<EnrollTotpRequest>, description = "Optional; `{}` or no body uses the default name"),
     responses(
         (status = 201, description = "A pending factor; activate it with a code from the app", body = TotpEnrollment,
@@ -93,7 +93,7 @@ pub async fn enroll_totp(
 /// Activate a pending factor with a current code from the authenticator app.
 #[utoipa::path(post, path = "/api/v1/me/factors/{id}/activate", tag = "factors",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The factor's id"), ("X-Elevated-Token" = Option<String>, Header, description = "An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session, in place of a second factor passed in the last 10 minutes")),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
     request_body = ActivateFactorRequest,
     responses(
         (status = 200, description = "The factor, now active", body = Factor),
@@ -121,7 +121,7 @@ pub async fn activate(
 /// Remove a factor; an active one needs a current code from itself or an elevated token.
 #[utoipa::path(delete, path = "/api/v1/me/factors/{id}", tag = "factors",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The factor's id"), ("X-Elevated-Token" = Option<String>, Header, description = "An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session, in place of a code from the factor")),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
     request_body(content = Option<DeleteFactorRequest>, description = "Required for an active factor"),
     responses(
         (status = 204, description = "Removed"),
@@ -147,21 +147,73 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The QR code of a pending factor, as a PNG image.
-#[utoipa::path(get, path = "/api/v1/me/factors/{id}/qr.png", tag = "factors",
+/// Make an active factor the preferred one: asked for first at sign-in.
+#[utoipa::path(put, path = "/api/v1/me/factors/{id}/preferred", tag = "factors",
+    operation_id = "prefer",
     security(("session" = [])),
     params(("id" = String, Path, description = "The factor's id")),
     responses(
-        (status = 200, description = "PNG image", content_type = "image/png"),
+        (status = 200, description = "The factor, now preferred", body = Factor),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: the factor is not pending", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn prefer(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+) -> Result<axum::Json<Factor>, ApiError> {
+    Ok(axum::Json(st.twofold.prefer_factor(&caller, &id).await?))
+}
+
+/// A factor's QR code, as a PNG image: a pending one's freely; an active one's again
+/// (to add it to another device) only if the organisation allows it, behind a fresh
+/// second factor, audited and mailed to the user.
+#[utoipa::path(get, path = "/api/v1/me/factors/{id}/qr.png", tag = "factors",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the organisation does not show active factors' QR codes again; `step_up_required`: an active factor, and this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn qr_png(
     State(st): State<AppState>,
     Session(caller): Session,
     FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
 ) -> Result<impl IntoResponse, ApiError> {
-    let uri = st.twofold.pending_factor_uri(&caller, &id).await?;
+    let uri = st
+        .twofold
+        .factor_qr_uri(&caller, &id, elevated.as_deref())
+        .await?;
     png(&uri)
+}
+
+/// Move an active factor to a new secret (a new or lost device): answers the new secret
+/// and QR code; activate it with a code from the new setup (`POST …/activate`). The old
+/// secret keeps working until then.
+#[utoipa::path(post, path = "/api/v1/me/factors/{id}/regenerate", tag = "factors",
+    operation_id = "regenerate",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
+    responses(
+        (status = 201, description = "The new secret, waiting for a code from it", body = TotpEnrollment),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn regenerate(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
+) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
+    let e = st
+        .twofold
+        .regenerate_factor(&caller, &id, elevated.as_deref())
+        .await?;
+    created(e)
 }

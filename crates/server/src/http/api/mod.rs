@@ -10,7 +10,7 @@ pub mod sessions;
 pub mod step_up;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -42,11 +42,17 @@ pub fn routes() -> Router<AppState> {
         .route("/me/factors/{id}", axum::routing::delete(factors::delete))
         .route("/me/factors/{id}/activate", post(factors::activate))
         .route("/me/factors/{id}/qr.png", get(factors::qr_png))
+        .route("/me/factors/{id}/preferred", put(factors::prefer))
+        .route("/me/factors/{id}/regenerate", post(factors::regenerate))
         .route(
             "/orgs/{org}/users",
             get(orgs::list_users).post(orgs::create_user),
         )
         .route("/orgs/{org}/audit-events", get(orgs::audit_events))
+        .route(
+            "/orgs/{org}/settings",
+            get(orgs::get_settings).put(orgs::put_settings),
+        )
         .route(
             "/orgs/{org}/api-keys",
             get(step_up::list_keys).post(step_up::create_key),
@@ -63,6 +69,19 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// `X-Elevated-Token`, as the OpenAPI document describes it (the `Elevated` extractor
+/// reads it).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only its description is used.
+pub struct ElevatedHeader {
+    /// An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session:
+    /// stands in for a second factor passed in the last 10 minutes, and for a code from
+    /// the factor when removing one.
+    #[serde(rename = "X-Elevated-Token")]
+    x_elevated_token: Option<String>,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -76,8 +95,9 @@ pub fn routes() -> Router<AppState> {
         auth::login, auth::mfa, auth::logout, auth::enroll_totp, auth::enroll_qr_png,
         auth::enroll_activate, me::me,
         factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
+        factors::prefer, factors::regenerate,
         orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
-        orgs::put_policy, orgs::reset_mfa, orgs::unlock,
+        orgs::put_policy, orgs::reset_mfa, orgs::unlock, orgs::get_settings, orgs::put_settings,
         sessions::list, sessions::end, sessions::end_others,
         recovery::regenerate, recovery::status,
         step_up::step_up, step_up::introspect, step_up::create_key, step_up::list_keys,

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use twofold_proto::{
-    AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, NewOrgUser, OrgUser, Problem,
-    SetMfaPolicy,
+    AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, NewOrgUser, OrgSettings,
+    OrgUser, Problem, SetMfaPolicy, SetOrgSettings,
 };
 
 use crate::domain::policy::PolicyOutcome;
@@ -186,4 +186,45 @@ pub async fn unlock(
 ) -> Result<StatusCode, ApiError> {
     st.twofold.unlock_user(&caller, &org, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The organisation's MFA options besides the requirement.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/settings", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    responses(
+        (status = 200, body = OrgSettings),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_settings(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+) -> Result<axum::Json<OrgSettings>, ApiError> {
+    Ok(axum::Json(st.twofold.org_settings(&caller, &org).await?))
+}
+
+/// Change the organisation's MFA options.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/settings", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    request_body = SetOrgSettings,
+    responses(
+        (status = 200, body = OrgSettings),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_settings(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    Body(req): Body<SetOrgSettings>,
+) -> Result<axum::Json<OrgSettings>, ApiError> {
+    Ok(axum::Json(
+        st.twofold.set_org_settings(&caller, &org, req).await?,
+    ))
 }

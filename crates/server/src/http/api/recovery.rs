@@ -13,7 +13,7 @@ use crate::http::extract::{Elevated, Session};
 #[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "recovery codes",
     operation_id = "regenerate_recovery_codes",
     security(("session" = [])),
-    params(("X-Elevated-Token" = Option<String>, Header, description = "An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session, in place of a second factor passed in the last 10 minutes")),
+    params(super::ElevatedHeader),
     responses(
         (status = 201, description = "The new set; the old one no longer works", body = RecoveryCodes),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),

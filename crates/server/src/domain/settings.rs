@@ -1,0 +1,52 @@
+//! An organisation's MFA options besides the requirement: owners and admins read and
+//! change them; every change is audited.
+
+use serde_json::json;
+use twofold_proto::{OrgSettings, SetOrgSettings};
+
+use crate::clock::Timestamp;
+use crate::store::OrgSettingsRow;
+
+use super::audit::Event;
+use super::sessions::Caller;
+use super::{Result, Twofold};
+
+fn to_api(row: Option<&OrgSettingsRow>) -> OrgSettings {
+    OrgSettings {
+        allow_qr_redisplay: row.is_none_or(|r| r.allow_qr_redisplay),
+        updated_at: row.map(|r| Timestamp::from_millis(r.updated_at).to_rfc3339()),
+        updated_by: row.and_then(|r| r.updated_by.clone()),
+    }
+}
+
+impl Twofold {
+    pub async fn org_settings(&self, caller: &Caller, slug: &str) -> Result<OrgSettings> {
+        let org = self.org_for_admin(caller, slug).await?;
+        Ok(to_api(self.store.org_settings(&org.id).await?.as_ref()))
+    }
+
+    pub async fn set_org_settings(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        req: SetOrgSettings,
+    ) -> Result<OrgSettings> {
+        let org = self.org_for_admin(caller, slug).await?;
+        let row = OrgSettingsRow {
+            org_id: org.id.clone(),
+            allow_qr_redisplay: req.allow_qr_redisplay,
+            updated_at: self.now().as_millis(),
+            updated_by: Some(caller.user.id.clone()),
+        };
+        self.store.put_org_settings(&row).await?;
+        self.record(Event {
+            org_id: &org.id,
+            event: "settings.changed",
+            actor_id: Some(&caller.user.id),
+            subject_id: None,
+            details: json!({"allow_qr_redisplay": req.allow_qr_redisplay}),
+        })
+        .await;
+        Ok(to_api(Some(&row)))
+    }
+}
