@@ -93,4 +93,8 @@ pub struct Problem {
     /// Seconds until the caller may try again (on 429).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// On `invalid_code`: the code would have been right about this many seconds away
+    /// (negative: in the past), so the device's clock looks off by that much.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew_seconds: Option<i64>,
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use twofold_server::config::Database;
 use twofold_server::store::{
-    CheckOutcome, CodeCheck, FactorRow, Finish, FlowRow, ImportedUser, OrgRow, SessionRow, Store,
-    UserRow,
+    CheckOutcome, CodeCheck, Evaluation, FactorRow, Finish, FlowRow, ImportedUser, OrgRow,
+    SessionRow, Store, UserRow,
 };
 
 const KEY_ID: &str = "bench";
@@ -165,7 +165,12 @@ fn hot_queries(c: &mut Criterion) {
             now: NOW,
             only: None,
             lock_after: Box::new(|_| None),
-            matcher: Box::new(move |_| Ok(step)),
+            matcher: Box::new(move |_| {
+                Ok(step.map_or(Evaluation::NoMatch, |step| Evaluation::Match {
+                    step,
+                    drift: 0,
+                }))
+            }),
             finish: Finish::Claim {
                 user_id: user_id(user),
             },

@@ -9,7 +9,7 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
 use crate::mail::messages;
-use crate::store::{self, AuditOrigin, CheckOutcome, CodeCheck, FactorRow, UserRow};
+use crate::store::{self, AuditOrigin, CheckOutcome, CodeCheck, Evaluation, FactorRow, UserRow};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::{Caller, NewSession};
@@ -478,13 +478,22 @@ impl Twofold {
         // it owns what it needs.
         let (keys, code_text, window) =
             (self.keys.clone(), code.as_str().to_owned(), self.window());
-        let matcher = move |f: &FactorRow| -> Result<Option<i64>> {
-            let Some(m) = totp_of(&keys, f)?.verify(&code_text, now.unix_secs(), window) else {
-                return Ok(None);
-            };
-            Ok(Some(
-                i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?,
-            ))
+        let matcher = move |f: &FactorRow| -> Result<Evaluation> {
+            let totp = totp_of(&keys, f)?;
+            let now = now.unix_secs();
+            if let Some(m) = totp.verify(&code_text, now, accepted_window(window, f.drift_steps)) {
+                let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
+                let drift = m.offset.clamp(-MAX_DRIFT_STEPS, MAX_DRIFT_STEPS);
+                return Ok(Evaluation::Match { step, drift });
+            }
+            // Not accepted. Would it match further out? Then the device's clock is off, and
+            // saying so saves the user a lockout. Still a failed attempt.
+            Ok(
+                match totp.verify(&code_text, now, Window::symmetric(SKEW_PROBE_STEPS)) {
+                    Some(m) => Evaluation::Skewed { drift: m.offset },
+                    None => Evaluation::NoMatch,
+                },
+            )
         };
         // For a sign-in the session is made up front, so the whole acceptance is one
         // write; minting its token costs about a microsecond.
@@ -531,6 +540,7 @@ impl Twofold {
                 attempt,
                 matched,
                 locked_until,
+                skew,
             } => {
                 if locked_until.is_some() {
                     self.mail_user(&user_id, |to| {
@@ -540,10 +550,12 @@ impl Twofold {
                     .await;
                 }
                 self.attempt_failed(&user_id, attempt);
-                Err(if matched {
-                    DomainError::CodeReused
-                } else {
-                    DomainError::InvalidCode
+                Err(match (matched, skew) {
+                    (true, _) => DomainError::CodeReused,
+                    (false, Some(steps)) => DomainError::ClockSkew {
+                        seconds: steps.saturating_mul(TOTP_PERIOD_SECS),
+                    },
+                    (false, None) => DomainError::InvalidCode,
                 })
             }
             // Unknown or expired, or another request finished this flow first (then this
@@ -551,6 +563,28 @@ impl Twofold {
             CheckOutcome::FlowGone => Err(DomainError::FlowExpired),
             CheckOutcome::MatcherFailed(e) => Err(e),
         }
+    }
+}
+
+/// The most drift learnt for a factor (RFC 6238 §6), in steps: 5 minutes.
+const MAX_DRIFT_STEPS: i64 = 10;
+/// How far out a code that was refused is looked for, to tell the user their device's
+/// clock is off: 5 minutes either way.
+const SKEW_PROBE_STEPS: u32 = 10;
+/// The period of every factor Twofold enrols (imported ones may differ; the hint is
+/// approximate anyway).
+const TOTP_PERIOD_SECS: i64 = 30;
+
+/// The steps accepted for a factor whose device was last `drift` steps off: the usual
+/// window around the current step, stretched to cover the same window around `drift`
+/// (so a device whose clock was fixed meanwhile is still accepted, and re-learnt).
+fn accepted_window(usual: Window, drift: i64) -> Window {
+    let drift = drift.clamp(-MAX_DRIFT_STEPS, MAX_DRIFT_STEPS);
+    let extra = u32::try_from(drift.unsigned_abs()).unwrap_or(0);
+    Window {
+        center: 0,
+        behind: usual.behind + if drift < 0 { extra } else { 0 },
+        ahead: usual.ahead + if drift > 0 { extra } else { 0 },
     }
 }
 

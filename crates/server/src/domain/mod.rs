@@ -48,6 +48,13 @@ pub enum DomainError {
     Conflict(String),
     #[error("the code is not valid")]
     InvalidCode,
+    /// Wrong now, but it would be right `seconds` away (negative: in the past).
+    #[error(
+        "the code is not valid now, but it would have been about {} seconds {}: the device's clock looks off by about that much; set it to the network time",
+        seconds.unsigned_abs(),
+        if *seconds < 0 { "ago" } else { "from now" }
+    )]
+    ClockSkew { seconds: i64 },
     #[error("this code was already used; wait for the next one")]
     CodeReused,
     #[error("the confirmation code is wrong or was already used")]

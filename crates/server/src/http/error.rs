@@ -15,6 +15,7 @@ pub struct ApiError {
     code: ErrorCode,
     detail: String,
     retry_after: Option<u64>,
+    clock_skew_seconds: Option<i64>,
 }
 
 impl ApiError {
@@ -24,6 +25,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             retry_after: None,
+            clock_skew_seconds: None,
         }
     }
 
@@ -42,7 +44,9 @@ impl From<DomainError> for ApiError {
             D::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             D::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             D::AlreadyExists(_) | D::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
-            D::InvalidCode => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCode),
+            D::InvalidCode | D::ClockSkew { .. } => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCode)
+            }
             D::CodeReused => (StatusCode::UNAUTHORIZED, ErrorCode::CodeReused),
             D::WrongConfirmation => (StatusCode::BAD_REQUEST, ErrorCode::InvalidCode),
             D::ConfirmationExpired => (StatusCode::BAD_REQUEST, ErrorCode::CodeExpired),
@@ -64,11 +68,16 @@ impl From<DomainError> for ApiError {
             D::Locked { retry_after } => Some(retry_after),
             _ => None,
         };
+        let clock_skew_seconds = match e {
+            D::ClockSkew { seconds } => Some(seconds),
+            _ => None,
+        };
         Self {
             status,
             code,
             detail: e.to_string(),
             retry_after,
+            clock_skew_seconds,
         }
     }
 }
@@ -82,6 +91,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             code: self.code,
             retry_after: self.retry_after,
+            clock_skew_seconds: self.clock_skew_seconds,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut res = (self.status, body).into_response();

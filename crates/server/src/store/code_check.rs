@@ -23,8 +23,24 @@ use super::lockout::Reservation;
 use super::sessions::{insert_session_pg, insert_session_sqlite};
 use super::{SessionRow, Store, StoreError};
 
-/// Tells whether the code matches `factor`: the time step it matched, or `None`.
-pub type Matcher<E> = Box<dyn FnMut(&FactorRow) -> Result<Option<i64>, E> + Send>;
+/// What a code is for one factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evaluation {
+    /// It matches time step `step`, `drift` steps from the current one (RFC 6238 §6).
+    Match {
+        step: i64,
+        drift: i64,
+    },
+    /// It does not match, but would `drift` steps away, beyond the accepted window: the
+    /// device's clock looks off.
+    Skewed {
+        drift: i64,
+    },
+    NoMatch,
+}
+
+/// Evaluates the code for a factor.
+pub type Matcher<E> = Box<dyn FnMut(&FactorRow) -> Result<Evaluation, E> + Send>;
 
 /// One code check.
 pub struct CodeCheck<E> {
@@ -138,6 +154,8 @@ pub enum CheckOutcome<E> {
         attempt: i64,
         matched: bool,
         locked_until: Option<i64>,
+        /// A factor would have matched this many steps away: the device clock looks off.
+        skew: Option<i64>,
     },
     /// The flow is unknown or expired (nothing counted), or a concurrent request finished
     /// it after this code was counted.
@@ -285,13 +303,18 @@ fn check_sqlite<E>(
         Ok(())
     };
     let mut matched = false;
+    let mut skew = None;
     for f in factors_of_user_sqlite(c, &user_id)? {
         if !is_candidate(&f, check.only.as_deref()) {
             continue;
         }
-        let step = match (check.matcher)(&f) {
-            Ok(Some(step)) => step,
-            Ok(None) => continue,
+        let (step, drift) = match (check.matcher)(&f) {
+            Ok(Evaluation::Match { step, drift }) => (step, drift),
+            Ok(Evaluation::Skewed { drift }) => {
+                skew.get_or_insert(drift);
+                continue;
+            }
+            Ok(Evaluation::NoMatch) => continue,
             Err(e) => {
                 record_failure(c, false)?;
                 return Ok(CheckOutcome::MatcherFailed(e));
@@ -300,7 +323,7 @@ fn check_sqlite<E>(
         matched = true;
         let claimed = c
             .prepare_cached(CLAIM_TOTP_STEP)?
-            .execute(rusqlite::params![step, check.now, f.id])?
+            .execute(rusqlite::params![step, check.now, drift, f.id])?
             == 1;
         if !claimed {
             continue;
@@ -324,6 +347,7 @@ fn check_sqlite<E>(
         attempt,
         matched,
         locked_until: new_lock,
+        skew,
     })
 }
 
@@ -367,13 +391,18 @@ async fn check_pg<E>(
         .fetch_all(p)
         .await?;
     let mut matched = false;
+    let mut skew = None;
     for f in factors {
         if !is_candidate(&f, check.only.as_deref()) {
             continue;
         }
-        let step = match (check.matcher)(&f) {
-            Ok(Some(step)) => step,
-            Ok(None) => continue,
+        let (step, drift) = match (check.matcher)(&f) {
+            Ok(Evaluation::Match { step, drift }) => (step, drift),
+            Ok(Evaluation::Skewed { drift }) => {
+                skew.get_or_insert(drift);
+                continue;
+            }
+            Ok(Evaluation::NoMatch) => continue,
             Err(e) => {
                 for row in audit.failure(attempt, false, new_lock) {
                     insert_audit_pg(p, &row).await?;
@@ -387,6 +416,7 @@ async fn check_pg<E>(
         let claimed = sqlx::query(CLAIM_TOTP_STEP)
             .bind(step)
             .bind(check.now)
+            .bind(drift)
             .bind(&f.id)
             .execute(&mut *tx)
             .await?
@@ -421,5 +451,6 @@ async fn check_pg<E>(
         attempt,
         matched,
         locked_until: new_lock,
+        skew,
     })
 }

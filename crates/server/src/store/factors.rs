@@ -81,9 +81,12 @@ const INSERT_FACTOR: &str = "INSERT INTO factors \
      created_at, activated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
-/// The replay rule as one conditional statement. Binds: step, now, factor id.
-pub(super) const CLAIM_TOTP_STEP: &str = "UPDATE factors SET last_used_step = $1, last_used_at = $2 \
-     WHERE id = $3 AND status = 'active' AND (last_used_step IS NULL OR last_used_step < $1)";
+/// The replay rule as one conditional statement.
+/// Records the device clock's drift (steps) of the accepted code as well. Binds: step,
+/// now, drift, factor id.
+pub(super) const CLAIM_TOTP_STEP: &str = "UPDATE factors SET last_used_step = $1, last_used_at = $2, \
+     drift_steps = $3 WHERE id = $4 AND status = 'active' \
+     AND (last_used_step IS NULL OR last_used_step < $1)";
 
 const ACTIVATE: &str = "UPDATE factors SET status = 'active', activated_at = $1, last_used_step = $2 \
      WHERE id = $3 AND status = 'pending'";

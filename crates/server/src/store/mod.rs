@@ -35,7 +35,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use crate::config::Database;
 
 pub use audit::{AuditCursor, AuditRow};
-pub use code_check::{AuditOrigin, CheckOutcome, CodeCheck, Finish, Matcher};
+pub use code_check::{AuditOrigin, CheckOutcome, CodeCheck, Evaluation, Finish, Matcher};
 pub use confirmations::ConfirmationRow;
 pub use elevated::{ApiKeyRow, ElevatedRow};
 pub use factors::FactorRow;
