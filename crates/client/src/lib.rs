@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
     ActivateFactorRequest, ActivateInFlowRequest, ApiKey, ApiKeyCreated, AuditEvent,
-    ConfirmationRequired, DeleteFactorRequest, ElevatedToken, EnrollInFlowRequest,
+    ConfirmationRequired, DeleteFactorRequest, Device, ElevatedToken, EnrollInFlowRequest,
     EnrollTotpRequest, ErrorCode, Factor, IntrospectRequest, Introspection, LoginRequest,
     LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser, OrgSettings,
     OrgUser, Problem, RecoveryCodes, RecoveryCodesStatus, SessionSummary, SetMfaPolicy,
@@ -130,12 +130,38 @@ impl Client {
     }
 
     pub async fn login(&self, org: &str, username: &str, password: &str) -> Result<LoginResponse> {
+        self.login_on_device(org, username, password, None).await
+    }
+
+    /// `POST /auth/login` with a remembered device's token.
+    pub async fn login_on_device(
+        &self,
+        org: &str,
+        username: &str,
+        password: &str,
+        device_token: Option<&str>,
+    ) -> Result<LoginResponse> {
         let req = LoginRequest {
             org: org.into(),
             username: username.into(),
             password: password.into(),
+            device_token: device_token.map(Into::into),
         };
         self.post("/api/v1/auth/login", &req).await
+    }
+
+    /// `GET /me/devices`.
+    pub async fn devices(&self) -> Result<Vec<Device>> {
+        self.json(self.request(Method::GET, "/api/v1/me/devices"))
+            .await
+    }
+
+    /// `DELETE /me/devices/{id}`.
+    pub async fn forget_device(&self, id: &str) -> Result<()> {
+        let path = format!("/api/v1/me/devices/{id}");
+        self.send(self.request(Method::DELETE, &path))
+            .await
+            .map(|_| ())
     }
 
     pub async fn mfa(&self, req: &MfaRequest) -> Result<LoginResponse> {

@@ -18,6 +18,12 @@ pub struct LoginRequest {
     pub username: String,
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub password: String,
+    /// A `device_token` from an earlier `POST /auth/mfa` with `remember_device`: this
+    /// user skips the second step on that device until it expires or is revoked. An
+    /// unknown or expired one is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub device_token: Option<String>,
 }
 
 /// A second-factor method a sign-in flow can be completed with.
@@ -50,6 +56,10 @@ pub enum LoginResponse {
         /// new set (`POST /me/recovery-codes`) before they run out.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recovery_codes_remaining: Option<u32>,
+        /// After `remember_device`: send it as `device_token` with later sign-ins on this
+        /// device (shown this once).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_token: Option<String>,
     },
     /// The password was right, but the organisation requires a second factor and the user
     /// has none: enrol one with `flow_token` (`POST /auth/enroll/totp`, then `POST
@@ -91,6 +101,10 @@ pub struct MfaRequest {
     /// the user's recovery codes (`xxxxx-xxxxx`, any case). Spaces are ignored.
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[ 0-9A-Za-z-]{6,32}$"))]
     pub code: String,
+    /// Remember this device: the answer adds a `device_token` that skips the second step
+    /// here for 30 days (unless the organisation turned the option off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember_device: Option<bool>,
 }
 
 /// `POST /api/v1/auth/enroll/totp`: start enrolling inside a sign-in that requires it.

@@ -19,7 +19,7 @@ pub use factors::{
     ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, FactorStatus,
     FactorType, RecoveryCodes, RecoveryCodesStatus, TotpEnrollment,
 };
-pub use me::{Me, MfaSummary, Role, SessionInfo, SessionSummary};
+pub use me::{Device, Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{
     AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser,
     OrgSettings, OrgUser, SetMfaPolicy, SetOrgSettings,

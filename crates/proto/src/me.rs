@@ -69,3 +69,19 @@ pub struct SessionSummary {
     /// The client's `User-Agent` when the session was opened.
     pub user_agent: Option<String>,
 }
+
+/// A remembered device, as listed by `GET /me/devices`. Never carries the token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Device {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+    /// RFC 3339, UTC; `null` until first used to skip a second step.
+    pub last_used_at: Option<String>,
+    /// Where it was remembered from.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}

@@ -200,6 +200,9 @@ pub struct OrgSettings {
     /// Users may see an active authenticator's QR code again (behind a fresh second
     /// factor, audited and mailed). Default `true`.
     pub allow_qr_redisplay: bool,
+    /// Users may have a device remembered (`remember_device`). Default `true`; turning
+    /// it off forgets every remembered device of the organisation.
+    pub remember_devices: bool,
     /// RFC 3339, UTC; `null` while the defaults hold.
     pub updated_at: Option<String>,
     /// The admin who changed them last.
@@ -212,4 +215,5 @@ pub struct OrgSettings {
 #[serde(deny_unknown_fields)]
 pub struct SetOrgSettings {
     pub allow_qr_redisplay: bool,
+    pub remember_devices: bool,
 }

@@ -93,6 +93,10 @@ pub struct Security {
     pub password_hash_concurrency: usize,
     /// Authenticator apps a user may have at once (1: "one at a time").
     pub max_totp_factors: u32,
+    /// How long a remembered device skips the second step.
+    pub remember_device_ttl: Duration,
+    /// Remembered devices per user; the oldest is forgotten beyond this.
+    pub max_remembered_devices: u32,
 }
 
 impl Default for Security {
@@ -110,6 +114,8 @@ impl Default for Security {
                 .map(|n| n.get().saturating_sub(1).max(1))
                 .unwrap_or(1),
             max_totp_factors: 5,
+            remember_device_ttl: Duration::from_secs(30 * 86_400),
+            max_remembered_devices: 10,
         }
     }
 }
@@ -379,6 +385,28 @@ impl Config {
         if !(1..=20).contains(&s.max_totp_factors) {
             return Err(ConfigError::new("max_totp_factors must be 1 to 20"));
         }
+        if let Some(days) = src.pick::<u32, _>(
+            "remember_device_days",
+            file.remember_device_days,
+            "TWOFOLD_REMEMBER_DEVICE_DAYS",
+            &None,
+        )? {
+            if !(1..=365).contains(&days) {
+                return Err(ConfigError::new("remember_device_days must be 1 to 365"));
+            }
+            s.remember_device_ttl = Duration::from_secs(u64::from(days) * 86_400);
+        }
+        s.max_remembered_devices = src
+            .pick(
+                "max_remembered_devices",
+                file.max_remembered_devices,
+                "TWOFOLD_MAX_REMEMBERED_DEVICES",
+                &None,
+            )?
+            .unwrap_or(s.max_remembered_devices);
+        if !(1..=100).contains(&s.max_remembered_devices) {
+            return Err(ConfigError::new("max_remembered_devices must be 1 to 100"));
+        }
         cfg.mail = mail_config(&src, file.smtp.unwrap_or_default())?;
         Ok(cfg)
     }
@@ -526,6 +554,8 @@ struct FileConfig {
     session_ttl_seconds: Option<u64>,
     password_hash_concurrency: Option<u64>,
     max_totp_factors: Option<u32>,
+    remember_device_days: Option<u32>,
+    max_remembered_devices: Option<u32>,
     smtp: Option<SmtpFile>,
 }
 

@@ -183,6 +183,7 @@ pub(crate) fn login_body(org: &str, username: &str, password: &str) -> Result<Ve
         org: org.into(),
         username: username.into(),
         password: password.into(),
+        device_token: None,
     })
     .map_err(|e| LoadError::Config(format!("encoding a login request: {e}")))
 }

@@ -19,6 +19,8 @@ pub enum TokenKind {
     Elevated,
     /// An organisation's API key, for applications (introspection).
     ApiKey,
+    /// A remembered device's token.
+    Device,
 }
 
 impl TokenKind {
@@ -28,6 +30,7 @@ impl TokenKind {
             Self::Flow => "tff_",
             Self::Elevated => "tfe_",
             Self::ApiKey => "tfk_",
+            Self::Device => "tfd_",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod confirm;
+pub mod devices;
 pub mod enrollment;
 pub mod factors;
 pub mod import;

@@ -14,6 +14,7 @@ use super::{Result, Twofold};
 fn to_api(row: Option<&OrgSettingsRow>) -> OrgSettings {
     OrgSettings {
         allow_qr_redisplay: row.is_none_or(|r| r.allow_qr_redisplay),
+        remember_devices: row.is_none_or(|r| r.remember_devices),
         updated_at: row.map(|r| Timestamp::from_millis(r.updated_at).to_rfc3339()),
         updated_by: row.and_then(|r| r.updated_by.clone()),
     }
@@ -35,16 +36,27 @@ impl Twofold {
         let row = OrgSettingsRow {
             org_id: org.id.clone(),
             allow_qr_redisplay: req.allow_qr_redisplay,
+            remember_devices: req.remember_devices,
             updated_at: self.now().as_millis(),
             updated_by: Some(caller.user.id.clone()),
         };
         self.store.put_org_settings(&row).await?;
+        // Turning the option off forgets the devices already remembered.
+        let forgotten = if req.remember_devices {
+            0
+        } else {
+            self.store.delete_devices_of_org(&org.id).await?
+        };
         self.record(Event {
             org_id: &org.id,
             event: "settings.changed",
             actor_id: Some(&caller.user.id),
             subject_id: None,
-            details: json!({"allow_qr_redisplay": req.allow_qr_redisplay}),
+            details: json!({
+                "allow_qr_redisplay": req.allow_qr_redisplay,
+                "remember_devices": req.remember_devices,
+                "devices_forgotten": forgotten,
+            }),
         })
         .await;
         Ok(to_api(Some(&row)))

@@ -6,14 +6,20 @@
 //!        ├─ wrong org / user / password ──► 401 invalid_credentials (same answer, same work)
 //!        │
 //!        ├─ no active second factor ───────► session, aal 1, amr [pwd]
+//!        │                                    (or enrolment first, if the org requires it)
+//!        ├─ a remembered device's token ───► session, aal 2, amr [pwd, device]
 //!        │
 //!        └─ active factor(s) ──► flow (5 min) ──► POST /auth/mfa {flow_token, method, code}
 //!                                                   │
 //!                                                   ├─ locked ─────────► 429 too_many_attempts
 //!                                                   ├─ flow gone/old ──► 401 flow_expired
-//!                                                   ├─ wrong code ─────► 401 invalid_code (counted)
+//!                                                   ├─ wrong code ─────► 401 invalid_code (counted;
+//!                                                   │                     clock_skew_seconds if
+//!                                                   │                     right ≤5 min away)
 //!                                                   ├─ step used ──────► 401 code_reused (counted)
 //!                                                   └─ right code ─────► session, aal 2, amr [pwd, otp]
+//!                                                      (totp, or a         (+ recovery_code; a device
+//!                                                      recovery code)      token if remember_device)
 //!                                                                        (flow consumed, count reset)
 //! ```
 
@@ -61,6 +67,7 @@ impl Twofold {
         org: &str,
         username: &str,
         password: Zeroizing<String>,
+        device_token: Option<&str>,
     ) -> Result<LoginOutcome> {
         // A malformed organisation or username cannot exist: treat it like an unknown one
         // (same work, same answer) rather than tell the caller what they look like.
@@ -119,6 +126,17 @@ impl Twofold {
             return Ok(LoginOutcome::Authenticated {
                 session,
                 enrollment_days_left,
+            });
+        }
+        // A remembered device of this user's skips the second step.
+        let by_device = match device_token {
+            Some(presented) => self.sign_in_with_device(&user, presented).await?,
+            None => None,
+        };
+        if let Some(session) = by_device {
+            return Ok(LoginOutcome::Authenticated {
+                session,
+                enrollment_days_left: None,
             });
         }
         let (flow_token, expires_at) = self
@@ -213,6 +231,31 @@ impl Twofold {
         flow_token: &str,
         method: Method,
         code: &str,
+        remember_device: bool,
+    ) -> Result<SecondStep> {
+        let mut done = self.second_step(flow_token, method, code).await?;
+        if remember_device {
+            let hash = token::lookup_hash(TokenKind::Session, &done.session.token);
+            let session = match hash {
+                Some(h) => {
+                    self.store
+                        .session_by_token(&h, self.now().as_millis())
+                        .await?
+                }
+                None => None,
+            };
+            if let Some(s) = session {
+                done.device_token = self.remember_device(&s.user_id).await?;
+            }
+        }
+        Ok(done)
+    }
+
+    async fn second_step(
+        &self,
+        flow_token: &str,
+        method: Method,
+        code: &str,
     ) -> Result<SecondStep> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
@@ -222,6 +265,7 @@ impl Twofold {
             return Ok(SecondStep {
                 session,
                 recovery_codes_remaining: Some(remaining),
+                device_token: None,
             });
         }
         let code = match OtpCode::parse(code) {
@@ -251,6 +295,7 @@ impl Twofold {
         Ok(SecondStep {
             session,
             recovery_codes_remaining: None,
+            device_token: None,
         })
     }
 }
@@ -261,4 +306,6 @@ pub struct SecondStep {
     pub session: NewSession,
     /// After a recovery code: how many are left.
     pub recovery_codes_remaining: Option<u32>,
+    /// After `remember_device` (where the organisation allows it).
+    pub device_token: Option<String>,
 }

@@ -131,6 +131,7 @@ macro_rules! path_id {
 path_id! {
     FactorId => "factor",
     SessionId => "session",
+    DeviceId => "device",
 }
 
 /// The `{org}` slug of an `/orgs/{org}/…` path. One that cannot be a slug is a 404

@@ -12,6 +12,7 @@
 mod audit;
 mod code_check;
 mod confirmations;
+mod devices;
 mod elevated;
 mod factors;
 mod flows;
@@ -37,6 +38,7 @@ use crate::config::Database;
 pub use audit::{AuditCursor, AuditRow};
 pub use code_check::{AuditOrigin, CheckOutcome, CodeCheck, Evaluation, Finish, Matcher};
 pub use confirmations::ConfirmationRow;
+pub use devices::DeviceRow;
 pub use elevated::{ApiKeyRow, ElevatedRow};
 pub use factors::FactorRow;
 pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow};

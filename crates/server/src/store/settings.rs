@@ -8,16 +8,20 @@ use super::{Store, StoreError};
 pub struct OrgSettingsRow {
     pub org_id: String,
     pub allow_qr_redisplay: bool,
+    /// Users may have a device remembered (skip the second step there for a while).
+    pub remember_devices: bool,
     /// Unix ms.
     pub updated_at: i64,
     pub updated_by: Option<String>,
 }
 
-const SELECT: &str = "SELECT org_id, allow_qr_redisplay, updated_at, updated_by \
-     FROM org_settings WHERE org_id = $1";
-const UPSERT: &str = "INSERT INTO org_settings (org_id, allow_qr_redisplay, updated_at, updated_by) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE SET \
-     allow_qr_redisplay = excluded.allow_qr_redisplay, updated_at = excluded.updated_at, \
+const SELECT: &str = "SELECT org_id, allow_qr_redisplay, remember_devices, updated_at, \
+     updated_by FROM org_settings WHERE org_id = $1";
+const UPSERT: &str = "INSERT INTO org_settings \
+     (org_id, allow_qr_redisplay, remember_devices, updated_at, updated_by) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET \
+     allow_qr_redisplay = excluded.allow_qr_redisplay, \
+     remember_devices = excluded.remember_devices, updated_at = excluded.updated_at, \
      updated_by = excluded.updated_by";
 
 impl Store {
@@ -29,8 +33,9 @@ impl Store {
                         Ok(OrgSettingsRow {
                             org_id: r.get(0)?,
                             allow_qr_redisplay: r.get(1)?,
-                            updated_at: r.get(2)?,
-                            updated_by: r.get(3)?,
+                            remember_devices: r.get(2)?,
+                            updated_at: r.get(3)?,
+                            updated_by: r.get(4)?,
                         })
                     })
                     .optional()
@@ -50,6 +55,7 @@ impl Store {
                     c.prepare_cached(UPSERT)?.execute(rusqlite::params![
                         s.org_id,
                         s.allow_qr_redisplay,
+                        s.remember_devices,
                         s.updated_at,
                         s.updated_by
                     ])?;
@@ -61,6 +67,7 @@ impl Store {
                 sqlx::query(UPSERT)
                     .bind(&s.org_id)
                     .bind(s.allow_qr_redisplay)
+                    .bind(s.remember_devices)
                     .bind(s.updated_at)
                     .bind(&s.updated_by)
                     .execute(p)

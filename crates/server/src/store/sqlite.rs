@@ -82,6 +82,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_factor_details",
         include_str!("../../migrations/sqlite/0009_factor_details.sql"),
     ),
+    (
+        "0010_remembered_devices",
+        include_str!("../../migrations/sqlite/0010_remembered_devices.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

@@ -207,13 +207,15 @@ impl Store {
         }
     }
 
-    /// Removes all of a user's factors, recovery codes and confirmation codes, ends their sessions and
+    /// Removes all of a user's factors, recovery codes, remembered devices and confirmation
+    /// codes, ends their sessions and
     /// sign-in flows, and clears any lock, in one transaction; answers how many factors
     /// and sessions went.
     pub async fn reset_mfa(&self, user_id: &str) -> Result<(u64, u64), StoreError> {
         const FACTORS: &str = "DELETE FROM factors WHERE user_id = $1";
         const SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
-        const OTHERS: [&str; 4] = [
+        const OTHERS: [&str; 5] = [
+            "DELETE FROM remembered_devices WHERE user_id = $1",
             "DELETE FROM login_flows WHERE user_id = $1",
             "DELETE FROM confirmation_codes WHERE user_id = $1",
             "DELETE FROM recovery_codes WHERE user_id = $1",

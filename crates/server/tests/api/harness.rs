@@ -355,6 +355,7 @@ impl TestServer {
                 flow_token: flow.into(),
                 method: Method::Totp,
                 code: code.into(),
+                remember_device: None,
             })
             .await
     }

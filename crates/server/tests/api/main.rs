@@ -11,6 +11,7 @@ mod access;
 mod admin_actions;
 mod audit;
 mod concurrency;
+mod devices;
 mod drift;
 mod errors;
 mod factors;

@@ -18,12 +18,14 @@ async fn openapi_document_lists_every_route() {
     assert_eq!(
         paths,
         [
+            "DELETE /api/v1/me/devices/{id}",
             "DELETE /api/v1/me/factors/{id}",
             "DELETE /api/v1/me/sessions",
             "DELETE /api/v1/me/sessions/{id}",
             "DELETE /api/v1/orgs/{org}/api-keys/{id}",
             "GET /api/v1/auth/enroll/{id}/qr.png",
             "GET /api/v1/me",
+            "GET /api/v1/me/devices",
             "GET /api/v1/me/factors",
             "GET /api/v1/me/factors/{id}/qr.png",
             "GET /api/v1/me/recovery-codes",

@@ -17,6 +17,7 @@ async fn with_recovery(
             flow_token: flow.into(),
             method: Method::RecoveryCode,
             code: code.into(),
+            remember_device: None,
         })
         .await
 }

@@ -31,7 +31,12 @@ pub async fn login(
 ) -> Result<axum::Json<LoginResponse>, ApiError> {
     let outcome = st
         .twofold
-        .login(&req.org, &req.username, Zeroizing::new(req.password))
+        .login(
+            &req.org,
+            &req.username,
+            Zeroizing::new(req.password),
+            req.device_token.as_deref(),
+        )
         .await;
     match &outcome {
         Ok(_) => {
@@ -50,6 +55,7 @@ pub async fn login(
             expires_at: session.expires_at.to_rfc3339(),
             enrollment_days_left,
             recovery_codes_remaining: None,
+            device_token: None,
         },
         LoginOutcome::EnrollmentRequired {
             flow_token,
@@ -88,7 +94,12 @@ pub async fn mfa(
 ) -> Result<axum::Json<LoginResponse>, ApiError> {
     let res = st
         .twofold
-        .complete_mfa(&req.flow_token, req.method, &req.code)
+        .complete_mfa(
+            &req.flow_token,
+            req.method,
+            &req.code,
+            req.remember_device.unwrap_or(false),
+        )
         .await;
     match &res {
         Ok(_) => tracing::info!(event = "signin.succeeded", method = ?req.method),
@@ -100,6 +111,7 @@ pub async fn mfa(
         expires_at: done.session.expires_at.to_rfc3339(),
         enrollment_days_left: None,
         recovery_codes_remaining: done.recovery_codes_remaining,
+        device_token: done.device_token,
     }))
 }
 
@@ -109,6 +121,7 @@ fn authenticated(s: NewSession) -> LoginResponse {
         expires_at: s.expires_at.to_rfc3339(),
         enrollment_days_left: None,
         recovery_codes_remaining: None,
+        device_token: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! the handlers' annotations so it cannot drift from them.
 
 pub mod auth;
+pub mod devices;
 pub mod factors;
 pub mod me;
 pub mod orgs;
@@ -33,6 +34,8 @@ pub fn routes() -> Router<AppState> {
             get(sessions::list).delete(sessions::end_others),
         )
         .route("/me/sessions/{id}", axum::routing::delete(sessions::end))
+        .route("/me/devices", get(devices::list))
+        .route("/me/devices/{id}", axum::routing::delete(devices::forget))
         .route(
             "/me/recovery-codes",
             get(recovery::status).post(recovery::regenerate),
@@ -98,7 +101,7 @@ pub struct ElevatedHeader {
         factors::prefer, factors::regenerate,
         orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
         orgs::put_policy, orgs::reset_mfa, orgs::unlock, orgs::get_settings, orgs::put_settings,
-        sessions::list, sessions::end, sessions::end_others,
+        sessions::list, sessions::end, sessions::end_others, devices::list, devices::forget,
         recovery::regenerate, recovery::status,
         step_up::step_up, step_up::introspect, step_up::create_key, step_up::list_keys,
         step_up::revoke_key,
