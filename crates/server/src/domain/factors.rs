@@ -82,13 +82,7 @@ impl Twofold {
         let params = TotpParams::default();
         let id = Self::new_id();
         let sealed = self.keys.seal(secret.as_bytes(), id.as_bytes())?;
-        let uri = KeyUri {
-            issuer: Some(self.issuer.to_string()),
-            account: user.email.clone(),
-            secret: secret.clone(),
-            params,
-        }
-        .to_uri();
+        let uri = self.key_uri(user, &secret, params);
         self.store
             .insert_factor(&FactorRow {
                 id: id.clone(),
@@ -129,7 +123,7 @@ impl Twofold {
     ) -> Result<String> {
         let f = self.own_factor(caller, id).await?;
         if f.status == PENDING {
-            return self.pending_uri_of(&caller.user, id).await;
+            return self.uri_of(&caller.user, &f);
         }
         let allowed = self
             .store
@@ -144,7 +138,7 @@ impl Twofold {
             ));
         }
         self.require_fresh_second_factor(caller, elevated).await?;
-        let uri = self.key_uri(&caller.user, &totp_of(&self.keys, &f)?);
+        let uri = self.uri_of(&caller.user, &f)?;
         self.record_by(&caller.user, "factor.qr_viewed", json!({"factor_id": f.id}))
             .await;
         self.mailer.send(
@@ -180,8 +174,6 @@ impl Twofold {
         {
             return Err(DomainError::NotFound("factor"));
         }
-        let totp = Totp::new(secret.clone(), TotpParams::default())
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
         self.record_by(
             &caller.user,
             "factor.regeneration_started",
@@ -191,19 +183,25 @@ impl Twofold {
         Ok(Enrollment {
             id: f.id,
             secret_base32: secret.to_base32(),
-            uri: self.key_uri(&caller.user, &totp),
+            uri: self.key_uri(&caller.user, &secret, TotpParams::default()),
         })
     }
 
-    /// The Key URI of `totp` for `user` (what a QR code shows).
-    fn key_uri(&self, user: &UserRow, totp: &Totp) -> String {
+    /// The Key URI of `secret` with `params` for `user` (what a QR code shows).
+    fn key_uri(&self, user: &UserRow, secret: &Secret, params: TotpParams) -> String {
         KeyUri {
             issuer: Some(self.issuer.to_string()),
             account: user.email.clone(),
-            secret: totp.secret().clone(),
-            params: *totp.params(),
+            secret: secret.clone(),
+            params,
         }
         .to_uri()
+    }
+
+    /// The Key URI of `user`'s factor `f`, from its sealed secret.
+    fn uri_of(&self, user: &UserRow, f: &FactorRow) -> Result<String> {
+        let totp = totp_of(&self.keys, f)?;
+        Ok(self.key_uri(user, totp.secret(), *totp.params()))
     }
 
     /// The Key URI of `user`'s pending factor `id`.
@@ -218,7 +216,7 @@ impl Twofold {
                 "the QR code is shown only while the factor is pending".into(),
             ));
         }
-        Ok(self.key_uri(user, &totp_of(&self.keys, &f)?))
+        self.uri_of(user, &f)
     }
 
     /// Activates `user`'s pending factor `id` with `code` from it; the code's step counts
@@ -533,7 +531,11 @@ impl Twofold {
             .await?;
         // The check recorded its audit events itself, in its own transaction.
         match outcome {
-            CheckOutcome::Accepted { factor_id, .. } => Ok(CodeAccepted { session, factor_id }),
+            CheckOutcome::Accepted { user_id, factor_id } => Ok(CodeAccepted {
+                session,
+                user_id,
+                factor_id,
+            }),
             CheckOutcome::Locked { until } => Err(DomainError::Locked {
                 retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
             }),
@@ -545,11 +547,8 @@ impl Twofold {
                 skew,
             } => {
                 if locked_until.is_some() {
-                    self.mail_user(&user_id, |to| {
-                        let ip = super::audit::current_origin().ip;
-                        messages::lock_notice(to, &now.to_rfc3339(), ip.as_deref())
-                    })
-                    .await;
+                    self.mail_user(&user_id, |to| self.lock_notice(to, now))
+                        .await;
                 }
                 self.attempt_failed(&user_id, attempt);
                 Err(match (matched, skew) {
@@ -611,10 +610,11 @@ fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
     Totp::new(secret, params).map_err(|e| DomainError::Internal(e.to_string()))
 }
 
-/// An accepted code: the factor it came from, and the session it started, if it finished
-/// a sign-in.
+/// An accepted code: whose, the factor it came from, and the session it started, if it
+/// finished a sign-in.
 pub(crate) struct CodeAccepted {
     pub session: Option<NewSession>,
+    pub user_id: String,
     pub factor_id: String,
 }
 

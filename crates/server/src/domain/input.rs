@@ -90,11 +90,7 @@ impl OtpCode {
 
 /// A factor's display name: 1-64 printable characters.
 pub fn factor_name(name: Option<&str>) -> Result<String, DomainError> {
-    let name = name.map(str::trim).unwrap_or("Authenticator app");
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(invalid("the factor name must be 1-64 printable characters"));
-    }
-    Ok(name.to_owned())
+    label(name.unwrap_or("Authenticator app"), "factor name")
 }
 
 /// A label for something the user or an admin names (an API key): 1-64 printable

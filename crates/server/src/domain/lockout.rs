@@ -27,6 +27,7 @@ use std::time::Duration;
 use super::Twofold;
 use crate::clock::Timestamp;
 use crate::config::Security;
+use crate::mail::{Mail, messages};
 
 /// When attempt number `attempt` (1-based), if it fails, locks the user until.
 pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<Timestamp> {
@@ -45,6 +46,13 @@ pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<T
 }
 
 impl Twofold {
+    /// The notice mailed to `to` when their second step locks at `at` ("someone entered
+    /// your password but failed the second step"), with the current request's address.
+    pub(crate) fn lock_notice(&self, to: &str, at: Timestamp) -> Mail {
+        let ip = super::audit::current_origin().ip;
+        messages::lock_notice(to, &at.to_rfc3339(), ip.as_deref())
+    }
+
     /// Records that attempt `attempt` failed; logs the lock it caused, if any.
     pub(crate) fn attempt_failed(&self, user_id: &str, attempt: i64) {
         let now = self.now();

@@ -199,11 +199,7 @@ impl Twofold {
                 details: json!({"attempt": attempt, "locked_for_secs": now.secs_until(until)}),
             };
             self.record(locked).await;
-            let ip = super::audit::current_origin().ip;
-            self.mailer.send(
-                &messages::lock_notice(&user.email, &now.to_rfc3339(), ip.as_deref()),
-                now,
-            );
+            self.mailer.send(&self.lock_notice(&user.email, now), now);
         }
         self.attempt_failed(&user.id, attempt);
     }

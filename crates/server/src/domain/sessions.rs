@@ -23,7 +23,8 @@ pub struct NewSession {
 /// factors without a code or an elevated token.
 pub const FRESH_MFA_MS: i64 = 10 * 60 * 1000;
 
-fn amr_list(amr: &str) -> Vec<String> {
+/// A stored space-separated `amr` as a list.
+pub(crate) fn amr_list(amr: &str) -> Vec<String> {
     amr.split_whitespace().map(str::to_owned).collect()
 }
 

@@ -235,18 +235,7 @@ impl Twofold {
     ) -> Result<SecondStep> {
         let mut done = self.second_step(flow_token, method, code).await?;
         if remember_device {
-            let hash = token::lookup_hash(TokenKind::Session, &done.session.token);
-            let session = match hash {
-                Some(h) => {
-                    self.store
-                        .session_by_token(&h, self.now().as_millis())
-                        .await?
-                }
-                None => None,
-            };
-            if let Some(s) = session {
-                done.device_token = self.remember_device(&s.user_id).await?;
-            }
+            done.device_token = self.remember_device(&done.user_id).await?;
         }
         Ok(done)
     }
@@ -264,6 +253,7 @@ impl Twofold {
             let (session, remaining) = self.sign_in_with_recovery_code(&hash, &user, code).await?;
             return Ok(SecondStep {
                 session,
+                user_id: user.id,
                 recovery_codes_remaining: Some(remaining),
                 device_token: None,
             });
@@ -285,15 +275,13 @@ impl Twofold {
             flow: &hash,
             amr: &["pwd", "otp"],
         };
-        let session = self
-            .check_totp(None, &code, finish)
-            .await?
-            .session
-            .ok_or_else(|| {
-                DomainError::Internal("a sign-in was accepted without a session".into())
-            })?;
+        let accepted = self.check_totp(None, &code, finish).await?;
+        let session = accepted.session.ok_or_else(|| {
+            DomainError::Internal("a sign-in was accepted without a session".into())
+        })?;
         Ok(SecondStep {
             session,
+            user_id: accepted.user_id,
             recovery_codes_remaining: None,
             device_token: None,
         })
@@ -304,6 +292,8 @@ impl Twofold {
 #[derive(Debug)]
 pub struct SecondStep {
     pub session: NewSession,
+    /// Whose it is.
+    pub user_id: String,
     /// After a recovery code: how many are left.
     pub recovery_codes_remaining: Option<u32>,
     /// After `remember_device` (where the organisation allows it).

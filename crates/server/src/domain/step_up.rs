@@ -26,17 +26,13 @@ use crate::store::{self, ElevatedRow};
 
 use super::factors::Finish;
 use super::input::{OtpCode, scopes};
-use super::sessions::Caller;
+use super::sessions::{Caller, amr_list};
 use super::{DomainError, Result, Twofold};
 
 /// How long an elevated token lasts (never past its session).
 pub const ELEVATED_TTL_MS: i64 = 5 * 60 * 1000;
 /// The scope Twofold's own guarded changes take.
 pub const MANAGE_SCOPE: &str = "mfa:manage";
-
-fn words(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_owned).collect()
-}
 
 impl Twofold {
     /// Checks a fresh second factor of the caller's and answers an elevated token for
@@ -56,9 +52,6 @@ impl Twofold {
                 "there is no second factor to step up with: activate one first".into(),
             ));
         }
-        let claim = || store::Finish::Claim {
-            user_id: user.id.clone(),
-        };
         let (amr, factor_id): (&[&str], Option<String>) = match method {
             Method::Totp => {
                 let code = OtpCode::parse(code)?;
@@ -67,7 +60,10 @@ impl Twofold {
                 (&["pwd", "otp"], Some(accepted.factor_id))
             }
             Method::RecoveryCode => {
-                self.check_recovery_code(user, code, claim(), Vec::new())
+                let claim = store::Finish::Claim {
+                    user_id: user.id.clone(),
+                };
+                self.check_recovery_code(user, code, claim, Vec::new())
                     .await?;
                 (&["pwd", "otp", "recovery_code"], None)
             }
@@ -165,7 +161,7 @@ impl Twofold {
                 scope: None,
                 exp: Some(s.expires_at / 1000),
                 iat: Some(s.created_at / 1000),
-                amr: Some(words(&s.amr)),
+                amr: Some(amr_list(&s.amr)),
                 aal: Some(u8::try_from(s.aal).unwrap_or(1)),
             });
         }
@@ -196,7 +192,7 @@ impl Twofold {
                 scope: Some(e.scopes),
                 exp: Some(e.expires_at / 1000),
                 iat: Some(e.created_at / 1000),
-                amr: Some(words(&e.amr)),
+                amr: Some(amr_list(&e.amr)),
                 aal: Some(2),
             });
         }

@@ -149,36 +149,31 @@ impl<S: Send + Sync> FromRequestParts<S> for OrgSlug {
     }
 }
 
-/// The `{org}` and `{id}` of an `/orgs/{org}/users/{id}/…` path; unusable ones are 404.
-pub struct OrgUserPath(pub String, pub String);
+/// The `{org}` and `{id}` of an `/orgs/{org}/<things>/{id}…` path; unusable ones are 404,
+/// like an unknown one.
+macro_rules! org_item_path {
+    ($($name:ident => $what:literal),* $(,)?) => {$(
+        #[doc = concat!("`{org}` and the `{id}` of a ", $what, " in the path.")]
+        pub struct $name(pub String, pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for OrgUserPath {
-    type Rejection = ApiError;
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Path::<(String, String)>::from_request_parts(parts, state).await {
-            Ok(Path((org, id))) if !org.contains('\0') && !id.contains('\0') => {
-                Ok(OrgUserPath(org, id))
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                match Path::<(String, String)>::from_request_parts(parts, state).await {
+                    Ok(Path((org, id))) if !org.contains('\0') && !id.contains('\0') => {
+                        Ok($name(org, id))
+                    }
+                    _ => Err(DomainError::NotFound($what).into()),
+                }
             }
-            _ => Err(DomainError::NotFound("user").into()),
         }
-    }
+    )*};
 }
 
-/// The `{org}` and `{id}` of an `/orgs/{org}/api-keys/{id}` path; unusable ones are 404.
-pub struct OrgKeyPath(pub String, pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for OrgKeyPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Path::<(String, String)>::from_request_parts(parts, state).await {
-            Ok(Path((org, id))) if !org.contains('\0') && !id.contains('\0') => {
-                Ok(OrgKeyPath(org, id))
-            }
-            _ => Err(DomainError::NotFound("API key").into()),
-        }
-    }
+org_item_path! {
+    OrgUserPath => "user",
+    OrgKeyPath => "API key",
 }
 
 /// `application/json`, or another `application/*+json` type (RFC 6839), parameters aside.

@@ -19,11 +19,10 @@ pub fn mailbox(address: &str) -> Result<Mailbox, MailError> {
 }
 
 /// The message `mail` from `from`, dated `at` (the injected clock's time).
-pub fn build(mail: &Mail, from: &str, at: Timestamp) -> Result<Message, MailError> {
+pub fn build(mail: &Mail, from: &Mailbox, at: Timestamp) -> Result<Message, MailError> {
     if mail.subject.contains(['\r', '\n']) {
         return Err(MailError::HeaderInjection("Subject"));
     }
-    let from = mailbox(from)?;
     let to = mailbox(&mail.to)?;
     let id = format!(
         "<{}@{}>",
@@ -32,7 +31,7 @@ pub fn build(mail: &Mail, from: &str, at: Timestamp) -> Result<Message, MailErro
     );
     let date = SystemTime::UNIX_EPOCH + Duration::from_millis(at.as_millis().max(0).unsigned_abs());
     Message::builder()
-        .from(from)
+        .from(from.clone())
         .to(to)
         .subject(&mail.subject)
         .date(date)
@@ -62,7 +61,12 @@ mod tests {
     #[test]
     fn renders_both_parts_with_crlf_line_ends() {
         let at = Timestamp::from_millis(0);
-        let eml = build(&mail(), "Twofold <no-reply@localhost>", at).unwrap();
+        let eml = build(
+            &mail(),
+            &mailbox("Twofold <no-reply@localhost>").unwrap(),
+            at,
+        )
+        .unwrap();
         let eml = String::from_utf8(eml.formatted()).unwrap();
         assert!(
             eml.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"),
@@ -86,7 +90,7 @@ mod tests {
         };
         let eml = build(
             &m,
-            "Twofold <no-reply@localhost>",
+            &mailbox("Twofold <no-reply@localhost>").unwrap(),
             Timestamp::from_millis(0),
         )
         .unwrap();
@@ -104,13 +108,23 @@ mod tests {
             to: "ann@example.com\r\nBcc: eve@example.com".into(),
             ..mail()
         };
-        let e = build(&bad, "x@localhost", Timestamp::from_millis(0)).unwrap_err();
+        let e = build(
+            &bad,
+            &mailbox("x@localhost").unwrap(),
+            Timestamp::from_millis(0),
+        )
+        .unwrap_err();
         assert!(matches!(e, MailError::Address { .. }), "{e}");
         let bad = Mail {
             subject: "Hi\r\nBcc: eve@example.com".into(),
             ..mail()
         };
-        let e = build(&bad, "x@localhost", Timestamp::from_millis(0)).unwrap_err();
+        let e = build(
+            &bad,
+            &mailbox("x@localhost").unwrap(),
+            Timestamp::from_millis(0),
+        )
+        .unwrap_err();
         assert!(matches!(e, MailError::HeaderInjection("Subject")));
     }
 }

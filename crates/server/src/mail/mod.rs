@@ -65,7 +65,8 @@ impl MailError {
 #[derive(Clone)]
 pub struct Mailer {
     queue: Arc<queue::Queue>,
-    from: Arc<str>,
+    /// Parsed once, at start: a bad `from` stops the server there.
+    from: lettre::message::Mailbox,
     outbox: PathBuf,
 }
 
@@ -78,11 +79,10 @@ impl Mailer {
             Some(smtp) => queue::Transport::Smtp(smtp::transport(smtp)?),
             None => queue::Transport::Outbox(outbox.clone()),
         };
-        // The sender is checked now, so a bad `from` stops the server at start.
-        message::mailbox(&config.from)?;
+        let from = message::mailbox(&config.from)?;
         Ok(Mailer {
             queue: Arc::new(queue::Queue::start(transport, config.retry.clone())),
-            from: config.from.as_str().into(),
+            from,
             outbox,
         })
     }

@@ -143,21 +143,17 @@ impl Store {
 
     /// Forgets `user_id`'s device `id`; false if they have no such device.
     pub async fn delete_device(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .devices_exec(DELETE_OWN, vec![user_id.to_owned(), id.to_owned()])
-            .await?
-            == 1)
+        Ok(self.exec_text(DELETE_OWN, &[user_id, id]).await? == 1)
     }
 
     /// Forgets every device of `user_id`; answers how many.
     pub async fn delete_devices_of_user(&self, user_id: &str) -> Result<u64, StoreError> {
-        self.devices_exec(DELETE_ALL, vec![user_id.to_owned()])
-            .await
+        self.exec_text(DELETE_ALL, &[user_id]).await
     }
 
     /// Forgets every device of every user of organisation `org_id`.
     pub async fn delete_devices_of_org(&self, org_id: &str) -> Result<u64, StoreError> {
-        self.devices_exec(DELETE_ORG, vec![org_id.to_owned()]).await
+        self.exec_text(DELETE_ORG, &[org_id]).await
     }
 
     pub async fn touch_device(&self, id: &str, now: i64) -> Result<(), StoreError> {
@@ -174,28 +170,6 @@ impl Store {
             Store::Postgres(p) => {
                 sqlx::query(TOUCH).bind(now).bind(id).execute(p).await?;
                 Ok(())
-            }
-        }
-    }
-
-    /// Runs a statement whose binds are all text; answers the rows it changed.
-    async fn devices_exec(&self, sql: &'static str, args: Vec<String>) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                db.write(move |c| {
-                    let n = c
-                        .prepare_cached(sql)?
-                        .execute(rusqlite::params_from_iter(args.iter()))?;
-                    Ok(u64::try_from(n).unwrap_or(0))
-                })
-                .await
-            }
-            Store::Postgres(p) => {
-                let mut q = sqlx::query(sql);
-                for a in &args {
-                    q = q.bind(a);
-                }
-                Ok(q.execute(p).await?.rows_affected())
             }
         }
     }

@@ -228,20 +228,7 @@ impl Store {
 
     /// Revokes key `id` of organisation `org_id`; false if it has no such key.
     pub async fn delete_api_key(&self, org_id: &str, id: &str) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                let args = [org_id.to_owned(), id.to_owned()];
-                db.write(move |c| Ok(c.prepare_cached(DELETE_KEY)?.execute(args)? == 1))
-                    .await
-            }
-            Store::Postgres(p) => Ok(sqlx::query(DELETE_KEY)
-                .bind(org_id)
-                .bind(id)
-                .execute(p)
-                .await?
-                .rows_affected()
-                == 1),
-        }
+        Ok(self.exec_text(DELETE_KEY, &[org_id, id]).await? == 1)
     }
 
     /// Records that key `id` was used at `now`.

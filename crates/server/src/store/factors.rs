@@ -340,15 +340,6 @@ impl Store {
 
     /// Runs a `DELETE … WHERE id = $1`; true if it deleted a row.
     async fn delete_one(&self, sql: &'static str, id: &str) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                let id = id.to_owned();
-                db.write(move |c| Ok(c.prepare_cached(sql)?.execute([id])? == 1))
-                    .await
-            }
-            Store::Postgres(p) => {
-                Ok(sqlx::query(sql).bind(id).execute(p).await?.rows_affected() == 1)
-            }
-        }
+        Ok(self.exec_text(sql, &[id]).await? == 1)
     }
 }

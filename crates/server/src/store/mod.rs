@@ -102,6 +102,34 @@ pub enum Store {
 }
 
 impl Store {
+    /// Runs one statement whose binds are all text, on either engine; answers the rows it
+    /// changed.
+    pub(crate) async fn exec_text(
+        &self,
+        sql: &'static str,
+        args: &[&str],
+    ) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+                db.write(move |c| {
+                    let n = c
+                        .prepare_cached(sql)?
+                        .execute(rusqlite::params_from_iter(args.iter()))?;
+                    Ok(u64::try_from(n).unwrap_or(u64::MAX))
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                let mut q = sqlx::query(sql);
+                for a in args {
+                    q = q.bind(*a);
+                }
+                Ok(q.execute(p).await?.rows_affected())
+            }
+        }
+    }
+
     /// Opens the database (creating a SQLite file if needed) and brings its schema up to
     /// date. Concurrent starts on PostgreSQL are serialised by sqlx's migration lock.
     pub async fn open(db: &Database) -> Result<Store, StoreError> {

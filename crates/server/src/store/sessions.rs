@@ -172,15 +172,12 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        self.sessions_exec(DELETE_SESSION, vec![id.to_owned()])
-            .await
-            .map(drop)
+        self.exec_text(DELETE_SESSION, &[id]).await.map(drop)
     }
 
     /// Ends `user_id`'s session `id`; false if they have no such session.
     pub async fn delete_own_session(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
-        let args = vec![user_id.to_owned(), id.to_owned()];
-        Ok(self.sessions_exec(DELETE_OWN_SESSION, args).await? == 1)
+        Ok(self.exec_text(DELETE_OWN_SESSION, &[user_id, id]).await? == 1)
     }
 
     /// Ends every session of `user_id` but `keep`; answers how many ended.
@@ -189,8 +186,8 @@ impl Store {
         user_id: &str,
         keep: &str,
     ) -> Result<u64, StoreError> {
-        let args = vec![user_id.to_owned(), keep.to_owned()];
-        self.sessions_exec(DELETE_OTHER_SESSIONS, args).await
+        self.exec_text(DELETE_OTHER_SESSIONS, &[user_id, keep])
+            .await
     }
 
     /// Ends every aal-1 session of `user_id` but `keep` (`""` keeps none).
@@ -199,35 +196,12 @@ impl Store {
         user_id: &str,
         keep: &str,
     ) -> Result<u64, StoreError> {
-        let args = vec![user_id.to_owned(), keep.to_owned()];
-        self.sessions_exec(DELETE_OTHER_AAL1_SESSIONS, args).await
+        self.exec_text(DELETE_OTHER_AAL1_SESSIONS, &[user_id, keep])
+            .await
     }
 
     /// Drops the sessions that factor `factor_id` raised back to aal 1.
     pub async fn lower_sessions_of_factor(&self, factor_id: &str) -> Result<u64, StoreError> {
-        self.sessions_exec(LOWER_SESSIONS_OF_FACTOR, vec![factor_id.to_owned()])
-            .await
-    }
-
-    /// Runs a statement whose binds are all text; answers the rows it changed.
-    async fn sessions_exec(&self, sql: &'static str, args: Vec<String>) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                db.write(move |c| {
-                    let n = c
-                        .prepare_cached(sql)?
-                        .execute(rusqlite::params_from_iter(args.iter()))?;
-                    Ok(u64::try_from(n).unwrap_or(0))
-                })
-                .await
-            }
-            Store::Postgres(p) => {
-                let mut q = sqlx::query(sql);
-                for a in &args {
-                    q = q.bind(a);
-                }
-                Ok(q.execute(p).await?.rows_affected())
-            }
-        }
+        self.exec_text(LOWER_SESSIONS_OF_FACTOR, &[factor_id]).await
     }
 }

@@ -318,8 +318,8 @@ impl TestServer {
         }
     }
 
-    /// Another password-only session of `u`... which an enrolled user cannot get: a
-    /// second aal-2 session, then, with the next step's code.
+    /// Another session of `u`'s (an enrolled user signs in with a code): aal 2, with
+    /// the next step's code.
     pub async fn session_of(&self, u: &Enrolled) -> Client {
         self.advance(30);
         self.strong_session(u).await
