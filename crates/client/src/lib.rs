@@ -9,11 +9,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
     ActivateFactorRequest, ActivateInFlowRequest, ApiKey, ApiKeyCreated, AuditEvent,
-    ConfirmationRequired, DeleteFactorRequest, Device, ElevatedToken, EnrollInFlowRequest,
-    EnrollTotpRequest, ErrorCode, Factor, IntrospectRequest, Introspection, LoginRequest,
-    LoginResponse, Me, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser, OrgSettings,
-    OrgUser, Problem, RecoveryCodes, RecoveryCodesStatus, SessionSummary, SetMfaPolicy,
-    SetOrgSettings, StepUpRequest, TotpEnrollment,
+    ConfirmationRequired, DeleteFactorRequest, Device, ElevatedToken, EmailCodeSent,
+    EmailEnrollment, EnrollEmailRequest, EnrollInFlowRequest, EnrollTotpRequest, ErrorCode, Factor,
+    IntrospectRequest, Introspection, LoginRequest, LoginResponse, Me, MfaPolicy, MfaPolicyChanged,
+    MfaRequest, NewApiKey, NewOrgUser, OrgSettings, OrgUser, Problem, RecoveryCodes,
+    RecoveryCodesStatus, SendEmailCodeRequest, SessionSummary, SetMfaPolicy, SetOrgSettings,
+    StepUpRequest, TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +225,19 @@ impl Client {
         self.post("/api/v1/auth/enroll/totp", &req).await
     }
 
+    /// `POST /auth/enroll/email`: enrols email inside a sign-in that requires a factor.
+    pub async fn enroll_email_in_flow(
+        &self,
+        flow_token: &str,
+        name: Option<&str>,
+    ) -> Result<EmailEnrollment> {
+        let req = EnrollInFlowRequest {
+            flow_token: flow_token.into(),
+            name: name.map(Into::into),
+        };
+        self.post("/api/v1/auth/enroll/email", &req).await
+    }
+
     /// The QR code (PNG) of the factor being enrolled in a sign-in.
     pub async fn enrollment_qr_png(&self, flow_token: &str, id: &str) -> Result<Vec<u8>> {
         let rb = self
@@ -330,6 +344,31 @@ impl Client {
             },
         )
         .await
+    }
+
+    /// `POST /me/factors/email`: a pending email factor, and a code mailed to it.
+    pub async fn enroll_email(&self, name: Option<&str>) -> Result<EmailEnrollment> {
+        self.post(
+            "/api/v1/me/factors/email",
+            &EnrollEmailRequest {
+                name: name.map(Into::into),
+            },
+        )
+        .await
+    }
+
+    /// `POST /auth/mfa/email/send`: mails a code for sign-in flow `flow_token`.
+    pub async fn send_sign_in_email_code(&self, flow_token: &str) -> Result<EmailCodeSent> {
+        let req = SendEmailCodeRequest {
+            flow_token: flow_token.into(),
+        };
+        self.post("/api/v1/auth/mfa/email/send", &req).await
+    }
+
+    /// `POST /auth/step-up/email/send`: mails this session's user a step-up code.
+    pub async fn send_step_up_email_code(&self) -> Result<EmailCodeSent> {
+        self.json(self.request(Method::POST, "/api/v1/auth/step-up/email/send"))
+            .await
     }
 
     pub async fn activate_factor(&self, id: &str, code: &str) -> Result<Factor> {

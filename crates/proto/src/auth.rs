@@ -35,6 +35,9 @@ pub enum Method {
     Totp,
     /// One of the user's one-use recovery codes (`xxxxx-xxxxx`).
     RecoveryCode,
+    /// A 6-digit code mailed to the address of the user's email factor (`POST
+    /// /auth/mfa/email/send`; mailed at once when email is the preferred method).
+    Email,
 }
 
 /// The answer of `POST /auth/login` and `POST /auth/mfa`, told apart by `status`.
@@ -62,8 +65,9 @@ pub enum LoginResponse {
         device_token: Option<String>,
     },
     /// The password was right, but the organisation requires a second factor and the user
-    /// has none: enrol one with `flow_token` (`POST /auth/enroll/totp`, then `POST
-    /// /auth/enroll/activate`) before `expires_at`. The token is good for nothing else.
+    /// has none: enrol one with `flow_token` (`POST /auth/enroll/totp` or `POST
+    /// /auth/enroll/email`, then `POST /auth/enroll/activate`) before `expires_at`. The
+    /// token is good for nothing else.
     EnrollmentRequired {
         flow_token: String,
         /// RFC 3339, UTC.
@@ -78,6 +82,11 @@ pub enum LoginResponse {
         /// The method of the user's preferred factor; any other in `methods` may be
         /// chosen for this sign-in.
         preferred: Method,
+        /// When `preferred` is `email`: where the code was mailed (the address, partly
+        /// hidden), so the user knows where to look. A code mailed in the last 30 s is
+        /// not mailed again; it still works.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code_sent_to: Option<String>,
         /// RFC 3339, UTC.
         expires_at: String,
     },
@@ -98,7 +107,8 @@ pub struct MfaRequest {
     pub flow_token: String,
     pub method: Method,
     /// For `totp`, the code the app shows now: 6 to 8 digits. For `recovery_code`, one of
-    /// the user's recovery codes (`xxxxx-xxxxx`, any case). Spaces are ignored.
+    /// the user's recovery codes (`xxxxx-xxxxx`, any case). For `email`, the 6 digits
+    /// mailed. Spaces are ignored.
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[ 0-9A-Za-z-]{6,32}$"))]
     pub code: String,
     /// Remember this device: the answer adds a `device_token` that skips the second step
@@ -107,7 +117,8 @@ pub struct MfaRequest {
     pub remember_device: Option<bool>,
 }
 
-/// `POST /api/v1/auth/enroll/totp`: start enrolling inside a sign-in that requires it.
+/// `POST /api/v1/auth/enroll/totp` or `/auth/enroll/email`: start enrolling inside a
+/// sign-in that requires it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -135,10 +146,36 @@ pub struct EnrollInFlowRequest {
 pub struct ActivateInFlowRequest {
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub flow_token: String,
-    /// The pending factor's id from `POST /auth/enroll/totp`.
+    /// The pending factor's id from `POST /auth/enroll/totp` or `POST /auth/enroll/email`.
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub id: String,
-    /// The code the app shows now.
+    /// The code the app shows now, or the code mailed for email.
     #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
     pub code: String,
+}
+
+/// `POST /api/v1/auth/mfa/email/send`: mail a code for this sign-in to the user's email
+/// factor (to choose email for this sign-in, or to get a new code).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SendEmailCodeRequest {
+    /// The `flow_token` of an `mfa_required` answer.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub flow_token: String,
+}
+
+/// A code was mailed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "sent_to": "al***@example.com", "expires_at": "2026-12-02T17:05:00Z", "resend_after": 30
+})))]
+pub struct EmailCodeSent {
+    /// The address it went to, partly hidden.
+    pub sent_to: String,
+    /// RFC 3339, UTC: the code works until then (5 minutes), once, with 5 tries.
+    pub expires_at: String,
+    /// Seconds before another code may be asked for.
+    pub resend_after: u64,
 }

@@ -38,6 +38,9 @@ pub enum ErrorCode {
     /// Removing the user's last active factor while their organisation requires one:
     /// regenerate it instead (`POST /me/factors/{id}/regenerate`).
     LastFactor,
+    /// Asked again too soon (a new mailed code within 30 s of the last): try again in
+    /// `retry_after` seconds.
+    RateLimited,
     /// Something failed on the server; the details are in its log, not here.
     Internal,
 }
@@ -60,6 +63,7 @@ impl ErrorCode {
             Self::MethodNotAvailable => "method_not_available",
             Self::StepUpRequired => "step_up_required",
             Self::LastFactor => "last_factor",
+            Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
         }
     }

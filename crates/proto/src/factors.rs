@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FactorType {
+    /// An authenticator app (RFC 6238).
     Totp,
+    /// Codes mailed to an address.
+    Email,
 }
 
 /// A factor is `pending` from enrolment until a code from it is accepted, then `active`.
@@ -34,6 +37,9 @@ pub struct Factor {
     pub last_used_at: Option<String>,
     /// The factor asked for first at sign-in (`PUT /me/factors/{id}/preferred`).
     pub preferred: bool,
+    /// An email factor's address, where its codes go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// `POST /api/v1/me/factors/totp`.
@@ -69,19 +75,53 @@ pub struct TotpEnrollment {
     pub qr_svg: String,
 }
 
+/// `POST /api/v1/me/factors/email`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollEmailRequest {
+    /// A label, as for `POST /me/factors/totp`. Defaults to "Email".
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
+    pub name: Option<String>,
+}
+
+/// A pending email factor: a code was mailed to the user's address; activate the factor
+/// with it (`POST /me/factors/{id}/activate`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailEnrollment {
+    pub id: String,
+    /// The address the code went to, partly hidden.
+    pub sent_to: String,
+    /// RFC 3339, UTC: the code works until then (5 minutes).
+    pub expires_at: String,
+    /// Seconds before another code may be asked for.
+    pub resend_after: u64,
+}
+
 /// `POST /api/v1/me/factors/{id}/activate`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({ "code": "123456" })))]
 #[serde(deny_unknown_fields)]
 pub struct ActivateFactorRequest {
-    /// The code the app shows now: 6 to 8 digits; spaces are ignored ("123 456").
+    /// The code the app shows now, or the code mailed for an email factor: 6 to 8
+    /// digits; spaces are ignored ("123 456").
     #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
     pub code: String,
 }
 
 /// `DELETE /api/v1/me/factors/{id}`: a current code from the factor being removed
-/// (required for an active factor; a pending one may be removed without).
+/// (required for an active factor unless an elevated token is sent; a pending one may be
+/// removed without). For an email factor, a code from `POST /auth/step-up/email/send`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({ "code": "123 456" })))]

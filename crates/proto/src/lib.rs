@@ -12,12 +12,14 @@ pub mod orgs;
 pub mod step_up;
 
 pub use auth::{
-    ActivateInFlowRequest, EnrollInFlowRequest, LoginRequest, LoginResponse, Method, MfaRequest,
+    ActivateInFlowRequest, EmailCodeSent, EnrollInFlowRequest, LoginRequest, LoginResponse, Method,
+    MfaRequest, SendEmailCodeRequest,
 };
 pub use error::{ErrorCode, Problem};
 pub use factors::{
-    ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, FactorStatus,
-    FactorType, RecoveryCodes, RecoveryCodesStatus, TotpEnrollment,
+    ActivateFactorRequest, DeleteFactorRequest, EmailEnrollment, EnrollEmailRequest,
+    EnrollTotpRequest, Factor, FactorStatus, FactorType, RecoveryCodes, RecoveryCodesStatus,
+    TotpEnrollment,
 };
 pub use me::{Device, Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{

@@ -77,9 +77,9 @@ async fn populated(users: usize) -> (Store, PathBuf) {
                 kind: "totp".into(),
                 name: "bench".into(),
                 status: "active".into(),
-                secret_key_id: KEY_ID.into(),
-                secret_sealed: vec![7u8; 60],
-                algorithm: "SHA1".into(),
+                secret_key_id: Some(KEY_ID.into()),
+                secret_sealed: Some(vec![7u8; 60]),
+                algorithm: Some("SHA1".into()),
                 digits: 6,
                 period: 30,
                 last_used_step: None,
@@ -90,6 +90,7 @@ async fn populated(users: usize) -> (Store, PathBuf) {
                 drift_steps: 0,
                 next_secret_key_id: None,
                 next_secret_sealed: None,
+                address: None,
             }),
         });
         if batch.len() == 1000 || i + 1 == users {

@@ -1,6 +1,7 @@
-//! Codes mailed to confirm a sensitive action (turning the MFA requirement off): 6 digits,
-//! valid 5 minutes, single use, 5 attempts. A new request replaces the previous code.
-//! Only SHA-256 of a random salt and the code is stored.
+//! Mailed codes: confirming a sensitive action (turning the MFA requirement off) and an
+//! email factor's codes (`email`). 6 digits, valid 5 minutes, single use, 5 attempts; a new
+//! one replaces the previous one of the same purpose, not sooner than 30 s after it. Only
+//! SHA-256 of a random salt and the code is stored.
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -14,6 +15,8 @@ use super::{DomainError, Result, Twofold};
 pub const CODE_TTL_SECS: u64 = 300;
 /// Wrong tries before a code is used up.
 pub const ATTEMPTS: i64 = 5;
+/// How long after a code another of the same purpose may be mailed.
+pub const RESEND_AFTER_SECS: u64 = 30;
 
 fn hash(salt: &[u8], code: &str) -> Vec<u8> {
     let mut h = Sha256::new();
@@ -39,9 +42,26 @@ fn six_digits() -> Result<String> {
     }
 }
 
+/// How a typed code compared with a user's mailed code (its attempt already spent).
+pub(crate) enum Compared {
+    /// It is the code: use it up with this row's hash, so a newer code is not taken.
+    Right(ConfirmationRow),
+    /// Not the code, or there is none (never mailed, or used).
+    Wrong,
+    /// The code expired or used up its attempts.
+    Expired,
+}
+
+/// `typed` without spaces, if it is 6 digits.
+pub(crate) fn six_digits_typed(typed: &str) -> Option<String> {
+    let code: String = typed.chars().filter(|c| *c != ' ').collect();
+    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
 impl Twofold {
     /// A new code for `user` and `purpose`, replacing any earlier one; answers the code
-    /// (to mail, never to log) and when it expires.
+    /// (to mail, never to log) and when it expires. Not sooner than 30 s after the last
+    /// one for the same purpose: `too_soon`, with the seconds to wait.
     pub(crate) async fn issue_confirmation(
         &self,
         user: &UserRow,
@@ -51,58 +71,85 @@ impl Twofold {
         let salt = random_bytes::<16>()?.to_vec();
         let now = self.now();
         let expires_at = now.plus(std::time::Duration::from_secs(CODE_TTL_SECS));
-        self.store
-            .put_confirmation(&ConfirmationRow {
-                user_id: user.id.clone(),
-                purpose: purpose.to_owned(),
-                code_hash: hash(&salt, &code),
-                salt,
-                expires_at: expires_at.as_millis(),
-                attempts_left: ATTEMPTS,
-                created_at: now.as_millis(),
-            })
+        let resend_ms = i64::try_from(RESEND_AFTER_SECS * 1000).unwrap_or(i64::MAX);
+        let stored = self
+            .store
+            .put_confirmation(
+                &ConfirmationRow {
+                    user_id: user.id.clone(),
+                    purpose: purpose.to_owned(),
+                    code_hash: hash(&salt, &code),
+                    salt,
+                    expires_at: expires_at.as_millis(),
+                    attempts_left: ATTEMPTS,
+                    created_at: now.as_millis(),
+                },
+                now.as_millis() - resend_ms,
+            )
             .await?;
+        if !stored {
+            // The last code was made less than 30 s ago (it still works).
+            let last = self
+                .store
+                .confirmation(&user.id, purpose)
+                .await?
+                .map_or(now.as_millis(), |r| r.created_at);
+            let ready = Timestamp::from_millis(last.saturating_add(resend_ms));
+            return Err(DomainError::TooSoon {
+                retry_after: now.secs_until(ready).max(1),
+            });
+        }
         Ok((code, expires_at))
     }
 
-    /// Checks and uses up `user`'s code for `purpose`. Wrong or already used: 400
-    /// `invalid_code`; expired or out of attempts: 400 `code_expired`.
+    /// Compares `code` (6 digits, spaces dropped) with `user`'s live code for `purpose`.
+    /// The attempt is counted before the code is compared, by a conditional update:
+    /// concurrent guesses cannot get more than the budget between them. A code with no
+    /// attempts left stays until a new one replaces it.
+    pub(crate) async fn compare_confirmation(
+        &self,
+        user_id: &str,
+        purpose: &str,
+        code: &str,
+    ) -> Result<Compared> {
+        let Some(row) = self.store.confirmation(user_id, purpose).await? else {
+            return Ok(Compared::Wrong);
+        };
+        if row.expires_at <= self.now().as_millis() {
+            self.store.drop_confirmation(user_id, purpose).await?;
+            return Ok(Compared::Expired);
+        }
+        if !self.store.spend_confirmation_attempt(&row).await? {
+            return Ok(Compared::Expired);
+        }
+        let right: bool = hash(&row.salt, code).ct_eq(&row.code_hash).into();
+        Ok(if right {
+            Compared::Right(row)
+        } else {
+            Compared::Wrong
+        })
+    }
+
+    /// Checks and uses up `user`'s code for `purpose`. Wrong, used or none: `invalid_code`;
+    /// expired or out of attempts: `code_expired`.
     pub(crate) async fn use_confirmation(
         &self,
         user: &UserRow,
         purpose: &str,
         code: &str,
     ) -> Result<()> {
-        let code: String = code.chars().filter(|c| *c != ' ').collect();
-        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DomainError::InvalidInput(
-                "confirmation_code must be the 6 digits mailed to you".into(),
-            ));
-        }
-        let row = self
-            .store
-            .confirmation(&user.id, purpose)
-            .await?
-            .ok_or(DomainError::WrongConfirmation)?;
-        if row.expires_at <= self.now().as_millis() {
-            self.store.drop_confirmation(&user.id, purpose).await?;
-            return Err(DomainError::ConfirmationExpired);
-        }
-        // The attempt is counted before the code is compared, by a conditional update:
-        // concurrent guesses cannot get more than the budget between them. A code with
-        // no attempts left stays (answering `code_expired`) until a new one replaces it.
-        if !self.store.spend_confirmation_attempt(&row).await? {
-            return Err(DomainError::ConfirmationExpired);
-        }
-        let right: bool = hash(&row.salt, &code).ct_eq(&row.code_hash).into();
-        if !right {
-            return Err(DomainError::WrongConfirmation);
-        }
-        if !self.store.consume_confirmation(&row).await? {
+        let code = six_digits_typed(code).ok_or_else(|| {
+            DomainError::InvalidInput("the code must be the 6 digits mailed to you".into())
+        })?;
+        match self.compare_confirmation(&user.id, purpose, &code).await? {
+            Compared::Expired => Err(DomainError::ConfirmationExpired),
+            Compared::Wrong => Err(DomainError::WrongConfirmation),
             // A concurrent request used it, or a new code replaced it.
-            return Err(DomainError::WrongConfirmation);
+            Compared::Right(row) if !self.store.consume_confirmation(&row).await? => {
+                Err(DomainError::WrongConfirmation)
+            }
+            Compared::Right(_) => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -1,16 +1,18 @@
 //! Enrolling a first factor inside a sign-in, when the organisation requires one: the
-//! enrolment flow token (from `login`) can start an enrolment, show its QR code and
-//! activate it — which signs the user in at aal 2 — and nothing else. A user who must
-//! enrol can always reach enrolment, and has no session until they have.
+//! enrolment flow token (from `login`) can start an enrolment (an authenticator app, or
+//! email), show an app's QR code and activate it — which signs the user in at aal 2 —
+//! and nothing else. A user who must enrol can always reach enrolment, and has no session
+//! until they have.
 
 use serde_json::json;
 
 use crate::crypto::token::{self, TokenKind};
 use crate::mail::messages;
-use crate::store::{FLOW_ENROLL, UserRow};
+use crate::store::{EMAIL, FLOW_ENROLL, UserRow};
 
+use super::email::CodeSent;
 use super::factors::Enrollment;
-use super::input::{OtpCode, factor_name};
+use super::input::{OtpCode, factor_name, label};
 use super::sessions::NewSession;
 use super::{DomainError, Result, Twofold};
 
@@ -35,14 +37,26 @@ impl Twofold {
         self.new_pending_totp(&user, name).await
     }
 
+    /// Starts enrolling email in enrolment flow `flow_token`: a code is mailed to the
+    /// user's address; answers the pending factor's id.
+    pub async fn enroll_email_in_flow(
+        &self,
+        flow_token: &str,
+        name: Option<&str>,
+    ) -> Result<(String, CodeSent)> {
+        let name = label(name.unwrap_or("Email"), "factor name")?;
+        let (_, user) = self.enrolling_user(flow_token).await?;
+        self.new_pending_email(&user, name).await
+    }
+
     /// The QR code's URI of the pending factor `id` of enrolment flow `flow_token`.
     pub async fn enrollment_uri(&self, flow_token: &str, id: &str) -> Result<String> {
         let (_, user) = self.enrolling_user(flow_token).await?;
         self.pending_uri_of(&user, id).await
     }
 
-    /// Activates the pending factor `id` with `code`, ends the flow and signs the user in
-    /// at aal 2.
+    /// Activates the pending factor `id` with `code` (from the app, or mailed), ends the
+    /// flow and signs the user in at aal 2.
     pub async fn activate_in_flow(
         &self,
         flow_token: &str,
@@ -51,7 +65,21 @@ impl Twofold {
     ) -> Result<NewSession> {
         let code = OtpCode::parse(code)?;
         let (hash, user) = self.enrolling_user(flow_token).await?;
-        let f = self.activate_pending(&user, id, &code).await?;
+        let f = self
+            .store
+            .factor_of_user(&user.id, id)
+            .await?
+            .ok_or(DomainError::NotFound("factor"))?;
+        let amr: &[&str] = if f.kind == EMAIL {
+            if f.status != "pending" {
+                return Err(DomainError::Conflict("the factor is already active".into()));
+            }
+            self.activate_email(&user, &f, code.as_str()).await?;
+            &super::email::AMR
+        } else {
+            self.activate_pending(&user, id, &code).await?;
+            &["pwd", "otp"]
+        };
         // The factor is active now whatever happens next; of two requests finishing this
         // flow, one gets the session and the other signs in again like anybody with a
         // factor.
@@ -59,13 +87,13 @@ impl Twofold {
             return Err(DomainError::FlowExpired);
         }
         self.first_factor_activated(&user, "").await?;
-        let (mut row, session) = self.new_session(&user.id, &["pwd", "otp"], 2)?;
+        let (mut row, session) = self.new_session(&user.id, amr, 2)?;
         row.factor_id = Some(f.id.clone());
         self.store.insert_session(&row).await?;
         self.store.record_login(&user.id, row.created_at).await?;
         let enrolled = json!({"factor_id": f.id, "name": f.name, "at_sign_in": true});
         self.record_by(&user, "factor.enrolled", enrolled).await;
-        let signed_in = json!({"amr": ["pwd", "otp"], "factor_id": f.id});
+        let signed_in = json!({"amr": amr, "factor_id": f.id});
         self.record_by(&user, "signin.succeeded", signed_in).await;
         self.mailer
             .send(&messages::factor_added(&user.email, &f.name), self.now());

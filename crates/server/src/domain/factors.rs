@@ -1,6 +1,7 @@
 //! Second factors: enrolling an authenticator app (pending until a code from it is
 //! accepted), listing, removing, and checking a code against a user's factors with the
-//! lockout and the replay rule.
+//! lockout and the replay rule. Email factors have their own module (`email`); what is
+//! common to both (activating, preferring, removing) is here.
 
 use serde_json::json;
 use twofold_otp::{Algorithm, KeyUri, Secret, Totp, TotpParams, Window};
@@ -9,7 +10,9 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
 use crate::mail::messages;
-use crate::store::{self, AuditOrigin, CheckOutcome, CodeCheck, Evaluation, FactorRow, UserRow};
+use crate::store::{
+    self, AuditOrigin, CheckOutcome, CodeCheck, EMAIL, Evaluation, FactorRow, TOTP, UserRow,
+};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::{Caller, NewSession};
@@ -29,7 +32,11 @@ pub struct Enrollment {
 fn to_api(f: &FactorRow) -> Factor {
     Factor {
         id: f.id.clone(),
-        factor_type: FactorType::Totp,
+        factor_type: if f.kind == EMAIL {
+            FactorType::Email
+        } else {
+            FactorType::Totp
+        },
         name: f.name.clone(),
         status: if f.status == ACTIVE {
             FactorStatus::Active
@@ -41,6 +48,7 @@ fn to_api(f: &FactorRow) -> Factor {
             .last_used_at
             .map(|t| Timestamp::from_millis(t).to_rfc3339()),
         preferred: f.preferred,
+        email: f.address.clone(),
     }
 }
 
@@ -66,17 +74,16 @@ impl Twofold {
         name: String,
     ) -> Result<Enrollment> {
         let factors = self.store.factors_of_user(&user.id).await?;
-        let active = factors.iter().filter(|f| f.status == ACTIVE).count();
+        let apps = || factors.iter().filter(|f| f.kind == TOTP);
+        let active = apps().filter(|f| f.status == ACTIVE).count();
         if active >= usize::try_from(self.security.max_totp_factors).unwrap_or(usize::MAX) {
             return Err(DomainError::Conflict(format!(
                 "you already have {active} authenticator apps, the most allowed here; remove one, \
                  or regenerate one to move it to a new device"
             )));
         }
-        for f in factors {
-            if f.status == PENDING {
-                self.store.delete_pending_factor(&f.id).await?;
-            }
+        for f in apps().filter(|f| f.status == PENDING) {
+            self.store.delete_pending_factor(&f.id).await?;
         }
         let secret = Secret::generate().map_err(|e| DomainError::Internal(e.to_string()))?;
         let params = TotpParams::default();
@@ -87,12 +94,12 @@ impl Twofold {
             .insert_factor(&FactorRow {
                 id: id.clone(),
                 user_id: user.id.clone(),
-                kind: "totp".into(),
+                kind: TOTP.into(),
                 name,
                 status: PENDING.into(),
-                secret_key_id: sealed.key_id,
-                secret_sealed: sealed.bytes,
-                algorithm: params.algorithm.to_string(),
+                secret_key_id: Some(sealed.key_id),
+                secret_sealed: Some(sealed.bytes),
+                algorithm: Some(params.algorithm.to_string()),
                 digits: i64::from(params.digits),
                 period: i64::try_from(params.period).unwrap_or(30),
                 last_used_step: None,
@@ -103,6 +110,7 @@ impl Twofold {
                 drift_steps: 0,
                 next_secret_key_id: None,
                 next_secret_sealed: None,
+                address: None,
             })
             .await?;
         Ok(Enrollment {
@@ -122,6 +130,11 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<String> {
         let f = self.own_factor(caller, id).await?;
+        if f.kind == EMAIL {
+            return Err(DomainError::Conflict(
+                "an email factor has no QR code".into(),
+            ));
+        }
         if f.status == PENDING {
             return self.uri_of(&caller.user, &f);
         }
@@ -158,6 +171,13 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<Enrollment> {
         let f = self.own_factor(caller, id).await?;
+        if f.kind == EMAIL {
+            return Err(DomainError::Conflict(
+                "only an authenticator app can be regenerated; an email factor's codes are \
+                 mailed one at a time"
+                    .into(),
+            ));
+        }
         if f.status != ACTIVE {
             return Err(DomainError::Conflict(
                 "only an active factor can be regenerated; a pending one is still being set up"
@@ -242,7 +262,7 @@ impl Twofold {
         let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
         if !self
             .store
-            .activate_factor(&f.id, step, now.as_millis())
+            .activate_factor(&f.id, Some(step), now.as_millis())
             .await?
         {
             return Err(DomainError::Conflict("the factor is already active".into()));
@@ -250,7 +270,8 @@ impl Twofold {
         Ok(f)
     }
 
-    /// Activates a pending factor with a code from it; that code's step counts as used.
+    /// Activates a pending factor with a code from it: an authenticator app's current
+    /// code (its step counts as used), or the code mailed for an email factor.
     pub async fn activate_factor(
         &self,
         caller: &Caller,
@@ -268,7 +289,11 @@ impl Twofold {
         }
         self.require_fresh_second_factor_if_enrolled(caller, elevated)
             .await?;
-        self.activate_pending(&caller.user, &f.id, &code).await?;
+        if f.kind == EMAIL {
+            self.activate_email(&caller.user, &f, code.as_str()).await?;
+        } else {
+            self.activate_pending(&caller.user, &f.id, &code).await?;
+        }
         // This session stays as it was (it passed no second factor to sign in); the
         // user's other password-only sessions end if this is their first factor.
         self.first_factor_activated(&caller.user, &caller.session.id)
@@ -297,8 +322,8 @@ impl Twofold {
     ) -> Result<Factor> {
         self.require_fresh_second_factor(caller, elevated).await?;
         let next = FactorRow {
-            secret_key_id: f.next_secret_key_id.clone().unwrap_or_default(),
-            secret_sealed: f.next_secret_sealed.clone().unwrap_or_default(),
+            secret_key_id: f.next_secret_key_id.clone(),
+            secret_sealed: f.next_secret_sealed.clone(),
             ..f.clone()
         };
         let now = self.now();
@@ -351,9 +376,10 @@ impl Twofold {
             .collect())
     }
 
-    /// Removes a factor. An active one needs a current code from itself, checked like a
-    /// sign-in (lockout, replay), or an elevated token, so a stolen session alone cannot
-    /// strip a user's MFA. A pending one (an unfinished enrolment) can go without.
+    /// Removes a factor. An active one needs a current code from itself (for an email
+    /// factor, a step-up code mailed to it), checked like a sign-in (lockout, replay), or
+    /// an elevated token, so a stolen session alone cannot strip a user's MFA. A pending
+    /// one (an unfinished enrolment) can go without.
     pub async fn delete_factor(
         &self,
         caller: &Caller,
@@ -377,6 +403,10 @@ impl Twofold {
         // Active (possibly activated a moment ago): a current code from itself, or an
         // elevated token.
         match (code, elevated) {
+            (Some(code), _) if f.kind == EMAIL => {
+                self.check_step_up_email_code(&caller.user, code.as_str())
+                    .await?;
+            }
             (Some(code), _) => {
                 let finish = Finish::Claim {
                     user_id: &caller.user.id,
@@ -415,7 +445,7 @@ impl Twofold {
     /// passed a second factor in the last 10 minutes, or with an elevated token: a
     /// password-only session (say, one opened before MFA was turned on, or stolen), or one
     /// left open for hours, must not be able to add an attacker's authenticator.
-    async fn require_fresh_second_factor_if_enrolled(
+    pub(super) async fn require_fresh_second_factor_if_enrolled(
         &self,
         caller: &Caller,
         elevated: Option<&str>,
@@ -589,17 +619,24 @@ fn accepted_window(usual: Window, drift: i64) -> Window {
     }
 }
 
-/// Opens a factor's sealed secret.
+/// Opens a TOTP factor's sealed secret.
 fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
+    let (Some(key_id), Some(bytes), Some(algorithm)) =
+        (&f.secret_key_id, &f.secret_sealed, &f.algorithm)
+    else {
+        return Err(DomainError::Conflict(format!(
+            "factor {} is not an authenticator app",
+            f.id
+        )));
+    };
     let sealed = Sealed {
-        key_id: f.secret_key_id.clone(),
-        bytes: f.secret_sealed.clone(),
+        key_id: key_id.clone(),
+        bytes: bytes.clone(),
     };
     let bytes = keys.open(&sealed, f.id.as_bytes())?;
     let secret =
         Secret::from_bytes(bytes.to_vec()).map_err(|e| DomainError::Internal(e.to_string()))?;
-    let algorithm: Algorithm = f
-        .algorithm
+    let algorithm: Algorithm = algorithm
         .parse()
         .map_err(|_| DomainError::Internal(format!("factor {} has unknown algorithm", f.id)))?;
     let params = TotpParams {

@@ -311,12 +311,12 @@ impl Twofold {
                     Some(FactorRow {
                         id,
                         user_id: user_id.clone(),
-                        kind: "totp".into(),
+                        kind: crate::store::TOTP.into(),
                         name: IMPORTED_FACTOR_NAME.into(),
                         status: "active".into(),
-                        secret_key_id: sealed.key_id,
-                        secret_sealed: sealed.bytes,
-                        algorithm: uri.params.algorithm.to_string(),
+                        secret_key_id: Some(sealed.key_id),
+                        secret_sealed: Some(sealed.bytes),
+                        algorithm: Some(uri.params.algorithm.to_string()),
                         digits: i64::from(uri.params.digits),
                         // The period was checked against TotpParams' bounds (<= 300).
                         period: i64::try_from(uri.params.period).unwrap_or(30),
@@ -328,6 +328,7 @@ impl Twofold {
                         drift_steps: 0,
                         next_secret_key_id: None,
                         next_secret_sealed: None,
+                        address: None,
                     })
                 }
             };

@@ -24,10 +24,11 @@
 
 use std::time::Duration;
 
-use super::Twofold;
+use super::{DomainError, Result, Twofold};
 use crate::clock::Timestamp;
 use crate::config::Security;
 use crate::mail::{Mail, messages};
+use crate::store::Reservation;
 
 /// When attempt number `attempt` (1-based), if it fails, locks the user until.
 pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<Timestamp> {
@@ -51,6 +52,27 @@ impl Twofold {
     pub(crate) fn lock_notice(&self, to: &str, at: Timestamp) -> Mail {
         let ip = super::audit::current_origin().ip;
         messages::lock_notice(to, &at.to_rfc3339(), ip.as_deref())
+    }
+
+    /// Counts one more second-factor attempt of `user_id` before its code is compared
+    /// (for checks too slow to run inside the store's own check: a recovery code's
+    /// Argon2id, a mailed code's). Answers the attempt's number, or `Locked`.
+    pub(crate) async fn reserve_attempt(&self, user_id: &str) -> Result<i64> {
+        let now = self.now();
+        let security = self.security.clone();
+        let lock_after = Box::new(move |attempt: i64| {
+            lock_until(&security, now, attempt).map(Timestamp::as_millis)
+        });
+        match self
+            .store
+            .reserve_mfa_attempt(user_id, now.as_millis(), lock_after)
+            .await?
+        {
+            Reservation::Granted { attempt } => Ok(attempt),
+            Reservation::Locked { until } => Err(DomainError::Locked {
+                retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
+            }),
+        }
     }
 
     /// Records that attempt `attempt` failed; logs the lock it caused, if any.

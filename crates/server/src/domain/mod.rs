@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod confirm;
 pub mod devices;
+pub mod email;
 pub mod enrollment;
 pub mod factors;
 pub mod import;
@@ -60,8 +61,11 @@ pub enum DomainError {
     CodeReused,
     #[error("the confirmation code is wrong or was already used")]
     WrongConfirmation,
-    #[error("the confirmation code has expired or used up its attempts; ask for a new one")]
+    #[error("the mailed code has expired or used up its attempts; ask for a new one")]
     ConfirmationExpired,
+    /// A new mailed code was asked for too soon after the last.
+    #[error("a code was mailed less than 30 s ago; wait {retry_after} s before asking for another")]
+    TooSoon { retry_after: u64 },
     #[error("too many failed attempts; try again in {retry_after} s")]
     Locked { retry_after: u64 },
     #[error("the sign-in has expired or was already completed; sign in again")]

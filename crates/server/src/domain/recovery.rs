@@ -13,10 +13,9 @@ use serde_json::json;
 use twofold_otp::RecoveryCode;
 use zeroize::Zeroizing;
 
-use crate::clock::Timestamp;
 use crate::mail::messages;
 use crate::store::{
-    self, AuditRow, RecoveryAccept, RecoveryOutcome, RecoveryRow, Reservation, UserRow,
+    self, AuditRow, OneTimeAccept, OneTimeCode, OneTimeOutcome, RecoveryRow, UserRow,
 };
 
 use super::audit::Event;
@@ -123,23 +122,7 @@ impl Twofold {
     ) -> Result<u32> {
         let code =
             RecoveryCode::parse(typed).map_err(|e| DomainError::InvalidInput(e.to_string()))?;
-        let now = self.now();
-        let security = self.security.clone();
-        let lock_after = Box::new(move |attempt: i64| {
-            super::lockout::lock_until(&security, now, attempt).map(Timestamp::as_millis)
-        });
-        let attempt = match self
-            .store
-            .reserve_mfa_attempt(&user.id, now.as_millis(), lock_after)
-            .await?
-        {
-            Reservation::Granted { attempt } => attempt,
-            Reservation::Locked { until } => {
-                return Err(DomainError::Locked {
-                    retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
-                });
-            }
-        };
+        let attempt = self.reserve_attempt(&user.id).await?;
         let candidates = self.store.unused_recovery_codes(&user.id).await?;
         let found = self
             .passwords
@@ -152,23 +135,23 @@ impl Twofold {
         };
         let outcome = self
             .store
-            .accept_recovery_code(RecoveryAccept {
-                code_id,
+            .accept_one_time_code(OneTimeAccept {
+                code: OneTimeCode::Recovery { id: code_id },
                 user_id: user.id.clone(),
-                now: now.as_millis(),
+                now: self.now().as_millis(),
                 finish,
                 audit,
             })
             .await?;
         match outcome {
-            RecoveryOutcome::Accepted => {}
+            OneTimeOutcome::Accepted => {}
             // A concurrent request used the same code first: this attempt stays counted.
-            RecoveryOutcome::CodeUsed => {
+            OneTimeOutcome::CodeUsed => {
                 self.second_step_failed(user, attempt, "recovery_code")
                     .await;
                 return Err(DomainError::InvalidCode);
             }
-            RecoveryOutcome::FlowGone => return Err(DomainError::FlowExpired),
+            OneTimeOutcome::FlowGone => return Err(DomainError::FlowExpired),
         }
         let remaining = self.remaining_for(&user.id).await?;
         self.mailer.send(

@@ -18,10 +18,15 @@
 //!                                                   │                     right ≤5 min away)
 //!                                                   ├─ step used ──────► 401 code_reused (counted)
 //!                                                   └─ right code ─────► session, aal 2, amr [pwd, otp]
-//!                                                      (totp, or a         (+ recovery_code; a device
-//!                                                      recovery code)      token if remember_device)
+//!                                                      (totp, a mailed     (+ recovery_code or email; a
+//!                                                      code, or a          device token if
+//!                                                      recovery code)      remember_device)
 //!                                                                        (flow consumed, count reset)
 //! ```
+//!
+//! `mfa_required` lists every method the user has and names the preferred one (the
+//! preferred factor's, else the oldest active factor's); when that is email, the code is
+//! mailed at once. Any other listed method may be used for this sign-in instead.
 
 use serde_json::json;
 use twofold_proto::Method;
@@ -29,7 +34,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::store::{FLOW_ENROLL, FLOW_MFA, FlowRow, UserRow};
+use crate::store::{EMAIL, FLOW_ENROLL, FLOW_MFA, FactorRow, FlowRow, TOTP, UserRow};
 
 use super::audit::Event;
 use super::factors::Finish;
@@ -56,6 +61,8 @@ pub enum LoginOutcome {
         flow_token: String,
         methods: Vec<Method>,
         preferred: Method,
+        /// Where the sign-in code was mailed (partly hidden), when email is preferred.
+        code_sent_to: Option<String>,
         expires_at: Timestamp,
     },
 }
@@ -99,7 +106,14 @@ impl Twofold {
         if let (true, Some(old)) = (verified.needs_rehash, hash) {
             self.upgrade_password_hash(&user.id, &old, password).await;
         }
-        if self.store.count_active_factors(&user.id).await? == 0 {
+        let factors: Vec<FactorRow> = self
+            .store
+            .factors_of_user(&user.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.status == "active")
+            .collect();
+        if factors.is_empty() {
             let enrollment_days_left = match self.requirement_for(&user).await? {
                 Requirement::None => None,
                 Requirement::Grace { days_left } => Some(days_left),
@@ -142,15 +156,36 @@ impl Twofold {
         let (flow_token, expires_at) = self
             .new_flow(&user, FLOW_MFA, self.security.flow_ttl)
             .await?;
-        let mut methods = vec![Method::Totp];
+        let has = |kind: &str| factors.iter().any(|f| f.kind == kind);
+        let mut methods = Vec::with_capacity(3);
+        if has(TOTP) {
+            methods.push(Method::Totp);
+        }
+        if has(EMAIL) {
+            methods.push(Method::Email);
+        }
         if self.store.count_unused_recovery_codes(&user.id).await? > 0 {
             methods.push(Method::RecoveryCode);
         }
+        // The preferred factor, else the oldest (the list is oldest first).
+        let preferred = factors
+            .iter()
+            .find(|f| f.preferred)
+            .or(factors.first())
+            .filter(|f| f.kind == EMAIL);
+        let code_sent_to = match preferred {
+            Some(f) => Some(self.mail_sign_in_code_at_login(&user, f).await?),
+            None => None,
+        };
         Ok(LoginOutcome::MfaRequired {
             flow_token,
             methods,
-            // Every factor is an authenticator app for now, preferred or not.
-            preferred: Method::Totp,
+            preferred: if code_sent_to.is_some() {
+                Method::Email
+            } else {
+                Method::Totp
+            },
+            code_sent_to,
             expires_at,
         })
     }
@@ -248,15 +283,29 @@ impl Twofold {
     ) -> Result<SecondStep> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
-        if method == Method::RecoveryCode {
-            let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
-            let (session, remaining) = self.sign_in_with_recovery_code(&hash, &user, code).await?;
-            return Ok(SecondStep {
-                session,
-                user_id: user.id,
-                recovery_codes_remaining: Some(remaining),
-                device_token: None,
-            });
+        match method {
+            Method::RecoveryCode => {
+                let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
+                let (session, remaining) =
+                    self.sign_in_with_recovery_code(&hash, &user, code).await?;
+                return Ok(SecondStep {
+                    session,
+                    user_id: user.id,
+                    recovery_codes_remaining: Some(remaining),
+                    device_token: None,
+                });
+            }
+            Method::Email => {
+                let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
+                let session = self.sign_in_with_email_code(&hash, &user, code).await?;
+                return Ok(SecondStep {
+                    session,
+                    user_id: user.id,
+                    recovery_codes_remaining: None,
+                    device_token: None,
+                });
+            }
+            Method::Totp => {}
         }
         let code = match OtpCode::parse(code) {
             Ok(code) => code,

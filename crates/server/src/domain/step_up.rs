@@ -3,8 +3,8 @@
 //!
 //! ```text
 //!  session ──POST /auth/step-up {method, code, scopes, single_use?}──► elevated token
-//!             (the code is checked like a sign-in's: lockout, replay)     (5 min, scopes,
-//!                                                                          bound to this
+//!             (the code is checked like a sign-in's: lockout, replay;     (5 min, scopes,
+//!             an email code comes from POST /auth/step-up/email/send)      bound to this
 //!                                                                          session)
 //!
 //!  elevated token ──X-Elevated-Token with the same session──► a guarded change
@@ -66,6 +66,10 @@ impl Twofold {
                 self.check_recovery_code(user, code, claim, Vec::new())
                     .await?;
                 (&["pwd", "otp", "recovery_code"], None)
+            }
+            Method::Email => {
+                let factor_id = self.check_step_up_email_code(user, code).await?;
+                (&super::email::AMR, Some(factor_id))
             }
         };
         let now = self.now().as_millis();

@@ -51,6 +51,7 @@ impl From<DomainError> for ApiError {
             D::WrongConfirmation => (StatusCode::BAD_REQUEST, ErrorCode::InvalidCode),
             D::ConfirmationExpired => (StatusCode::BAD_REQUEST, ErrorCode::CodeExpired),
             D::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts),
+            D::TooSoon { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             D::FlowExpired => (StatusCode::UNAUTHORIZED, ErrorCode::FlowExpired),
             D::StepUpRequired => (StatusCode::FORBIDDEN, ErrorCode::StepUpRequired),
             D::LastFactor => (StatusCode::CONFLICT, ErrorCode::LastFactor),
@@ -65,7 +66,7 @@ impl From<DomainError> for ApiError {
             }
         };
         let retry_after = match e {
-            D::Locked { retry_after } => Some(retry_after),
+            D::Locked { retry_after } | D::TooSoon { retry_after } => Some(retry_after),
             _ => None,
         };
         let clock_skew_seconds = match e {

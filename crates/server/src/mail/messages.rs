@@ -39,6 +39,50 @@ pub fn policy_disable_code(to: &str, org: &str, code: &str, minutes: u64) -> Mai
     )
 }
 
+/// What a mailed one-time code is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeUse {
+    /// Activating email as a second factor.
+    Activate,
+    /// The second step of a sign-in.
+    SignIn,
+    /// Confirming a change (a step-up, removing the email factor).
+    StepUp,
+}
+
+/// A one-time code of the user's email factor.
+pub fn email_code(to: &str, code_use: CodeUse, code: &str, minutes: u64) -> Mail {
+    let (subject, why, if_not) = match code_use {
+        CodeUse::Activate => (
+            "Your code to set up sign-in codes by email",
+            "Someone — hopefully you — asked to receive sign-in codes at this address.",
+            "If you did not ask for this, ignore this message: nothing changes without the code.",
+        ),
+        CodeUse::SignIn => (
+            "Your sign-in code",
+            "Someone — hopefully you — entered your password and asked for a code to finish \
+             signing in.",
+            "If this was not you, do not share the code, and change your password now: \
+             whoever asked knows it.",
+        ),
+        CodeUse::StepUp => (
+            "Your code to confirm a change",
+            "Someone signed in as you — hopefully you — asked for a code to confirm a sensitive \
+             change to your account.",
+            "If this was not you, do not share the code, and tell your administrator at once.",
+        ),
+    };
+    mail(
+        to,
+        subject,
+        &[
+            why.to_owned(),
+            format!("Your code: {code}"),
+            format!("It works once, for {minutes} minutes. {if_not}"),
+        ],
+    )
+}
+
 /// An admin removed the user's second factors.
 pub fn mfa_reset_notice(to: &str, org: &str) -> Mail {
     mail(
@@ -75,7 +119,7 @@ pub fn factor_added(to: &str, name: &str) -> Mail {
         to,
         "A second factor was added to your account",
         &[
-            format!("The authenticator \"{name}\" can now be used to sign in to your account."),
+            format!("The second factor \"{name}\" can now be used to sign in to your account."),
             "If this was not you, tell your administrator at once.".into(),
         ],
     )
@@ -87,7 +131,7 @@ pub fn factor_removed(to: &str, name: &str) -> Mail {
         to,
         "A second factor was removed from your account",
         &[
-            format!("The authenticator \"{name}\" was removed from your account."),
+            format!("The second factor \"{name}\" was removed from your account."),
             "If this was not you, tell your administrator at once.".into(),
         ],
     )

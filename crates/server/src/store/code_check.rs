@@ -17,7 +17,7 @@
 use rusqlite::OptionalExtension;
 
 use super::audit::{AuditRow, insert_audit_pg, insert_audit_sqlite};
-use super::factors::{CLAIM_TOTP_STEP, FactorRow, factors_of_user_sqlite};
+use super::factors::{CLAIM_TOTP_STEP, FactorRow, TOTP, factors_of_user_sqlite};
 use super::flows::DELETE_FLOW;
 use super::lockout::Reservation;
 use super::sessions::{insert_session_pg, insert_session_sqlite};
@@ -190,8 +190,10 @@ impl Store {
     }
 }
 
+/// Whether the code is checked against `f`: an active authenticator app (an email
+/// factor's codes are mailed, and checked in `one_time`).
 fn is_candidate(f: &FactorRow, only: Option<&str>) -> bool {
-    f.status == "active" && only.is_none_or(|id| id == f.id)
+    f.kind == TOTP && f.status == "active" && only.is_none_or(|id| id == f.id)
 }
 
 /// Writes what accepting a second factor means besides the factor's own claim: the

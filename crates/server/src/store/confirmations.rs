@@ -1,5 +1,5 @@
-//! Mailed confirmation codes: one per user and purpose, stored as a salted hash, with a
-//! lifetime and a number of attempts.
+//! Mailed codes (confirming an action, or an email factor's codes): one per user and
+//! purpose, stored as a salted hash, with a lifetime and a number of attempts.
 
 use rusqlite::OptionalExtension;
 
@@ -22,50 +22,59 @@ const UPSERT: &str = "INSERT INTO confirmation_codes \
      VALUES ($1, $2, $3, $4, $5, $6, $7) \
      ON CONFLICT (user_id, purpose) DO UPDATE SET salt = excluded.salt, \
      code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
-     attempts_left = excluded.attempts_left, created_at = excluded.created_at";
+     attempts_left = excluded.attempts_left, created_at = excluded.created_at \
+     WHERE confirmation_codes.created_at <= $8";
 const SELECT: &str = "SELECT user_id, purpose, salt, code_hash, expires_at, attempts_left, \
      created_at FROM confirmation_codes WHERE user_id = $1 AND purpose = $2";
 /// Consumes the code only if it is still the one that was checked: of two requests with
 /// the right code, one wins.
-const CONSUME: &str =
+pub(super) const CONSUME: &str =
     "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2 AND code_hash = $3";
 const SPEND_ATTEMPT: &str = "UPDATE confirmation_codes SET attempts_left = attempts_left - 1 \
      WHERE user_id = $1 AND purpose = $2 AND code_hash = $3 AND attempts_left > 0";
 const DROP: &str = "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2";
 
 impl Store {
-    /// Stores `row`, replacing any earlier code of that user and purpose.
-    pub async fn put_confirmation(&self, row: &ConfirmationRow) -> Result<(), StoreError> {
+    /// Stores `row`, replacing an earlier code of that user and purpose made at or before
+    /// `replaces_up_to` (Unix ms); false, storing nothing, if the earlier one is newer.
+    /// One conditional statement, so of concurrent requests for a new code at most one
+    /// gets it.
+    pub async fn put_confirmation(
+        &self,
+        row: &ConfirmationRow,
+        replaces_up_to: i64,
+    ) -> Result<bool, StoreError> {
         match self {
             Store::Sqlite(db) => {
                 let r = row.clone();
                 db.write(move |c| {
-                    c.prepare_cached(UPSERT)?.execute(rusqlite::params![
+                    let n = c.prepare_cached(UPSERT)?.execute(rusqlite::params![
                         r.user_id,
                         r.purpose,
                         r.salt,
                         r.code_hash,
                         r.expires_at,
                         r.attempts_left,
-                        r.created_at
+                        r.created_at,
+                        replaces_up_to
                     ])?;
-                    Ok(())
+                    Ok(n == 1)
                 })
                 .await
             }
-            Store::Postgres(p) => {
-                sqlx::query(UPSERT)
-                    .bind(&row.user_id)
-                    .bind(&row.purpose)
-                    .bind(&row.salt)
-                    .bind(&row.code_hash)
-                    .bind(row.expires_at)
-                    .bind(row.attempts_left)
-                    .bind(row.created_at)
-                    .execute(p)
-                    .await?;
-                Ok(())
-            }
+            Store::Postgres(p) => Ok(sqlx::query(UPSERT)
+                .bind(&row.user_id)
+                .bind(&row.purpose)
+                .bind(&row.salt)
+                .bind(&row.code_hash)
+                .bind(row.expires_at)
+                .bind(row.attempts_left)
+                .bind(row.created_at)
+                .bind(replaces_up_to)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
         }
     }
 

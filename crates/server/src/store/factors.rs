@@ -1,4 +1,6 @@
-//! Second factors. The TOTP secret is stored only sealed (see `crypto::secret_box`).
+//! Second factors: authenticator apps (TOTP), whose secret is stored only sealed (see
+//! `crypto::secret_box`), and email, which has no secret but the address it was verified
+//! for (its codes are kept in `confirmations`).
 
 use rusqlite::OptionalExtension;
 
@@ -8,12 +10,17 @@ use super::{Store, StoreError};
 pub struct FactorRow {
     pub id: String,
     pub user_id: String,
+    /// [`TOTP`] or [`EMAIL`].
     pub kind: String,
     pub name: String,
     pub status: String,
-    pub secret_key_id: String,
-    pub secret_sealed: Vec<u8>,
-    pub algorithm: String,
+    /// TOTP only.
+    pub secret_key_id: Option<String>,
+    /// TOTP only.
+    pub secret_sealed: Option<Vec<u8>>,
+    /// TOTP only.
+    pub algorithm: Option<String>,
+    /// TOTP: the code's digits and period; email: the code's digits and lifetime (s).
     pub digits: i64,
     pub period: i64,
     pub last_used_step: Option<i64>,
@@ -27,12 +34,19 @@ pub struct FactorRow {
     /// A regenerated secret waiting for a code from it.
     pub next_secret_key_id: Option<String>,
     pub next_secret_sealed: Option<Vec<u8>>,
+    /// Email only: the address the factor was verified for, where its codes go.
+    pub address: Option<String>,
 }
+
+/// The kind of an authenticator-app factor.
+pub const TOTP: &str = "totp";
+/// The kind of an email factor.
+pub const EMAIL: &str = "email";
 
 /// Columns in [`FactorRow`]'s field order (SQLite reads them by position).
 const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_key_id, secret_sealed, \
      algorithm, digits, period, last_used_step, created_at, activated_at, last_used_at, preferred, \
-     drift_steps, next_secret_key_id, next_secret_sealed FROM factors";
+     drift_steps, next_secret_key_id, next_secret_sealed, address FROM factors";
 
 /// Binds: user id.
 pub(super) fn factors_of_user_sql() -> String {
@@ -70,16 +84,17 @@ impl FactorRow {
             drift_steps: r.get(15)?,
             next_secret_key_id: r.get(16)?,
             next_secret_sealed: r.get(17)?,
+            address: r.get(18)?,
         })
     }
 }
 
 /// Binds: id, user_id, kind, name, status, secret_key_id, secret_sealed, algorithm,
-/// digits, period, created_at, activated_at.
+/// digits, period, created_at, activated_at, address.
 const INSERT_FACTOR: &str = "INSERT INTO factors \
      (id, user_id, kind, name, status, secret_key_id, secret_sealed, algorithm, digits, period, \
-     created_at, activated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     created_at, activated_at, address) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 /// The replay rule as one conditional statement.
 /// Records the device clock's drift (steps) of the accepted code as well. Binds: step,
@@ -111,7 +126,8 @@ pub(super) fn insert_factor_sqlite(
         f.digits,
         f.period,
         f.created_at,
-        f.activated_at
+        f.activated_at,
+        f.address
     ])?;
     Ok(())
 }
@@ -134,20 +150,24 @@ pub(super) async fn insert_factor_pg<'c>(
         .bind(f.period)
         .bind(f.created_at)
         .bind(f.activated_at)
+        .bind(&f.address)
         .execute(e)
         .await?;
     Ok(())
 }
 
 impl Store {
+    /// Inserts a factor; `Duplicate` if the user has an email factor already and `f` is
+    /// another.
     pub async fn insert_factor(&self, f: &FactorRow) -> Result<(), StoreError> {
-        match self {
+        let out = match self {
             Store::Sqlite(db) => {
                 let f = f.clone();
                 db.write(move |c| Ok(insert_factor_sqlite(c, &f)?)).await
             }
-            Store::Postgres(p) => Ok(insert_factor_pg(p, f).await?),
-        }
+            Store::Postgres(p) => insert_factor_pg(p, f).await.map_err(StoreError::from),
+        };
+        out.map_err(|e| StoreError::unique_as(e, "factors_one_email_key"))
     }
 
     /// All of a user's factors, oldest first.
@@ -195,9 +215,15 @@ impl Store {
         }
     }
 
-    /// Makes a pending factor active, recording the activating code's step as used.
-    /// False if it was not pending (already activated by a concurrent request, or gone).
-    pub async fn activate_factor(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
+    /// Makes a pending factor active, recording the activating code's step as used (a
+    /// TOTP factor's). False if it was not pending (already activated by a concurrent
+    /// request, or gone).
+    pub async fn activate_factor(
+        &self,
+        id: &str,
+        step: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         match self {
             Store::Sqlite(db) => {
                 let id = id.to_owned();

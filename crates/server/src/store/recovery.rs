@@ -1,9 +1,6 @@
-//! Recovery codes: stored as Argon2id hashes, each used at most once. Accepting one is a
-//! transaction whose first statement, the conditional `UPDATE` that marks it used,
-//! decides races; a sign-in's flow, session and record are written in the same one.
+//! Recovery codes: stored as Argon2id hashes, each used at most once (accepting one is in
+//! `one_time`).
 
-use super::audit::{AuditRow, insert_audit_pg, insert_audit_sqlite};
-use super::code_check::{Finish, write_finish_pg, write_finish_sqlite};
 use super::{Store, StoreError};
 
 /// One stored code.
@@ -16,26 +13,6 @@ pub struct RecoveryRow {
     pub created_at: i64,
 }
 
-/// Accepting a matched code.
-pub struct RecoveryAccept {
-    pub code_id: String,
-    pub user_id: String,
-    pub now: i64,
-    /// The sign-in to finish, or a plain claim; the session's `user_id` must be set.
-    pub finish: Finish,
-    /// Recorded in the same transaction when it commits.
-    pub audit: Vec<AuditRow>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum RecoveryOutcome {
-    Accepted,
-    /// Used meanwhile by a concurrent request (or replaced by a new set).
-    CodeUsed,
-    /// The sign-in flow was finished meanwhile.
-    FlowGone,
-}
-
 const DELETE_ALL: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
 const INSERT: &str = "INSERT INTO recovery_codes (id, user_id, code_hash, created_at) \
      VALUES ($1, $2, $3, $4)";
@@ -44,7 +21,7 @@ const UNUSED: &str = "SELECT id, code_hash FROM recovery_codes \
 const COUNT_UNUSED: &str =
     "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL";
 /// Binds: now, code id, user id.
-const USE_CODE: &str = "UPDATE recovery_codes SET used_at = $1 \
+pub(super) const USE_CODE: &str = "UPDATE recovery_codes SET used_at = $1 \
      WHERE id = $2 AND user_id = $3 AND used_at IS NULL";
 
 impl Store {
@@ -117,63 +94,6 @@ impl Store {
                 .bind(user_id)
                 .fetch_one(p)
                 .await?),
-        }
-    }
-
-    /// Marks the matched code used and writes what its acceptance means, all or nothing.
-    pub async fn accept_recovery_code(
-        &self,
-        a: RecoveryAccept,
-    ) -> Result<RecoveryOutcome, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                db.write(move |c| {
-                    // Nothing else writes while this job runs, so what it reads first
-                    // still holds when it writes; it changes nothing unless it accepts.
-                    if let Finish::SignIn { flow, .. } = &a.finish {
-                        let live = c
-                            .prepare_cached("SELECT 1 FROM login_flows WHERE token_hash = $1")?
-                            .exists([flow])?;
-                        if !live {
-                            return Ok(RecoveryOutcome::FlowGone);
-                        }
-                    }
-                    let used = c
-                        .prepare_cached(USE_CODE)?
-                        .execute(rusqlite::params![a.now, a.code_id, a.user_id])?;
-                    if used != 1 {
-                        return Ok(RecoveryOutcome::CodeUsed);
-                    }
-                    write_finish_sqlite(c, &a.finish, &a.user_id, a.now)?;
-                    for row in &a.audit {
-                        insert_audit_sqlite(c, row)?;
-                    }
-                    Ok(RecoveryOutcome::Accepted)
-                })
-                .await
-            }
-            Store::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                let used = sqlx::query(USE_CODE)
-                    .bind(a.now)
-                    .bind(&a.code_id)
-                    .bind(&a.user_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if used != 1 {
-                    return Ok(RecoveryOutcome::CodeUsed);
-                }
-                if !write_finish_pg(&mut tx, &a.finish, &a.user_id, a.now).await? {
-                    // Rolled back with the code's use.
-                    return Ok(RecoveryOutcome::FlowGone);
-                }
-                for row in &a.audit {
-                    insert_audit_pg(&mut *tx, row).await?;
-                }
-                tx.commit().await?;
-                Ok(RecoveryOutcome::Accepted)
-            }
         }
     }
 }

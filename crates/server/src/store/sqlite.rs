@@ -86,6 +86,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_remembered_devices",
         include_str!("../../migrations/sqlite/0010_remembered_devices.sql"),
     ),
+    (
+        "0011_email_factors",
+        include_str!("../../migrations/sqlite/0011_email_factors.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.

@@ -223,7 +223,7 @@ both_engines! {
         let raw = u.totp.secret().as_bytes().to_vec();
         // Every stored column of the factor, as the database returns it.
         let row = srv.twofold.store().factors_of_user(&srv.twofold.store().user_by_login(&u.org, &u.username).await.unwrap().unwrap().id).await.unwrap();
-        let sealed = &row[0].secret_sealed;
+        let sealed = row[0].secret_sealed.as_deref().unwrap();
         assert!(!sealed.windows(raw.len()).any(|w| w == raw.as_slice()));
         assert!(!String::from_utf8_lossy(sealed).contains(&b32));
         assert!(sealed.len() >= 24 + raw.len() + 16, "nonce + ciphertext + tag");

@@ -13,7 +13,7 @@ use crate::harness::{Engine, TestServer, disable_mfa, each_engine, require_mfa, 
 use crate::mailbox::{Received, SinkOptions, SinkTls, SmtpSink};
 
 /// Quick retries, so a test waiting for the queue to drain does not wait minutes.
-fn quick_retry(attempts: u32) -> Retry {
+pub(crate) fn quick_retry(attempts: u32) -> Retry {
     Retry {
         attempts,
         first_delay: Duration::from_millis(20),

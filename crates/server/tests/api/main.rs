@@ -13,6 +13,7 @@ mod audit;
 mod concurrency;
 mod devices;
 mod drift;
+mod email;
 mod errors;
 mod factors;
 mod lockout;

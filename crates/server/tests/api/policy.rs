@@ -238,6 +238,11 @@ both_engines! {
 
         a.request_mfa_disable(&org).await.unwrap();
         let (_, first) = last_mail(&srv).await;
+        // Not another code within 30 s of the last.
+        srv.advance(29);
+        let e = a.request_mfa_disable(&org).await.unwrap_err();
+        let p = e.problem().unwrap();
+        assert_eq!((p.status, p.code, p.retry_after), (429, ErrorCode::RateLimited, Some(1)), "{e}");
         srv.advance(1);
         a.request_mfa_disable(&org).await.unwrap();
         let (_, second) = last_mail(&srv).await;

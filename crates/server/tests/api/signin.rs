@@ -57,11 +57,12 @@ both_engines! {
     async fn enrolled_user_needs_a_code_and_then_has_aal2(srv: TestServer) {
         let u = srv.enrolled().await;
         let r = srv.client.login(&u.org, &u.username, PASSWORD).await.unwrap();
-        let LoginResponse::MfaRequired { flow_token, methods, preferred, expires_at } = r else {
+        let LoginResponse::MfaRequired { flow_token, methods, preferred, code_sent_to, expires_at } = r else {
             panic!("expected mfa_required, got {r:?}");
         };
         assert_eq!(methods, vec![Method::Totp]);
         assert_eq!(preferred, Method::Totp);
+        assert_eq!(code_sent_to, None);
         assert!(flow_token.starts_with("tff_"));
         assert!(expires_at.ends_with('Z'));
         let r = srv.submit(&flow_token, &u.code(&srv, 0)).await.unwrap();

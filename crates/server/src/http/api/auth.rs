@@ -6,11 +6,13 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use twofold_proto::{
-    ActivateInFlowRequest, EnrollInFlowRequest, LoginRequest, LoginResponse, MfaRequest, Problem,
-    TotpEnrollment,
+    ActivateInFlowRequest, EmailCodeSent, EmailEnrollment, EnrollInFlowRequest, LoginRequest,
+    LoginResponse, MfaRequest, Problem, SendEmailCodeRequest, TotpEnrollment,
 };
 use zeroize::Zeroizing;
 
+use crate::domain::confirm::RESEND_AFTER_SECS;
+use crate::domain::email::CodeSent;
 use crate::domain::sessions::NewSession;
 use crate::domain::signin::LoginOutcome;
 use crate::http::AppState;
@@ -68,11 +70,13 @@ pub async fn login(
             flow_token,
             methods,
             preferred,
+            code_sent_to,
             expires_at,
         } => LoginResponse::MfaRequired {
             flow_token,
             methods,
             preferred,
+            code_sent_to,
             expires_at: expires_at.to_rfc3339(),
         },
     }))
@@ -83,7 +87,7 @@ pub async fn login(
     request_body = MfaRequest,
     responses(
         (status = 200, description = "Signed in at aal 2", body = LoginResponse),
-        (status = 400, description = "Malformed request or code", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed request or code; `method_not_available`: `email` without an email factor; `code_expired`: no live mailed code (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `flow_expired`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
@@ -115,6 +119,35 @@ pub async fn mfa(
     }))
 }
 
+/// The answer to a mailed code.
+pub(super) fn code_sent(sent: CodeSent) -> EmailCodeSent {
+    EmailCodeSent {
+        sent_to: sent.sent_to,
+        expires_at: sent.expires_at.to_rfc3339(),
+        resend_after: RESEND_AFTER_SECS,
+    }
+}
+
+/// Mail a code for this sign-in to the user's email factor: to choose email for this
+/// sign-in, or to get a new code.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/email/send", tag = "auth",
+    operation_id = "send_sign_in_email_code",
+    request_body = SendEmailCodeRequest,
+    responses(
+        (status = 200, description = "A code was mailed: valid 5 minutes, once, 5 tries; finish with `POST /auth/mfa` `{method: \"email\"}`", body = EmailCodeSent),
+        (status = 400, description = "Malformed request; `method_not_available`: the user has no active email factor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`flow_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn send_email_code(
+    State(st): State<AppState>,
+    Body(req): Body<SendEmailCodeRequest>,
+) -> Result<axum::Json<EmailCodeSent>, ApiError> {
+    let sent = st.twofold.send_sign_in_code(&req.flow_token).await?;
+    Ok(axum::Json(code_sent(sent)))
+}
+
 fn authenticated(s: NewSession) -> LoginResponse {
     LoginResponse::Authenticated {
         session_token: s.token,
@@ -142,6 +175,29 @@ pub async fn enroll_totp(
         .enroll_in_flow(&req.flow_token, req.name.as_deref())
         .await?;
     super::factors::created(e)
+}
+
+/// Start enrolling email inside a sign-in that requires a factor: a code is mailed to the
+/// user's address.
+#[utoipa::path(post, path = "/api/v1/auth/enroll/email", tag = "auth",
+    operation_id = "enroll_email_in_flow",
+    request_body = EnrollInFlowRequest,
+    responses(
+        (status = 201, description = "A pending email factor; activate it with the mailed code (`POST /auth/enroll/activate`)", body = EmailEnrollment),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`flow_expired`: not a live enrolment flow", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn enroll_email(
+    State(st): State<AppState>,
+    Body(req): Body<EnrollInFlowRequest>,
+) -> Result<(StatusCode, axum::Json<EmailEnrollment>), ApiError> {
+    let (id, sent) = st
+        .twofold
+        .enroll_email_in_flow(&req.flow_token, req.name.as_deref())
+        .await?;
+    Ok(super::factors::email_created(id, sent))
 }
 
 /// `?flow_token=` of the enrolment QR code.
@@ -172,12 +228,13 @@ pub async fn enroll_qr_png(
     super::factors::png(&uri)
 }
 
-/// Activate the factor being enrolled with a code from the app: signed in at aal 2.
+/// Activate the factor being enrolled with a code from the app (or the mailed code, for
+/// email): signed in at aal 2.
 #[utoipa::path(post, path = "/api/v1/auth/enroll/activate", tag = "auth",
     request_body = ActivateInFlowRequest,
     responses(
         (status = 200, description = "Enrolled and signed in at aal 2", body = LoginResponse),
-        (status = 400, description = "Malformed request or code", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed request or code; `code_expired`: the mailed code expired or used up its 5 tries (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code` or `flow_expired`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such pending factor", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),

@@ -4,8 +4,12 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use twofold_proto::{
-    ActivateFactorRequest, DeleteFactorRequest, EnrollTotpRequest, Factor, Problem, TotpEnrollment,
+    ActivateFactorRequest, DeleteFactorRequest, EmailEnrollment, EnrollEmailRequest,
+    EnrollTotpRequest, Factor, Problem, TotpEnrollment,
 };
+
+use crate::domain::confirm::RESEND_AFTER_SECS;
+use crate::domain::email::CodeSent;
 
 use crate::domain::factors::Enrollment;
 use crate::http::AppState;
@@ -90,14 +94,69 @@ pub async fn enroll_totp(
     created(e)
 }
 
-/// Activate a pending factor with a current code from the authenticator app.
+/// Start enrolling email as a second factor: a pending factor for the user's address, and
+/// a code mailed to it. Asked again while pending, mails a new code.
+#[utoipa::path(post, path = "/api/v1/me/factors/email", tag = "factors",
+    operation_id = "enroll_email",
+    security(("session" = [])),
+    params(super::ElevatedHeader),
+    request_body(content = Option<EnrollEmailRequest>, description = "Optional; `{}` or no body uses the default name"),
+    responses(
+        (status = 201, description = "A pending email factor; activate it with the mailed code", body = EmailEnrollment,
+            links(
+                ("activate" = (operation_id = "activate", parameters(("id" = "$response.body#/id")),
+                    description = "Activate the new factor with the mailed code")),
+                ("delete" = (operation_id = "delete", parameters(("id" = "$response.body#/id")),
+                    description = "Abandon the enrolment")),
+            )),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: email is already an active factor of the user's", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn enroll_email(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Elevated(elevated): Elevated,
+    OptionalBody(req): OptionalBody<EnrollEmailRequest>,
+) -> Result<(StatusCode, axum::Json<EmailEnrollment>), ApiError> {
+    let req = req.unwrap_or_default();
+    let (id, sent) = st
+        .twofold
+        .enroll_email(&caller, req.name.as_deref(), elevated.as_deref())
+        .await?;
+    tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %id);
+    Ok(email_created(id, sent))
+}
+
+/// The 201 answer to a new pending email factor (shared with the enrolment inside a
+/// sign-in).
+pub(super) fn email_created(
+    id: String,
+    sent: CodeSent,
+) -> (StatusCode, axum::Json<EmailEnrollment>) {
+    (
+        StatusCode::CREATED,
+        axum::Json(EmailEnrollment {
+            id,
+            sent_to: sent.sent_to,
+            expires_at: sent.expires_at.to_rfc3339(),
+            resend_after: RESEND_AFTER_SECS,
+        }),
+    )
+}
+
+/// Activate a pending factor with a current code from the authenticator app, or with the
+/// code mailed for an email factor.
 #[utoipa::path(post, path = "/api/v1/me/factors/{id}/activate", tag = "factors",
     security(("session" = [])),
     params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
     request_body = ActivateFactorRequest,
     responses(
         (status = 200, description = "The factor, now active", body = Factor),
-        (status = 400, description = "Malformed request or code", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed request or code; `code_expired`: an email factor's code expired or used up its 5 tries (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
@@ -125,7 +184,7 @@ pub async fn activate(
     request_body(content = Option<DeleteFactorRequest>, description = "Required for an active factor"),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "Missing or malformed code", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Missing or malformed code; `code_expired`: an email factor's step-up code expired or was used (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`step_up_required`: the elevated token is not valid for this session and scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),

@@ -22,10 +22,13 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi_json))
         .route("/auth/login", post(auth::login))
         .route("/auth/mfa", post(auth::mfa))
+        .route("/auth/mfa/email/send", post(auth::send_email_code))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/step-up", post(step_up::step_up))
+        .route("/auth/step-up/email/send", post(step_up::send_email_code))
         .route("/tokens/introspect", post(step_up::introspect))
         .route("/auth/enroll/totp", post(auth::enroll_totp))
+        .route("/auth/enroll/email", post(auth::enroll_email))
         .route("/auth/enroll/{id}/qr.png", get(auth::enroll_qr_png))
         .route("/auth/enroll/activate", post(auth::enroll_activate))
         .route("/me", get(me::me))
@@ -42,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/me/factors", get(factors::list))
         .route("/me/factors/totp", post(factors::enroll_totp))
+        .route("/me/factors/email", post(factors::enroll_email))
         .route("/me/factors/{id}", axum::routing::delete(factors::delete))
         .route("/me/factors/{id}/activate", post(factors::activate))
         .route("/me/factors/{id}/qr.png", get(factors::qr_png))
@@ -95,15 +99,16 @@ pub struct ElevatedHeader {
                        Errors are RFC 9457 problem documents with a stable `code`."
     ),
     paths(
-        auth::login, auth::mfa, auth::logout, auth::enroll_totp, auth::enroll_qr_png,
+        auth::login, auth::mfa, auth::send_email_code, auth::logout, auth::enroll_totp, auth::enroll_email,
+        auth::enroll_qr_png,
         auth::enroll_activate, me::me,
-        factors::list, factors::enroll_totp, factors::activate, factors::delete, factors::qr_png,
+        factors::list, factors::enroll_totp, factors::enroll_email, factors::activate, factors::delete, factors::qr_png,
         factors::prefer, factors::regenerate,
         orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
         orgs::put_policy, orgs::reset_mfa, orgs::unlock, orgs::get_settings, orgs::put_settings,
         sessions::list, sessions::end, sessions::end_others, devices::list, devices::forget,
         recovery::regenerate, recovery::status,
-        step_up::step_up, step_up::introspect, step_up::create_key, step_up::list_keys,
+        step_up::step_up, step_up::send_email_code, step_up::introspect, step_up::create_key, step_up::list_keys,
         step_up::revoke_key,
     ),
     modifiers(&BearerAuth, &LinkFieldNames),

@@ -5,8 +5,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use twofold_proto::{
-    ApiKey, ApiKeyCreated, ElevatedToken, IntrospectRequest, Introspection, NewApiKey, Problem,
-    StepUpRequest,
+    ApiKey, ApiKeyCreated, ElevatedToken, EmailCodeSent, IntrospectRequest, Introspection,
+    NewApiKey, Problem, StepUpRequest,
 };
 
 use crate::http::AppState;
@@ -20,7 +20,7 @@ use crate::http::extract::{App, Body, OrgKeyPath, OrgSlug, Session};
     request_body = StepUpRequest,
     responses(
         (status = 200, description = "The elevated token", body = ElevatedToken),
-        (status = 400, description = "Malformed request, code or scopes", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed request, code or scopes; `method_not_available`: `email` without an email factor; `code_expired`: no live mailed code (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the user has no active factor", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
@@ -37,6 +37,26 @@ pub async fn step_up(
         .step_up(&caller, req.method, &req.code, &req.scopes, single_use)
         .await?;
     Ok(axum::Json(t))
+}
+
+/// Mail a code to the user's email factor, for `POST /auth/step-up` with `method: email`
+/// or for removing the email factor (`DELETE /me/factors/{id}` with `{code}`).
+#[utoipa::path(post, path = "/api/v1/auth/step-up/email/send", tag = "step-up",
+    operation_id = "send_step_up_email_code",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "A code was mailed: valid 5 minutes, once, 5 tries", body = EmailCodeSent),
+        (status = 400, description = "`method_not_available`: the user has no active email factor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn send_email_code(
+    State(st): State<AppState>,
+    Session(caller): Session,
+) -> Result<axum::Json<EmailCodeSent>, ApiError> {
+    let sent = st.twofold.send_step_up_code(&caller).await?;
+    Ok(axum::Json(super::auth::code_sent(sent)))
 }
 
 /// Is this session or elevated token active, and whose is it (RFC 7662)? For

@@ -1,0 +1,345 @@
+//! Email as a second factor (seed 002): a code mailed to the address the factor was
+//! verified for. At most one per user, pending until a code mailed to it comes back.
+//!
+//! ```text
+//!  POST /me/factors/email ──► pending factor, code mailed ──POST …/activate {code}──► active
+//!
+//!  POST /auth/login ──► mfa_required (preferred: email ⇒ code mailed at once)
+//!        └─ POST /auth/mfa/email/send {flow_token} ─► code mailed (any method may be chosen)
+//!              └─ POST /auth/mfa {method: email, code} ─► session, aal 2, amr [pwd, otp, email]
+//!
+//!  session ──POST /auth/step-up/email/send──► code mailed ──► POST /auth/step-up {method:
+//!                                                             email} or DELETE the factor
+//! ```
+//!
+//! The codes are the mailed codes of `confirm` (6 digits, 5 minutes, single use, 5 tries,
+//! salted hashes, not sooner than 30 s apart), one per user and use. As second factors
+//! they also count towards the user's lockout like any code, and a code that signs in is
+//! used up in the same transaction as the flow's end and the session's start.
+
+use serde_json::json;
+
+use crate::clock::Timestamp;
+use crate::crypto::token::{self, TokenKind};
+use crate::mail::messages::{self, CodeUse};
+use crate::store::{
+    self, AuditRow, EMAIL, FLOW_MFA, FactorRow, OneTimeAccept, OneTimeCode, OneTimeOutcome,
+    StoreError, UserRow,
+};
+
+use super::audit::Event;
+use super::confirm::{CODE_TTL_SECS, Compared, six_digits_typed};
+use super::input::label;
+use super::sessions::{Caller, NewSession};
+use super::{DomainError, Result, Twofold};
+
+/// The purposes of an email factor's codes (one live code each).
+const ACTIVATE: &str = "email_activate";
+const SIGN_IN: &str = "email_signin";
+const STEP_UP: &str = "email_step_up";
+
+/// The methods an email code stands for in a session's `amr` (RFC 8176 `otp`, and which).
+pub const AMR: [&str; 3] = ["pwd", "otp", "email"];
+
+/// A code was mailed.
+#[derive(Debug)]
+pub struct CodeSent {
+    /// The address, partly hidden.
+    pub sent_to: String,
+    pub expires_at: Timestamp,
+}
+
+/// `alice@example.com` as `al***@example.com`: enough for the user to know where to look,
+/// not enough to learn the address from a password alone.
+pub fn masked(address: &str) -> String {
+    let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
+    let shown: String = local
+        .chars()
+        .take(if local.chars().count() > 4 { 2 } else { 1 })
+        .collect();
+    format!("{shown}***@{domain}")
+}
+
+impl Twofold {
+    /// Starts enrolling email as a second factor: a pending factor for the user's address
+    /// and a code mailed to it. While it is pending, asking again mails a new code (not
+    /// sooner than 30 s after the last).
+    pub async fn enroll_email(
+        &self,
+        caller: &Caller,
+        name: Option<&str>,
+        elevated: Option<&str>,
+    ) -> Result<(String, CodeSent)> {
+        let name = label(name.unwrap_or("Email"), "factor name")?;
+        self.require_fresh_second_factor_if_enrolled(caller, elevated)
+            .await?;
+        self.new_pending_email(&caller.user, name).await
+    }
+
+    /// A pending email factor for `user`'s address (or the one already pending), and a
+    /// code mailed to it; answers the factor's id.
+    pub(crate) async fn new_pending_email(
+        &self,
+        user: &UserRow,
+        name: String,
+    ) -> Result<(String, CodeSent)> {
+        let existing = self.email_factor(&user.id).await?;
+        let f = match existing {
+            Some(f) if f.status == "active" => {
+                return Err(DomainError::Conflict(
+                    "email is already one of your second factors".into(),
+                ));
+            }
+            Some(f) => f,
+            None => {
+                let f = FactorRow {
+                    id: Self::new_id(),
+                    user_id: user.id.clone(),
+                    kind: EMAIL.into(),
+                    name,
+                    status: "pending".into(),
+                    secret_key_id: None,
+                    secret_sealed: None,
+                    algorithm: None,
+                    digits: 6,
+                    period: i64::try_from(CODE_TTL_SECS).unwrap_or(300),
+                    last_used_step: None,
+                    created_at: self.now().as_millis(),
+                    activated_at: None,
+                    last_used_at: None,
+                    preferred: false,
+                    drift_steps: 0,
+                    next_secret_key_id: None,
+                    next_secret_sealed: None,
+                    address: Some(user.email.clone()),
+                };
+                match self.store.insert_factor(&f).await {
+                    Ok(()) => f,
+                    // A concurrent request made it first.
+                    Err(StoreError::Duplicate(_)) => {
+                        return Err(DomainError::Conflict(
+                            "an email factor is being set up already; use its code".into(),
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let sent = self
+            .mail_code(user, &f, ACTIVATE, CodeUse::Activate)
+            .await?;
+        Ok((f.id, sent))
+    }
+
+    /// Activates `user`'s pending email factor `f` with the code mailed to it.
+    pub(crate) async fn activate_email(
+        &self,
+        user: &UserRow,
+        f: &FactorRow,
+        code: &str,
+    ) -> Result<()> {
+        // Whoever activates it reads the mailbox the codes go to; the code's own 5 tries
+        // bound guessing, so this is not counted towards the sign-in lockout.
+        self.use_confirmation(user, ACTIVATE, code)
+            .await
+            .map_err(|e| match e {
+                DomainError::WrongConfirmation => DomainError::InvalidCode,
+                e => e,
+            })?;
+        if !self
+            .store
+            .activate_factor(&f.id, None, self.now().as_millis())
+            .await?
+        {
+            return Err(DomainError::Conflict("the factor is already active".into()));
+        }
+        Ok(())
+    }
+
+    /// Mails a code for sign-in flow `flow_token` to the user's email factor.
+    pub async fn send_sign_in_code(&self, flow_token: &str) -> Result<CodeSent> {
+        let hash =
+            token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
+        let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
+        let f = self.active_email_factor(&user).await?;
+        self.mail_code(&user, &f, SIGN_IN, CodeUse::SignIn).await
+    }
+
+    /// Mails the caller a code that steps up (`POST /auth/step-up` with `email`) or
+    /// removes their email factor.
+    pub async fn send_step_up_code(&self, caller: &Caller) -> Result<CodeSent> {
+        let f = self.active_email_factor(&caller.user).await?;
+        self.mail_code(&caller.user, &f, STEP_UP, CodeUse::StepUp)
+            .await
+    }
+
+    /// At the password step, when email is the preferred method: mails the sign-in code
+    /// unless one went less than 30 s ago (it still works). Answers where it went.
+    pub(crate) async fn mail_sign_in_code_at_login(
+        &self,
+        user: &UserRow,
+        f: &FactorRow,
+    ) -> Result<String> {
+        match self.mail_code(user, f, SIGN_IN, CodeUse::SignIn).await {
+            Ok(sent) => Ok(sent.sent_to),
+            Err(DomainError::TooSoon { .. }) => Ok(masked(&address_of(f))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Finishes the sign-in of flow `flow` (a token hash) for `user` with a mailed code.
+    pub(crate) async fn sign_in_with_email_code(
+        &self,
+        flow: &[u8],
+        user: &UserRow,
+        typed: &str,
+    ) -> Result<NewSession> {
+        let f = self.active_email_factor(user).await?;
+        let (mut row, session) = self.new_session(&user.id, &AMR, 2)?;
+        row.factor_id = Some(f.id.clone());
+        let signed_in = self.audit_row(Event {
+            org_id: &user.org_id,
+            event: "signin.succeeded",
+            actor_id: Some(&user.id),
+            subject_id: Some(&user.id),
+            details: json!({"amr": AMR, "method": "email", "factor_id": f.id}),
+        });
+        let finish = store::Finish::SignIn {
+            flow: flow.to_vec(),
+            session: Box::new(row),
+        };
+        self.check_email_code(user, &f, SIGN_IN, typed, finish, vec![signed_in])
+            .await?;
+        Ok(session)
+    }
+
+    /// Checks a step-up code mailed to `user`'s email factor, as a fresh second factor
+    /// (counted like a sign-in's); answers the factor's id.
+    pub(crate) async fn check_step_up_email_code(
+        &self,
+        user: &UserRow,
+        typed: &str,
+    ) -> Result<String> {
+        let f = self.active_email_factor(user).await?;
+        let claim = store::Finish::Claim {
+            user_id: user.id.clone(),
+        };
+        self.check_email_code(user, &f, STEP_UP, typed, claim, Vec::new())
+            .await?;
+        Ok(f.id)
+    }
+
+    /// Checks a mailed code of `user`'s for `purpose` as a second factor: the attempt is
+    /// counted (lockout) before anything is compared, and a right code is used up
+    /// together with what `finish` writes and the `audit` rows.
+    async fn check_email_code(
+        &self,
+        user: &UserRow,
+        f: &FactorRow,
+        purpose: &str,
+        typed: &str,
+        finish: store::Finish,
+        audit: Vec<AuditRow>,
+    ) -> Result<()> {
+        let code = six_digits_typed(typed).ok_or_else(|| {
+            DomainError::InvalidInput("an email code is the 6 digits mailed to you".into())
+        })?;
+        let attempt = self.reserve_attempt(&user.id).await?;
+        let row = match self.compare_confirmation(&user.id, purpose, &code).await? {
+            Compared::Right(row) => row,
+            Compared::Wrong => {
+                self.second_step_failed(user, attempt, "email").await;
+                return Err(DomainError::InvalidCode);
+            }
+            Compared::Expired => {
+                self.second_step_failed(user, attempt, "email").await;
+                return Err(DomainError::ConfirmationExpired);
+            }
+        };
+        let outcome = self
+            .store
+            .accept_one_time_code(OneTimeAccept {
+                code: OneTimeCode::Mailed {
+                    purpose: purpose.to_owned(),
+                    code_hash: row.code_hash,
+                    factor_id: f.id.clone(),
+                },
+                user_id: user.id.clone(),
+                now: self.now().as_millis(),
+                finish,
+                audit,
+            })
+            .await?;
+        match outcome {
+            OneTimeOutcome::Accepted => Ok(()),
+            // A concurrent request used the same code first: this attempt stays counted.
+            OneTimeOutcome::CodeUsed => {
+                self.second_step_failed(user, attempt, "email").await;
+                Err(DomainError::InvalidCode)
+            }
+            OneTimeOutcome::FlowGone => Err(DomainError::FlowExpired),
+        }
+    }
+
+    /// Mails a new code for `purpose` to email factor `f` of `user`.
+    async fn mail_code(
+        &self,
+        user: &UserRow,
+        f: &FactorRow,
+        purpose: &str,
+        code_use: CodeUse,
+    ) -> Result<CodeSent> {
+        let (code, expires_at) = self.issue_confirmation(user, purpose).await?;
+        let to = address_of(f);
+        let minutes = CODE_TTL_SECS / 60;
+        self.mailer.send(
+            &messages::email_code(&to, code_use, &code, minutes),
+            self.now(),
+        );
+        tracing::info!(event = "mfa.email_code_sent", user_id = %user.id, purpose);
+        Ok(CodeSent {
+            sent_to: masked(&to),
+            expires_at,
+        })
+    }
+
+    /// `user_id`'s email factor, pending or active.
+    async fn email_factor(&self, user_id: &str) -> Result<Option<FactorRow>> {
+        Ok(self
+            .store
+            .factors_of_user(user_id)
+            .await?
+            .into_iter()
+            .find(|f| f.kind == EMAIL))
+    }
+
+    /// `user`'s active email factor; `method_not_available` if they have none.
+    async fn active_email_factor(&self, user: &UserRow) -> Result<FactorRow> {
+        self.email_factor(&user.id)
+            .await?
+            .filter(|f| f.status == "active")
+            .ok_or_else(|| {
+                DomainError::MethodNotAvailable(
+                    "email is not one of this user's second factors".into(),
+                )
+            })
+    }
+}
+
+/// Where an email factor's codes go: the address it was verified for.
+fn address_of(f: &FactorRow) -> String {
+    f.address.clone().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn addresses_are_masked_but_recognisable() {
+        assert_eq!(masked("alice@example.com"), "al***@example.com");
+        assert_eq!(masked("bob@example.com"), "b***@example.com");
+        assert_eq!(masked("x@example.com"), "x***@example.com");
+        assert_eq!(masked("émilie@exemple.fr"), "ém***@exemple.fr");
+    }
+}
