@@ -9,12 +9,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
     ActivateFactorRequest, ActivateInFlowRequest, ApiKey, ApiKeyCreated, AuditEvent,
-    ConfirmationRequired, DeleteFactorRequest, Device, ElevatedToken, EmailCodeSent,
-    EmailEnrollment, EnrollEmailRequest, EnrollInFlowRequest, EnrollTotpRequest, ErrorCode, Factor,
-    IntrospectRequest, Introspection, LoginRequest, LoginResponse, Me, MfaPolicy, MfaPolicyChanged,
-    MfaRequest, NewApiKey, NewOrgUser, OrgSettings, OrgUser, Problem, RecoveryCodes,
-    RecoveryCodesStatus, SendEmailCodeRequest, SessionSummary, SetMfaPolicy, SetOrgSettings,
-    StepUpRequest, TotpEnrollment,
+    ChangePassword, ConfirmationRequired, DeleteFactorRequest, Device, ElevatedToken,
+    EmailCodeSent, EmailEnrollment, EnrollEmailRequest, EnrollInFlowRequest, EnrollTotpRequest,
+    ErrorCode, Factor, IntrospectRequest, Introspection, LoginRequest, LoginResponse, Me,
+    MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser, OrgSettings, OrgUser, Problem,
+    RecoveryCodes, RecoveryCodesStatus, SendEmailCodeRequest, SessionSummary, SetMfaPolicy,
+    SetOrgSettings, StepUpRequest, TotpEnrollment,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +180,16 @@ impl Client {
     }
 
     /// `POST /me/recovery-codes`: a new set, replacing the old one.
+    /// `PUT /me/password`.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<()> {
+        let req = ChangePassword {
+            current_password: current.into(),
+            new_password: new.into(),
+        };
+        let rb = self.request(Method::PUT, "/api/v1/me/password").json(&req);
+        self.send(rb).await.map(|_| ())
+    }
+
     pub async fn regenerate_recovery_codes(&self) -> Result<RecoveryCodes> {
         self.json(self.request(Method::POST, "/api/v1/me/recovery-codes"))
             .await

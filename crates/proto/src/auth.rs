@@ -59,6 +59,10 @@ pub enum LoginResponse {
         /// new set (`POST /me/recovery-codes`) before they run out.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recovery_codes_remaining: Option<u32>,
+        /// Something the user should act on, to show them: after a recovery code, that
+        /// few (3 or fewer) are left.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
         /// After `remember_device`: send it as `device_token` with later sign-ins on this
         /// device (shown this once).
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -21,7 +21,7 @@ pub use factors::{
     EnrollTotpRequest, Factor, FactorStatus, FactorType, RecoveryCodes, RecoveryCodesStatus,
     TotpEnrollment,
 };
-pub use me::{Device, Me, MfaSummary, Role, SessionInfo, SessionSummary};
+pub use me::{ChangePassword, Device, Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{
     AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser,
     OrgSettings, OrgUser, SetMfaPolicy, SetOrgSettings,

@@ -85,3 +85,19 @@ pub struct Device {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
+
+/// `PUT /api/v1/me/password`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    /// The password now.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub current_password: String,
+    /// 8 to 1024 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 8, max_length = 1024, pattern = r"^[^\u0000]*$")
+    )]
+    pub new_password: String,
+}

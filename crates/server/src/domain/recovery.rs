@@ -27,6 +27,19 @@ pub const SET_SIZE: usize = 10;
 /// At or below this many left, the user is told to make a new set.
 pub const FEW_LEFT: u32 = 3;
 
+/// What a user who has `remaining` recovery codes left is told, if that is few.
+pub fn few_left_warning(remaining: u32) -> Option<String> {
+    (remaining <= FEW_LEFT).then(|| match remaining {
+        0 => "You have no recovery codes left: make a new set now (POST /me/recovery-codes)."
+            .to_owned(),
+        1 => "Only 1 recovery code is left: make a new set soon (POST /me/recovery-codes)."
+            .to_owned(),
+        n => format!(
+            "Only {n} recovery codes are left: make a new set soon (POST /me/recovery-codes)."
+        ),
+    })
+}
+
 impl Twofold {
     /// Makes a new set of codes for the caller, replacing any earlier set; answers the
     /// codes, which are never shown again.
@@ -155,7 +168,7 @@ impl Twofold {
         }
         let remaining = self.remaining_for(&user.id).await?;
         self.mailer.send(
-            &messages::recovery_code_used(&user.email, remaining),
+            &messages::recovery_code_used(&user.email, remaining, few_left_warning(remaining)),
             self.now(),
         );
         Ok(remaining)

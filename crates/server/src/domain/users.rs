@@ -1,13 +1,15 @@
-//! Users of an organisation.
+//! Users of an organisation, and their passwords.
 
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::crypto::password;
+use crate::mail::messages;
 use crate::store::{StoreError, UserRow};
 
 use super::audit::Event;
 use super::input::{Email, Slug, Username};
+use super::sessions::Caller;
 use super::{DomainError, Result, Twofold};
 
 pub use twofold_proto::Role;
@@ -136,5 +138,75 @@ impl Twofold {
             Ok(_) => tracing::info!(user_id, "password.rehashed: upgraded to Argon2id"),
             Err(e) => tracing::warn!(user_id, error = %e, "password.rehash_failed"),
         }
+    }
+}
+
+impl Twofold {
+    /// Changes the caller's password; the current one must be given. Whoever knew the old
+    /// one may have signed in with it: the user's other sessions end and their remembered
+    /// devices are forgotten (this session stays). The user is mailed.
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        current: Zeroizing<String>,
+        new: Zeroizing<String>,
+    ) -> Result<()> {
+        let user = &caller.user;
+        let old_hash = match (&user.password_hash, user.federated) {
+            (Some(h), false) => h.clone(),
+            _ => {
+                return Err(DomainError::Conflict(
+                    "this user signs in through the identity provider and has no password here"
+                        .into(),
+                ));
+            }
+        };
+        let len = new.chars().count();
+        if !(password::MIN_LEN..=password::MAX_LEN).contains(&len) {
+            return Err(DomainError::InvalidInput(format!(
+                "the new password must be {} to {} characters",
+                password::MIN_LEN,
+                password::MAX_LEN
+            )));
+        }
+        if current.chars().count() > password::MAX_LEN
+            || !self
+                .passwords
+                .verify(current, Some(old_hash.clone()))
+                .await?
+                .ok
+        {
+            self.record_by(
+                user,
+                "password.change_failed",
+                json!({"reason": "invalid_credentials"}),
+            )
+            .await;
+            return Err(DomainError::InvalidCredentials);
+        }
+        let new_hash = self.passwords.hash(new).await?;
+        if !self
+            .store
+            .replace_password_hash(&user.id, &old_hash, &new_hash)
+            .await?
+        {
+            return Err(DomainError::Conflict(
+                "the password was changed meanwhile; sign in again".into(),
+            ));
+        }
+        let devices = self.store.delete_devices_of_user(&user.id).await?;
+        let ended = self
+            .store
+            .delete_other_sessions(&user.id, &caller.session.id)
+            .await?;
+        self.record_by(
+            user,
+            "password.changed",
+            json!({"sessions_ended": ended, "devices_forgotten": devices}),
+        )
+        .await;
+        self.mailer
+            .send(&messages::password_changed(&user.email, ended), self.now());
+        Ok(())
     }
 }

@@ -150,24 +150,21 @@ pub fn recovery_codes_generated(to: &str) -> Mail {
     )
 }
 
-/// A recovery code was used (to sign in, or to step up).
-pub fn recovery_code_used(to: &str, remaining: u32) -> Mail {
+/// A recovery code was used (to sign in, or to step up); `warning` says that few are left.
+pub fn recovery_code_used(to: &str, remaining: u32, warning: Option<String>) -> Mail {
     let left = match remaining {
-        0 => "You have no recovery codes left: make a new set now.".to_owned(),
-        1 => "You have 1 recovery code left: make a new set soon.".to_owned(),
+        1 => "You have 1 recovery code left.".to_owned(),
         n => format!("You have {n} recovery codes left."),
     };
-    mail(
-        to,
-        "A recovery code was used on your account",
-        &[
-            "One of your recovery codes was just used on your account, in place of your \
-             authenticator."
-                .into(),
-            left,
-            "If this was not you, tell your administrator at once.".into(),
-        ],
-    )
+    let mut lines = vec![
+        "One of your recovery codes was just used on your account, in place of your \
+         authenticator."
+            .to_owned(),
+        left,
+    ];
+    lines.extend(warning);
+    lines.push("If this was not you, tell your administrator at once.".into());
+    mail(to, "A recovery code was used on your account", &lines)
 }
 
 /// An active authenticator's QR code was shown again.
@@ -196,6 +193,21 @@ pub fn factor_regenerated(to: &str, name: &str) -> Mail {
             format!(
                 "Your authenticator \"{name}\" now uses a new secret; codes from its old setup \
                  no longer work."
+            ),
+            "If this was not you, tell your administrator at once.".into(),
+        ],
+    )
+}
+
+/// The user's password was changed.
+pub fn password_changed(to: &str, sessions_ended: u64) -> Mail {
+    mail(
+        to,
+        "Your password was changed",
+        &[
+            format!(
+                "The password of your account was just changed. Your other sessions ({sessions_ended}) \
+                 were ended and your remembered devices forgotten."
             ),
             "If this was not you, tell your administrator at once.".into(),
         ],

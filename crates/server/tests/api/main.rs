@@ -20,6 +20,7 @@ mod lockout;
 mod mail;
 mod openapi;
 mod orgs;
+mod password;
 mod policy;
 mod recovery;
 mod regenerate;

@@ -55,6 +55,7 @@ async fn openapi_document_lists_every_route() {
             "POST /api/v1/orgs/{org}/users/{id}/unlock",
             "POST /api/v1/tokens/introspect",
             "PUT /api/v1/me/factors/{id}/preferred",
+            "PUT /api/v1/me/password",
             "PUT /api/v1/orgs/{org}/mfa-policy",
             "PUT /api/v1/orgs/{org}/settings",
         ]

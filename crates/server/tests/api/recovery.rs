@@ -119,6 +119,28 @@ both_engines! {
         assert!(events.iter().any(|e| e.event == "mfa.failed" && e.details.contains("recovery_code")));
     }
 
+    async fn the_answer_warns_when_few_codes_are_left(srv: TestServer) {
+        let (u, codes) = user_with_codes(&srv).await;
+        let warning = |r: &LoginResponse| match r {
+            LoginResponse::Authenticated { recovery_codes_remaining, warning, .. } => (*recovery_codes_remaining, warning.clone()),
+            other => panic!("{other:?}"),
+        };
+        for code in &codes[..6] {
+            let flow = srv.flow(&u).await;
+            let done = with_recovery(&srv, &flow, code).await.unwrap();
+            assert_eq!(warning(&done).1, None);
+        }
+        let flow = srv.flow(&u).await;
+        let (left, said) = warning(&with_recovery(&srv, &flow, &codes[6]).await.unwrap());
+        assert_eq!(left, Some(3));
+        assert!(said.as_deref().is_some_and(|w| w.contains("Only 3 recovery codes are left")), "{said:?}");
+        let mails = srv.mails_to("alice@example.com", "A recovery code was used").await;
+        assert!(mails.iter().any(|m| m.text.contains("Only 3 recovery codes are left")), "{mails:?}");
+        // A TOTP sign-in carries no warning.
+        let flow = srv.flow(&u).await;
+        assert_eq!(warning(&srv.submit(&flow, &u.code(&srv, 0)).await.unwrap()), (None, None));
+    }
+
     async fn a_new_set_replaces_the_old_one(srv: TestServer) {
         let (u, old) = user_with_codes(&srv).await;
         let new = srv.strong_session(&u).await.regenerate_recovery_codes().await.unwrap().codes;

@@ -57,6 +57,7 @@ pub async fn login(
             expires_at: session.expires_at.to_rfc3339(),
             enrollment_days_left,
             recovery_codes_remaining: None,
+            warning: None,
             device_token: None,
         },
         LoginOutcome::EnrollmentRequired {
@@ -115,6 +116,9 @@ pub async fn mfa(
         expires_at: done.session.expires_at.to_rfc3339(),
         enrollment_days_left: None,
         recovery_codes_remaining: done.recovery_codes_remaining,
+        warning: done
+            .recovery_codes_remaining
+            .and_then(crate::domain::recovery::few_left_warning),
         device_token: done.device_token,
     }))
 }
@@ -154,6 +158,7 @@ fn authenticated(s: NewSession) -> LoginResponse {
         expires_at: s.expires_at.to_rfc3339(),
         enrollment_days_left: None,
         recovery_codes_remaining: None,
+        warning: None,
         device_token: None,
     }
 }

@@ -1,11 +1,13 @@
-//! `/me`: the signed-in user and their session.
+//! `/me`: the signed-in user and their session; changing their password.
 
 use axum::extract::State;
-use twofold_proto::{Me, Problem};
+use axum::http::StatusCode;
+use twofold_proto::{ChangePassword, Me, Problem};
+use zeroize::Zeroizing;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::Session;
+use crate::http::extract::{Body, Session};
 
 /// Who is signed in, their MFA state, and how strongly this session was authenticated.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
@@ -19,4 +21,32 @@ pub async fn me(
     Session(caller): Session,
 ) -> Result<axum::Json<Me>, ApiError> {
     Ok(axum::Json(st.twofold.me(&caller).await?))
+}
+
+/// Change the password. The user's other sessions end and their remembered devices are
+/// forgotten; this session stays. The user is mailed.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "me",
+    operation_id = "change_password",
+    security(("session" = [])),
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Malformed request, or a new password of the wrong length", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: the current password is wrong; `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: a federated user has no password here, or it was changed meanwhile", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_password(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Body(req): Body<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    st.twofold
+        .change_password(
+            &caller,
+            Zeroizing::new(req.current_password),
+            Zeroizing::new(req.new_password),
+        )
+        .await?;
+    tracing::info!(event = "password.changed", user_id = %caller.user.id);
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/enroll/{id}/qr.png", get(auth::enroll_qr_png))
         .route("/auth/enroll/activate", post(auth::enroll_activate))
         .route("/me", get(me::me))
+        .route("/me/password", put(me::change_password))
         .route(
             "/me/sessions",
             get(sessions::list).delete(sessions::end_others),
@@ -101,7 +102,7 @@ pub struct ElevatedHeader {
     paths(
         auth::login, auth::mfa, auth::send_email_code, auth::logout, auth::enroll_totp, auth::enroll_email,
         auth::enroll_qr_png,
-        auth::enroll_activate, me::me,
+        auth::enroll_activate, me::me, me::change_password,
         factors::list, factors::enroll_totp, factors::enroll_email, factors::activate, factors::delete, factors::qr_png,
         factors::prefer, factors::regenerate,
         orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
