@@ -27,7 +27,8 @@ CREATE TABLE factors_new (
     CONSTRAINT factors_shape_check CHECK (
         (kind = 'totp' AND secret_key_id IS NOT NULL AND secret_sealed IS NOT NULL
             AND algorithm IS NOT NULL AND address IS NULL)
-        OR (kind = 'email' AND secret_sealed IS NULL AND address IS NOT NULL)
+        OR (kind = 'email' AND secret_key_id IS NULL AND secret_sealed IS NULL
+            AND next_secret_sealed IS NULL AND address IS NOT NULL)
     )
 );
 INSERT INTO factors_new (id, user_id, kind, name, status, secret_key_id, secret_sealed,
@@ -41,3 +42,8 @@ DROP TABLE factors;
 ALTER TABLE factors_new RENAME TO factors;
 CREATE INDEX factors_user_idx ON factors (user_id);
 CREATE UNIQUE INDEX factors_one_email_key ON factors (user_id) WHERE kind = 'email';
+
+-- A mailed code is for one thing: the sign-in flow, the session or the pending factor
+-- whose id it holds here (NULL: the user's, as when turning the MFA requirement off). A
+-- code bound to another is refused without spending its attempts.
+ALTER TABLE confirmation_codes ADD COLUMN bound_to TEXT;

@@ -59,13 +59,15 @@ pub(crate) fn six_digits_typed(typed: &str) -> Option<String> {
 }
 
 impl Twofold {
-    /// A new code for `user` and `purpose`, replacing any earlier one; answers the code
-    /// (to mail, never to log) and when it expires. Not sooner than 30 s after the last
-    /// one for the same purpose: `too_soon`, with the seconds to wait.
+    /// A new code for `user` and `purpose`, for `bound_to` (a flow's, a session's or a
+    /// factor's id; `None`: the user's), replacing any earlier one; answers the code (to
+    /// mail, never to log) and when it expires. Not sooner than 30 s after the last one
+    /// for the same purpose: `too_soon`, with the seconds to wait.
     pub(crate) async fn issue_confirmation(
         &self,
         user: &UserRow,
         purpose: &str,
+        bound_to: Option<&str>,
     ) -> Result<(String, Timestamp)> {
         let code = six_digits()?;
         let salt = random_bytes::<16>()?.to_vec();
@@ -83,6 +85,7 @@ impl Twofold {
                     expires_at: expires_at.as_millis(),
                     attempts_left: ATTEMPTS,
                     created_at: now.as_millis(),
+                    bound_to: bound_to.map(str::to_owned),
                 },
                 now.as_millis() - resend_ms,
             )
@@ -102,21 +105,28 @@ impl Twofold {
         Ok((code, expires_at))
     }
 
-    /// Compares `code` (6 digits, spaces dropped) with `user`'s live code for `purpose`.
-    /// The attempt is counted before the code is compared, by a conditional update:
-    /// concurrent guesses cannot get more than the budget between them. A code with no
-    /// attempts left stays until a new one replaces it.
+    /// Compares `code` (6 digits, spaces dropped) with `user`'s live code for `purpose`
+    /// and `bound_to`. The attempt is counted before the code is compared, by a
+    /// conditional update: concurrent guesses cannot get more than the budget between
+    /// them. A code with no attempts left stays until a new one replaces it. A code for
+    /// something else is not compared, and keeps its attempts.
     pub(crate) async fn compare_confirmation(
         &self,
         user_id: &str,
         purpose: &str,
         code: &str,
+        bound_to: Option<&str>,
     ) -> Result<Compared> {
-        let Some(row) = self.store.confirmation(user_id, purpose).await? else {
+        let Some(row) = self
+            .store
+            .confirmation(user_id, purpose)
+            .await?
+            .filter(|r| r.bound_to.as_deref() == bound_to)
+        else {
             return Ok(Compared::Wrong);
         };
         if row.expires_at <= self.now().as_millis() {
-            self.store.drop_confirmation(user_id, purpose).await?;
+            self.store.drop_confirmation(&row).await?;
             return Ok(Compared::Expired);
         }
         if !self.store.spend_confirmation_attempt(&row).await? {
@@ -130,18 +140,22 @@ impl Twofold {
         })
     }
 
-    /// Checks and uses up `user`'s code for `purpose`. Wrong, used or none: `invalid_code`;
-    /// expired or out of attempts: `code_expired`.
+    /// Checks and uses up `user`'s code for `purpose` and `bound_to`. Wrong, used or none:
+    /// `invalid_code`; expired or out of attempts: `code_expired`.
     pub(crate) async fn use_confirmation(
         &self,
         user: &UserRow,
         purpose: &str,
         code: &str,
+        bound_to: Option<&str>,
     ) -> Result<()> {
         let code = six_digits_typed(code).ok_or_else(|| {
             DomainError::InvalidInput("the code must be the 6 digits mailed to you".into())
         })?;
-        match self.compare_confirmation(&user.id, purpose, &code).await? {
+        match self
+            .compare_confirmation(&user.id, purpose, &code, bound_to)
+            .await?
+        {
             Compared::Expired => Err(DomainError::ConfirmationExpired),
             Compared::Wrong => Err(DomainError::WrongConfirmation),
             // A concurrent request used it, or a new code replaced it.

@@ -23,8 +23,8 @@ use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
 use crate::mail::messages::{self, CodeUse};
 use crate::store::{
-    self, AuditRow, EMAIL, FLOW_MFA, FactorRow, OneTimeAccept, OneTimeCode, OneTimeOutcome,
-    StoreError, UserRow,
+    self, AuditRow, EMAIL, FLOW_MFA, FactorRow, FlowRow, OneTimeAccept, OneTimeCode,
+    OneTimeOutcome, StoreError, UserRow,
 };
 
 use super::audit::Event;
@@ -126,7 +126,7 @@ impl Twofold {
             }
         };
         let sent = self
-            .mail_code(user, &f, ACTIVATE, CodeUse::Activate)
+            .mail_code(user, &f, ACTIVATE, CodeUse::Activate, &f.id)
             .await?;
         Ok((f.id, sent))
     }
@@ -140,7 +140,7 @@ impl Twofold {
     ) -> Result<()> {
         // Whoever activates it reads the mailbox the codes go to; the code's own 5 tries
         // bound guessing, so this is not counted towards the sign-in lockout.
-        self.use_confirmation(user, ACTIVATE, code)
+        self.use_confirmation(user, ACTIVATE, code, Some(&f.id))
             .await
             .map_err(|e| match e {
                 DomainError::WrongConfirmation => DomainError::InvalidCode,
@@ -160,37 +160,56 @@ impl Twofold {
     pub async fn send_sign_in_code(&self, flow_token: &str) -> Result<CodeSent> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
-        let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
+        let (flow, user) = self.live_flow(&hash, FLOW_MFA).await?;
         let f = self.active_email_factor(&user).await?;
-        self.mail_code(&user, &f, SIGN_IN, CodeUse::SignIn).await
-    }
-
-    /// Mails the caller a code that steps up (`POST /auth/step-up` with `email`) or
-    /// removes their email factor.
-    pub async fn send_step_up_code(&self, caller: &Caller) -> Result<CodeSent> {
-        let f = self.active_email_factor(&caller.user).await?;
-        self.mail_code(&caller.user, &f, STEP_UP, CodeUse::StepUp)
+        self.refuse_while_locked(&user).await?;
+        self.mail_code(&user, &f, SIGN_IN, CodeUse::SignIn, &flow.id)
             .await
     }
 
-    /// At the password step, when email is the preferred method: mails the sign-in code
-    /// unless one went less than 30 s ago (it still works). Answers where it went.
+    /// Mails the caller a code, for this session only, that steps up (`POST
+    /// /auth/step-up` with `email`) or removes their email factor.
+    pub async fn send_step_up_code(&self, caller: &Caller) -> Result<CodeSent> {
+        let f = self.active_email_factor(&caller.user).await?;
+        self.refuse_while_locked(&caller.user).await?;
+        let session = &caller.session.id;
+        self.mail_code(&caller.user, &f, STEP_UP, CodeUse::StepUp, session)
+            .await
+    }
+
+    /// At the password step of flow `flow_id`, when email is the preferred method: mails
+    /// the sign-in code. A code mailed less than 30 s ago is not mailed again: it is moved
+    /// to this flow (the newest sign-in is the one being finished). Nothing is mailed
+    /// while the user's second step is locked. Answers where the code is, if anywhere.
     pub(crate) async fn mail_sign_in_code_at_login(
         &self,
         user: &UserRow,
         f: &FactorRow,
-    ) -> Result<String> {
-        match self.mail_code(user, f, SIGN_IN, CodeUse::SignIn).await {
-            Ok(sent) => Ok(sent.sent_to),
-            Err(DomainError::TooSoon { .. }) => Ok(masked(&address_of(f))),
+        flow_id: &str,
+    ) -> Result<Option<String>> {
+        if self.refuse_while_locked(user).await.is_err() {
+            return Ok(None);
+        }
+        match self
+            .mail_code(user, f, SIGN_IN, CodeUse::SignIn, flow_id)
+            .await
+        {
+            Ok(sent) => Ok(Some(sent.sent_to)),
+            Err(DomainError::TooSoon { .. }) => {
+                let moved = self
+                    .store
+                    .rebind_confirmation(&user.id, SIGN_IN, flow_id)
+                    .await?;
+                Ok(moved.then(|| masked(&address_of(f))))
+            }
             Err(e) => Err(e),
         }
     }
 
-    /// Finishes the sign-in of flow `flow` (a token hash) for `user` with a mailed code.
+    /// Finishes sign-in flow `flow` of `user` with a code mailed for it.
     pub(crate) async fn sign_in_with_email_code(
         &self,
-        flow: &[u8],
+        flow: &FlowRow,
         user: &UserRow,
         typed: &str,
     ) -> Result<NewSession> {
@@ -205,38 +224,47 @@ impl Twofold {
             details: json!({"amr": AMR, "method": "email", "factor_id": f.id}),
         });
         let finish = store::Finish::SignIn {
-            flow: flow.to_vec(),
+            flow: flow.token_hash.clone(),
             session: Box::new(row),
         };
-        self.check_email_code(user, &f, SIGN_IN, typed, finish, vec![signed_in])
+        let code = Mailed {
+            purpose: SIGN_IN,
+            bound_to: &flow.id,
+        };
+        self.check_email_code(user, &f, code, typed, finish, vec![signed_in])
             .await?;
         Ok(session)
     }
 
-    /// Checks a step-up code mailed to `user`'s email factor, as a fresh second factor
-    /// (counted like a sign-in's); answers the factor's id.
+    /// Checks a step-up code mailed for the caller's session, as a fresh second factor
+    /// (counted like a sign-in's); answers the email factor's id.
     pub(crate) async fn check_step_up_email_code(
         &self,
-        user: &UserRow,
+        caller: &Caller,
         typed: &str,
     ) -> Result<String> {
+        let user = &caller.user;
         let f = self.active_email_factor(user).await?;
         let claim = store::Finish::Claim {
             user_id: user.id.clone(),
         };
-        self.check_email_code(user, &f, STEP_UP, typed, claim, Vec::new())
+        let code = Mailed {
+            purpose: STEP_UP,
+            bound_to: &caller.session.id,
+        };
+        self.check_email_code(user, &f, code, typed, claim, Vec::new())
             .await?;
         Ok(f.id)
     }
 
-    /// Checks a mailed code of `user`'s for `purpose` as a second factor: the attempt is
-    /// counted (lockout) before anything is compared, and a right code is used up
-    /// together with what `finish` writes and the `audit` rows.
+    /// Checks a mailed code of `user`'s as a second factor: the attempt is counted
+    /// (lockout) before anything is compared, and a right code is used up together with
+    /// what `finish` writes and the `audit` rows.
     async fn check_email_code(
         &self,
         user: &UserRow,
         f: &FactorRow,
-        purpose: &str,
+        mailed: Mailed<'_>,
         typed: &str,
         finish: store::Finish,
         audit: Vec<AuditRow>,
@@ -245,7 +273,11 @@ impl Twofold {
             DomainError::InvalidInput("an email code is the 6 digits mailed to you".into())
         })?;
         let attempt = self.reserve_attempt(&user.id).await?;
-        let row = match self.compare_confirmation(&user.id, purpose, &code).await? {
+        let purpose = mailed.purpose;
+        let compared = self
+            .compare_confirmation(&user.id, purpose, &code, Some(mailed.bound_to))
+            .await?;
+        let row = match compared {
             Compared::Right(row) => row,
             Compared::Wrong => {
                 self.second_step_failed(user, attempt, "email").await;
@@ -262,6 +294,7 @@ impl Twofold {
                 code: OneTimeCode::Mailed {
                     purpose: purpose.to_owned(),
                     code_hash: row.code_hash,
+                    bound_to: mailed.bound_to.to_owned(),
                     factor_id: f.id.clone(),
                 },
                 user_id: user.id.clone(),
@@ -281,15 +314,18 @@ impl Twofold {
         }
     }
 
-    /// Mails a new code for `purpose` to email factor `f` of `user`.
+    /// Mails a new code for `purpose` and `bound_to` to email factor `f` of `user`.
     async fn mail_code(
         &self,
         user: &UserRow,
         f: &FactorRow,
         purpose: &str,
         code_use: CodeUse,
+        bound_to: &str,
     ) -> Result<CodeSent> {
-        let (code, expires_at) = self.issue_confirmation(user, purpose).await?;
+        let (code, expires_at) = self
+            .issue_confirmation(user, purpose, Some(bound_to))
+            .await?;
         let to = address_of(f);
         let minutes = CODE_TTL_SECS / 60;
         self.mailer.send(
@@ -324,6 +360,12 @@ impl Twofold {
                 )
             })
     }
+}
+
+/// Which mailed code a check is for: its use, and the flow or session it was mailed for.
+struct Mailed<'a> {
+    purpose: &'static str,
+    bound_to: &'a str,
 }
 
 /// Where an email factor's codes go: the address it was verified for.

@@ -353,16 +353,32 @@ impl Twofold {
         Ok(to_api(&self.own_factor(caller, &f.id).await?))
     }
 
-    /// Makes an active factor the caller's preferred one.
-    pub async fn prefer_factor(&self, caller: &Caller, id: &str) -> Result<Factor> {
+    /// Makes an active factor the caller's preferred one: a change to their factors like
+    /// any other, so it needs a fresh second factor and the user is mailed.
+    pub async fn prefer_factor(
+        &self,
+        caller: &Caller,
+        id: &str,
+        elevated: Option<&str>,
+    ) -> Result<Factor> {
         let f = self.own_factor(caller, id).await?;
-        if f.status != ACTIVE || !self.store.set_preferred_factor(&caller.user.id, id).await? {
+        if f.status != ACTIVE {
+            return Err(DomainError::Conflict(
+                "only an active factor can be preferred".into(),
+            ));
+        }
+        self.require_fresh_second_factor(caller, elevated).await?;
+        if !self.store.set_preferred_factor(&caller.user.id, id).await? {
             return Err(DomainError::Conflict(
                 "only an active factor can be preferred".into(),
             ));
         }
         self.record_by(&caller.user, "factor.preferred", json!({"factor_id": f.id}))
             .await;
+        self.mailer.send(
+            &messages::factor_preferred(&caller.user.email, &f.name),
+            self.now(),
+        );
         Ok(to_api(&self.own_factor(caller, id).await?))
     }
 
@@ -404,8 +420,7 @@ impl Twofold {
         // elevated token.
         match (code, elevated) {
             (Some(code), _) if f.kind == EMAIL => {
-                self.check_step_up_email_code(&caller.user, code.as_str())
-                    .await?;
+                self.check_step_up_email_code(caller, code.as_str()).await?;
             }
             (Some(code), _) => {
                 let finish = Finish::Claim {
@@ -592,6 +607,9 @@ impl Twofold {
             // Unknown or expired, or another request finished this flow first (then this
             // attempt stays counted, like any that did not sign in).
             CheckOutcome::FlowGone => Err(DomainError::FlowExpired),
+            CheckOutcome::NoFactor => Err(DomainError::MethodNotAvailable(
+                "the user has no authenticator app to check this code against".into(),
+            )),
             CheckOutcome::MatcherFailed(e) => Err(e),
         }
     }

@@ -24,11 +24,14 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
+use super::audit::Event;
 use super::{DomainError, Result, Twofold};
 use crate::clock::Timestamp;
 use crate::config::Security;
 use crate::mail::{Mail, messages};
-use crate::store::Reservation;
+use crate::store::{Reservation, UserRow};
 
 /// When attempt number `attempt` (1-based), if it fails, locks the user until.
 pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<Timestamp> {
@@ -72,6 +75,54 @@ impl Twofold {
             Reservation::Locked { until } => Err(DomainError::Locked {
                 retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
             }),
+        }
+    }
+
+    /// Records failed attempt `attempt` of `user` (already counted) as `event` with
+    /// `details`, and, if this attempt locked them, `mfa.locked` and the lock notice.
+    pub(crate) async fn failed_attempt(
+        &self,
+        user: &UserRow,
+        attempt: i64,
+        event: &'static str,
+        details: serde_json::Value,
+    ) {
+        let now = self.now();
+        self.record(Event {
+            org_id: &user.org_id,
+            event,
+            actor_id: None,
+            subject_id: Some(&user.id),
+            details,
+        })
+        .await;
+        if let Some(until) = lock_until(&self.security, now, attempt) {
+            let locked = Event {
+                org_id: &user.org_id,
+                event: "mfa.locked",
+                actor_id: None,
+                subject_id: Some(&user.id),
+                details: json!({"attempt": attempt, "locked_for_secs": now.secs_until(until)}),
+            };
+            self.record(locked).await;
+            self.mailer.send(&self.lock_notice(&user.email, now), now);
+        }
+        self.attempt_failed(&user.id, attempt);
+    }
+
+    /// `too_many_attempts` while `user`'s second step is locked (nothing is checked, or
+    /// mailed, then).
+    pub(crate) async fn refuse_while_locked(&self, user: &UserRow) -> Result<()> {
+        let now = self.now();
+        match self
+            .store
+            .mfa_locked_until(&user.id, now.as_millis())
+            .await?
+        {
+            Some(until) => Err(DomainError::Locked {
+                retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
+            }),
+            None => Ok(()),
         }
     }
 

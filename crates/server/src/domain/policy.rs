@@ -148,7 +148,7 @@ impl Twofold {
         let actor = Some(caller.user.id.as_str());
         let Some(code) = code else {
             let (code, expires_at) = self
-                .issue_confirmation(&caller.user, DISABLE_PURPOSE)
+                .issue_confirmation(&caller.user, DISABLE_PURPOSE, None)
                 .await?;
             let minutes = super::confirm::CODE_TTL_SECS / 60;
             let mail = messages::policy_disable_code(&caller.user.email, &org.slug, &code, minutes);
@@ -163,7 +163,7 @@ impl Twofold {
             .await;
             return Ok(PolicyOutcome::ConfirmationRequired { expires_at });
         };
-        self.use_confirmation(&caller.user, DISABLE_PURPOSE, code)
+        self.use_confirmation(&caller.user, DISABLE_PURPOSE, code, None)
             .await?;
         let row = PolicyRow {
             org_id: org.id.clone(),

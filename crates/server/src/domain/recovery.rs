@@ -177,26 +177,8 @@ impl Twofold {
     /// Records failed attempt `attempt` of `user` (already counted), by `method`: the
     /// audit events, the log line, and the lock notice if this attempt locked them.
     pub(crate) async fn second_step_failed(&self, user: &UserRow, attempt: i64, method: &str) {
-        let now = self.now();
-        let failed = Event {
-            org_id: &user.org_id,
-            event: "mfa.failed",
-            actor_id: None,
-            subject_id: Some(&user.id),
-            details: json!({"attempt": attempt, "reason": "invalid_code", "method": method}),
-        };
-        self.record(failed).await;
-        if let Some(until) = super::lockout::lock_until(&self.security, now, attempt) {
-            let locked = Event {
-                org_id: &user.org_id,
-                event: "mfa.locked",
-                actor_id: None,
-                subject_id: Some(&user.id),
-                details: json!({"attempt": attempt, "locked_for_secs": now.secs_until(until)}),
-            };
-            self.record(locked).await;
-            self.mailer.send(&self.lock_notice(&user.email, now), now);
-        }
-        self.attempt_failed(&user.id, attempt);
+        let details = json!({"attempt": attempt, "reason": "invalid_code", "method": method});
+        self.failed_attempt(user, attempt, "mfa.failed", details)
+            .await;
     }
 }

@@ -119,7 +119,7 @@ impl Twofold {
                 Requirement::Grace { days_left } => Some(days_left),
                 Requirement::Enroll => {
                     // No session: the flow can enrol a factor and do nothing else.
-                    let (flow_token, expires_at) = self
+                    let (_, flow_token, expires_at) = self
                         .new_flow(&user, FLOW_ENROLL, self.security.enrollment_flow_ttl)
                         .await?;
                     return Ok(LoginOutcome::EnrollmentRequired {
@@ -153,7 +153,7 @@ impl Twofold {
                 enrollment_days_left: None,
             });
         }
-        let (flow_token, expires_at) = self
+        let (flow_id, flow_token, expires_at) = self
             .new_flow(&user, FLOW_MFA, self.security.flow_ttl)
             .await?;
         let has = |kind: &str| factors.iter().any(|f| f.kind == kind);
@@ -167,42 +167,42 @@ impl Twofold {
         if self.store.count_unused_recovery_codes(&user.id).await? > 0 {
             methods.push(Method::RecoveryCode);
         }
-        // The preferred factor, else the oldest (the list is oldest first).
-        let preferred = factors
-            .iter()
-            .find(|f| f.preferred)
-            .or(factors.first())
-            .filter(|f| f.kind == EMAIL);
-        let code_sent_to = match preferred {
-            Some(f) => Some(self.mail_sign_in_code_at_login(&user, f).await?),
-            None => None,
+        // The preferred factor, else the oldest (the list is oldest first); it is not
+        // empty here.
+        let Some(preferred) = factors.iter().find(|f| f.preferred).or(factors.first()) else {
+            return Err(DomainError::Internal("no active factor to prefer".into()));
+        };
+        let (preferred, code_sent_to) = if preferred.kind == EMAIL {
+            let sent = self
+                .mail_sign_in_code_at_login(&user, preferred, &flow_id)
+                .await?;
+            (Method::Email, sent)
+        } else {
+            (Method::Totp, None)
         };
         Ok(LoginOutcome::MfaRequired {
             flow_token,
             methods,
-            preferred: if code_sent_to.is_some() {
-                Method::Email
-            } else {
-                Method::Totp
-            },
+            preferred,
             code_sent_to,
             expires_at,
         })
     }
 
-    /// Starts a flow of `purpose` for `user`; answers its token and end.
+    /// Starts a flow of `purpose` for `user`; answers its id, token and end.
     async fn new_flow(
         &self,
         user: &UserRow,
         purpose: &str,
         ttl: std::time::Duration,
-    ) -> Result<(String, Timestamp)> {
+    ) -> Result<(String, String, Timestamp)> {
         let now = self.now();
         let tok = token::mint(TokenKind::Flow)?;
         let expires_at = now.plus(ttl);
+        let id = Self::new_id();
         self.store
             .insert_flow(&FlowRow {
-                id: Self::new_id(),
+                id: id.clone(),
                 token_hash: tok.hash,
                 user_id: user.id.clone(),
                 created_at: now.as_millis(),
@@ -210,7 +210,7 @@ impl Twofold {
                 purpose: purpose.to_owned(),
             })
             .await?;
-        Ok((tok.text, expires_at))
+        Ok((id, tok.text, expires_at))
     }
 
     /// A wrong password (or unknown user) in an organisation that exists: recorded there,
@@ -248,16 +248,24 @@ impl Twofold {
     /// The user of the live flow of `purpose` with token hash `hash`; `flow_expired` for
     /// any other flow.
     pub(crate) async fn user_of_live_flow(&self, hash: &[u8], purpose: &str) -> Result<UserRow> {
+        Ok(self.live_flow(hash, purpose).await?.1)
+    }
+
+    /// The live flow of `purpose` with token hash `hash`, and its user; `flow_expired` for
+    /// any other flow.
+    pub(crate) async fn live_flow(&self, hash: &[u8], purpose: &str) -> Result<(FlowRow, UserRow)> {
         let flow = self
             .store
             .flow_by_token(hash)
             .await?
             .filter(|f| f.purpose == purpose && f.expires_at > self.now().as_millis())
             .ok_or(DomainError::FlowExpired)?;
-        self.store
+        let user = self
+            .store
             .user_by_id(&flow.user_id)
             .await?
-            .ok_or(DomainError::FlowExpired)
+            .ok_or(DomainError::FlowExpired)?;
+        Ok((flow, user))
     }
 
     /// The second step: a code for a flow started by [`Twofold::login`].
@@ -296,8 +304,8 @@ impl Twofold {
                 });
             }
             Method::Email => {
-                let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
-                let session = self.sign_in_with_email_code(&hash, &user, code).await?;
+                let (flow, user) = self.live_flow(&hash, FLOW_MFA).await?;
+                let session = self.sign_in_with_email_code(&flow, &user, code).await?;
                 return Ok(SecondStep {
                     session,
                     user_id: user.id,

@@ -68,7 +68,7 @@ impl Twofold {
                 (&["pwd", "otp", "recovery_code"], None)
             }
             Method::Email => {
-                let factor_id = self.check_step_up_email_code(user, code).await?;
+                let factor_id = self.check_step_up_email_code(caller, code).await?;
                 (&super::email::AMR, Some(factor_id))
             }
         };

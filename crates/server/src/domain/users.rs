@@ -169,36 +169,36 @@ impl Twofold {
                 password::MAX_LEN
             )));
         }
-        if current.chars().count() > password::MAX_LEN
-            || !self
+        // A wrong current password counts towards the user's lockout like a wrong code, so
+        // a stolen session cannot guess the password at leisure; while locked, none is
+        // checked. (Counted after the check, not before: concurrent guesses are bounded by
+        // the password-hashing threads, and a right password must not leave a count or a
+        // lock behind.)
+        self.refuse_while_locked(user).await?;
+        let right = current.chars().count() <= password::MAX_LEN
+            && self
                 .passwords
                 .verify(current, Some(old_hash.clone()))
                 .await?
-                .ok
-        {
-            self.record_by(
-                user,
-                "password.change_failed",
-                json!({"reason": "invalid_credentials"}),
-            )
-            .await;
+                .ok;
+        if !right {
+            if let Ok(attempt) = self.reserve_attempt(&user.id).await {
+                let details = json!({"attempt": attempt, "reason": "invalid_credentials"});
+                self.failed_attempt(user, attempt, "password.change_failed", details)
+                    .await;
+            }
             return Err(DomainError::InvalidCredentials);
         }
         let new_hash = self.passwords.hash(new).await?;
-        if !self
+        let Some((ended, devices)) = self
             .store
-            .replace_password_hash(&user.id, &old_hash, &new_hash)
+            .change_password(&user.id, &old_hash, &new_hash, &caller.session.id)
             .await?
-        {
+        else {
             return Err(DomainError::Conflict(
                 "the password was changed meanwhile; sign in again".into(),
             ));
-        }
-        let devices = self.store.delete_devices_of_user(&user.id).await?;
-        let ended = self
-            .store
-            .delete_other_sessions(&user.id, &caller.session.id)
-            .await?;
+        };
         self.record_by(
             user,
             "password.changed",

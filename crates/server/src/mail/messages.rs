@@ -125,6 +125,20 @@ pub fn factor_added(to: &str, name: &str) -> Mail {
     )
 }
 
+/// Another second factor is now asked for first.
+pub fn factor_preferred(to: &str, name: &str) -> Mail {
+    mail(
+        to,
+        "Your preferred second factor changed",
+        &[
+            format!(
+                "The second factor \"{name}\" is now the one asked for first when you sign in."
+            ),
+            "If this was not you, tell your administrator at once.".into(),
+        ],
+    )
+}
+
 /// A second factor was removed from the account.
 pub fn factor_removed(to: &str, name: &str) -> Mail {
     mail(

@@ -160,6 +160,9 @@ pub enum CheckOutcome<E> {
     /// The flow is unknown or expired (nothing counted), or a concurrent request finished
     /// it after this code was counted.
     FlowGone,
+    /// The user has no factor the code could be checked against (no active authenticator
+    /// app, or not the one asked for); nothing counted.
+    NoFactor,
     /// The matcher failed; the attempt stays counted.
     MatcherFailed(E),
 }
@@ -276,6 +279,13 @@ fn check_sqlite<E>(
             }
         }
     };
+    let factors: Vec<FactorRow> = factors_of_user_sqlite(c, &user_id)?
+        .into_iter()
+        .filter(|f| is_candidate(f, check.only.as_deref()))
+        .collect();
+    if factors.is_empty() {
+        return Ok(CheckOutcome::NoFactor);
+    }
     let (failures, locked_until, org_id): (i64, Option<i64>, String) = c
         .prepare_cached(LOCK_STATE_AND_ORG)?
         .query_row([&user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -306,10 +316,7 @@ fn check_sqlite<E>(
     };
     let mut matched = false;
     let mut skew = None;
-    for f in factors_of_user_sqlite(c, &user_id)? {
-        if !is_candidate(&f, check.only.as_deref()) {
-            continue;
-        }
+    for f in factors {
         let (step, drift) = match (check.matcher)(&f) {
             Ok(Evaluation::Match { step, drift }) => (step, drift),
             Ok(Evaluation::Skewed { drift }) => {
@@ -372,6 +379,17 @@ async fn check_pg<E>(
         }
     };
     let user_id = user_id.as_str();
+    let factors: Vec<FactorRow> =
+        sqlx::query_as::<_, FactorRow>(&super::factors::factors_of_user_sql())
+            .bind(user_id)
+            .fetch_all(p)
+            .await?
+            .into_iter()
+            .filter(|f| is_candidate(f, check.only.as_deref()))
+            .collect();
+    if factors.is_empty() {
+        return Ok(CheckOutcome::NoFactor);
+    }
     let attempt =
         match Store::reserve_mfa_attempt_pg(p, user_id, check.now, &*check.lock_after).await? {
             Reservation::Granted { attempt } => attempt,
@@ -388,16 +406,9 @@ async fn check_pg<E>(
         origin: &check.origin,
     };
     let new_lock = (check.lock_after)(attempt);
-    let factors = sqlx::query_as::<_, FactorRow>(&super::factors::factors_of_user_sql())
-        .bind(user_id)
-        .fetch_all(p)
-        .await?;
     let mut matched = false;
     let mut skew = None;
     for f in factors {
-        if !is_candidate(&f, check.only.as_deref()) {
-            continue;
-        }
         let (step, drift) = match (check.matcher)(&f) {
             Ok(Evaluation::Match { step, drift }) => (step, drift),
             Ok(Evaluation::Skewed { drift }) => {

@@ -15,24 +15,36 @@ pub struct ConfirmationRow {
     pub expires_at: i64,
     pub attempts_left: i64,
     pub created_at: i64,
+    /// What the code is for: a sign-in flow's, a session's or a pending factor's id.
+    pub bound_to: Option<String>,
 }
 
 const UPSERT: &str = "INSERT INTO confirmation_codes \
-     (user_id, purpose, salt, code_hash, expires_at, attempts_left, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     (user_id, purpose, salt, code_hash, expires_at, attempts_left, created_at, bound_to) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (user_id, purpose) DO UPDATE SET salt = excluded.salt, \
      code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
-     attempts_left = excluded.attempts_left, created_at = excluded.created_at \
-     WHERE confirmation_codes.created_at <= $8";
+     attempts_left = excluded.attempts_left, created_at = excluded.created_at, \
+     bound_to = excluded.bound_to \
+     WHERE confirmation_codes.created_at <= $9";
 const SELECT: &str = "SELECT user_id, purpose, salt, code_hash, expires_at, attempts_left, \
-     created_at FROM confirmation_codes WHERE user_id = $1 AND purpose = $2";
+     created_at, bound_to FROM confirmation_codes WHERE user_id = $1 AND purpose = $2";
 /// Consumes the code only if it is still the one that was checked: of two requests with
 /// the right code, one wins.
-pub(super) const CONSUME: &str =
+const CONSUME: &str =
     "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2 AND code_hash = $3";
+/// [`CONSUME`] for a code mailed for one thing, only while it is still for it. Binds: user
+/// id, purpose, code hash, what it is for.
+pub(super) const CONSUME_BOUND: &str = "DELETE FROM confirmation_codes \
+     WHERE user_id = $1 AND purpose = $2 AND code_hash = $3 AND bound_to = $4";
 const SPEND_ATTEMPT: &str = "UPDATE confirmation_codes SET attempts_left = attempts_left - 1 \
      WHERE user_id = $1 AND purpose = $2 AND code_hash = $3 AND attempts_left > 0";
-const DROP: &str = "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2";
+/// Only if it is still the code that was read (not one made since).
+const DROP: &str =
+    "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2 AND code_hash = $3";
+/// Binds: what the code is now for, user id, purpose.
+const REBIND: &str =
+    "UPDATE confirmation_codes SET bound_to = $1 WHERE user_id = $2 AND purpose = $3";
 
 impl Store {
     /// Stores `row`, replacing an earlier code of that user and purpose made at or before
@@ -56,6 +68,7 @@ impl Store {
                         r.expires_at,
                         r.attempts_left,
                         r.created_at,
+                        r.bound_to,
                         replaces_up_to
                     ])?;
                     Ok(n == 1)
@@ -70,6 +83,7 @@ impl Store {
                 .bind(row.expires_at)
                 .bind(row.attempts_left)
                 .bind(row.created_at)
+                .bind(&row.bound_to)
                 .bind(replaces_up_to)
                 .execute(p)
                 .await?
@@ -95,6 +109,7 @@ impl Store {
                             expires_at: r.get(4)?,
                             attempts_left: r.get(5)?,
                             created_at: r.get(6)?,
+                            bound_to: r.get(7)?,
                         })
                     })
                     .optional()
@@ -150,25 +165,22 @@ impl Store {
         self.on_confirmation(SPEND_ATTEMPT, row).await
     }
 
-    /// Forgets the user's code for `purpose`.
-    pub async fn drop_confirmation(&self, user_id: &str, purpose: &str) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                let args = [user_id.to_owned(), purpose.to_owned()];
-                db.write(move |c| {
-                    c.prepare_cached(DROP)?.execute(args)?;
-                    Ok(())
-                })
-                .await
-            }
-            Store::Postgres(p) => {
-                sqlx::query(DROP)
-                    .bind(user_id)
-                    .bind(purpose)
-                    .execute(p)
-                    .await?;
-                Ok(())
-            }
-        }
+    /// Forgets the code in `row` (an expired one), unless a new one replaced it.
+    pub async fn drop_confirmation(&self, row: &ConfirmationRow) -> Result<bool, StoreError> {
+        self.on_confirmation(DROP, row).await
+    }
+
+    /// Makes the user's live code for `purpose` one for `bound_to` (and no longer for what
+    /// it was for); false if there is none.
+    pub async fn rebind_confirmation(
+        &self,
+        user_id: &str,
+        purpose: &str,
+        bound_to: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .exec_text(REBIND, &[bound_to, user_id, purpose])
+            .await?
+            == 1)
     }
 }

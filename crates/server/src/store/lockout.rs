@@ -71,6 +71,28 @@ impl Store {
         }
     }
 
+    /// Until when `user_id`'s second step is locked, if it is at `now`.
+    pub async fn mfa_locked_until(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        const LOCKED_UNTIL: &str = "SELECT mfa_locked_until FROM users WHERE id = $1";
+        let until: Option<i64> = match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(LOCKED_UNTIL)?
+                    .query_row([user_id], |r| r.get(0))
+            })?,
+            Store::Postgres(p) => {
+                sqlx::query_scalar(LOCKED_UNTIL)
+                    .bind(user_id)
+                    .fetch_one(p)
+                    .await?
+            }
+        };
+        Ok(until.filter(|&u| u > now))
+    }
+
     /// Reserves an attempt for `user_id` at `now` on PostgreSQL. `lock_after` maps the
     /// attempt's number to the time it locks the user until, should it fail.
     pub(super) async fn reserve_mfa_attempt_pg(

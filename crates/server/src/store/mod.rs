@@ -187,23 +187,30 @@ impl Store {
         }
     }
 
-    /// Deletes sign-in flows and sessions that expired before `now`.
+    /// Deletes sign-in flows, sessions and mailed codes that expired before `now`.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const FLOWS: &str = "DELETE FROM login_flows WHERE expires_at <= $1";
-        const SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+        const EXPIRED: [&str; 3] = [
+            "DELETE FROM login_flows WHERE expires_at <= $1",
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM confirmation_codes WHERE expires_at <= $1",
+        ];
         match self {
             Store::Sqlite(db) => {
                 db.write(move |c| {
-                    let flows = c.prepare_cached(FLOWS)?.execute([now])?;
-                    let sessions = c.prepare_cached(SESSIONS)?.execute([now])?;
-                    Ok(u64::try_from(flows + sessions).unwrap_or(u64::MAX))
+                    let mut n = 0;
+                    for sql in EXPIRED {
+                        n += c.prepare_cached(sql)?.execute([now])?;
+                    }
+                    Ok(u64::try_from(n).unwrap_or(u64::MAX))
                 })
                 .await
             }
             Store::Postgres(p) => {
-                let flows = sqlx::query(FLOWS).bind(now).execute(p).await?;
-                let sessions = sqlx::query(SESSIONS).bind(now).execute(p).await?;
-                Ok(flows.rows_affected() + sessions.rows_affected())
+                let mut n = 0;
+                for sql in EXPIRED {
+                    n += sqlx::query(sql).bind(now).execute(p).await?.rows_affected();
+                }
+                Ok(n)
             }
         }
     }

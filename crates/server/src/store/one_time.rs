@@ -13,11 +13,12 @@ pub enum OneTimeCode {
     /// Recovery code `id` of the user.
     Recovery { id: String },
     /// The user's mailed code for `purpose`, if it is still the one with `code_hash` (not
-    /// replaced by a newer one meanwhile), from email factor `factor_id`, whose last use
-    /// is recorded.
+    /// replaced by a newer one meanwhile) and still for `bound_to`, from email factor
+    /// `factor_id`, whose last use is recorded.
     Mailed {
         purpose: String,
         code_hash: Vec<u8>,
+        bound_to: String,
         factor_id: String,
     },
 }
@@ -55,11 +56,12 @@ fn use_up_sqlite(c: &rusqlite::Connection, a: &OneTimeAccept) -> rusqlite::Resul
         OneTimeCode::Mailed {
             purpose,
             code_hash,
+            bound_to,
             factor_id,
         } => {
             let used = c
-                .prepare_cached(confirmations::CONSUME)?
-                .execute(rusqlite::params![a.user_id, purpose, code_hash])?
+                .prepare_cached(confirmations::CONSUME_BOUND)?
+                .execute(rusqlite::params![a.user_id, purpose, code_hash, bound_to])?
                 == 1;
             if used {
                 c.prepare_cached(TOUCH_FACTOR)?
@@ -84,12 +86,14 @@ async fn use_up_pg(tx: &mut sqlx::PgConnection, a: &OneTimeAccept) -> Result<boo
         OneTimeCode::Mailed {
             purpose,
             code_hash,
+            bound_to,
             factor_id,
         } => {
-            let used = sqlx::query(confirmations::CONSUME)
+            let used = sqlx::query(confirmations::CONSUME_BOUND)
                 .bind(&a.user_id)
                 .bind(purpose)
                 .bind(code_hash)
+                .bind(bound_to)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()

@@ -207,6 +207,75 @@ impl Store {
         }
     }
 
+    /// A password change, in one transaction: `user_id`'s hash becomes `new` if it is
+    /// still `old`, and then every other session (all but `keep`), remembered device and
+    /// sign-in in progress of theirs ends, since whoever knew the old password may have
+    /// started one. Answers the sessions and devices ended, or `None` if the hash had
+    /// changed meanwhile (nothing is written).
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+        keep: &str,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        const SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1 AND id <> $2";
+        const DEVICES: &str = "DELETE FROM remembered_devices WHERE user_id = $1";
+        const FLOWS: &str = "DELETE FROM login_flows WHERE user_id = $1";
+        match self {
+            Store::Sqlite(db) => {
+                let args = [
+                    new.to_owned(),
+                    user_id.to_owned(),
+                    old.to_owned(),
+                    keep.to_owned(),
+                ];
+                db.write(move |c| {
+                    let [new, user_id, old, keep] = &args;
+                    let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
+                    if c.prepare_cached(REPLACE_PASSWORD_HASH)?
+                        .execute([new, user_id, old])?
+                        != 1
+                    {
+                        return Ok(None);
+                    }
+                    let sessions = c.prepare_cached(SESSIONS)?.execute([user_id, keep])?;
+                    let devices = c.prepare_cached(DEVICES)?.execute([user_id])?;
+                    c.prepare_cached(FLOWS)?.execute([user_id])?;
+                    Ok(Some((n(sessions), n(devices))))
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let changed = sqlx::query(REPLACE_PASSWORD_HASH)
+                    .bind(new)
+                    .bind(user_id)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if changed != 1 {
+                    return Ok(None);
+                }
+                let sessions = sqlx::query(SESSIONS)
+                    .bind(user_id)
+                    .bind(keep)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let devices = sqlx::query(DEVICES)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(FLOWS).bind(user_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(Some((sessions, devices)))
+            }
+        }
+    }
+
     /// Removes all of a user's factors, recovery codes, remembered devices and confirmation
     /// codes, ends their sessions and
     /// sign-in flows, and clears any lock, in one transaction; answers how many factors

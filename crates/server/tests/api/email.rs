@@ -408,10 +408,13 @@ each_engine! {
             assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
         }
 
-        // Removing it: a code is needed (or an elevated token); the step-up code is one.
-        let err = s.delete_factor(&id, None).await.unwrap_err();
+        // Removing it: a code is needed (or an elevated token); the step-up code is one,
+        // from the session it was mailed for.
+        let err = strong.delete_factor(&id, None).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::InvalidRequest), "{err}");
-        s.delete_factor(&id, Some(&code)).await.unwrap();
+        let err = s.delete_factor(&id, Some(&code)).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
+        strong.delete_factor(&id, Some(&code)).await.unwrap();
         assert!(s.factors().await.unwrap().is_empty());
         let mail = inbox.new_mail().await;
         assert!(mail.iter().any(|m| m.subject == "A second factor was removed from your account"), "{mail:?}");
@@ -455,5 +458,81 @@ each_engine! {
         // The flow is over.
         let err = srv.client.enroll_in_flow(&flow, None).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::FlowExpired), "{err}");
+    }
+
+    async fn a_code_is_for_the_sign_in_or_session_it_was_mailed_for(engine: Engine) {
+        let (sink, srv) = server(engine, lenient_lockout).await;
+        let mut inbox = Inbox::new(&srv, &sink);
+        let (org, _, _) = with_email(&srv, &mut inbox).await;
+        let (a, ..) = login(&srv, &org).await;
+        let code = inbox.code(SIGN_IN).await;
+        // A second sign-in within 30 s mails nothing: the code moves to it.
+        let (b, _, _, sent_to) = login(&srv, &org).await;
+        assert_eq!(sent_to.as_deref(), Some("al***@example.com"));
+        assert!(inbox.new_mail().await.is_empty());
+        let err = srv.client.send_sign_in_email_code(&a).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::RateLimited), "{err}");
+        // The first sign-in's tries neither succeed nor use up the code's five.
+        for _ in 0..6 {
+            let err = with_email_code(&srv, &a, &code).await.unwrap_err();
+            assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
+        }
+        let strong = srv.client.with_token(token(&with_email_code(&srv, &b, &code).await.unwrap()));
+        // A step-up code is for the session that asked for it.
+        let other = email_session(&srv, &mut inbox, &org).await;
+        strong.send_step_up_email_code().await.unwrap();
+        let code = inbox.code(STEP_UP).await;
+        let step_up = StepUpRequest {
+            method: Method::Email,
+            code: code.clone(),
+            scopes: vec!["mfa:manage".into()],
+            single_use: None,
+        };
+        let err = other.step_up(&step_up).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
+        strong.step_up(&step_up).await.unwrap();
+    }
+
+    async fn a_locked_user_is_mailed_no_code(engine: Engine) {
+        let (sink, srv) = server(engine, |_| {}).await;
+        let mut inbox = Inbox::new(&srv, &sink);
+        let (org, _, _) = with_email(&srv, &mut inbox).await;
+        let (flow, ..) = login(&srv, &org).await;
+        let code = inbox.code(SIGN_IN).await;
+        for _ in 0..5 {
+            with_email_code(&srv, &flow, &other_than(&code)).await.unwrap_err();
+        }
+        inbox.new_mail().await;
+        srv.advance(30);
+        let (flow, _, preferred, sent_to) = login(&srv, &org).await;
+        assert_eq!((preferred, sent_to), (Method::Email, None));
+        let err = srv.client.send_sign_in_email_code(&flow).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::TooManyAttempts), "{err}");
+        assert!(inbox.new_mail().await.is_empty());
+        // Once the lock ends, a code is mailed again.
+        srv.advance(31);
+        srv.client.send_sign_in_email_code(&flow).await.unwrap();
+        with_email_code(&srv, &flow, &inbox.code(SIGN_IN).await).await.unwrap();
+    }
+
+    async fn an_app_code_from_a_user_without_an_app_is_not_counted(engine: Engine) {
+        let (sink, srv) = server(engine, |_| {}).await;
+        let mut inbox = Inbox::new(&srv, &sink);
+        let (org, s, _) = with_email(&srv, &mut inbox).await;
+        let (flow, ..) = login(&srv, &org).await;
+        let code = inbox.code(SIGN_IN).await;
+        for _ in 0..6 {
+            let err = srv.submit(&flow, "123456").await.unwrap_err();
+            assert_eq!((err.problem().map(|p| p.status), err.code()), (Some(400), Some(ErrorCode::MethodNotAvailable)), "{err}");
+        }
+        let err = s.step_up(&StepUpRequest {
+            method: Method::Totp,
+            code: "123456".into(),
+            scopes: vec!["mfa:manage".into()],
+            single_use: None,
+        }).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::MethodNotAvailable), "{err}");
+        // None of that counted: the mailed code still signs in.
+        with_email_code(&srv, &flow, &code).await.unwrap();
     }
 }

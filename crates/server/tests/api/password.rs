@@ -56,4 +56,41 @@ both_engines! {
         let e = srv.client.change_password(PASSWORD, NEW).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Unauthenticated), "{e}");
     }
+
+    async fn a_password_change_ends_sign_ins_in_progress(srv: TestServer) {
+        let u = srv.enrolled().await;
+        let flow = srv.flow(&u).await;
+        let strong = srv.session_of(&u).await;
+        strong.change_password(PASSWORD, NEW).await.unwrap();
+        srv.advance(30);
+        let e = srv.submit(&flow, &u.code(&srv, 0)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::FlowExpired), "{e}");
+    }
+
+    async fn wrong_current_passwords_count_towards_the_lockout(srv: TestServer) {
+        let u = srv.enrolled().await;
+        let s = srv.session_of(&u).await;
+        for _ in 0..5 {
+            let e = s.change_password("not my password", NEW).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials), "{e}");
+        }
+        // Locked: not even the right one is checked, and the user was told.
+        let e = s.change_password(PASSWORD, NEW).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts), "{e}");
+        assert_eq!(srv.mails_to("alice@example.com", "failed your second sign-in step").await.len(), 1);
+        let flow = srv.flow(&u).await;
+        let e = srv.submit(&flow, &u.code(&srv, 0)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts), "{e}");
+        // After the lock, the right password works and leaves no count behind.
+        srv.advance(61);
+        s.change_password(PASSWORD, NEW).await.unwrap();
+        for _ in 0..4 {
+            srv.submit(&flow, "000000").await.ok();
+        }
+        let flow = match srv.client.login(&u.org, &u.username, NEW).await.unwrap() {
+            LoginResponse::MfaRequired { flow_token, .. } => flow_token,
+            other => panic!("{other:?}"),
+        };
+        srv.submit(&flow, &u.code(&srv, 0)).await.unwrap();
+    }
 }

@@ -52,12 +52,18 @@ both_engines! {
     async fn the_preferred_factor_is_marked_and_named_at_sign_in(srv: TestServer) {
         let u = srv.enrolled().await;
         let (tablet, _) = add_app(&srv, &u, "Tablet").await.unwrap();
-        let f = u.session.prefer_factor(&tablet).await.unwrap();
+        // A change to the user's factors: a password-only session cannot make it.
+        let e = u.session.prefer_factor(&tablet).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::StepUpRequired), "{e}");
+        let strong = srv.strong_session(&u).await;
+        srv.advance(30);
+        let f = strong.prefer_factor(&tablet).await.unwrap();
         assert!(f.preferred);
+        assert_eq!(srv.mails_to("alice@example.com", "Your preferred second factor changed").await.len(), 1);
         let listed = u.session.factors().await.unwrap();
         assert_eq!(listed.iter().filter(|f| f.preferred).count(), 1);
         assert!(listed.iter().find(|f| f.id == tablet).unwrap().preferred);
-        u.session.prefer_factor(&u.factor_id).await.unwrap();
+        strong.prefer_factor(&u.factor_id).await.unwrap();
         assert!(!u.session.factors().await.unwrap().iter().find(|f| f.id == tablet).unwrap().preferred);
         match srv.client.login(&u.org, &u.username, PASSWORD).await.unwrap() {
             LoginResponse::MfaRequired { preferred, .. } => assert_eq!(preferred, Method::Totp),
@@ -65,10 +71,10 @@ both_engines! {
         }
         // A pending factor cannot be preferred; another user's is not found.
         let pending = srv.strong_session(&u).await.enroll_totp(None).await.unwrap();
-        let e = u.session.prefer_factor(&pending.id).await.unwrap_err();
+        let e = strong.prefer_factor(&pending.id).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Conflict), "{e}");
         let other = srv.enrolled().await;
-        let e = u.session.prefer_factor(&other.factor_id).await.unwrap_err();
+        let e = strong.prefer_factor(&other.factor_id).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::NotFound), "{e}");
     }
 

@@ -206,14 +206,16 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Make an active factor the preferred one: asked for first at sign-in.
+/// Make an active factor the preferred one: asked for first at sign-in (an email
+/// factor's code is then mailed at once). The user is mailed.
 #[utoipa::path(put, path = "/api/v1/me/factors/{id}/preferred", tag = "factors",
     operation_id = "prefer",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The factor's id")),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
     responses(
         (status = 200, description = "The factor, now preferred", body = Factor),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -221,8 +223,13 @@ pub async fn prefer(
     State(st): State<AppState>,
     Session(caller): Session,
     FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
 ) -> Result<axum::Json<Factor>, ApiError> {
-    Ok(axum::Json(st.twofold.prefer_factor(&caller, &id).await?))
+    let f = st
+        .twofold
+        .prefer_factor(&caller, &id, elevated.as_deref())
+        .await?;
+    Ok(axum::Json(f))
 }
 
 /// A factor's QR code, as a PNG image: a pending one's freely; an active one's again
@@ -236,6 +243,7 @@ pub async fn prefer(
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: the organisation does not show active factors' QR codes again; `step_up_required`: an active factor, and this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: an email factor has no QR code", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn qr_png(
     State(st): State<AppState>,

@@ -23,8 +23,8 @@ pub async fn me(
     Ok(axum::Json(st.twofold.me(&caller).await?))
 }
 
-/// Change the password. The user's other sessions end and their remembered devices are
-/// forgotten; this session stays. The user is mailed.
+/// Change the password. The user's other sessions and sign-ins in progress end and their
+/// remembered devices are forgotten; this session stays. The user is mailed.
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "me",
     operation_id = "change_password",
     security(("session" = [])),
@@ -34,6 +34,8 @@ pub async fn me(
         (status = 400, description = "Malformed request, or a new password of the wrong length", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials`: the current password is wrong; `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: a federated user has no password here, or it was changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: wrong passwords or codes locked the user's second step for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
     ))]
 pub async fn change_password(
     State(st): State<AppState>,

@@ -126,6 +126,8 @@ pub async fn get_policy(
         (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: turning off MFA that is not required", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn put_policy(
     State(st): State<AppState>,
