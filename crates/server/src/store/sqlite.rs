@@ -635,4 +635,76 @@ mod tests {
             .unwrap();
         assert!(without_rowid);
     }
+
+    #[test]
+    fn authenticator_apps_survive_the_rebuild_for_email_factors() {
+        let path = temp_db();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            // A database at migration 10, with an app that has drifted and is being moved.
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..10] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 10; \
+                 INSERT INTO orgs VALUES ('o', 'acme', 'Acme', 0); \
+                 INSERT INTO users (id, org_id, username, email, role, created_at) \
+                     VALUES ('u', 'o', 'ann', 'ann@example.com', 'member', 0); \
+                 INSERT INTO secret_keys VALUES ('k1', X'00', 0); \
+                 INSERT INTO factors (id, user_id, kind, name, status, secret_key_id, \
+                     secret_sealed, algorithm, digits, period, last_used_step, created_at, \
+                     activated_at, last_used_at, preferred, drift_steps, next_secret_key_id, \
+                     next_secret_sealed) \
+                     VALUES ('f', 'u', 'totp', 'Phone', 'active', 'k1', X'0102', 'SHA256', 8, \
+                     60, 42, 1, 2, 3, TRUE, -2, 'k1', X'0304');",
+            )
+            .unwrap();
+        }
+        let db = Sqlite::open(&path).unwrap();
+        let row = db
+            .read(|c| {
+                c.query_row(
+                    "SELECT kind, secret_sealed, algorithm, period, last_used_step, preferred, \
+                     drift_steps, next_secret_sealed, address FROM factors WHERE id = 'f'",
+                    [],
+                    |r| {
+                        Ok(format!(
+                            "{:?}",
+                            (
+                                r.get::<_, String>(0)?,
+                                r.get::<_, Option<Vec<u8>>>(1)?,
+                                r.get::<_, Option<String>>(2)?,
+                                r.get::<_, i64>(3)?,
+                                r.get::<_, Option<i64>>(4)?,
+                                r.get::<_, bool>(5)?,
+                                r.get::<_, i64>(6)?,
+                                r.get::<_, Option<Vec<u8>>>(7)?,
+                                r.get::<_, Option<String>>(8)?,
+                            )
+                        ))
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            row,
+            r#"("totp", Some([1, 2]), Some("SHA256"), 60, Some(42), true, -2, Some([3, 4]), None)"#
+        );
+        // Email factors now fit, without a secret and with an address, one per user.
+        let insert = |id: &str, sealed: &str| {
+            let sql = format!(
+                "INSERT INTO factors (id, user_id, kind, name, status, secret_sealed, digits, \
+                 period, created_at, address) VALUES ('{id}', 'u', 'email', 'Email', 'pending', \
+                 {sealed}, 6, 300, 0, 'ann@example.com')"
+            );
+            db.read(|c| c.execute_batch(&sql))
+        };
+        assert!(
+            insert("e0", "X'01'").is_err(),
+            "an email factor has no secret"
+        );
+        insert("e1", "NULL").unwrap();
+        assert!(insert("e2", "NULL").is_err(), "one email factor per user");
+    }
 }
