@@ -29,7 +29,7 @@ use crate::store::{
 
 use super::audit::Event;
 use super::confirm::{CODE_TTL_SECS, Compared, six_digits_typed};
-use super::input::label;
+use super::input::email_factor_name;
 use super::sessions::{Caller, NewSession};
 use super::{DomainError, Result, Twofold};
 
@@ -70,7 +70,7 @@ impl Twofold {
         name: Option<&str>,
         elevated: Option<&str>,
     ) -> Result<(String, CodeSent)> {
-        let name = label(name.unwrap_or("Email"), "factor name")?;
+        let name = email_factor_name(name)?;
         self.require_fresh_second_factor_if_enrolled(caller, elevated)
             .await?;
         self.new_pending_email(&caller.user, name).await
@@ -131,7 +131,8 @@ impl Twofold {
         Ok((f.id, sent))
     }
 
-    /// Activates `user`'s pending email factor `f` with the code mailed to it.
+    /// Activates `user`'s pending email factor `f` with the code mailed to it (through
+    /// `activate_pending`, which checks that it is pending).
     pub(crate) async fn activate_email(
         &self,
         user: &UserRow,
@@ -187,8 +188,9 @@ impl Twofold {
         f: &FactorRow,
         flow_id: &str,
     ) -> Result<Option<String>> {
-        if self.refuse_while_locked(user).await.is_err() {
-            return Ok(None);
+        match self.refuse_while_locked(user).await {
+            Err(DomainError::Locked { .. }) => return Ok(None),
+            locked => locked?,
         }
         match self
             .mail_code(user, f, SIGN_IN, CodeUse::SignIn, flow_id)
@@ -279,13 +281,12 @@ impl Twofold {
             .await?;
         let row = match compared {
             Compared::Right(row) => row,
-            Compared::Wrong => {
+            failed => {
                 self.second_step_failed(user, attempt, "email").await;
-                return Err(DomainError::InvalidCode);
-            }
-            Compared::Expired => {
-                self.second_step_failed(user, attempt, "email").await;
-                return Err(DomainError::ConfirmationExpired);
+                return Err(match failed {
+                    Compared::Expired => DomainError::ConfirmationExpired,
+                    _ => DomainError::InvalidCode,
+                });
             }
         };
         let outcome = self

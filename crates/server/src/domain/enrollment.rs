@@ -12,7 +12,7 @@ use crate::store::{EMAIL, FLOW_ENROLL, UserRow};
 
 use super::email::CodeSent;
 use super::factors::Enrollment;
-use super::input::{OtpCode, factor_name, label};
+use super::input::{OtpCode, email_factor_name, factor_name};
 use super::sessions::NewSession;
 use super::{DomainError, Result, Twofold};
 
@@ -44,7 +44,7 @@ impl Twofold {
         flow_token: &str,
         name: Option<&str>,
     ) -> Result<(String, CodeSent)> {
-        let name = label(name.unwrap_or("Email"), "factor name")?;
+        let name = email_factor_name(name)?;
         let (_, user) = self.enrolling_user(flow_token).await?;
         self.new_pending_email(&user, name).await
     }
@@ -70,14 +70,10 @@ impl Twofold {
             .factor_of_user(&user.id, id)
             .await?
             .ok_or(DomainError::NotFound("factor"))?;
+        self.activate_pending(&user, &f, &code).await?;
         let amr: &[&str] = if f.kind == EMAIL {
-            if f.status != "pending" {
-                return Err(DomainError::Conflict("the factor is already active".into()));
-            }
-            self.activate_email(&user, &f, code.as_str()).await?;
             &super::email::AMR
         } else {
-            self.activate_pending(&user, id, &code).await?;
             &["pwd", "otp"]
         };
         // The factor is active now whatever happens next; of two requests finishing this

@@ -239,24 +239,22 @@ impl Twofold {
         self.uri_of(user, &f)
     }
 
-    /// Activates `user`'s pending factor `id` with `code` from it; the code's step counts
-    /// as used. Answers the factor as stored before activation.
+    /// Activates `user`'s pending factor `f` with `code`: the code an authenticator app
+    /// shows now (its step counts as used), or the code mailed for an email factor.
     pub(crate) async fn activate_pending(
         &self,
         user: &UserRow,
-        id: &str,
+        f: &FactorRow,
         code: &OtpCode,
-    ) -> Result<FactorRow> {
-        let f = self
-            .store
-            .factor_of_user(&user.id, id)
-            .await?
-            .ok_or(DomainError::NotFound("factor"))?;
+    ) -> Result<()> {
         if f.status != PENDING {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
+        if f.kind == EMAIL {
+            return self.activate_email(user, f, code.as_str()).await;
+        }
         let now = self.now();
-        let m = totp_of(&self.keys, &f)?
+        let m = totp_of(&self.keys, f)?
             .verify(code.as_str(), now.unix_secs(), self.window())
             .ok_or(DomainError::InvalidCode)?;
         let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
@@ -267,7 +265,7 @@ impl Twofold {
         {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
-        Ok(f)
+        Ok(())
     }
 
     /// Activates a pending factor with a code from it: an authenticator app's current
@@ -289,11 +287,7 @@ impl Twofold {
         }
         self.require_fresh_second_factor_if_enrolled(caller, elevated)
             .await?;
-        if f.kind == EMAIL {
-            self.activate_email(&caller.user, &f, code.as_str()).await?;
-        } else {
-            self.activate_pending(&caller.user, &f.id, &code).await?;
-        }
+        self.activate_pending(&caller.user, &f, &code).await?;
         // This session stays as it was (it passed no second factor to sign in); the
         // user's other password-only sessions end if this is their first factor.
         self.first_factor_activated(&caller.user, &caller.session.id)
@@ -581,9 +575,7 @@ impl Twofold {
                 user_id,
                 factor_id,
             }),
-            CheckOutcome::Locked { until } => Err(DomainError::Locked {
-                retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
-            }),
+            CheckOutcome::Locked { until } => Err(super::lockout::locked(now, until)),
             CheckOutcome::Failed {
                 user_id,
                 attempt,

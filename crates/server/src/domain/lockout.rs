@@ -49,6 +49,13 @@ pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<T
     Some(now.plus(lock.max(Duration::from_secs(1))))
 }
 
+/// `too_many_attempts` at `now` for a lock until `until` (Unix ms).
+pub(crate) fn locked(now: Timestamp, until: i64) -> DomainError {
+    DomainError::Locked {
+        retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
+    }
+}
+
 impl Twofold {
     /// The notice mailed to `to` when their second step locks at `at` ("someone entered
     /// your password but failed the second step"), with the current request's address.
@@ -72,9 +79,7 @@ impl Twofold {
             .await?
         {
             Reservation::Granted { attempt } => Ok(attempt),
-            Reservation::Locked { until } => Err(DomainError::Locked {
-                retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
-            }),
+            Reservation::Locked { until } => Err(locked(now, until)),
         }
     }
 
@@ -119,9 +124,7 @@ impl Twofold {
             .mfa_locked_until(&user.id, now.as_millis())
             .await?
         {
-            Some(until) => Err(DomainError::Locked {
-                retry_after: now.secs_until(Timestamp::from_millis(until)).max(1),
-            }),
+            Some(until) => Err(locked(now, until)),
             None => Ok(()),
         }
     }

@@ -291,35 +291,39 @@ impl Twofold {
     ) -> Result<SecondStep> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
-        match method {
+        let (session, user_id, recovery_codes_remaining) = match method {
             Method::RecoveryCode => {
                 let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
                 let (session, remaining) =
                     self.sign_in_with_recovery_code(&hash, &user, code).await?;
-                return Ok(SecondStep {
-                    session,
-                    user_id: user.id,
-                    recovery_codes_remaining: Some(remaining),
-                    device_token: None,
-                });
+                (session, user.id, Some(remaining))
             }
             Method::Email => {
                 let (flow, user) = self.live_flow(&hash, FLOW_MFA).await?;
                 let session = self.sign_in_with_email_code(&flow, &user, code).await?;
-                return Ok(SecondStep {
-                    session,
-                    user_id: user.id,
-                    recovery_codes_remaining: None,
-                    device_token: None,
-                });
+                (session, user.id, None)
             }
-            Method::Totp => {}
-        }
+            Method::Totp => {
+                let (session, user_id) = self.sign_in_with_totp(&hash, code).await?;
+                (session, user_id, None)
+            }
+        };
+        Ok(SecondStep {
+            session,
+            user_id,
+            recovery_codes_remaining,
+            device_token: None,
+        })
+    }
+
+    /// Finishes the sign-in of flow `hash` (a token hash) with an authenticator app's
+    /// code; answers the session and whose it is.
+    async fn sign_in_with_totp(&self, hash: &[u8], code: &str) -> Result<(NewSession, String)> {
         let code = match OtpCode::parse(code) {
             Ok(code) => code,
             Err(malformed) => {
                 // An unknown or expired flow is reported before a malformed code.
-                let flow = self.store.flow_by_token(&hash).await?;
+                let flow = self.store.flow_by_token(hash).await?;
                 if flow.is_none_or(|f| f.expires_at <= self.now().as_millis()) {
                     return Err(DomainError::FlowExpired);
                 }
@@ -329,19 +333,14 @@ impl Twofold {
         // The flow is looked up, ended, and the session started in the check that accepts
         // the code, so of two requests finishing one flow only one gets a session.
         let finish = Finish::SignIn {
-            flow: &hash,
+            flow: hash,
             amr: &["pwd", "otp"],
         };
         let accepted = self.check_totp(None, &code, finish).await?;
         let session = accepted.session.ok_or_else(|| {
             DomainError::Internal("a sign-in was accepted without a session".into())
         })?;
-        Ok(SecondStep {
-            session,
-            user_id: accepted.user_id,
-            recovery_codes_remaining: None,
-            device_token: None,
-        })
+        Ok((session, accepted.user_id))
     }
 }
 

@@ -14,6 +14,19 @@ use super::{DomainError, Result, Twofold};
 
 pub use twofold_proto::Role;
 
+/// A password of the allowed length, or `invalid_request` naming it as `what`.
+fn check_length(p: &str, what: &str) -> Result<()> {
+    let len = p.chars().count();
+    if !(password::MIN_LEN..=password::MAX_LEN).contains(&len) {
+        return Err(DomainError::InvalidInput(format!(
+            "the {what} must be {} to {} characters",
+            password::MIN_LEN,
+            password::MAX_LEN
+        )));
+    }
+    Ok(())
+}
+
 pub fn role_str(role: Role) -> &'static str {
     match role {
         Role::Owner => "owner",
@@ -63,14 +76,7 @@ impl Twofold {
                 ));
             }
             (Some(p), false) => {
-                let len = p.chars().count();
-                if !(password::MIN_LEN..=password::MAX_LEN).contains(&len) {
-                    return Err(DomainError::InvalidInput(format!(
-                        "the password must be {} to {} characters",
-                        password::MIN_LEN,
-                        password::MAX_LEN
-                    )));
-                }
+                check_length(p, "password")?;
                 Some(self.passwords.hash(p.clone()).await?)
             }
             (None, _) => None,
@@ -161,14 +167,7 @@ impl Twofold {
                 ));
             }
         };
-        let len = new.chars().count();
-        if !(password::MIN_LEN..=password::MAX_LEN).contains(&len) {
-            return Err(DomainError::InvalidInput(format!(
-                "the new password must be {} to {} characters",
-                password::MIN_LEN,
-                password::MAX_LEN
-            )));
-        }
+        check_length(&new, "new password")?;
         // A wrong current password counts towards the user's lockout like a wrong code, so
         // a stolen session cannot guess the password at leisure; while locked, none is
         // checked. (Counted after the check, not before: concurrent guesses are bounded by
@@ -182,10 +181,15 @@ impl Twofold {
                 .await?
                 .ok;
         if !right {
-            if let Ok(attempt) = self.reserve_attempt(&user.id).await {
-                let details = json!({"attempt": attempt, "reason": "invalid_credentials"});
-                self.failed_attempt(user, attempt, "password.change_failed", details)
-                    .await;
+            match self.reserve_attempt(&user.id).await {
+                Ok(attempt) => {
+                    let details = json!({"attempt": attempt, "reason": "invalid_credentials"});
+                    self.failed_attempt(user, attempt, "password.change_failed", details)
+                        .await;
+                }
+                // A concurrent guess locked the user meanwhile: this one is refused anyway.
+                Err(DomainError::Locked { .. }) => {}
+                Err(e) => return Err(e),
             }
             return Err(DomainError::InvalidCredentials);
         }

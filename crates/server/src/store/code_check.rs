@@ -193,10 +193,13 @@ impl Store {
     }
 }
 
-/// Whether the code is checked against `f`: an active authenticator app (an email
-/// factor's codes are mailed, and checked in `one_time`).
-fn is_candidate(f: &FactorRow, only: Option<&str>) -> bool {
-    f.kind == TOTP && f.status == "active" && only.is_none_or(|id| id == f.id)
+/// The factors a code is checked against: the active authenticator apps (an email
+/// factor's codes are mailed, and checked in `one_time`), or only `only` among them.
+fn candidates(factors: Vec<FactorRow>, only: Option<&str>) -> Vec<FactorRow> {
+    factors
+        .into_iter()
+        .filter(|f| f.kind == TOTP && f.status == "active" && only.is_none_or(|id| id == f.id))
+        .collect()
 }
 
 /// Writes what accepting a second factor means besides the factor's own claim: the
@@ -279,10 +282,7 @@ fn check_sqlite<E>(
             }
         }
     };
-    let factors: Vec<FactorRow> = factors_of_user_sqlite(c, &user_id)?
-        .into_iter()
-        .filter(|f| is_candidate(f, check.only.as_deref()))
-        .collect();
+    let factors = candidates(factors_of_user_sqlite(c, &user_id)?, check.only.as_deref());
     if factors.is_empty() {
         return Ok(CheckOutcome::NoFactor);
     }
@@ -379,14 +379,11 @@ async fn check_pg<E>(
         }
     };
     let user_id = user_id.as_str();
-    let factors: Vec<FactorRow> =
-        sqlx::query_as::<_, FactorRow>(&super::factors::factors_of_user_sql())
-            .bind(user_id)
-            .fetch_all(p)
-            .await?
-            .into_iter()
-            .filter(|f| is_candidate(f, check.only.as_deref()))
-            .collect();
+    let rows = sqlx::query_as::<_, FactorRow>(&super::factors::factors_of_user_sql())
+        .bind(user_id)
+        .fetch_all(p)
+        .await?;
+    let factors = candidates(rows, check.only.as_deref());
     if factors.is_empty() {
         return Ok(CheckOutcome::NoFactor);
     }

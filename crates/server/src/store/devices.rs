@@ -24,7 +24,8 @@ const TRIM: &str = "DELETE FROM remembered_devices WHERE user_id = $1 AND id NOT
      (SELECT id FROM remembered_devices WHERE user_id = $1 \
      ORDER BY created_at DESC, id DESC LIMIT $2)";
 const DELETE_OWN: &str = "DELETE FROM remembered_devices WHERE user_id = $1 AND id = $2";
-const DELETE_ALL: &str = "DELETE FROM remembered_devices WHERE user_id = $1";
+/// Binds: user id.
+pub(super) const DELETE_DEVICES_OF_USER: &str = "DELETE FROM remembered_devices WHERE user_id = $1";
 const DELETE_ORG: &str = "DELETE FROM remembered_devices \
      WHERE user_id IN (SELECT id FROM users WHERE org_id = $1)";
 const TOUCH: &str = "UPDATE remembered_devices SET last_used_at = $1 WHERE id = $2";
@@ -148,7 +149,7 @@ impl Store {
 
     /// Forgets every device of `user_id`; answers how many.
     pub async fn delete_devices_of_user(&self, user_id: &str) -> Result<u64, StoreError> {
-        self.exec_text(DELETE_ALL, &[user_id]).await
+        self.exec_text(DELETE_DEVICES_OF_USER, &[user_id]).await
     }
 
     /// Forgets every device of every user of organisation `org_id`.

@@ -24,6 +24,8 @@ const INSERT_FLOW: &str = "INSERT INTO login_flows \
      (id, token_hash, user_id, created_at, expires_at, purpose) VALUES ($1, $2, $3, $4, $5, $6)";
 const FLOW_BY_TOKEN: &str = "SELECT id, token_hash, user_id, created_at, expires_at, purpose \
      FROM login_flows WHERE token_hash = $1";
+/// Binds: user id.
+pub(super) const DELETE_FLOWS_OF_USER: &str = "DELETE FROM login_flows WHERE user_id = $1";
 /// Binds: token hash.
 pub(super) const DELETE_FLOW: &str = "DELETE FROM login_flows WHERE token_hash = $1";
 

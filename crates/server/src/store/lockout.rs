@@ -77,17 +77,17 @@ impl Store {
         user_id: &str,
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
-        const LOCKED_UNTIL: &str = "SELECT mfa_locked_until FROM users WHERE id = $1";
         let until: Option<i64> = match self {
             Store::Sqlite(db) => db.read(|c| {
-                c.prepare_cached(LOCKED_UNTIL)?
-                    .query_row([user_id], |r| r.get(0))
+                c.prepare_cached(LOCK_STATE)?
+                    .query_row([user_id], |r| r.get(1))
             })?,
             Store::Postgres(p) => {
-                sqlx::query_scalar(LOCKED_UNTIL)
+                sqlx::query_as::<_, LockState>(LOCK_STATE)
                     .bind(user_id)
                     .fetch_one(p)
                     .await?
+                    .mfa_locked_until
             }
         };
         Ok(until.filter(|&u| u > now))

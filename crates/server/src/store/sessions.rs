@@ -69,7 +69,8 @@ const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 /// Binds: user id, session id.
 const DELETE_OWN_SESSION: &str = "DELETE FROM sessions WHERE user_id = $1 AND id = $2";
 /// Binds: user id, the session to keep.
-const DELETE_OTHER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1 AND id <> $2";
+pub(super) const DELETE_OTHER_SESSIONS: &str =
+    "DELETE FROM sessions WHERE user_id = $1 AND id <> $2";
 /// Binds: user id, the session to keep.
 const DELETE_OTHER_AAL1_SESSIONS: &str =
     "DELETE FROM sessions WHERE user_id = $1 AND id <> $2 AND aal < 2";

@@ -2,6 +2,9 @@
 
 use rusqlite::OptionalExtension;
 
+use super::devices::DELETE_DEVICES_OF_USER;
+use super::flows::DELETE_FLOWS_OF_USER;
+use super::sessions::DELETE_OTHER_SESSIONS;
 use super::{Store, StoreError};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -219,9 +222,6 @@ impl Store {
         new: &str,
         keep: &str,
     ) -> Result<Option<(u64, u64)>, StoreError> {
-        const SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1 AND id <> $2";
-        const DEVICES: &str = "DELETE FROM remembered_devices WHERE user_id = $1";
-        const FLOWS: &str = "DELETE FROM login_flows WHERE user_id = $1";
         match self {
             Store::Sqlite(db) => {
                 let args = [
@@ -239,9 +239,13 @@ impl Store {
                     {
                         return Ok(None);
                     }
-                    let sessions = c.prepare_cached(SESSIONS)?.execute([user_id, keep])?;
-                    let devices = c.prepare_cached(DEVICES)?.execute([user_id])?;
-                    c.prepare_cached(FLOWS)?.execute([user_id])?;
+                    let sessions = c
+                        .prepare_cached(DELETE_OTHER_SESSIONS)?
+                        .execute([user_id, keep])?;
+                    let devices = c
+                        .prepare_cached(DELETE_DEVICES_OF_USER)?
+                        .execute([user_id])?;
+                    c.prepare_cached(DELETE_FLOWS_OF_USER)?.execute([user_id])?;
                     Ok(Some((n(sessions), n(devices))))
                 })
                 .await
@@ -258,18 +262,21 @@ impl Store {
                 if changed != 1 {
                     return Ok(None);
                 }
-                let sessions = sqlx::query(SESSIONS)
+                let sessions = sqlx::query(DELETE_OTHER_SESSIONS)
                     .bind(user_id)
                     .bind(keep)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                let devices = sqlx::query(DEVICES)
+                let devices = sqlx::query(DELETE_DEVICES_OF_USER)
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                sqlx::query(FLOWS).bind(user_id).execute(&mut *tx).await?;
+                sqlx::query(DELETE_FLOWS_OF_USER)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(Some((sessions, devices)))
             }
@@ -284,8 +291,8 @@ impl Store {
         const FACTORS: &str = "DELETE FROM factors WHERE user_id = $1";
         const SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
         const OTHERS: [&str; 5] = [
-            "DELETE FROM remembered_devices WHERE user_id = $1",
-            "DELETE FROM login_flows WHERE user_id = $1",
+            DELETE_DEVICES_OF_USER,
+            DELETE_FLOWS_OF_USER,
             "DELETE FROM confirmation_codes WHERE user_id = $1",
             "DELETE FROM recovery_codes WHERE user_id = $1",
             UNLOCK,

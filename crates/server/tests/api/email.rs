@@ -106,6 +106,25 @@ async fn login(srv: &TestServer, org: &str) -> (String, Vec<Method>, Method, Opt
     }
 }
 
+/// alice with email as her only factor, at her second step: answers her organisation, the
+/// flow and the code mailed for it.
+async fn at_second_step(srv: &TestServer, inbox: &mut Inbox<'_>) -> (String, String, String) {
+    let (org, _, _) = with_email(srv, inbox).await;
+    let (flow, ..) = login(srv, &org).await;
+    let code = inbox.code(SIGN_IN).await;
+    (org, flow, code)
+}
+
+/// Five wrong codes for `flow`, each refused as `invalid_code`.
+async fn five_wrong_codes(srv: &TestServer, flow: &str, code: &str) {
+    for _ in 0..5 {
+        let err = with_email_code(srv, flow, &other_than(code))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
+    }
+}
+
 /// A session of alice's that signed in with a mailed code (email preferred).
 async fn email_session(srv: &TestServer, inbox: &mut Inbox<'_>, org: &str) -> Client {
     let (flow, ..) = login(srv, org).await;
@@ -169,9 +188,7 @@ each_engine! {
         // A sign-in flow longer than the code, so the code is what expires.
         let (sink, srv) = server(engine, |c| c.security.flow_ttl = std::time::Duration::from_secs(900)).await;
         let mut inbox = Inbox::new(&srv, &sink);
-        let (org, _, _) = with_email(&srv, &mut inbox).await;
-        let (flow, ..) = login(&srv, &org).await;
-        let code = inbox.code(SIGN_IN).await;
+        let (_, flow, code) = at_second_step(&srv, &mut inbox).await;
         srv.advance(300);
         let err = with_email_code(&srv, &flow, &code).await.unwrap_err();
         assert_eq!((err.problem().map(|p| p.status), err.code()), (Some(400), Some(ErrorCode::CodeExpired)), "{err}");
@@ -207,13 +224,8 @@ each_engine! {
     async fn wrong_email_codes_count_towards_the_lockout(engine: Engine) {
         let (sink, srv) = server(engine, |_| {}).await;
         let mut inbox = Inbox::new(&srv, &sink);
-        let (org, _, _) = with_email(&srv, &mut inbox).await;
-        let (flow, ..) = login(&srv, &org).await;
-        let code = inbox.code(SIGN_IN).await;
-        for _ in 0..5 {
-            let err = with_email_code(&srv, &flow, &other_than(&code)).await.unwrap_err();
-            assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
-        }
+        let (_, flow, code) = at_second_step(&srv, &mut inbox).await;
+        five_wrong_codes(&srv, &flow, &code).await;
         // Locked: the right code is refused too, and the user was told.
         let err = with_email_code(&srv, &flow, &code).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::TooManyAttempts), "{err}");
@@ -233,13 +245,8 @@ each_engine! {
     async fn five_wrong_tries_use_an_email_code_up(engine: Engine) {
         let (sink, srv) = server(engine, lenient_lockout).await;
         let mut inbox = Inbox::new(&srv, &sink);
-        let (org, _, _) = with_email(&srv, &mut inbox).await;
-        let (flow, ..) = login(&srv, &org).await;
-        let code = inbox.code(SIGN_IN).await;
-        for _ in 0..5 {
-            let err = with_email_code(&srv, &flow, &other_than(&code)).await.unwrap_err();
-            assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
-        }
+        let (_, flow, code) = at_second_step(&srv, &mut inbox).await;
+        five_wrong_codes(&srv, &flow, &code).await;
         let err = with_email_code(&srv, &flow, &code).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::CodeExpired), "{err}");
         // A new one works.
@@ -496,9 +503,7 @@ each_engine! {
     async fn a_locked_user_is_mailed_no_code(engine: Engine) {
         let (sink, srv) = server(engine, |_| {}).await;
         let mut inbox = Inbox::new(&srv, &sink);
-        let (org, _, _) = with_email(&srv, &mut inbox).await;
-        let (flow, ..) = login(&srv, &org).await;
-        let code = inbox.code(SIGN_IN).await;
+        let (org, flow, code) = at_second_step(&srv, &mut inbox).await;
         for _ in 0..5 {
             with_email_code(&srv, &flow, &other_than(&code)).await.unwrap_err();
         }

@@ -8,7 +8,6 @@ use twofold_proto::{
     EnrollTotpRequest, Factor, Problem, TotpEnrollment,
 };
 
-use crate::domain::confirm::RESEND_AFTER_SECS;
 use crate::domain::email::CodeSent;
 
 use crate::domain::factors::Enrollment;
@@ -137,13 +136,14 @@ pub(super) fn email_created(
     id: String,
     sent: CodeSent,
 ) -> (StatusCode, axum::Json<EmailEnrollment>) {
+    let sent = super::auth::code_sent(sent);
     (
         StatusCode::CREATED,
         axum::Json(EmailEnrollment {
             id,
             sent_to: sent.sent_to,
-            expires_at: sent.expires_at.to_rfc3339(),
-            resend_after: RESEND_AFTER_SECS,
+            expires_at: sent.expires_at,
+            resend_after: sent.resend_after,
         }),
     )
 }
