@@ -1,9 +1,11 @@
 //! `twofold`: runs the server (`serve`) and the offline admin commands, which open the same
-//! database directly and work while a server is running on it.
+//! database directly and work while a server is running on it (including the break-glass
+//! ones, `user reset-mfa | unlock | set-password`, for when no admin can sign in).
 //!
 //! Exit codes: 0 success, 1 the command failed, 2 bad configuration or usage. Errors are
 //! one line on stderr naming the problem.
 
+mod break_glass;
 mod import;
 
 use std::io::Read;
@@ -85,6 +87,56 @@ enum UserCommand {
         /// The CSV file, or `-` for standard input.
         file: PathBuf,
     },
+    /// List an organisation's users with their MFA status and any lock.
+    #[command(after_help = "Example: twofold user list --org acme")]
+    List {
+        #[arg(long)]
+        org: String,
+        /// `table` for people, `json` for scripts.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Break-glass: remove all of a user's second factors, end their sessions and clear
+    /// any lock (a lost phone, when no admin can sign in). The user is mailed and enrols
+    /// again at their next sign-in. Audited as done by the operator.
+    #[command(after_help = "Example: twofold user reset-mfa --org acme --username alice")]
+    ResetMfa {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Break-glass: clear a user's second-factor lock and the wait on their password.
+    /// Audited as done by the operator.
+    #[command(after_help = "Example: twofold user unlock --org acme --username alice")]
+    Unlock {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Break-glass: set a user's password, read from standard input. Their sessions and
+    /// remembered devices end and they are mailed. Audited as done by the operator.
+    #[command(
+        after_help = "Example: printf '%s\\n' 'a new passphrase' | twofold user set-password --org acme --username alice --password-stdin"
+    )]
+    SetPassword {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input (one line); required: a password is
+        /// never taken as an argument, where the process list and the shell history
+        /// would keep it.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Table,
+    Json,
 }
 
 #[derive(Args)]
@@ -208,6 +260,46 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     Twofold::open(&config, Arc::new(SystemClock)).await?
                 };
                 import::import(&tf, &org, &file, dry_run).await
+            }
+            Command::User(UserCommand::List { org, output }) => {
+                let tf = open(&config).await?;
+                break_glass::list(&tf, &org, output == Output::Json).await
+            }
+            Command::User(UserCommand::ResetMfa { org, username }) => {
+                let tf = open(&config).await?;
+                let (factors, sessions) = tf
+                    .operator_reset_mfa(&org, &username, &break_glass::operator())
+                    .await?;
+                println!(
+                    "reset {username}: {factors} factor(s) removed, {sessions} session(s) ended; \
+                     they enrol again at their next sign-in"
+                );
+                break_glass::deliver_mail(&tf).await;
+                Ok(())
+            }
+            Command::User(UserCommand::Unlock { org, username }) => {
+                let tf = open(&config).await?;
+                let had = tf
+                    .operator_unlock(&org, &username, &break_glass::operator())
+                    .await?;
+                println!(
+                    "unlocked {username}{}",
+                    if had { "" } else { " (there was no lock)" }
+                );
+                Ok(())
+            }
+            Command::User(UserCommand::SetPassword { org, username, .. }) => {
+                let password = read_password()?;
+                let tf = open(&config).await?;
+                let (sessions, devices) = tf
+                    .operator_set_password(&org, &username, password, &break_glass::operator())
+                    .await?;
+                println!(
+                    "password of {username} set; {sessions} session(s) ended, {devices} \
+                     remembered device(s) forgotten"
+                );
+                break_glass::deliver_mail(&tf).await;
+                Ok(())
             }
             Command::SecretKey(_) => Ok(()),
         }

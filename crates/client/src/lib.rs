@@ -12,10 +12,21 @@ use twofold_proto::{
     ChangePassword, ConfirmationRequired, DeleteFactorRequest, Device, ElevatedToken,
     EmailCodeSent, EmailEnrollment, EnrollEmailRequest, EnrollInFlowRequest, EnrollTotpRequest,
     ErrorCode, Factor, IntrospectRequest, Introspection, LoginRequest, LoginResponse, Me,
-    MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser, OrgSettings, OrgUser, Problem,
-    RecoveryCodes, RecoveryCodesStatus, SendEmailCodeRequest, SessionSummary, SetMfaPolicy,
-    SetOrgSettings, StepUpRequest, TotpEnrollment,
+    Method as SignInMethod, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser,
+    OrgSettings, OrgUser, PassSecondFactor, Problem, RecoveryCodes, RecoveryCodesStatus,
+    SendEmailCodeRequest, SessionInfo, SessionSummary, SetMfaPolicy, SetOrgSettings, StepUpRequest,
+    TotpEnrollment,
 };
+
+/// The answer to adding an authenticator app.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TotpStart {
+    /// 201: the pending factor, with its secret.
+    Enrolled(TotpEnrollment),
+    /// 202: the user has no factor yet, and a code was mailed to their address: send the
+    /// same request again with it.
+    ConfirmationRequired(ConfirmationRequired),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -222,17 +233,43 @@ impl Client {
             .map(|_| ())
     }
 
-    /// Starts enrolling a factor in a sign-in that requires one (`enrollment_required`).
+    /// Starts enrolling an app in a sign-in that requires one (`enrollment_required`),
+    /// expecting the pending factor at once (an organisation that does not mail a code
+    /// first, or `confirmation_code` given).
     pub async fn enroll_in_flow(
         &self,
         flow_token: &str,
         name: Option<&str>,
     ) -> Result<TotpEnrollment> {
+        enrolled(self.start_totp_in_flow(flow_token, name, None).await?)
+    }
+
+    /// `POST /auth/enroll/totp`: the pending factor, or (first without
+    /// `confirmation_code`) a code mailed to the user.
+    pub async fn start_totp_in_flow(
+        &self,
+        flow_token: &str,
+        name: Option<&str>,
+        confirmation_code: Option<&str>,
+    ) -> Result<TotpStart> {
         let req = EnrollInFlowRequest {
             flow_token: flow_token.into(),
             name: name.map(Into::into),
+            confirmation_code: confirmation_code.map(Into::into),
         };
-        self.post("/api/v1/auth/enroll/totp", &req).await
+        let rb = self
+            .request(Method::POST, "/api/v1/auth/enroll/totp")
+            .json(&req);
+        self.totp_start(rb).await
+    }
+
+    async fn totp_start(&self, rb: RequestBuilder) -> Result<TotpStart> {
+        let res = self.send(rb).await?;
+        if res.status() == StatusCode::ACCEPTED {
+            Ok(TotpStart::ConfirmationRequired(res.json().await?))
+        } else {
+            Ok(TotpStart::Enrolled(res.json().await?))
+        }
     }
 
     /// `POST /auth/enroll/email`: enrols email inside a sign-in that requires a factor.
@@ -244,6 +281,7 @@ impl Client {
         let req = EnrollInFlowRequest {
             flow_token: flow_token.into(),
             name: name.map(Into::into),
+            confirmation_code: None,
         };
         self.post("/api/v1/auth/enroll/email", &req).await
     }
@@ -252,7 +290,7 @@ impl Client {
     pub async fn enrollment_qr_png(&self, flow_token: &str, id: &str) -> Result<Vec<u8>> {
         let rb = self
             .request(Method::GET, &format!("/api/v1/auth/enroll/{id}/qr.png"))
-            .query(&[("flow_token", flow_token)]);
+            .bearer_auth(flow_token);
         Ok(self.send(rb).await?.bytes().await?.to_vec())
     }
 
@@ -346,14 +384,40 @@ impl Client {
             .await
     }
 
+    /// `POST /me/factors/totp`, expecting the pending factor at once (a user who has a
+    /// factor, or an organisation that does not mail a code first).
     pub async fn enroll_totp(&self, name: Option<&str>) -> Result<TotpEnrollment> {
-        self.post(
-            "/api/v1/me/factors/totp",
-            &EnrollTotpRequest {
-                name: name.map(Into::into),
-            },
-        )
-        .await
+        enrolled(self.start_totp(name, None).await?)
+    }
+
+    /// `POST /me/factors/totp`: the pending factor, or (for a user without a factor, first
+    /// without `confirmation_code`) a code mailed to them.
+    pub async fn start_totp(
+        &self,
+        name: Option<&str>,
+        confirmation_code: Option<&str>,
+    ) -> Result<TotpStart> {
+        let req = EnrollTotpRequest {
+            name: name.map(Into::into),
+            confirmation_code: confirmation_code.map(Into::into),
+        };
+        let rb = self
+            .request(Method::POST, "/api/v1/me/factors/totp")
+            .json(&req);
+        self.totp_start(rb).await
+    }
+
+    /// `POST /me/session/mfa`: raises this session to aal 2 with a code.
+    pub async fn pass_second_factor(
+        &self,
+        method: SignInMethod,
+        code: &str,
+    ) -> Result<SessionInfo> {
+        let req = PassSecondFactor {
+            method,
+            code: code.into(),
+        };
+        self.post("/api/v1/me/session/mfa", &req).await
     }
 
     /// `POST /me/factors/email`: a pending email factor, and a code mailed to it.
@@ -382,9 +446,22 @@ impl Client {
     }
 
     pub async fn activate_factor(&self, id: &str, code: &str) -> Result<Factor> {
+        self.activate_factor_as(id, code, None).await
+    }
+
+    /// `POST /me/factors/{id}/activate`, making it the preferred factor too if asked.
+    pub async fn activate_factor_as(
+        &self,
+        id: &str,
+        code: &str,
+        preferred: Option<bool>,
+    ) -> Result<Factor> {
         self.post(
             &format!("/api/v1/me/factors/{id}/activate"),
-            &ActivateFactorRequest { code: code.into() },
+            &ActivateFactorRequest {
+                code: code.into(),
+                preferred,
+            },
         )
         .await
     }
@@ -471,5 +548,20 @@ impl Client {
     pub async fn openapi(&self) -> Result<serde_json::Value> {
         self.json(self.request(Method::GET, "/api/v1/openapi.json"))
             .await
+    }
+}
+
+/// The pending factor of a [`TotpStart`]; a mailed confirmation is not what was expected.
+fn enrolled(start: TotpStart) -> Result<TotpEnrollment> {
+    match start {
+        TotpStart::Enrolled(e) => Ok(e),
+        TotpStart::ConfirmationRequired(c) => Err(ClientError::Unexpected {
+            status: StatusCode::ACCEPTED,
+            body: format!(
+                "confirmation_required: a code was mailed (valid until {}); send it as \
+                 confirmation_code",
+                c.expires_at
+            ),
+        }),
     }
 }

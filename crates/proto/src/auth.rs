@@ -141,6 +141,12 @@ pub struct EnrollInFlowRequest {
         )
     )]
     pub name: Option<String>,
+    /// `/auth/enroll/totp` only, where the organisation asks for it (the default): the
+    /// 6-digit code mailed to the user's address by the same request sent without it,
+    /// which answered 202 `confirmation_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6}$"))]
+    pub confirmation_code: Option<String>,
 }
 
 /// `POST /api/v1/auth/enroll/activate`: finish enrolling, and so signing in.

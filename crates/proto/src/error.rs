@@ -38,9 +38,22 @@ pub enum ErrorCode {
     /// Removing the user's last active factor while their organisation requires one:
     /// regenerate it instead (`POST /me/factors/{id}/regenerate`).
     LastFactor,
-    /// Asked again too soon (a new mailed code within 30 s of the last): try again in
-    /// `retry_after` seconds.
+    /// Asked again too soon (a new mailed code within 30 s of the last), or too many
+    /// failures from this address or for this account: try again in `retry_after` seconds.
     RateLimited,
+    /// The action needs a second factor and the caller has none: enrol one first
+    /// (`POST /me/factors/totp` or `/me/factors/email`), pass it, then try again.
+    EnrollmentRequired,
+    /// The elevated token is valid but lacks the scope the action needs (named in
+    /// `scope`): step up again asking for it.
+    InsufficientScope,
+    /// The request body is larger than this endpoint accepts.
+    PayloadTooLarge,
+    /// The request took longer than the server allows (a body sent too slowly, say).
+    RequestTimeout,
+    /// The server is too busy to take this request now: try again in `retry_after`
+    /// seconds.
+    Overloaded,
     /// Something failed on the server; the details are in its log, not here.
     Internal,
 }
@@ -64,6 +77,11 @@ impl ErrorCode {
             Self::StepUpRequired => "step_up_required",
             Self::LastFactor => "last_factor",
             Self::RateLimited => "rate_limited",
+            Self::EnrollmentRequired => "enrollment_required",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
+            Self::Overloaded => "overloaded",
             Self::Internal => "internal",
         }
     }
@@ -101,4 +119,7 @@ pub struct Problem {
     /// (negative: in the past), so the device's clock looks off by that much.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_skew_seconds: Option<i64>,
+    /// On `insufficient_scope`: the scope the elevated token needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }

@@ -60,6 +60,12 @@ pub struct EnrollTotpRequest {
         )
     )]
     pub name: Option<String>,
+    /// For a user without an active factor (whose organisation asks for it, the
+    /// default): the 6-digit code mailed to their address by the same request sent
+    /// without it, which answered 202 `confirmation_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6}$"))]
+    pub confirmation_code: Option<String>,
 }
 
 /// A pending TOTP factor: the only answer that ever carries the secret.
@@ -117,6 +123,9 @@ pub struct ActivateFactorRequest {
     /// digits; spaces are ignored ("123 456").
     #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6,8}$"))]
     pub code: String,
+    /// Make it the preferred factor too (seed 002's "set this as preferred").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred: Option<bool>,
 }
 
 /// `DELETE /api/v1/me/factors/{id}`: a current code from the factor being removed

@@ -29,7 +29,7 @@ pub use orgs::{
 
 pub use step_up::{
     ApiKey, ApiKeyCreated, ElevatedToken, IntrospectRequest, Introspection, NewApiKey,
-    StepUpRequest,
+    PassSecondFactor, StepUpRequest,
 };
 
 /// The media type of every error answer (RFC 9457 §3).

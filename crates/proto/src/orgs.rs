@@ -203,6 +203,10 @@ pub struct OrgSettings {
     /// Users may have a device remembered (`remember_device`). Default `true`; turning
     /// it off forgets every remembered device of the organisation.
     pub remember_devices: bool,
+    /// A user without a second factor gets a code mailed to their registered address
+    /// before they can add their first authenticator app, so a stolen password alone
+    /// cannot enrol the thief's phone. Default `true`.
+    pub confirm_first_app_by_email: bool,
     /// RFC 3339, UTC; `null` while the defaults hold.
     pub updated_at: Option<String>,
     /// The admin who changed them last.
@@ -216,4 +220,7 @@ pub struct OrgSettings {
 pub struct SetOrgSettings {
     pub allow_qr_redisplay: bool,
     pub remember_devices: bool,
+    /// Absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_first_app_by_email: Option<bool>,
 }

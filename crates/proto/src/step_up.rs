@@ -31,6 +31,19 @@ pub struct StepUpRequest {
     pub single_use: Option<bool>,
 }
 
+/// `POST /api/v1/me/session/mfa`: pass a second factor with the current session, which is
+/// raised to aal 2 (seed 004's `authenticateTotpMfaDevice`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "method": "totp", "code": "123456" })))]
+#[serde(deny_unknown_fields)]
+pub struct PassSecondFactor {
+    pub method: Method,
+    /// As for `POST /auth/mfa`; an email code comes from `POST /auth/step-up/email/send`.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[ 0-9A-Za-z-]{6,32}$"))]
+    pub code: String,
+}
+
 /// A scope's text, for the OpenAPI document only: 1-64 letters, digits and `:._-`.
 #[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]

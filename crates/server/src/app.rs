@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, HttpLimits};
 use crate::domain::{DomainError, Twofold};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,7 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     twofold: Twofold,
+    limits: HttpLimits,
 }
 
 impl Application {
@@ -46,6 +47,7 @@ impl Application {
             listener,
             addr,
             twofold,
+            limits: config.http.clone(),
         })
     }
 
@@ -66,11 +68,8 @@ impl Application {
         let housekeeping = tokio::spawn(purge_expired_forever(self.twofold.clone()));
         let store = self.twofold.store().clone();
         let mailer = self.twofold.mailer().clone();
-        let app = crate::http::router(self.twofold)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let res = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let app = crate::http::router(self.twofold, &self.limits);
+        let res = crate::http::serve::serve(self.listener, app, &self.limits, shutdown).await;
         housekeeping.abort();
         // Mail queued by the last requests (a lock notice, a code) gets a moment to go out.
         if tokio::time::timeout(MAIL_DRAIN, mailer.idle())
@@ -95,6 +94,9 @@ async fn purge_expired_forever(twofold: Twofold) {
             .await
         {
             tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+        if let Err(e) = twofold.retire_miss_costs().await {
+            tracing::warn!(error = %e, "retiring miss costs failed");
         }
     }
 }

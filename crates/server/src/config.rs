@@ -5,7 +5,7 @@
 //! from, so an operator can fix it without reading a backtrace.
 
 use std::fmt::Display;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -91,6 +91,9 @@ pub struct Security {
     pub session_ttl: Duration,
     /// Password hashes computed at once (each takes ~19 MiB and a core for a while).
     pub password_hash_concurrency: usize,
+    /// Hashes requests may have waiting or running; beyond, a sign-in is answered 503
+    /// `overloaded` at once instead of waiting without end.
+    pub password_hash_queue: usize,
     /// Authenticator apps a user may have at once (1: "one at a time").
     pub max_totp_factors: u32,
     /// How long a remembered device skips the second step.
@@ -110,13 +113,128 @@ impl Default for Security {
             enrollment_flow_ttl: Duration::from_secs(900),
             session_ttl: Duration::from_secs(12 * 3600),
             // Leave a core for the request path on small machines.
-            password_hash_concurrency: std::thread::available_parallelism()
-                .map(|n| n.get().saturating_sub(1).max(1))
-                .unwrap_or(1),
+            password_hash_concurrency: default_hash_concurrency(),
+            password_hash_queue: default_hash_queue(default_hash_concurrency()),
             max_totp_factors: 5,
             remember_device_ttl: Duration::from_secs(30 * 86_400),
             max_remembered_devices: 10,
         }
+    }
+}
+
+/// Leave a core for the request path on small machines.
+fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1).max(1))
+        .unwrap_or(1)
+}
+
+/// About half a second of hashing per thread waits at most (a hash takes ~25 ms).
+fn default_hash_queue(concurrency: usize) -> usize {
+    concurrency.saturating_mul(16).max(16)
+}
+
+/// An address range (`10.0.0.0/8`, `2001:db8::/32`, or one address) of proxies whose
+/// `X-Forwarded-For` is believed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpRange {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{addr:?} is not an IP address"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("/{p} is not a prefix length of 0 to {max}"))?,
+        };
+        Ok(IpRange { addr, prefix })
+    }
+}
+
+/// The HTTP server's limits: how long a client may take, how many may connect, and how
+/// many failures one address may send.
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    /// Connections served at once; a few more are let in for `/healthz` only.
+    pub max_connections: usize,
+    /// From a connection's start (or its previous answer) to the end of a request's
+    /// headers; an idle keep-alive connection is closed after as long.
+    pub header_read_timeout: Duration,
+    /// A whole request, its body included: then 408 `request_timeout`.
+    pub request_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
+    pub trusted_proxies: Vec<IpRange>,
+    /// Failed sign-in and code attempts one address may make in a burst ...
+    pub ip_failure_burst: u32,
+    /// ... and how fast that allowance comes back.
+    pub ip_failures_per_minute: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: default_max_connections(),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
+            ip_failure_burst: 30,
+            ip_failures_per_minute: 30,
+        }
+    }
+}
+
+/// 4,096, or half the process's open-files limit if that is lower, so connections can
+/// never use up the descriptors the database and the listener need.
+fn default_max_connections() -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|soft| soft.parse::<usize>().ok())
+        });
+    match limit {
+        Some(n) => (n / 2).clamp(64, 4096),
+        None => 4096,
     }
 }
 
@@ -215,6 +333,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub security: Security,
     pub mail: MailConfig,
+    pub http: HttpLimits,
 }
 
 impl Config {
@@ -230,6 +349,7 @@ impl Config {
             log_format: LogFormat::Text,
             security: Security::default(),
             mail: MailConfig::default(),
+            http: HttpLimits::default(),
         }
     }
 
@@ -373,6 +493,15 @@ impl Config {
             &None,
         )? {
             s.password_hash_concurrency = n;
+            s.password_hash_queue = default_hash_queue(n);
+        }
+        if let Some(Count(n)) = src.pick(
+            "password_hash_queue",
+            file.password_hash_queue,
+            "TWOFOLD_PASSWORD_HASH_QUEUE",
+            &None,
+        )? {
+            s.password_hash_queue = n;
         }
         s.max_totp_factors = src
             .pick(
@@ -408,6 +537,57 @@ impl Config {
             return Err(ConfigError::new("max_remembered_devices must be 1 to 100"));
         }
         cfg.mail = mail_config(&src, file.smtp.unwrap_or_default())?;
+        let h = &mut cfg.http;
+        if let Some(Count(n)) = src.pick(
+            "max_connections",
+            file.max_connections,
+            "TWOFOLD_MAX_CONNECTIONS",
+            &None,
+        )? {
+            h.max_connections = n;
+        }
+        h.header_read_timeout = secs(
+            src.pick(
+                "header_read_timeout_seconds",
+                file.header_read_timeout_seconds,
+                "TWOFOLD_HEADER_READ_TIMEOUT_SECONDS",
+                &None,
+            )?,
+            h.header_read_timeout,
+        );
+        h.request_timeout = secs(
+            src.pick(
+                "request_timeout_seconds",
+                file.request_timeout_seconds,
+                "TWOFOLD_REQUEST_TIMEOUT_SECONDS",
+                &None,
+            )?,
+            h.request_timeout,
+        );
+        if let Some(Ranges(r)) = src.pick(
+            "trusted_proxies",
+            file.trusted_proxies,
+            "TWOFOLD_TRUSTED_PROXIES",
+            &None,
+        )? {
+            h.trusted_proxies = r;
+        }
+        if let Some(Count(n)) = src.pick(
+            "ip_failure_burst",
+            file.ip_failure_burst,
+            "TWOFOLD_IP_FAILURE_BURST",
+            &None,
+        )? {
+            h.ip_failure_burst = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(Count(n)) = src.pick(
+            "ip_failures_per_minute",
+            file.ip_failures_per_minute,
+            "TWOFOLD_IP_FAILURES_PER_MINUTE",
+            &None,
+        )? {
+            h.ip_failures_per_minute = u32::try_from(n).unwrap_or(u32::MAX);
+        }
         Ok(cfg)
     }
 }
@@ -553,6 +733,13 @@ struct FileConfig {
     flow_ttl_seconds: Option<u64>,
     session_ttl_seconds: Option<u64>,
     password_hash_concurrency: Option<u64>,
+    password_hash_queue: Option<u64>,
+    max_connections: Option<u64>,
+    header_read_timeout_seconds: Option<u64>,
+    request_timeout_seconds: Option<u64>,
+    trusted_proxies: Option<String>,
+    ip_failure_burst: Option<u64>,
+    ip_failures_per_minute: Option<u64>,
     max_totp_factors: Option<u32>,
     remember_device_days: Option<u32>,
     max_remembered_devices: Option<u32>,
@@ -683,6 +870,30 @@ impl Setting for Secs {
             Ok(n) if (1..=365 * 86_400).contains(&n) => Ok(Secs(n)),
             _ => Err("expected a whole number of seconds, 1 or more".into()),
         }
+    }
+}
+
+/// A whole number from 1 to a million.
+struct Count(usize);
+impl Setting for Count {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        match s.trim().parse::<usize>() {
+            Ok(n) if (1..=1_000_000).contains(&n) => Ok(Count(n)),
+            _ => Err("expected a number from 1 to 1000000".into()),
+        }
+    }
+}
+
+/// Comma-separated address ranges.
+struct Ranges(Vec<IpRange>);
+impl Setting for Ranges {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map(Ranges)
     }
 }
 

@@ -2,13 +2,14 @@
 //! The `twofold` binary (crates/cli) drives it; the integration tests start it on port 0.
 //!
 //! Layers point one way: `http` → `domain` → `store`. No SQL outside `store`, no HTTP
-//! types outside `http`; `crypto`, `clock`, `mail` and `qr` are leaves anyone may use.
+//! types outside `http`; `crypto`, `clock`, `files`, `mail` and `qr` are leaves anyone may use.
 
 pub mod app;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod files;
 pub mod http;
 pub mod mail;
 pub mod qr;

@@ -22,4 +22,7 @@ pub enum CryptoError {
     Encrypt,
     #[error("password hashing failed: {0}")]
     Password(String),
+    /// The password-hashing queue is full (a flood of sign-ins): try again shortly.
+    #[error("the password hashing queue is full")]
+    Busy,
 }

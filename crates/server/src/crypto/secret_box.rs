@@ -5,6 +5,10 @@
 //! Keys carry an id, stored beside each ciphertext, so a later key can be introduced while
 //! old ciphertexts still name the key that opens them. The row's own id is the associated
 //! data, so a ciphertext copied onto another row does not decrypt.
+//!
+//! The same key also keys an HMAC (through a key derived from it, never the key itself)
+//! for values the database must hold but must not reveal to whoever copies it: mailed
+//! codes, whose 10⁶ possible values a plain salted hash would give away in a second.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,6 +16,8 @@ use std::path::Path;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{CryptoError, random_bytes};
@@ -24,7 +30,13 @@ const NONCE_LEN: usize = 24;
 pub struct SecretKey {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// HMAC-SHA256 key derived from the key (so one key never serves two algorithms).
+    mac_key: Zeroizing<[u8; 32]>,
 }
+
+/// The label the MAC key is derived under (HMAC-SHA256 of it under the key, as HKDF's
+/// expand step for one block).
+const MAC_KEY_LABEL: &[u8] = b"twofold mac key v1\x01";
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,9 +86,15 @@ impl SecretKey {
         }
         let cipher = XChaCha20Poly1305::new_from_slice(&bytes)
             .map_err(|_| CryptoError::Key("the key must be 32 bytes".into()))?;
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&bytes)
+            .map_err(|_| CryptoError::Key("the key must be 32 bytes".into()))?;
+        derive.update(MAC_KEY_LABEL);
+        let mut mac_key = Zeroizing::new([0u8; 32]);
+        mac_key.copy_from_slice(&derive.finalize().into_bytes());
         Ok(SecretKey {
             id: id.to_owned(),
             cipher,
+            mac_key,
         })
     }
 
@@ -123,17 +141,8 @@ impl SecretKey {
 /// Creates `path` readable by its owner only; fails if it already exists, so two processes
 /// starting at once cannot overwrite each other's key.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    crate::files::write_new_private(path, bytes)?;
+    std::fs::File::open(path)?.sync_all()
 }
 
 /// The keys this process can decrypt with; new ciphertexts use the `current` one.
@@ -164,6 +173,19 @@ impl KeyRing {
 
     pub fn has_key(&self, id: &str) -> bool {
         self.keys.contains_key(id)
+    }
+
+    /// HMAC-SHA256 under the current key's MAC key of `context` and `parts` (each
+    /// length-prefixed, so no two inputs run together into the same bytes).
+    pub fn mac(&self, context: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, CryptoError> {
+        let key = self.keys.get(&self.current).ok_or(CryptoError::Encrypt)?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.mac_key.as_ref())
+            .map_err(|_| CryptoError::Encrypt)?;
+        for part in std::iter::once(context).chain(parts.iter().copied()) {
+            mac.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+            mac.update(part);
+        }
+        Ok(mac.finalize().into_bytes().to_vec())
     }
 
     /// Encrypts `plaintext`, binding it to `context` (the owning row's id).

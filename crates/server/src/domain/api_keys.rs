@@ -31,9 +31,11 @@ impl Twofold {
         caller: &Caller,
         slug: &str,
         name: &str,
+        elevated: Option<&str>,
     ) -> Result<ApiKeyCreated> {
         let org = self.org_for_admin(caller, slug).await?;
         let name = label(name, "key's name")?;
+        self.require_admin_second_factor(caller, elevated).await?;
         let tok = token::mint(TokenKind::ApiKey)?;
         let row = ApiKeyRow {
             id: Self::new_id(),

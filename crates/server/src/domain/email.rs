@@ -71,8 +71,7 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<(String, CodeSent)> {
         let name = email_factor_name(name)?;
-        self.require_fresh_second_factor_if_enrolled(caller, elevated)
-            .await?;
+        self.adding_factor_guard(caller, elevated).await?;
         self.new_pending_email(&caller.user, name).await
     }
 
@@ -112,6 +111,8 @@ impl Twofold {
                     next_secret_key_id: None,
                     next_secret_sealed: None,
                     address: Some(user.email.clone()),
+                    resync_step: None,
+                    resync_at: None,
                 };
                 match self.store.insert_factor(&f).await {
                     Ok(()) => f,
@@ -131,9 +132,9 @@ impl Twofold {
         Ok((f.id, sent))
     }
 
-    /// Activates `user`'s pending email factor `f` with the code mailed to it (through
-    /// `activate_pending`, which checks that it is pending).
-    pub(crate) async fn activate_email(
+    /// Checks and uses up the code mailed to activate `user`'s pending email factor `f`
+    /// (`activate_pending` then activates it).
+    pub(crate) async fn check_email_activation_code(
         &self,
         user: &UserRow,
         f: &FactorRow,
@@ -146,15 +147,7 @@ impl Twofold {
             .map_err(|e| match e {
                 DomainError::WrongConfirmation => DomainError::InvalidCode,
                 e => e,
-            })?;
-        if !self
-            .store
-            .activate_factor(&f.id, None, self.now().as_millis())
-            .await?
-        {
-            return Err(DomainError::Conflict("the factor is already active".into()));
-        }
-        Ok(())
+            })
     }
 
     /// Mails a code for sign-in flow `flow_token` to the user's email factor.

@@ -8,10 +8,10 @@ use serde_json::json;
 
 use crate::crypto::token::{self, TokenKind};
 use crate::mail::messages;
-use crate::store::{EMAIL, FLOW_ENROLL, UserRow};
+use crate::store::{EMAIL, FLOW_ENROLL, FlowRow, UserRow};
 
 use super::email::CodeSent;
-use super::factors::Enrollment;
+use super::factors::AddApp;
 use super::input::{OtpCode, email_factor_name, factor_name};
 use super::sessions::NewSession;
 use super::{DomainError, Result, Twofold};
@@ -20,21 +20,34 @@ impl Twofold {
     /// The user of live enrolment flow `flow_token`. Only while the user has no active
     /// factor: once one is active (from another enrolment flow started alongside), the
     /// password alone must not add a second one, so such a flow is over.
-    async fn enrolling_user(&self, flow_token: &str) -> Result<(Vec<u8>, UserRow)> {
+    async fn enrolling_user(&self, flow_token: &str) -> Result<(FlowRow, UserRow)> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
-        let user = self.user_of_live_flow(&hash, FLOW_ENROLL).await?;
+        let (flow, user) = self.live_flow(&hash, FLOW_ENROLL).await?;
         if self.store.count_active_factors(&user.id).await? > 0 {
             return Err(DomainError::FlowExpired);
         }
-        Ok((hash, user))
+        Ok((flow, user))
     }
 
-    /// Starts enrolling an authenticator app in enrolment flow `flow_token`.
-    pub async fn enroll_in_flow(&self, flow_token: &str, name: Option<&str>) -> Result<Enrollment> {
+    /// Starts enrolling an authenticator app in enrolment flow `flow_token`: first a code
+    /// is mailed to the user's address (unless the organisation turned that off), which
+    /// comes back as `confirmation_code`.
+    pub async fn enroll_in_flow(
+        &self,
+        flow_token: &str,
+        name: Option<&str>,
+        confirmation_code: Option<&str>,
+    ) -> Result<AddApp> {
         let name = factor_name(name)?;
-        let (_, user) = self.enrolling_user(flow_token).await?;
-        self.new_pending_totp(&user, name).await
+        let (flow, user) = self.enrolling_user(flow_token).await?;
+        if let Some(expires_at) = self
+            .confirm_first_app(&user, confirmation_code, &flow.id)
+            .await?
+        {
+            return Ok(AddApp::ConfirmationRequired { expires_at });
+        }
+        Ok(AddApp::Enrolled(self.new_pending_totp(&user, name).await?))
     }
 
     /// Starts enrolling email in enrolment flow `flow_token`: a code is mailed to the
@@ -64,13 +77,18 @@ impl Twofold {
         code: &str,
     ) -> Result<NewSession> {
         let code = OtpCode::parse(code)?;
-        let (hash, user) = self.enrolling_user(flow_token).await?;
+        let (flow, user) = self.enrolling_user(flow_token).await?;
+        let hash = flow.token_hash;
         let f = self
             .store
             .factor_of_user(&user.id, id)
             .await?
             .ok_or(DomainError::NotFound("factor"))?;
-        self.activate_pending(&user, &f, &code).await?;
+        // Only while the user has none: a factor activated meanwhile (by another
+        // enrolment flow of theirs) ends this one.
+        if !self.activate_pending(&user, &f, &code, true, false).await? {
+            return Err(DomainError::FlowExpired);
+        }
         let amr: &[&str] = if f.kind == EMAIL {
             &super::email::AMR
         } else {

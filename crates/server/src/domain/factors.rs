@@ -2,6 +2,11 @@
 //! accepted), listing, removing, and checking a code against a user's factors with the
 //! lockout and the replay rule. Email factors have their own module (`email`); what is
 //! common to both (activating, preferring, removing) is here.
+//!
+//! Adding a factor is guarded: with a fresh second factor once the user has one; while
+//! they have none, the first authenticator app waits for a code mailed to their address
+//! (seed 000, step 2: a stolen password alone cannot enrol the thief's phone), and the
+//! activation succeeds only while they still have none (one atomic step with the check).
 
 use serde_json::json;
 use twofold_otp::{Algorithm, KeyUri, Secret, Totp, TotpParams, Window};
@@ -9,9 +14,10 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
-use crate::mail::messages;
+use crate::mail::messages::{self, CodeUse};
 use crate::store::{
-    self, AuditOrigin, CheckOutcome, CodeCheck, EMAIL, Evaluation, FactorRow, TOTP, UserRow,
+    self, Activate, Activation, AuditOrigin, CheckOutcome, CodeCheck, EMAIL, Evaluation, FactorRow,
+    NewPending, TOTP, UserRow,
 };
 
 use super::input::{OtpCode, factor_name};
@@ -21,6 +27,9 @@ use super::{DomainError, Result, Twofold};
 const PENDING: &str = "pending";
 const ACTIVE: &str = "active";
 
+/// The purpose of the mailed code that confirms adding a first authenticator app.
+const FIRST_APP: &str = "factor.first_app";
+
 /// A new pending TOTP factor: the only time the secret leaves the server.
 #[derive(Debug)]
 pub struct Enrollment {
@@ -29,7 +38,28 @@ pub struct Enrollment {
     pub uri: String,
 }
 
-fn to_api(f: &FactorRow) -> Factor {
+/// The answer to adding an authenticator app.
+#[derive(Debug)]
+pub enum AddApp {
+    Enrolled(Enrollment),
+    /// A code was mailed to the user's address, valid until then: send the same request
+    /// again with it.
+    ConfirmationRequired {
+        expires_at: Timestamp,
+    },
+}
+
+/// The factor asked for first at sign-in: the active one marked preferred, else the oldest
+/// active one (`factors` is oldest first).
+pub(crate) fn effective_preferred(factors: &[FactorRow]) -> Option<&FactorRow> {
+    factors
+        .iter()
+        .find(|f| f.status == ACTIVE && f.preferred)
+        .or_else(|| factors.iter().find(|f| f.status == ACTIVE))
+}
+
+/// `f` as the API shows it; `preferred` is the id of the user's effective preferred factor.
+fn to_api(f: &FactorRow, preferred: Option<&str>) -> Factor {
     Factor {
         id: f.id.clone(),
         factor_type: if f.kind == EMAIL {
@@ -47,82 +77,128 @@ fn to_api(f: &FactorRow) -> Factor {
         last_used_at: f
             .last_used_at
             .map(|t| Timestamp::from_millis(t).to_rfc3339()),
-        preferred: f.preferred,
+        preferred: preferred == Some(f.id.as_str()),
         email: f.address.clone(),
     }
 }
 
 impl Twofold {
-    /// Creates a pending TOTP factor with a fresh 160-bit secret. An earlier pending
-    /// factor of the same user (an enrolment never finished) is replaced.
+    /// Adds a pending TOTP factor with a fresh 160-bit secret, replacing an unfinished one.
+    /// A user without an active factor first gets a code mailed to their address (unless
+    /// the organisation turned that off) and sends it back as `confirmation_code`.
     pub async fn enroll_totp(
         &self,
         caller: &Caller,
         name: Option<&str>,
+        confirmation_code: Option<&str>,
         elevated: Option<&str>,
-    ) -> Result<Enrollment> {
+    ) -> Result<AddApp> {
         let name = factor_name(name)?;
-        self.require_fresh_second_factor_if_enrolled(caller, elevated)
-            .await?;
-        self.new_pending_totp(&caller.user, name).await
+        let first = self.adding_factor_guard(caller, elevated).await?;
+        if first {
+            let session = caller.session.id.as_str();
+            if let Some(expires_at) = self
+                .confirm_first_app(&caller.user, confirmation_code, session)
+                .await?
+            {
+                return Ok(AddApp::ConfirmationRequired { expires_at });
+            }
+        }
+        Ok(AddApp::Enrolled(
+            self.new_pending_totp(&caller.user, name).await?,
+        ))
     }
 
-    /// A new pending TOTP factor for `user`, replacing an unfinished one.
+    /// The mailed confirmation of a first authenticator app, for the session or flow
+    /// `bound_to`: without `code`, a code is mailed and its expiry answered; with one, it
+    /// is checked and used up (`None`: go on). `None` too when the organisation does not
+    /// ask for it.
+    pub(crate) async fn confirm_first_app(
+        &self,
+        user: &UserRow,
+        code: Option<&str>,
+        bound_to: &str,
+    ) -> Result<Option<Timestamp>> {
+        let wanted = self
+            .store
+            .org_settings(&user.org_id)
+            .await?
+            .is_none_or(|s| s.confirm_first_app_by_email);
+        if !wanted {
+            return Ok(None);
+        }
+        let Some(code) = code else {
+            let (code, expires_at) = self
+                .issue_confirmation(user, FIRST_APP, Some(bound_to))
+                .await?;
+            let minutes = super::confirm::CODE_TTL_SECS / 60;
+            self.mailer.send(
+                &messages::email_code(&user.email, CodeUse::AddApp, &code, minutes),
+                self.now(),
+            );
+            tracing::info!(event = "factor.confirmation_sent", user_id = %user.id);
+            return Ok(Some(expires_at));
+        };
+        self.use_confirmation(user, FIRST_APP, code, Some(bound_to))
+            .await?;
+        Ok(None)
+    }
+
+    /// A new pending TOTP factor for `user`, replacing an unfinished one, unless they have
+    /// the most authenticator apps allowed.
     pub(crate) async fn new_pending_totp(
         &self,
         user: &UserRow,
         name: String,
     ) -> Result<Enrollment> {
-        let factors = self.store.factors_of_user(&user.id).await?;
-        let apps = || factors.iter().filter(|f| f.kind == TOTP);
-        let active = apps().filter(|f| f.status == ACTIVE).count();
-        if active >= usize::try_from(self.security.max_totp_factors).unwrap_or(usize::MAX) {
-            return Err(DomainError::Conflict(format!(
-                "you already have {active} authenticator apps, the most allowed here; remove one, \
-                 or regenerate one to move it to a new device"
-            )));
-        }
-        for f in apps().filter(|f| f.status == PENDING) {
-            self.store.delete_pending_factor(&f.id).await?;
-        }
         let secret = Secret::generate().map_err(|e| DomainError::Internal(e.to_string()))?;
         let params = TotpParams::default();
         let id = Self::new_id();
         let sealed = self.keys.seal(secret.as_bytes(), id.as_bytes())?;
         let uri = self.key_uri(user, &secret, params);
-        self.store
-            .insert_factor(&FactorRow {
-                id: id.clone(),
-                user_id: user.id.clone(),
-                kind: TOTP.into(),
-                name,
-                status: PENDING.into(),
-                secret_key_id: Some(sealed.key_id),
-                secret_sealed: Some(sealed.bytes),
-                algorithm: Some(params.algorithm.to_string()),
-                digits: i64::from(params.digits),
-                period: i64::try_from(params.period).unwrap_or(30),
-                last_used_step: None,
-                created_at: self.now().as_millis(),
-                activated_at: None,
-                last_used_at: None,
-                preferred: false,
-                drift_steps: 0,
-                next_secret_key_id: None,
-                next_secret_sealed: None,
-                address: None,
-            })
-            .await?;
-        Ok(Enrollment {
-            id,
-            secret_base32: secret.to_base32(),
-            uri,
-        })
+        let row = FactorRow {
+            id: id.clone(),
+            user_id: user.id.clone(),
+            kind: TOTP.into(),
+            name,
+            status: PENDING.into(),
+            secret_key_id: Some(sealed.key_id),
+            secret_sealed: Some(sealed.bytes),
+            algorithm: Some(params.algorithm.to_string()),
+            digits: i64::from(params.digits),
+            period: i64::try_from(params.period).unwrap_or(30),
+            last_used_step: None,
+            created_at: self.now().as_millis(),
+            activated_at: None,
+            last_used_at: None,
+            preferred: false,
+            drift_steps: 0,
+            next_secret_key_id: None,
+            next_secret_sealed: None,
+            address: None,
+            resync_step: None,
+            resync_at: None,
+        };
+        let max = i64::from(self.security.max_totp_factors);
+        match self.store.replace_pending_totp(&row, max).await? {
+            NewPending::Inserted => Ok(Enrollment {
+                id,
+                secret_base32: secret.to_base32(),
+                uri,
+            }),
+            NewPending::TooMany { active } => Err(DomainError::Conflict(format!(
+                "you already have {active} authenticator {}, the most allowed here; remove \
+                 one, or regenerate one to move it to a new device",
+                if active == 1 { "app" } else { "apps" }
+            ))),
+        }
     }
 
     /// The Key URI a factor's QR code shows. A pending factor's is shown freely (it is
-    /// being set up); an active one's only if the organisation allows it, behind a fresh
-    /// second factor, and each time audited and mailed (the seed's eye icon).
+    /// being set up). A regenerated secret waiting for its first code is shown with a fresh
+    /// second factor (it is what the new device must scan). An active one's only if the
+    /// organisation allows it, behind a fresh second factor. The last two are audited and
+    /// mailed (the seed's eye icon).
     pub async fn factor_qr_uri(
         &self,
         caller: &Caller,
@@ -138,22 +214,33 @@ impl Twofold {
         if f.status == PENDING {
             return self.uri_of(&caller.user, &f);
         }
-        let allowed = self
-            .store
-            .org_settings(&caller.user.org_id)
-            .await?
-            .is_none_or(|s| s.allow_qr_redisplay);
-        if !allowed {
-            return Err(DomainError::Forbidden(
-                "your organisation does not show an authenticator's QR code again; regenerate \
-                 it to set up a new device"
-                    .into(),
-            ));
+        let regenerating = f.next_secret_sealed.is_some();
+        if !regenerating {
+            let allowed = self
+                .store
+                .org_settings(&caller.user.org_id)
+                .await?
+                .is_none_or(|s| s.allow_qr_redisplay);
+            if !allowed {
+                return Err(DomainError::Forbidden(
+                    "your organisation does not show an authenticator's QR code again; \
+                     regenerate it to set up a new device"
+                        .into(),
+                ));
+            }
         }
         self.require_fresh_second_factor(caller, elevated).await?;
-        let uri = self.uri_of(&caller.user, &f)?;
-        self.record_by(&caller.user, "factor.qr_viewed", json!({"factor_id": f.id}))
-            .await;
+        let uri = if regenerating {
+            self.uri_of(&caller.user, &next_secret_of(&f))?
+        } else {
+            self.uri_of(&caller.user, &f)?
+        };
+        self.record_by(
+            &caller.user,
+            "factor.qr_viewed",
+            json!({"factor_id": f.id, "regenerated_secret": regenerating}),
+        )
+        .await;
         self.mailer.send(
             &messages::factor_qr_viewed(&caller.user.email, &f.name),
             self.now(),
@@ -240,41 +327,58 @@ impl Twofold {
     }
 
     /// Activates `user`'s pending factor `f` with `code`: the code an authenticator app
-    /// shows now (its step counts as used), or the code mailed for an email factor.
+    /// shows now (its step counts as used), or the code mailed for an email factor. With
+    /// `only_if_first`, only while the user has no active factor: false (nothing changed)
+    /// if they have one now.
     pub(crate) async fn activate_pending(
         &self,
         user: &UserRow,
         f: &FactorRow,
         code: &OtpCode,
-    ) -> Result<()> {
+        only_if_first: bool,
+        preferred: bool,
+    ) -> Result<bool> {
         if f.status != PENDING {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
-        if f.kind == EMAIL {
-            return self.activate_email(user, f, code.as_str()).await;
-        }
-        let now = self.now();
-        let m = totp_of(&self.keys, f)?
-            .verify(code.as_str(), now.unix_secs(), self.window())
-            .ok_or(DomainError::InvalidCode)?;
-        let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
-        if !self
+        let step = if f.kind == EMAIL {
+            self.check_email_activation_code(user, f, code.as_str())
+                .await?;
+            None
+        } else {
+            let totp = totp_of(&self.keys, f)?;
+            Some(setup_code_step(&totp, code, self.now(), self.window())?)
+        };
+        let activation = self
             .store
-            .activate_factor(&f.id, Some(step), now.as_millis())
-            .await?
-        {
-            return Err(DomainError::Conflict("the factor is already active".into()));
+            .activate_factor(&Activate {
+                id: f.id.clone(),
+                user_id: user.id.clone(),
+                step,
+                now: self.now().as_millis(),
+                only_if_first,
+                preferred,
+            })
+            .await?;
+        match activation {
+            Activation::Activated => Ok(true),
+            Activation::NotFirst => Ok(false),
+            Activation::NotPending => {
+                Err(DomainError::Conflict("the factor is already active".into()))
+            }
         }
-        Ok(())
     }
 
     /// Activates a pending factor with a code from it: an authenticator app's current
-    /// code (its step counts as used), or the code mailed for an email factor.
+    /// code (its step counts as used), or the code mailed for an email factor; with
+    /// `preferred`, it becomes the preferred factor too. A regenerated factor moves to its
+    /// new secret the same way.
     pub async fn activate_factor(
         &self,
         caller: &Caller,
         id: &str,
         code: &str,
+        preferred: bool,
         elevated: Option<&str>,
     ) -> Result<Factor> {
         let code = OtpCode::parse(code)?;
@@ -285,25 +389,30 @@ impl Twofold {
         if f.status != PENDING {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
-        self.require_fresh_second_factor_if_enrolled(caller, elevated)
-            .await?;
-        self.activate_pending(&caller.user, &f, &code).await?;
+        let first = self.adding_factor_guard(caller, elevated).await?;
+        if !self
+            .activate_pending(&caller.user, &f, &code, first, preferred)
+            .await?
+        {
+            // Another factor became active meanwhile: adding this one now takes a fresh
+            // second factor, like any other.
+            return Err(DomainError::StepUpRequired);
+        }
         // This session stays as it was (it passed no second factor to sign in); the
         // user's other password-only sessions end if this is their first factor.
         self.first_factor_activated(&caller.user, &caller.session.id)
             .await?;
-        let f = self.own_factor(caller, id).await?;
         self.record_by(
             &caller.user,
             "factor.enrolled",
-            json!({"factor_id": f.id, "name": f.name}),
+            json!({"factor_id": f.id, "name": f.name, "preferred": preferred}),
         )
         .await;
         self.mailer.send(
             &messages::factor_added(&caller.user.email, &f.name),
             self.now(),
         );
-        Ok(to_api(&f))
+        self.factor_answer(&caller.user.id, id).await
     }
 
     /// Moves a regenerated factor to its new secret with a code from it.
@@ -315,16 +424,9 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<Factor> {
         self.require_fresh_second_factor(caller, elevated).await?;
-        let next = FactorRow {
-            secret_key_id: f.next_secret_key_id.clone(),
-            secret_sealed: f.next_secret_sealed.clone(),
-            ..f.clone()
-        };
         let now = self.now();
-        let m = totp_of(&self.keys, &next)?
-            .verify(code.as_str(), now.unix_secs(), self.window())
-            .ok_or(DomainError::InvalidCode)?;
-        let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
+        let totp = totp_of(&self.keys, &next_secret_of(&f))?;
+        let step = setup_code_step(&totp, code, now, self.window())?;
         if !self
             .store
             .promote_next_secret(&f.id, step, now.as_millis())
@@ -344,7 +446,7 @@ impl Twofold {
             &messages::factor_regenerated(&caller.user.email, &f.name),
             self.now(),
         );
-        Ok(to_api(&self.own_factor(caller, &f.id).await?))
+        self.factor_answer(&caller.user.id, &f.id).await
     }
 
     /// Makes an active factor the caller's preferred one: a change to their factors like
@@ -373,17 +475,26 @@ impl Twofold {
             &messages::factor_preferred(&caller.user.email, &f.name),
             self.now(),
         );
-        Ok(to_api(&self.own_factor(caller, id).await?))
+        self.factor_answer(&caller.user.id, id).await
     }
 
+    /// The user's factors, oldest first, the one asked for first at sign-in marked
+    /// `preferred`.
     pub async fn list_factors(&self, caller: &Caller) -> Result<Vec<Factor>> {
-        Ok(self
-            .store
-            .factors_of_user(&caller.user.id)
-            .await?
+        let factors = self.store.factors_of_user(&caller.user.id).await?;
+        let preferred = effective_preferred(&factors).map(|f| f.id.as_str());
+        Ok(factors.iter().map(|f| to_api(f, preferred)).collect())
+    }
+
+    /// Factor `id` of `user_id` as the API shows it.
+    async fn factor_answer(&self, user_id: &str, id: &str) -> Result<Factor> {
+        let factors = self.store.factors_of_user(user_id).await?;
+        let preferred = effective_preferred(&factors).map(|f| f.id.as_str());
+        factors
             .iter()
-            .map(to_api)
-            .collect())
+            .find(|f| f.id == id)
+            .map(|f| to_api(f, preferred))
+            .ok_or(DomainError::NotFound("factor"))
     }
 
     /// Removes a factor. An active one needs a current code from itself (for an email
@@ -450,19 +561,23 @@ impl Twofold {
         Ok(())
     }
 
-    /// A user who already has an active factor adds another only from a session that
-    /// passed a second factor in the last 10 minutes, or with an elevated token: a
-    /// password-only session (say, one opened before MFA was turned on, or stolen), or one
-    /// left open for hours, must not be able to add an attacker's authenticator.
-    pub(super) async fn require_fresh_second_factor_if_enrolled(
+    /// The guard of adding a factor. A user who already has an active factor adds another
+    /// only from a session that passed a second factor in the last 10 minutes, or with an
+    /// elevated token: a password-only session (say, one opened before MFA was turned on,
+    /// or stolen), or one left open for hours, must not be able to add an attacker's
+    /// authenticator. A user who has none may add one from their session: answers true,
+    /// and the activation must then be made `only_if_first`, so that it holds only while
+    /// they still have none.
+    pub(super) async fn adding_factor_guard(
         &self,
         caller: &Caller,
         elevated: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         if self.store.count_active_factors(&caller.user.id).await? == 0 {
-            return Ok(());
+            return Ok(true);
         }
-        self.require_fresh_second_factor(caller, elevated).await
+        self.require_fresh_second_factor(caller, elevated).await?;
+        Ok(false)
     }
 
     /// After `user` activated a factor: if it is their first, their other password-only
@@ -502,6 +617,13 @@ impl Twofold {
     /// factor: the attempt is counted (lockout), and a match is accepted only if its time
     /// step was never accepted for that factor (replay). `finish` says what else the
     /// acceptance writes.
+    ///
+    /// The accepted window follows each factor's learnt clock drift (RFC 6238 §6). A code
+    /// that matches only further out is refused like any wrong code — the caller is never
+    /// told that it would match later, which would make every code of the next minutes a
+    /// hit for a guesser — and remembered: a code from a later step at the same offset, in
+    /// the next 5 minutes, proves the offset (two consecutive codes, as privacyIDEA's
+    /// resynchronisation), and is accepted, and the drift learnt.
     pub(crate) async fn check_totp(
         &self,
         only: Option<&str>,
@@ -518,21 +640,7 @@ impl Twofold {
         let (keys, code_text, window) =
             (self.keys.clone(), code.as_str().to_owned(), self.window());
         let matcher = move |f: &FactorRow| -> Result<Evaluation> {
-            let totp = totp_of(&keys, f)?;
-            let now = now.unix_secs();
-            if let Some(m) = totp.verify(&code_text, now, accepted_window(window, f.drift_steps)) {
-                let step = i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?;
-                let drift = m.offset.clamp(-MAX_DRIFT_STEPS, MAX_DRIFT_STEPS);
-                return Ok(Evaluation::Match { step, drift });
-            }
-            // Not accepted. Would it match further out? Then the device's clock is off, and
-            // saying so saves the user a lockout. Still a failed attempt.
-            Ok(
-                match totp.verify(&code_text, now, Window::symmetric(SKEW_PROBE_STEPS)) {
-                    Some(m) => Evaluation::Skewed { drift: m.offset },
-                    None => Evaluation::NoMatch,
-                },
-            )
+            evaluate_totp(&totp_of(&keys, f)?, f, &code_text, now, window)
         };
         // For a sign-in the session is made up front, so the whole acceptance is one
         // write; minting its token costs about a microsecond.
@@ -581,19 +689,16 @@ impl Twofold {
                 attempt,
                 matched,
                 locked_until,
-                skew,
             } => {
                 if locked_until.is_some() {
                     self.mail_user(&user_id, |to| self.lock_notice(to, now))
                         .await;
                 }
                 self.attempt_failed(&user_id, attempt);
-                Err(match (matched, skew) {
-                    (true, _) => DomainError::CodeReused,
-                    (false, Some(steps)) => DomainError::ClockSkew {
-                        seconds: steps.saturating_mul(TOTP_PERIOD_SECS),
-                    },
-                    (false, None) => DomainError::InvalidCode,
+                Err(if matched {
+                    DomainError::CodeReused
+                } else {
+                    DomainError::InvalidCode
                 })
             }
             // Unknown or expired, or another request finished this flow first (then this
@@ -609,23 +714,110 @@ impl Twofold {
 
 /// The most drift learnt for a factor (RFC 6238 §6), in steps: 5 minutes.
 const MAX_DRIFT_STEPS: i64 = 10;
-/// How far out a code that was refused is looked for, to tell the user their device's
-/// clock is off: 5 minutes either way.
-const SKEW_PROBE_STEPS: u32 = 10;
+/// How far out a refused code is looked for: a device's clock this far off can be
+/// resynchronised (5 minutes either way).
+const PROBE_STEPS: u32 = 10;
+/// How long the first code of a resynchronisation waits for the second.
+const RESYNC_TTL_MS: i64 = 5 * 60 * 1000;
 /// The period of every factor Twofold enrols (imported ones may differ; the hint is
 /// approximate anyway).
 const TOTP_PERIOD_SECS: i64 = 30;
 
-/// The steps accepted for a factor whose device was last `drift` steps off: the usual
-/// window around the current step, stretched to cover the same window around `drift`
-/// (so a device whose clock was fixed meanwhile is still accepted, and re-learnt).
-fn accepted_window(usual: Window, drift: i64) -> Window {
-    let drift = drift.clamp(-MAX_DRIFT_STEPS, MAX_DRIFT_STEPS);
-    let extra = u32::try_from(drift.unsigned_abs()).unwrap_or(0);
-    Window {
-        center: 0,
-        behind: usual.behind + if drift < 0 { extra } else { 0 },
-        ahead: usual.ahead + if drift > 0 { extra } else { 0 },
+/// What `code` is for factor `f` (whose secret `totp` holds) at `now`: a match in the
+/// usual window or the one around the factor's learnt drift; a match completing a
+/// resynchronisation (a later step at the offset its first code showed); a far match (the
+/// first half of one); or nothing.
+fn evaluate_totp(
+    totp: &Totp,
+    f: &FactorRow,
+    code: &str,
+    now: Timestamp,
+    usual: Window,
+) -> Result<Evaluation> {
+    let secs = now.unix_secs();
+    // The usual window around now, and the same one around the device's learnt offset: a
+    // device whose clock drifts keeps working, and so does one whose clock was fixed
+    // since. At most twice the usual codes are accepted, however far the offset.
+    let drift = f.drift_steps.clamp(-MAX_DRIFT_STEPS, MAX_DRIFT_STEPS);
+    let around_drift = Window {
+        center: drift,
+        ..usual
+    };
+    let windows = if drift == 0 {
+        vec![usual]
+    } else {
+        vec![usual, around_drift]
+    };
+    for window in windows {
+        if let Some(m) = totp.verify(code, secs, window) {
+            return match_of(m);
+        }
+    }
+    if let Some((first, offset)) = resync_started(f, now, totp.params().period) {
+        let at_offset = Window {
+            center: offset,
+            behind: 1,
+            ahead: 1,
+        };
+        if let Some(m) = totp.verify(code, secs, at_offset) {
+            if i64::try_from(m.step).is_ok_and(|s| s > first) {
+                return match_of(m);
+            }
+        }
+    }
+    Ok(
+        match totp.verify(code, secs, Window::symmetric(PROBE_STEPS)) {
+            Some(m) => Evaluation::Skewed {
+                step: i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?,
+            },
+            None => Evaluation::NoMatch,
+        },
+    )
+}
+
+/// A live first half of a resynchronisation of `f`: the step its code matched, and that
+/// step's offset from the step it came at.
+fn resync_started(f: &FactorRow, now: Timestamp, period: u64) -> Option<(i64, i64)> {
+    let (step, at) = (f.resync_step?, f.resync_at?);
+    if now.as_millis() - at > RESYNC_TTL_MS {
+        return None;
+    }
+    let then = (at / 1000) / i64::try_from(period).ok().filter(|p| *p > 0)?;
+    Some((step, step - then))
+}
+
+fn match_of(m: twofold_otp::Match) -> Result<Evaluation> {
+    Ok(Evaluation::Match {
+        step: i64::try_from(m.step).map_err(|_| DomainError::InvalidCode)?,
+        drift: m.offset.clamp(-MAX_DRIFT_STEPS, MAX_DRIFT_STEPS),
+    })
+}
+
+/// The step of `code` from a secret the caller was just shown (a new app, or a
+/// regenerated secret): within the window, or `invalid_code` with how far off the
+/// device's clock looks when it matches further out. That hint is no help to a guesser:
+/// whoever sends this code holds the secret.
+fn setup_code_step(totp: &Totp, code: &OtpCode, now: Timestamp, window: Window) -> Result<i64> {
+    let secs = now.unix_secs();
+    if let Some(m) = totp.verify(code.as_str(), secs, window) {
+        return i64::try_from(m.step).map_err(|_| DomainError::InvalidCode);
+    }
+    Err(
+        match totp.verify(code.as_str(), secs, Window::symmetric(PROBE_STEPS)) {
+            Some(m) => DomainError::ClockSkew {
+                seconds: m.offset.saturating_mul(TOTP_PERIOD_SECS),
+            },
+            None => DomainError::InvalidCode,
+        },
+    )
+}
+
+/// `f` with its regenerated secret in place of its current one.
+fn next_secret_of(f: &FactorRow) -> FactorRow {
+    FactorRow {
+        secret_key_id: f.next_secret_key_id.clone(),
+        secret_sealed: f.next_secret_sealed.clone(),
+        ..f.clone()
     }
 }
 

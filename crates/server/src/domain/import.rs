@@ -236,6 +236,15 @@ impl Twofold {
             users: 0,
             factors: 0,
         };
+        // One hash of each imported kind, for the organisation's miss cost (below).
+        let mut kinds: HashMap<String, String> = HashMap::new();
+        for r in &checked.rows {
+            if let PasswordInput::Hash(h) = &r.password {
+                if let Some(t) = password::cost_template(h) {
+                    kinds.entry(t.to_owned()).or_insert_with(|| h.clone());
+                }
+            }
+        }
         let mut rows = checked.rows;
         let mut written = 0;
         while !rows.is_empty() {
@@ -270,7 +279,48 @@ impl Twofold {
             summary.factors += factors;
             progress(written);
         }
+        self.set_miss_cost(&checked.org_id, kinds.into_values().collect())
+            .await?;
         Ok(summary)
+    }
+
+    /// Makes unknown usernames in organisation `org_id` cost what its slowest password
+    /// hash kind does, given one hash of each kind just imported (see `crypto::password`).
+    async fn set_miss_cost(&self, org_id: &str, mut hashes: Vec<String>) -> Result<()> {
+        let current = self
+            .store
+            .orgs_with_miss_hash()
+            .await?
+            .into_iter()
+            .find(|(id, _)| id == org_id)
+            .map(|(_, h)| h);
+        hashes.extend(current.clone());
+        let slowest = self
+            .passwords
+            .slowest_dummy(hashes.iter().map(String::as_str))
+            .await?;
+        if slowest != current {
+            self.store
+                .set_org_miss_hash(org_id, slowest.as_deref())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the miss cost of organisations none of whose users has an imported hash
+    /// left (all were replaced at sign-in): their misses cost what ours do again.
+    pub async fn retire_miss_costs(&self) -> Result<()> {
+        for (org_id, _) in self.store.orgs_with_miss_hash().await? {
+            if !self
+                .store
+                .org_holds_other_hashes(&org_id, password::CURRENT_PREFIX)
+                .await?
+            {
+                self.store.set_org_miss_hash(&org_id, None).await?;
+                tracing::info!(org_id, "no imported password hash left: miss cost retired");
+            }
+        }
+        Ok(())
     }
 
     /// Hashes the batch's plain passwords (in parallel, within the hasher's limit) and
@@ -287,7 +337,7 @@ impl Twofold {
             if let PasswordInput::Plain(p) = &row.password {
                 let passwords = self.passwords.clone();
                 let p = p.clone();
-                jobs.spawn(async move { (i, passwords.hash(p).await) });
+                jobs.spawn(async move { (i, passwords.hash_for_import(p).await) });
             }
         }
         while let Some(done) = jobs.join_next().await {
@@ -329,6 +379,8 @@ impl Twofold {
                         next_secret_key_id: None,
                         next_secret_sealed: None,
                         address: None,
+                        resync_step: None,
+                        resync_at: None,
                     })
                 }
             };
@@ -344,6 +396,7 @@ impl Twofold {
                     password_hash,
                     created_at: now,
                     last_login_at: None,
+                    last_login_ip: None,
                 },
                 factor,
             });

@@ -6,6 +6,17 @@ fn invalid(msg: impl Into<String>) -> DomainError {
     DomainError::InvalidInput(msg.into())
 }
 
+/// Input echoed in an error, cut to what helps the caller recognise it: an error must not
+/// send megabytes back.
+fn shown(s: &str) -> String {
+    const MAX: usize = 64;
+    if s.chars().count() <= MAX {
+        return format!("{s:?}");
+    }
+    let head: String = s.chars().take(MAX).collect();
+    format!("{head:?}… ({} characters)", s.chars().count())
+}
+
 /// An organisation slug: 2-63 of `a-z 0-9 -`, starting with a letter or digit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slug(String);
@@ -18,7 +29,8 @@ impl Slug {
             && !s.starts_with('-');
         if !ok {
             return Err(invalid(format!(
-                "invalid organisation slug {s:?}: use 2-63 lower-case letters, digits or '-', not starting with '-'"
+                "invalid organisation slug {}: use 2-63 lower-case letters, digits or '-', not starting with '-'",
+                shown(s)
             )));
         }
         Ok(Slug(s.to_owned()))
@@ -40,7 +52,8 @@ impl Username {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_@+".contains(&b));
         if !ok {
             return Err(invalid(format!(
-                "invalid username {s:?}: use 1-64 letters, digits or . _ - @ +"
+                "invalid username {}: use 1-64 letters, digits or . _ - @ +",
+                shown(&s)
             )));
         }
         Ok(Username(s))
@@ -62,7 +75,7 @@ impl Email {
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
             && matches!(s.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'));
         if !ok {
-            return Err(invalid(format!("invalid email address {s:?}")));
+            return Err(invalid(format!("invalid email address {}", shown(s))));
         }
         Ok(Email(s.to_owned()))
     }
@@ -179,6 +192,20 @@ mod tests {
             "a@b@c.d",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn long_input_is_not_echoed_whole() {
+        let long = format!("{}!", "a".repeat(1_799_999));
+        for e in [
+            Username::parse(&long).unwrap_err(),
+            Email::parse(&long).unwrap_err(),
+            Slug::parse(&long).unwrap_err(),
+        ] {
+            let msg = e.to_string();
+            assert!(msg.len() < 300, "{} bytes: {}", msg.len(), &msg[..300]);
+            assert!(msg.contains("1800000 characters"), "{msg}");
         }
     }
 

@@ -12,8 +12,10 @@ pub mod factors;
 pub mod import;
 pub mod input;
 pub mod lockout;
+pub mod operator;
 pub mod org_admin;
 pub mod orgs;
+pub mod password_throttle;
 pub mod policy;
 pub mod recovery;
 pub mod sessions;
@@ -72,8 +74,24 @@ pub enum DomainError {
     FlowExpired,
     #[error("{0}")]
     MethodNotAvailable(String),
-    #[error("this needs a session that passed a second factor; sign in again with your code")]
+    #[error(
+        "this needs a session that passed a second factor in the last 10 minutes: pass one \
+         (POST /me/session/mfa) or send an elevated token (X-Elevated-Token)"
+    )]
     StepUpRequired,
+    #[error(
+        "this needs a second factor and you have none: add one (POST /me/factors/totp or \
+         /me/factors/email), pass it (POST /me/session/mfa), then try again"
+    )]
+    EnrollmentRequired,
+    #[error("the elevated token does not carry the scope {scope:?}; step up again asking for it")]
+    InsufficientScope { scope: String },
+    /// Too many wrong passwords for this account lately: a new guess waits.
+    #[error("too many wrong passwords for this account; try again in {retry_after} s")]
+    Throttled { retry_after: u64 },
+    /// The password hashing queue is full.
+    #[error("the server is busy; try again in {retry_after} s")]
+    Overloaded { retry_after: u64 },
     #[error(
         "your organisation requires a second factor and this is your last one; to replace a \
          lost or changed authenticator, regenerate it (POST /me/factors/{{id}}/regenerate)"
@@ -82,12 +100,22 @@ pub enum DomainError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Crypto(#[from] CryptoError),
+    Crypto(CryptoError),
     #[error("{0}")]
     Internal(String),
 }
 
 pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+impl From<CryptoError> for DomainError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            // A flood of sign-ins: refused now rather than queued without end.
+            CryptoError::Busy => DomainError::Overloaded { retry_after: 1 },
+            e => DomainError::Crypto(e),
+        }
+    }
+}
 
 /// The service: everything a request needs, cheap to clone.
 #[derive(Clone)]
@@ -112,7 +140,7 @@ impl Twofold {
         let key = match &config.secret_key {
             Some(text) => SecretKey::parse(text)?,
             None => {
-                std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                crate::files::private_dir(&config.data_dir).map_err(|e| {
                     DomainError::Internal(format!(
                         "cannot create {}: {e}",
                         config.data_dir.display()
@@ -170,7 +198,10 @@ impl Twofold {
         store: Store,
         keys: KeyRing,
     ) -> Result<Twofold> {
-        let passwords = Passwords::new(config.security.password_hash_concurrency)?;
+        let passwords = Passwords::new(
+            config.security.password_hash_concurrency,
+            config.security.password_hash_queue,
+        )?;
         let mailer = Mailer::start(&config.mail, &config.data_dir)
             .map_err(|e| DomainError::Internal(format!("mail: {e}")))?;
         Ok(Twofold {

@@ -14,7 +14,7 @@ use super::sessions::Caller;
 use super::users::{NewUser, parse_role};
 use super::{DomainError, Result, Twofold};
 
-fn org_user(u: &UserRow, active_factors: i64) -> Result<OrgUser> {
+pub(super) fn org_user(u: &UserRow, active_factors: i64) -> Result<OrgUser> {
     Ok(OrgUser {
         id: u.id.clone(),
         username: u.username.clone(),
@@ -74,6 +74,7 @@ impl Twofold {
         caller: &Caller,
         slug: &str,
         new: NewOrgUser,
+        elevated: Option<&str>,
     ) -> Result<OrgUser> {
         let org = self.org_for_admin(caller, slug).await?;
         if new.role == Role::Owner && parse_role(&caller.user.role)? != Role::Owner {
@@ -81,6 +82,8 @@ impl Twofold {
                 "only an owner may create another owner".into(),
             ));
         }
+        // A new account (perhaps an admin, perhaps with a password) is a credential.
+        self.require_admin_second_factor(caller, elevated).await?;
         let actor = caller.user.id.as_str();
         let id = self
             .create_user_by(
@@ -105,10 +108,26 @@ impl Twofold {
 }
 
 impl Twofold {
-    /// User `id` of the organisation `slug`, for an owner or admin of it to act on. A user
-    /// of another organisation is `not_found`; an owner can be acted on only by an owner.
-    async fn org_member_for_admin(&self, caller: &Caller, slug: &str, id: &str) -> Result<UserRow> {
+    /// User `id` of the organisation `slug`, for an owner or admin of it to act on, with a
+    /// fresh second factor (these actions weaken someone's protection). A user of another
+    /// organisation is `not_found`; an owner can be acted on only by an owner; the caller
+    /// cannot act on themselves here: their own factors are changed with a code from one
+    /// (`/me/factors`), and their own lock waits like anyone's.
+    async fn org_member_for_admin(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+        elevated: Option<&str>,
+    ) -> Result<UserRow> {
         let org = self.org_for_admin(caller, slug).await?;
+        if id == caller.user.id {
+            return Err(DomainError::Forbidden(
+                "you cannot do this to yourself as an admin: change your own factors under \
+                 /me/factors, with a code from one of them"
+                    .into(),
+            ));
+        }
         let user = self
             .store
             .user_by_id(id)
@@ -120,14 +139,23 @@ impl Twofold {
                 "only an owner may do this to an owner".into(),
             ));
         }
+        self.require_admin_second_factor(caller, elevated).await?;
         Ok(user)
     }
 
     /// For a lost phone: removes all of the user's second factors, ends their sessions,
     /// clears any lock and mails them a notice. If the organisation requires MFA they
     /// enrol again at their next sign-in.
-    pub async fn reset_user_mfa(&self, caller: &Caller, slug: &str, id: &str) -> Result<()> {
-        let user = self.org_member_for_admin(caller, slug, id).await?;
+    pub async fn reset_user_mfa(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+        elevated: Option<&str>,
+    ) -> Result<()> {
+        let user = self
+            .org_member_for_admin(caller, slug, id, elevated)
+            .await?;
         let (factors, sessions) = self.store.reset_mfa(&user.id).await?;
         self.record(Event {
             org_id: &user.org_id,
@@ -143,8 +171,16 @@ impl Twofold {
     }
 
     /// Clears the user's second-factor lock (and failure count).
-    pub async fn unlock_user(&self, caller: &Caller, slug: &str, id: &str) -> Result<()> {
-        let user = self.org_member_for_admin(caller, slug, id).await?;
+    pub async fn unlock_user(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+        elevated: Option<&str>,
+    ) -> Result<()> {
+        let user = self
+            .org_member_for_admin(caller, slug, id, elevated)
+            .await?;
         let was_locked = self.store.unlock_mfa(&user.id).await?;
         self.record(Event {
             org_id: &user.org_id,

@@ -23,6 +23,7 @@ impl Twofold {
             slug: slug.as_str().to_owned(),
             name: name.to_owned(),
             created_at: self.now().as_millis(),
+            miss_hash: None,
         };
         match self.store.insert_org(&row).await {
             Ok(()) => Ok(row.id),

@@ -73,8 +73,13 @@ impl Twofold {
         caller: &Caller,
         slug: &str,
         req: SetMfaPolicy,
+        elevated: Option<&str>,
     ) -> Result<PolicyOutcome> {
         let org = self.org_for_admin(caller, slug).await?;
+        // Either way it changes everyone's protection. An admin without a second factor
+        // is stopped here: they enrol first, so that whoever requires MFA meets it too
+        // (seed 001: "the admin enabling MFA is also required to enroll").
+        self.require_admin_second_factor(caller, elevated).await?;
         if !req.required {
             return self
                 .disable_mfa(caller, &org, req.confirmation_code.as_deref())

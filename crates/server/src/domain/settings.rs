@@ -15,6 +15,7 @@ fn to_api(row: Option<&OrgSettingsRow>) -> OrgSettings {
     OrgSettings {
         allow_qr_redisplay: row.is_none_or(|r| r.allow_qr_redisplay),
         remember_devices: row.is_none_or(|r| r.remember_devices),
+        confirm_first_app_by_email: row.is_none_or(|r| r.confirm_first_app_by_email),
         updated_at: row.map(|r| Timestamp::from_millis(r.updated_at).to_rfc3339()),
         updated_by: row.and_then(|r| r.updated_by.clone()),
     }
@@ -31,12 +32,23 @@ impl Twofold {
         caller: &Caller,
         slug: &str,
         req: SetOrgSettings,
+        elevated: Option<&str>,
     ) -> Result<OrgSettings> {
         let org = self.org_for_admin(caller, slug).await?;
+        // Turning an option on (QR codes shown again, remembered devices, no mailed code
+        // before a first app) weakens everyone's protection.
+        self.require_admin_second_factor(caller, elevated).await?;
+        let confirm_first_app_by_email = match req.confirm_first_app_by_email {
+            Some(v) => v,
+            None => {
+                to_api(self.store.org_settings(&org.id).await?.as_ref()).confirm_first_app_by_email
+            }
+        };
         let row = OrgSettingsRow {
             org_id: org.id.clone(),
             allow_qr_redisplay: req.allow_qr_redisplay,
             remember_devices: req.remember_devices,
+            confirm_first_app_by_email,
             updated_at: self.now().as_millis(),
             updated_by: Some(caller.user.id.clone()),
         };
@@ -55,6 +67,7 @@ impl Twofold {
             details: json!({
                 "allow_qr_redisplay": req.allow_qr_redisplay,
                 "remember_devices": req.remember_devices,
+                "confirm_first_app_by_email": confirm_first_app_by_email,
                 "devices_forgotten": forgotten,
             }),
         })

@@ -79,30 +79,57 @@ impl Twofold {
         // A malformed organisation or username cannot exist: treat it like an unknown one
         // (same work, same answer) rather than tell the caller what they look like.
         let slug = Slug::parse(org).ok();
-        let user = match (&slug, Username::parse(username)) {
-            (Some(org), Ok(u)) => self.store.user_by_login(org.as_str(), u.as_str()).await?,
-            _ => None,
+        let name = Username::parse(username).ok();
+        let account = slug.as_ref().zip(name.as_ref());
+        let (org_row, user) = match account {
+            Some((org, name)) => match self.store.org_by_slug(org.as_str()).await? {
+                Some(o) => {
+                    let user = self
+                        .store
+                        .user_by_login(org.as_str(), name.as_str())
+                        .await?;
+                    (Some(o), user)
+                }
+                None => (None, None),
+            },
+            None => (None, None),
         };
-        // Federated users have no password here; they are checked against the dummy too.
+        if password.chars().count() > crate::crypto::password::MAX_LEN {
+            return Err(DomainError::InvalidCredentials);
+        }
+        // Guesses for this account may have to wait; nothing is checked while they do.
+        if let Some((org, name)) = account {
+            self.check_password_throttle(org.as_str(), name.as_str(), user.as_ref(), device_token)
+                .await?;
+        }
+        // Federated users have no password here; they are checked against a dummy too.
         let hash = user
             .as_ref()
             .filter(|u| !u.federated)
             .and_then(|u| u.password_hash.clone());
-        if password.chars().count() > crate::crypto::password::MAX_LEN {
-            return Err(DomainError::InvalidCredentials);
-        }
+        let miss = org_row.as_ref().and_then(|o| o.miss_hash.as_deref());
+        let started = std::time::Instant::now();
         let verified = self
             .passwords
-            .verify(password.clone(), hash.clone())
+            .verify(password.clone(), hash.clone(), miss)
             .await?;
         let user = match user {
             Some(u) if verified.ok => u,
             user => {
-                self.record_failed_sign_in(slug.as_ref(), user.as_ref(), username)
+                // As long as a miss takes, where imported hashes make misses slower.
+                if let Some(miss) = miss {
+                    self.passwords.pad_failure(miss, started).await;
+                }
+                if let Some((org, name)) = account {
+                    self.count_password_failure(org.as_str(), name.as_str())
+                        .await;
+                }
+                self.record_failed_sign_in(org_row.as_ref(), user.as_ref(), username)
                     .await;
                 return Err(DomainError::InvalidCredentials);
             }
         };
+        self.password_was_right(&user).await;
         if let (true, Some(old)) = (verified.needs_rehash, hash) {
             self.upgrade_password_hash(&user.id, &old, password).await;
         }
@@ -167,9 +194,8 @@ impl Twofold {
         if self.store.count_unused_recovery_codes(&user.id).await? > 0 {
             methods.push(Method::RecoveryCode);
         }
-        // The preferred factor, else the oldest (the list is oldest first); it is not
-        // empty here.
-        let Some(preferred) = factors.iter().find(|f| f.preferred).or(factors.first()) else {
+        // The preferred factor, else the oldest; there is one here.
+        let Some(preferred) = super::factors::effective_preferred(&factors) else {
             return Err(DomainError::Internal("no active factor to prefer".into()));
         };
         let (preferred, code_sent_to) = if preferred.kind == EMAIL {
@@ -217,26 +243,20 @@ impl Twofold {
     /// with the username as typed. An unknown organisation has no log to record it in.
     async fn record_failed_sign_in(
         &self,
-        slug: Option<&Slug>,
+        org: Option<&crate::store::OrgRow>,
         user: Option<&UserRow>,
         typed: &str,
     ) {
-        let org_id = match (user, slug) {
-            (Some(u), _) => Some(u.org_id.clone()),
-            (None, Some(slug)) => match self.store.org_by_slug(slug.as_str()).await {
-                Ok(org) => org.map(|o| o.id),
-                Err(e) => {
-                    tracing::error!(error = %e, "audit event not stored");
-                    None
-                }
-            },
-            (None, None) => None,
+        let Some(org_id) = user
+            .map(|u| u.org_id.as_str())
+            .or(org.map(|o| o.id.as_str()))
+        else {
+            return;
         };
-        let Some(org_id) = org_id else { return };
         // A username is at most a few hundred characters; keep the log bounded anyway.
         let typed: String = typed.chars().take(256).collect();
         self.record(Event {
-            org_id: &org_id,
+            org_id,
             event: "signin.failed",
             actor_id: None,
             subject_id: user.map(|u| u.id.as_str()),

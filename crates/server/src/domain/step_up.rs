@@ -18,7 +18,7 @@
 //! elevated token; removing a factor takes one in place of a code from that factor.
 
 use serde_json::json;
-use twofold_proto::{ElevatedToken, Introspection, Method};
+use twofold_proto::{ElevatedToken, Introspection, Method, SessionInfo};
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
@@ -47,31 +47,7 @@ impl Twofold {
     ) -> Result<ElevatedToken> {
         let scopes = scopes(wanted)?;
         let user = &caller.user;
-        if self.store.count_active_factors(&user.id).await? == 0 {
-            return Err(DomainError::Conflict(
-                "there is no second factor to step up with: activate one first".into(),
-            ));
-        }
-        let (amr, factor_id): (&[&str], Option<String>) = match method {
-            Method::Totp => {
-                let code = OtpCode::parse(code)?;
-                let finish = Finish::Claim { user_id: &user.id };
-                let accepted = self.check_totp(None, &code, finish).await?;
-                (&["pwd", "otp"], Some(accepted.factor_id))
-            }
-            Method::RecoveryCode => {
-                let claim = store::Finish::Claim {
-                    user_id: user.id.clone(),
-                };
-                self.check_recovery_code(user, code, claim, Vec::new())
-                    .await?;
-                (&["pwd", "otp", "recovery_code"], None)
-            }
-            Method::Email => {
-                let factor_id = self.check_step_up_email_code(caller, code).await?;
-                (&super::email::AMR, Some(factor_id))
-            }
-        };
+        let passed = self.check_second_factor(caller, method, code).await?;
         let now = self.now().as_millis();
         let tok = token::mint(TokenKind::Elevated)?;
         let expires_at = (now + ELEVATED_TTL_MS).min(caller.session.expires_at);
@@ -82,7 +58,7 @@ impl Twofold {
                 user_id: user.id.clone(),
                 session_id: caller.session.id.clone(),
                 scopes: scopes.join(" "),
-                amr: amr.join(" "),
+                amr: passed.amr.join(" "),
                 single_use,
                 created_at: now,
                 expires_at,
@@ -92,13 +68,99 @@ impl Twofold {
         self.record_by(
             user,
             "mfa.step_up",
-            json!({"method": method, "scopes": scopes, "single_use": single_use, "factor_id": factor_id}),
+            json!({"method": method, "scopes": scopes, "single_use": single_use, "factor_id": passed.factor_id}),
         )
         .await;
         Ok(ElevatedToken {
             elevated_token: tok.text,
             scopes,
             expires_at: Timestamp::from_millis(expires_at).to_rfc3339(),
+        })
+    }
+
+    /// Raises the caller's own session to aal 2 with a code from one of their active
+    /// factors (seed 004's `authenticateTotpMfaDevice`): checked like a sign-in's (lockout,
+    /// replay) and audited. The session counts as having passed a second factor now.
+    pub async fn pass_second_factor_in_session(
+        &self,
+        caller: &Caller,
+        method: Method,
+        code: &str,
+    ) -> Result<SessionInfo> {
+        let passed = self.check_second_factor(caller, method, code).await?;
+        // What the session already had (the password, a remembered device), then the
+        // methods just passed.
+        let mut amr = amr_list(&caller.session.amr);
+        for m in passed.amr {
+            if !amr.iter().any(|a| a == m) {
+                amr.push((*m).to_owned());
+            }
+        }
+        let now = self.now().as_millis();
+        if !self
+            .store
+            .raise_session(
+                &caller.session.id,
+                &amr.join(" "),
+                passed.factor_id.as_deref(),
+                now,
+            )
+            .await?
+        {
+            return Err(DomainError::Unauthenticated);
+        }
+        self.record_by(
+            &caller.user,
+            "session.upgraded",
+            json!({"method": method, "amr": amr, "factor_id": passed.factor_id}),
+        )
+        .await;
+        Ok(SessionInfo {
+            aal: 2,
+            amr,
+            expires_at: Timestamp::from_millis(caller.session.expires_at).to_rfc3339(),
+        })
+    }
+
+    /// Checks a code from one of the caller's active factors by `method`, counted like a
+    /// sign-in's (lockout, replay); answers what it proved.
+    async fn check_second_factor(
+        &self,
+        caller: &Caller,
+        method: Method,
+        code: &str,
+    ) -> Result<Passed> {
+        let user = &caller.user;
+        if self.store.count_active_factors(&user.id).await? == 0 {
+            return Err(DomainError::Conflict(
+                "there is no second factor to pass: activate one first".into(),
+            ));
+        }
+        Ok(match method {
+            Method::Totp => {
+                let code = OtpCode::parse(code)?;
+                let finish = Finish::Claim { user_id: &user.id };
+                let accepted = self.check_totp(None, &code, finish).await?;
+                Passed {
+                    amr: &["pwd", "otp"],
+                    factor_id: Some(accepted.factor_id),
+                }
+            }
+            Method::RecoveryCode => {
+                let claim = store::Finish::Claim {
+                    user_id: user.id.clone(),
+                };
+                self.check_recovery_code(user, code, claim, Vec::new())
+                    .await?;
+                Passed {
+                    amr: &["pwd", "otp", "recovery_code"],
+                    factor_id: None,
+                }
+            }
+            Method::Email => Passed {
+                amr: &super::email::AMR,
+                factor_id: Some(self.check_step_up_email_code(caller, code).await?),
+            },
         })
     }
 
@@ -116,8 +178,23 @@ impl Twofold {
         }
     }
 
+    /// The guard of an admin action that weakens someone's protection or hands out a
+    /// credential: the same fresh second factor as a user's own factor changes. An admin
+    /// who has no second factor has none to give: they enrol one first.
+    pub(crate) async fn require_admin_second_factor(
+        &self,
+        caller: &Caller,
+        elevated: Option<&str>,
+    ) -> Result<()> {
+        if self.store.count_active_factors(&caller.user.id).await? == 0 {
+            return Err(DomainError::EnrollmentRequired);
+        }
+        self.require_fresh_second_factor(caller, elevated).await
+    }
+
     /// Accepts `presented` for `scope` from the session that minted it, spending it if
-    /// single-use; anything else is `step_up_required`.
+    /// single-use. A live token of this session without the scope is
+    /// `insufficient_scope`; anything else is `step_up_required`.
     async fn use_elevated(&self, caller: &Caller, presented: &str, scope: &str) -> Result<()> {
         let now = self.now().as_millis();
         let hash = token::lookup_hash(TokenKind::Elevated, presented)
@@ -131,9 +208,13 @@ impl Twofold {
                     && e.session_id == caller.session.id
                     && e.expires_at > now
                     && e.used_at.is_none()
-                    && e.scopes.split_whitespace().any(|s| s == scope)
             })
             .ok_or(DomainError::StepUpRequired)?;
+        if !row.scopes.split_whitespace().any(|s| s == scope) {
+            return Err(DomainError::InsufficientScope {
+                scope: scope.to_owned(),
+            });
+        }
         if row.single_use && !self.store.spend_elevated(&row.id, now).await? {
             return Err(DomainError::StepUpRequired);
         }
@@ -202,4 +283,10 @@ impl Twofold {
         }
         Ok(inactive)
     }
+}
+
+/// What a checked second factor proved: the session's methods, and the factor.
+struct Passed {
+    amr: &'static [&'static str],
+    factor_id: Option<String>,
 }

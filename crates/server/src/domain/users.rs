@@ -15,7 +15,7 @@ use super::{DomainError, Result, Twofold};
 pub use twofold_proto::Role;
 
 /// A password of the allowed length, or `invalid_request` naming it as `what`.
-fn check_length(p: &str, what: &str) -> Result<()> {
+pub(super) fn check_length(p: &str, what: &str) -> Result<()> {
     let len = p.chars().count();
     if !(password::MIN_LEN..=password::MAX_LEN).contains(&len) {
         return Err(DomainError::InvalidInput(format!(
@@ -97,6 +97,7 @@ impl Twofold {
             password_hash,
             created_at: self.now().as_millis(),
             last_login_at: None,
+            last_login_ip: None,
         };
         match self.store.insert_user(&row).await {
             Ok(()) => {
@@ -177,7 +178,7 @@ impl Twofold {
         let right = current.chars().count() <= password::MAX_LEN
             && self
                 .passwords
-                .verify(current, Some(old_hash.clone()))
+                .verify(current, Some(old_hash.clone()), None)
                 .await?
                 .ok;
         if !right {
@@ -196,7 +197,7 @@ impl Twofold {
         let new_hash = self.passwords.hash(new).await?;
         let Some((ended, devices)) = self
             .store
-            .change_password(&user.id, &old_hash, &new_hash, &caller.session.id)
+            .change_password(&user.id, Some(&old_hash), &new_hash, &caller.session.id)
             .await?
         else {
             return Err(DomainError::Conflict(

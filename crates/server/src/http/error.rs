@@ -16,6 +16,7 @@ pub struct ApiError {
     detail: String,
     retry_after: Option<u64>,
     clock_skew_seconds: Option<i64>,
+    scope: Option<String>,
 }
 
 impl ApiError {
@@ -26,11 +27,28 @@ impl ApiError {
             detail: detail.into(),
             retry_after: None,
             clock_skew_seconds: None,
+            scope: None,
         }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, detail)
+    }
+
+    /// 429 `rate_limited`, with `Retry-After`.
+    pub fn rate_limited(retry_after: u64, detail: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                detail,
+            )
+        }
     }
 }
 
@@ -54,6 +72,10 @@ impl From<DomainError> for ApiError {
             D::TooSoon { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             D::FlowExpired => (StatusCode::UNAUTHORIZED, ErrorCode::FlowExpired),
             D::StepUpRequired => (StatusCode::FORBIDDEN, ErrorCode::StepUpRequired),
+            D::EnrollmentRequired => (StatusCode::FORBIDDEN, ErrorCode::EnrollmentRequired),
+            D::InsufficientScope { .. } => (StatusCode::FORBIDDEN, ErrorCode::InsufficientScope),
+            D::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            D::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Overloaded),
             D::LastFactor => (StatusCode::CONFLICT, ErrorCode::LastFactor),
             D::MethodNotAvailable(_) => (StatusCode::BAD_REQUEST, ErrorCode::MethodNotAvailable),
             D::Store(_) | D::Crypto(_) | D::Internal(_) => {
@@ -66,7 +88,14 @@ impl From<DomainError> for ApiError {
             }
         };
         let retry_after = match e {
-            D::Locked { retry_after } | D::TooSoon { retry_after } => Some(retry_after),
+            D::Locked { retry_after }
+            | D::TooSoon { retry_after }
+            | D::Throttled { retry_after }
+            | D::Overloaded { retry_after } => Some(retry_after),
+            _ => None,
+        };
+        let scope = match &e {
+            D::InsufficientScope { scope } => Some(scope.clone()),
             _ => None,
         };
         let clock_skew_seconds = match e {
@@ -79,6 +108,7 @@ impl From<DomainError> for ApiError {
             detail: e.to_string(),
             retry_after,
             clock_skew_seconds,
+            scope,
         }
     }
 }
@@ -93,6 +123,7 @@ impl IntoResponse for ApiError {
             code: self.code,
             retry_after: self.retry_after,
             clock_skew_seconds: self.clock_skew_seconds,
+            scope: self.scope,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut res = (self.status, body).into_response();
@@ -104,6 +135,8 @@ impl IntoResponse for ApiError {
         if self.code == ErrorCode::Unauthenticated {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        // For the layers around the handlers (the per-address failure throttle).
+        res.extensions_mut().insert(self.code);
         res
     }
 }

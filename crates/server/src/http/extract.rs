@@ -56,18 +56,58 @@ impl FromRequestParts<AppState> for App {
     }
 }
 
-/// The bearer token of `Authorization: Bearer …`.
-fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
+/// The token of a sign-in or enrolment flow, as `Authorization: Bearer <flow token>`: never
+/// in the URL, where proxies, the browser's history and `Referer` keep it.
+pub struct FlowBearer(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for FlowBearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let in_url = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("flow_token=")));
+        if in_url {
+            return Err(ApiError::bad_request(
+                "the flow token goes in the Authorization header (Bearer), never in the URL",
+            ));
+        }
+        let token = bearer(parts).ok_or(DomainError::FlowExpired)?;
+        Ok(FlowBearer(token.to_owned()))
+    }
 }
+
+/// The bearer token of `Authorization: Bearer …`; the scheme's name is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim_start();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// A body that could not be read: too large (413, by the limit set on the router), or
+/// broken off.
+fn unreadable(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            twofold_proto::ErrorCode::PayloadTooLarge,
+            format!("the body is larger than the {BODY_LIMIT_BYTES} bytes this API accepts"),
+        );
+    }
+    ApiError::bad_request(e.body_text())
+}
+
+/// The largest request body the API reads: its JSON bodies are a few hundred bytes.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// A JSON body (`Content-Type: application/json`); malformed JSON, a wrong type, an
 /// unknown field or a NUL character in a string is a 400 `invalid_request` naming the problem.
@@ -82,9 +122,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 "expected a JSON body with `Content-Type: application/json`",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(unreadable)?;
         parse_json(&bytes).map(Body)
     }
 }
@@ -97,9 +135,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(unreadable)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(None));
         }

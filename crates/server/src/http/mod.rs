@@ -2,47 +2,82 @@
 //! requests, call the domain and shape answers; they hold no SQL and no rules.
 
 pub mod api;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
+mod parse_errors;
+pub mod serve;
+pub mod throttle;
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::config::HttpLimits;
 use crate::domain::Twofold;
 use crate::domain::audit::{Origin, with_origin};
+
+use self::client_ip::ClientIp;
+use self::throttle::FailureThrottle;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub twofold: Twofold,
+    pub limits: Arc<HttpLimits>,
+    /// Failed attempts per client address (`throttle`).
+    pub throttle: Arc<FailureThrottle>,
 }
 
 /// The whole application, ready to serve or to call with `tower::ServiceExt::oneshot`.
-pub fn router(twofold: Twofold) -> Router {
+pub fn router(twofold: Twofold, limits: &HttpLimits) -> Router {
+    let state = AppState {
+        twofold,
+        limits: Arc::new(limits.clone()),
+        throttle: Arc::new(FailureThrottle::new(limits)),
+    };
     Router::new()
         .route("/healthz", get(healthz))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes(&state))
         .fallback(error::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            extract::BODY_LIMIT_BYTES,
+        ))
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::map_response(no_store))
-        .layer(axum::middleware::from_fn(origin))
-        .with_state(AppState { twofold })
+        .layer(from_fn_with_state(state.clone(), request_timeout))
+        .layer(from_fn_with_state(state.clone(), origin))
+        .with_state(state)
 }
 
-/// Makes the client's address and user agent the origin of the events the request
-/// records (see `domain::audit`). The address is the peer's: a proxy in front would need
-/// a trusted forwarding header, which is not configured.
-async fn origin(req: Request, next: Next) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+/// Ends a request that takes longer than `request_timeout` (a body dripped a byte at a
+/// time, say) with 408.
+async fn request_timeout(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(st.limits.request_timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => error::ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            twofold_proto::ErrorCode::RequestTimeout,
+            "the request took too long; send it again, faster",
+        )
+        .into_response(),
+    }
+}
+
+/// Makes the client's address (through the trusted proxies, if any: `client_ip`) and
+/// user agent the origin of the events the request records (see `domain::audit`).
+async fn origin(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let client = client_ip::peer(&req)
+        .map(|peer| client_ip::resolve(peer, req.headers(), &st.limits.trusted_proxies));
+    if let Some(ip) = client {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    let ip = client.map(|ip| ip.to_string());
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

@@ -48,6 +48,8 @@ pub enum CodeUse {
     SignIn,
     /// Confirming a change (a step-up, removing the email factor).
     StepUp,
+    /// Adding a first authenticator app: proof that whoever asks reads this mailbox.
+    AddApp,
 }
 
 /// A one-time code of the user's email factor.
@@ -62,6 +64,13 @@ pub fn email_code(to: &str, code_use: CodeUse, code: &str, minutes: u64) -> Mail
             "Your sign-in code",
             "Someone — hopefully you — entered your password and asked for a code to finish \
              signing in.",
+            "If this was not you, do not share the code, and change your password now: \
+             whoever asked knows it.",
+        ),
+        CodeUse::AddApp => (
+            "Your code to add an authenticator app",
+            "Someone signed in with your password — hopefully you — and asked to add an \
+             authenticator app to your account.",
             "If this was not you, do not share the code, and change your password now: \
              whoever asked knows it.",
         ),

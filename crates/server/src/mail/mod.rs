@@ -75,6 +75,7 @@ impl Mailer {
     /// `data_dir`). Must be called inside a Tokio runtime.
     pub fn start(config: &MailConfig, data_dir: &Path) -> Result<Mailer, MailError> {
         let outbox = data_dir.join("outbox");
+        tighten_outbox(&outbox);
         let transport = match &config.smtp {
             Some(smtp) => queue::Transport::Smtp(smtp::transport(smtp)?),
             None => queue::Transport::Outbox(outbox.clone()),
@@ -112,5 +113,20 @@ impl Mailer {
     /// wait on this instead of sleeping; shutdown waits on it for a while).
     pub async fn idle(&self) {
         self.queue.idle().await;
+    }
+}
+
+/// Mail an older release left readable by other users (it holds codes) is made private.
+fn tighten_outbox(outbox: &Path) {
+    let Ok(entries) = std::fs::read_dir(outbox) else {
+        return;
+    };
+    let mut paths = vec![outbox.to_path_buf()];
+    paths.extend(entries.flatten().map(|e| e.path()));
+    for path in paths {
+        let mode = if path == outbox { 0o700 } else { 0o600 };
+        if let Err(e) = crate::files::tighten(&path, mode) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot make the outbox private");
+        }
     }
 }

@@ -16,10 +16,12 @@ pub fn write(dir: &Path, id: &str, message: &Message, at: Timestamp) -> Result<P
         path: dir.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(io)?;
+    // Mail holds codes in plain text: the owner's eyes only.
+    crate::files::private_dir(dir).map_err(io)?;
     let tmp = dir.join(format!(".{id}.tmp"));
     let path = dir.join(format!("{:013}-{id}.eml", at.as_millis()));
-    std::fs::write(&tmp, message.formatted()).map_err(io)?;
+    let _ = std::fs::remove_file(&tmp);
+    crate::files::write_new_private(&tmp, &message.formatted()).map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(path)
 }

@@ -1,15 +1,15 @@
 //! A second-factor code check with everything it writes: the lockout count, the replay
-//! claim, and — when it finishes a sign-in — the end of the flow, the session and the
-//! sign-in record.
+//! claim, a clock resynchronisation in progress and — when it finishes a sign-in — the end
+//! of the flow, the session and the sign-in record.
 //!
-//! The store owns the sequence because it is where the engines differ:
-//! - **SQLite** runs the whole check as one job on the writer thread, in one transaction:
-//!   read the lock state, evaluate the code, write the outcome. Nothing else writes while
-//!   it runs, so concurrent guesses are evaluated one after another against an up-to-date
-//!   count, and the answer is sent only after the commit.
-//! - **PostgreSQL** is shared by several processes, so the attempt is reserved first, in a
-//!   commit of its own (`lockout`), the code is evaluated, and its acceptance is one more
-//!   transaction whose first statement, the conditional claim, decides races.
+//! The whole check is one transaction in which nothing else changes the user's lockout
+//! state: read the lock state, evaluate the code, write the outcome. Concurrent guesses are
+//! evaluated one after another against an up-to-date count, and an answer is given only
+//! after the commit.
+//! - **SQLite** runs it as one job on the writer thread, which runs jobs one at a time.
+//! - **PostgreSQL** is shared by several processes, so the transaction first locks the
+//!   user's row (`FOR UPDATE`): checks of one user's codes queue there, across processes,
+//!   and a request that waited finds a flow another one finished gone, as on SQLite.
 //!
 //! The caller brings the code's evaluation as a closure ([`Matcher`]), so opening sealed
 //! secrets and computing codes stay in the domain while running where the data is.
@@ -17,9 +17,8 @@
 use rusqlite::OptionalExtension;
 
 use super::audit::{AuditRow, insert_audit_pg, insert_audit_sqlite};
-use super::factors::{CLAIM_TOTP_STEP, FactorRow, TOTP, factors_of_user_sqlite};
+use super::factors::{CLAIM_TOTP_STEP, FactorRow, NOTE_RESYNC, TOTP, factors_of_user_sqlite};
 use super::flows::DELETE_FLOW;
-use super::lockout::Reservation;
 use super::sessions::{insert_session_pg, insert_session_sqlite};
 use super::{SessionRow, Store, StoreError};
 
@@ -31,10 +30,11 @@ pub enum Evaluation {
         step: i64,
         drift: i64,
     },
-    /// It does not match, but would `drift` steps away, beyond the accepted window: the
-    /// device's clock looks off.
+    /// It does not match in the accepted window, but matches time step `step` further
+    /// out: perhaps the device's clock is off. Refused (and never said to the caller);
+    /// remembered as the first half of a resynchronisation.
     Skewed {
-        drift: i64,
+        step: i64,
     },
     NoMatch,
 }
@@ -154,8 +154,6 @@ pub enum CheckOutcome<E> {
         attempt: i64,
         matched: bool,
         locked_until: Option<i64>,
-        /// A factor would have matched this many steps away: the device clock looks off.
-        skew: Option<i64>,
     },
     /// The flow is unknown or expired (nothing counted), or a concurrent request finished
     /// it after this code was counted.
@@ -179,6 +177,9 @@ const LOCK_STATE_AND_ORG: &str =
     "SELECT mfa_failures, mfa_locked_until, org_id FROM users WHERE id = $1";
 const FLOW_USER: &str =
     "SELECT user_id, expires_at FROM login_flows WHERE token_hash = $1 AND purpose = 'mfa'";
+/// [`LOCK_STATE_AND_ORG`], locking the user's row until the transaction ends (PostgreSQL).
+const LOCK_STATE_AND_ORG_FOR_UPDATE: &str =
+    "SELECT mfa_failures, mfa_locked_until, org_id FROM users WHERE id = $1 FOR UPDATE";
 
 impl Store {
     /// Runs `check`; see the module documentation for how each engine does it.
@@ -302,65 +303,87 @@ fn check_sqlite<E>(
         now: check.now,
         origin: &check.origin,
     };
-    let record_failure = |c: &rusqlite::Connection, matched: bool| -> rusqlite::Result<()> {
+    let record_failure = |c: &rusqlite::Connection,
+                          matched: bool,
+                          resync: Option<&(String, i64)>|
+     -> rusqlite::Result<()> {
         c.prepare_cached(RECORD_FAILURE)?
             .execute(rusqlite::params![
                 attempt,
                 new_lock.or(locked_until),
                 user_id
             ])?;
+        if let Some((factor, step)) = resync {
+            c.prepare_cached(NOTE_RESYNC)?
+                .execute(rusqlite::params![step, check.now, factor])?;
+        }
         for row in audit.failure(attempt, matched, new_lock) {
             insert_audit_sqlite(c, &row)?;
         }
         Ok(())
     };
     let mut matched = false;
-    let mut skew = None;
+    let mut resync = None;
     for f in factors {
-        let (step, drift) = match (check.matcher)(&f) {
-            Ok(Evaluation::Match { step, drift }) => (step, drift),
-            Ok(Evaluation::Skewed { drift }) => {
-                skew.get_or_insert(drift);
-                continue;
-            }
-            Ok(Evaluation::NoMatch) => continue,
+        let verdict = match evaluate(&mut check.matcher, f, &mut resync) {
+            Ok(v) => v,
             Err(e) => {
-                record_failure(c, false)?;
+                record_failure(c, false, None)?;
                 return Ok(CheckOutcome::MatcherFailed(e));
             }
+        };
+        let Some((factor, step, drift)) = verdict else {
+            continue;
         };
         matched = true;
         let claimed = c
             .prepare_cached(CLAIM_TOTP_STEP)?
-            .execute(rusqlite::params![step, check.now, drift, f.id])?
+            .execute(rusqlite::params![step, check.now, drift, factor.id])?
             == 1;
         if !claimed {
             continue;
         }
         if let Finish::SignIn { session, .. } = &mut check.finish {
             session.user_id = user_id.clone();
-            session.factor_id = Some(f.id.clone());
+            session.factor_id = Some(factor.id.clone());
         }
         write_finish_sqlite(c, &check.finish, &user_id, check.now)?;
         if let Finish::SignIn { session, .. } = &check.finish {
-            insert_audit_sqlite(c, &audit.signed_in(session, &f.id))?;
+            insert_audit_sqlite(c, &audit.signed_in(session, &factor.id))?;
         }
         return Ok(CheckOutcome::Accepted {
             user_id,
-            factor_id: f.id,
+            factor_id: factor.id,
         });
     }
-    record_failure(c, matched)?;
+    record_failure(c, matched, resync.as_ref())?;
     Ok(CheckOutcome::Failed {
         user_id,
         attempt,
         matched,
         locked_until: new_lock,
-        skew,
     })
 }
 
-/// The check on PostgreSQL: reserve (committed), evaluate, then accept in a transaction.
+/// Evaluates the code for factor `f`: a step to claim, or `None` (a far match is noted in
+/// `resync`, the first one only).
+fn evaluate<E>(
+    matcher: &mut Matcher<E>,
+    f: FactorRow,
+    resync: &mut Option<(String, i64)>,
+) -> Result<Option<(FactorRow, i64, i64)>, E> {
+    Ok(match matcher(&f)? {
+        Evaluation::Match { step, drift } => Some((f, step, drift)),
+        Evaluation::Skewed { step } => {
+            resync.get_or_insert((f.id, step));
+            None
+        }
+        Evaluation::NoMatch => None,
+    })
+}
+
+/// The check on PostgreSQL: the same steps as [`check_sqlite`], in one transaction that
+/// holds the user's row.
 async fn check_pg<E>(
     p: &sqlx::PgPool,
     mut check: CodeCheck<E>,
@@ -379,55 +402,63 @@ async fn check_pg<E>(
         }
     };
     let user_id = user_id.as_str();
+    let mut tx = p.begin().await?;
+    let (failures, locked_until, org_id): (i64, Option<i64>, String) =
+        sqlx::query_as(LOCK_STATE_AND_ORG_FOR_UPDATE)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::Missing("user"))?;
+    // Another request may have finished the flow while this one waited for the row: then
+    // it is gone, and nothing is counted (as on SQLite, where they run one after another).
+    if let Finish::SignIn { flow, .. } = &check.finish {
+        let live: Option<(String, i64)> = sqlx::query_as(FLOW_USER)
+            .bind(flow.as_slice())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if !live.is_some_and(|(_, expires_at)| expires_at > check.now) {
+            return Ok(CheckOutcome::FlowGone);
+        }
+    }
     let rows = sqlx::query_as::<_, FactorRow>(&super::factors::factors_of_user_sql())
         .bind(user_id)
-        .fetch_all(p)
+        .fetch_all(&mut *tx)
         .await?;
     let factors = candidates(rows, check.only.as_deref());
     if factors.is_empty() {
         return Ok(CheckOutcome::NoFactor);
     }
-    let attempt =
-        match Store::reserve_mfa_attempt_pg(p, user_id, check.now, &*check.lock_after).await? {
-            Reservation::Granted { attempt } => attempt,
-            Reservation::Locked { until } => return Ok(CheckOutcome::Locked { until }),
-        };
-    let org_id: String = sqlx::query_scalar("SELECT org_id FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(p)
-        .await?;
+    if let Some(until) = locked_until.filter(|&u| u > check.now) {
+        return Ok(CheckOutcome::Locked { until });
+    }
+    let attempt = failures + 1;
+    let new_lock = (check.lock_after)(attempt);
     let audit = Audit {
         org_id: &org_id,
         user_id,
         now: check.now,
         origin: &check.origin,
     };
-    let new_lock = (check.lock_after)(attempt);
     let mut matched = false;
-    let mut skew = None;
+    let mut resync = None;
+    let mut failed = None;
     for f in factors {
-        let (step, drift) = match (check.matcher)(&f) {
-            Ok(Evaluation::Match { step, drift }) => (step, drift),
-            Ok(Evaluation::Skewed { drift }) => {
-                skew.get_or_insert(drift);
-                continue;
-            }
-            Ok(Evaluation::NoMatch) => continue,
+        let verdict = match evaluate(&mut check.matcher, f, &mut resync) {
+            Ok(v) => v,
             Err(e) => {
-                for row in audit.failure(attempt, false, new_lock) {
-                    insert_audit_pg(p, &row).await?;
-                }
-                return Ok(CheckOutcome::MatcherFailed(e));
+                failed = Some(e);
+                break;
             }
         };
+        let Some((factor, step, drift)) = verdict else {
+            continue;
+        };
         matched = true;
-        let mut tx = p.begin().await?;
-        // The claim comes first: it is the statement that decides races.
         let claimed = sqlx::query(CLAIM_TOTP_STEP)
             .bind(step)
             .bind(check.now)
             .bind(drift)
-            .bind(&f.id)
+            .bind(&factor.id)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -437,30 +468,46 @@ async fn check_pg<E>(
         }
         if let Finish::SignIn { session, .. } = &mut check.finish {
             session.user_id = user_id.to_owned();
-            session.factor_id = Some(f.id.clone());
+            session.factor_id = Some(factor.id.clone());
         }
         if !write_finish_pg(&mut tx, &check.finish, user_id, check.now).await? {
-            // Rolled back with the claim; the reserved attempt stays counted.
             return Ok(CheckOutcome::FlowGone);
         }
         if let Finish::SignIn { session, .. } = &check.finish {
-            insert_audit_pg(&mut *tx, &audit.signed_in(session, &f.id)).await?;
+            insert_audit_pg(&mut *tx, &audit.signed_in(session, &factor.id)).await?;
         }
         tx.commit().await?;
         return Ok(CheckOutcome::Accepted {
             user_id: user_id.to_owned(),
-            factor_id: f.id,
+            factor_id: factor.id,
         });
     }
-    // The attempt was counted when it was reserved; its events follow.
+    let matched = matched && failed.is_none();
+    sqlx::query(RECORD_FAILURE)
+        .bind(attempt)
+        .bind(new_lock.or(locked_until))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    if let (Some((factor, step)), None) = (&resync, &failed) {
+        sqlx::query(NOTE_RESYNC)
+            .bind(step)
+            .bind(check.now)
+            .bind(factor)
+            .execute(&mut *tx)
+            .await?;
+    }
     for row in audit.failure(attempt, matched, new_lock) {
-        insert_audit_pg(p, &row).await?;
+        insert_audit_pg(&mut *tx, &row).await?;
+    }
+    tx.commit().await?;
+    if let Some(e) = failed {
+        return Ok(CheckOutcome::MatcherFailed(e));
     }
     Ok(CheckOutcome::Failed {
         user_id: user_id.to_owned(),
         attempt,
         matched,
         locked_until: new_lock,
-        skew,
     })
 }

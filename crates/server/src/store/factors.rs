@@ -36,6 +36,11 @@ pub struct FactorRow {
     pub next_secret_sealed: Option<Vec<u8>>,
     /// Email only: the address the factor was verified for, where its codes go.
     pub address: Option<String>,
+    /// A refused code that matched this step beyond the accepted window: the first half
+    /// of a clock resynchronisation, waiting for a code from the next step.
+    pub resync_step: Option<i64>,
+    /// When that code came (Unix ms).
+    pub resync_at: Option<i64>,
 }
 
 /// The kind of an authenticator-app factor.
@@ -46,7 +51,7 @@ pub const EMAIL: &str = "email";
 /// Columns in [`FactorRow`]'s field order (SQLite reads them by position).
 const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_key_id, secret_sealed, \
      algorithm, digits, period, last_used_step, created_at, activated_at, last_used_at, preferred, \
-     drift_steps, next_secret_key_id, next_secret_sealed, address FROM factors";
+     drift_steps, next_secret_key_id, next_secret_sealed, address, resync_step, resync_at FROM factors";
 
 /// Binds: user id.
 pub(super) fn factors_of_user_sql() -> String {
@@ -85,6 +90,8 @@ impl FactorRow {
             next_secret_key_id: r.get(16)?,
             next_secret_sealed: r.get(17)?,
             address: r.get(18)?,
+            resync_step: r.get(19)?,
+            resync_at: r.get(20)?,
         })
     }
 }
@@ -97,17 +104,70 @@ const INSERT_FACTOR: &str = "INSERT INTO factors \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 /// The replay rule as one conditional statement.
-/// Records the device clock's drift (steps) of the accepted code as well. Binds: step,
-/// now, drift, factor id.
+/// Records the device clock's drift (steps) of the accepted code as well, and ends any
+/// resynchronisation in progress. Binds: step, now, drift, factor id.
 pub(super) const CLAIM_TOTP_STEP: &str = "UPDATE factors SET last_used_step = $1, last_used_at = $2, \
-     drift_steps = $3 WHERE id = $4 AND status = 'active' \
+     drift_steps = $3, resync_step = NULL, resync_at = NULL WHERE id = $4 AND status = 'active' \
      AND (last_used_step IS NULL OR last_used_step < $1)";
+/// Remembers a refused code's far step for a resynchronisation. Binds: step, now, id.
+pub(super) const NOTE_RESYNC: &str =
+    "UPDATE factors SET resync_step = $1, resync_at = $2 WHERE id = $3 AND status = 'active'";
 
-const ACTIVATE: &str = "UPDATE factors SET status = 'active', activated_at = $1, last_used_step = $2 \
-     WHERE id = $3 AND status = 'pending'";
+/// Locks the user's row until the transaction ends (PostgreSQL), so that checks of a
+/// user's factors and the change they guard are one step across processes. SQLite's
+/// single writer gives the same. Binds: user id.
+pub(super) const LOCK_USER: &str = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
+
+/// The activating code's step counts as used, and as the factor's last use. Binds: now,
+/// step, id, user id.
+const ACTIVATE: &str = "UPDATE factors SET status = 'active', activated_at = $1, last_used_at = $1, \
+     last_used_step = $2 WHERE id = $3 AND user_id = $4 AND status = 'pending'";
+const ANY_ACTIVE: &str =
+    "SELECT EXISTS (SELECT 1 FROM factors WHERE user_id = $1 AND status = 'active')";
+/// Binds: the preferred factor's id, user id.
+const PREFER: &str = "UPDATE factors SET preferred = (id = $1) WHERE user_id = $2";
+const COUNT_ACTIVE_APPS: &str =
+    "SELECT COUNT(*) FROM factors WHERE user_id = $1 AND kind = 'totp' AND status = 'active'";
+const DELETE_PENDING_APPS: &str =
+    "DELETE FROM factors WHERE user_id = $1 AND kind = 'totp' AND status = 'pending'";
 const DELETE_PENDING: &str = "DELETE FROM factors WHERE id = $1 AND status = 'pending'";
 const DELETE: &str = "DELETE FROM factors WHERE id = $1";
 const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'active'";
+
+/// Activating a pending factor.
+#[derive(Clone, Debug)]
+pub struct Activate {
+    pub id: String,
+    pub user_id: String,
+    /// An authenticator app's activating step (counts as used).
+    pub step: Option<i64>,
+    pub now: i64,
+    /// Only while the user has no active factor: the caller's right to add one rests on
+    /// having none (a password-only session, an enrolment flow), so of two activations at
+    /// once only the first may succeed.
+    pub only_if_first: bool,
+    /// Make it the preferred factor too.
+    pub preferred: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Activated,
+    /// Not pending (activated by a concurrent request, or gone).
+    NotPending,
+    /// `only_if_first`, and the user has an active factor now.
+    NotFirst,
+}
+
+/// Adding a pending authenticator app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewPending {
+    Inserted,
+    /// The user has this many active apps already, the most allowed.
+    TooMany {
+        active: i64,
+    },
+}
 
 /// Inserts `f` on SQLite (shared with the import batches).
 pub(super) fn insert_factor_sqlite(
@@ -157,6 +217,119 @@ pub(super) async fn insert_factor_pg<'c>(
 }
 
 impl Store {
+    /// Adds pending authenticator app `f`, replacing the user's unfinished ones, unless
+    /// they have `max_active` active apps already: one step, so concurrent enrolments
+    /// leave one pending app and never pass the limit.
+    pub async fn replace_pending_totp(
+        &self,
+        f: &FactorRow,
+        max_active: i64,
+    ) -> Result<NewPending, StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let f = f.clone();
+                db.write(move |c| {
+                    let active: i64 = c
+                        .prepare_cached(COUNT_ACTIVE_APPS)?
+                        .query_row([&f.user_id], |r| r.get(0))?;
+                    if active >= max_active {
+                        return Ok(NewPending::TooMany { active });
+                    }
+                    c.prepare_cached(DELETE_PENDING_APPS)?
+                        .execute([&f.user_id])?;
+                    insert_factor_sqlite(c, &f)?;
+                    Ok(NewPending::Inserted)
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(LOCK_USER)
+                    .bind(&f.user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let active: i64 = sqlx::query_scalar(COUNT_ACTIVE_APPS)
+                    .bind(&f.user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if active >= max_active {
+                    return Ok(NewPending::TooMany { active });
+                }
+                sqlx::query(DELETE_PENDING_APPS)
+                    .bind(&f.user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_factor_pg(&mut *tx, f).await?;
+                tx.commit().await?;
+                Ok(NewPending::Inserted)
+            }
+        }
+    }
+
+    /// Activates a pending factor (see [`Activate`]): the check that the user has no
+    /// active factor, when asked for, and the activation are one step.
+    pub async fn activate_factor(&self, a: &Activate) -> Result<Activation, StoreError> {
+        match self {
+            Store::Sqlite(db) => {
+                let a = a.clone();
+                db.write(move |c| {
+                    if a.only_if_first
+                        && c.prepare_cached(ANY_ACTIVE)?
+                            .query_row([&a.user_id], |r| r.get::<_, bool>(0))?
+                    {
+                        return Ok(Activation::NotFirst);
+                    }
+                    let n = c
+                        .prepare_cached(ACTIVATE)?
+                        .execute(rusqlite::params![a.now, a.step, a.id, a.user_id])?;
+                    if n != 1 {
+                        return Ok(Activation::NotPending);
+                    }
+                    if a.preferred {
+                        c.prepare_cached(PREFER)?.execute([&a.id, &a.user_id])?;
+                    }
+                    Ok(Activation::Activated)
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(LOCK_USER)
+                    .bind(&a.user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if a.only_if_first
+                    && sqlx::query_scalar::<_, bool>(ANY_ACTIVE)
+                        .bind(&a.user_id)
+                        .fetch_one(&mut *tx)
+                        .await?
+                {
+                    return Ok(Activation::NotFirst);
+                }
+                let n = sqlx::query(ACTIVATE)
+                    .bind(a.now)
+                    .bind(a.step)
+                    .bind(&a.id)
+                    .bind(&a.user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n != 1 {
+                    return Ok(Activation::NotPending);
+                }
+                if a.preferred {
+                    sqlx::query(PREFER)
+                        .bind(&a.id)
+                        .bind(&a.user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(Activation::Activated)
+            }
+        }
+    }
+
     /// Inserts a factor; `Duplicate` if the user has an email factor already and `f` is
     /// another.
     pub async fn insert_factor(&self, f: &FactorRow) -> Result<(), StoreError> {
@@ -215,36 +388,6 @@ impl Store {
         }
     }
 
-    /// Makes a pending factor active, recording the activating code's step as used (a
-    /// TOTP factor's). False if it was not pending (already activated by a concurrent
-    /// request, or gone).
-    pub async fn activate_factor(
-        &self,
-        id: &str,
-        step: Option<i64>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                let id = id.to_owned();
-                db.write(move |c| {
-                    Ok(c.prepare_cached(ACTIVATE)?
-                        .execute(rusqlite::params![now, step, id])?
-                        == 1)
-                })
-                .await
-            }
-            Store::Postgres(p) => Ok(sqlx::query(ACTIVATE)
-                .bind(now)
-                .bind(step)
-                .bind(id)
-                .execute(p)
-                .await?
-                .rows_affected()
-                == 1),
-        }
-    }
-
     /// Stores a regenerated secret for active factor `id`, replacing one not yet
     /// activated; false if the factor is not active.
     pub async fn set_next_secret(
@@ -286,7 +429,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         const PROMOTE: &str = "UPDATE factors SET secret_key_id = next_secret_key_id, \
              secret_sealed = next_secret_sealed, next_secret_key_id = NULL, \
-             next_secret_sealed = NULL, last_used_step = $1, last_used_at = $2, drift_steps = 0 \
+             next_secret_sealed = NULL, last_used_step = $1, last_used_at = $2, drift_steps = 0, \
+             resync_step = NULL, resync_at = NULL \
              WHERE id = $3 AND next_secret_sealed IS NOT NULL";
         match self {
             Store::Sqlite(db) => {
@@ -314,7 +458,6 @@ impl Store {
     pub async fn set_preferred_factor(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
         const ACTIVE_ONE: &str =
             "SELECT 1 FROM factors WHERE id = $1 AND user_id = $2 AND status = 'active'";
-        const PREFER: &str = "UPDATE factors SET preferred = (id = $1) WHERE user_id = $2";
         match self {
             Store::Sqlite(db) => {
                 let args = [id.to_owned(), user_id.to_owned()];

@@ -21,6 +21,7 @@ mod keys;
 mod lockout;
 mod one_time;
 mod orgs;
+mod password_throttle;
 mod policy;
 mod recovery;
 mod sessions;
@@ -41,7 +42,7 @@ pub use code_check::{AuditOrigin, CheckOutcome, CodeCheck, Evaluation, Finish, M
 pub use confirmations::ConfirmationRow;
 pub use devices::DeviceRow;
 pub use elevated::{ApiKeyRow, ElevatedRow};
-pub use factors::{EMAIL, FactorRow, TOTP};
+pub use factors::{Activate, Activation, EMAIL, FactorRow, NewPending, TOTP};
 pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow};
 pub use import::ImportedUser;
 pub use lockout::{LockAfter, Reservation};
@@ -187,8 +188,15 @@ impl Store {
         }
     }
 
-    /// Deletes sign-in flows, sessions and mailed codes that expired before `now`.
+    /// Deletes sign-in flows, sessions and mailed codes that expired before `now`, and
+    /// password failures not added to for a day.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        let failures = self.purge_password_failures(now - DAY_MS).await?;
+        Ok(failures + self.purge_expired_rows(now).await?)
+    }
+
+    async fn purge_expired_rows(&self, now: i64) -> Result<u64, StoreError> {
         const EXPIRED: [&str; 3] = [
             "DELETE FROM login_flows WHERE expires_at <= $1",
             "DELETE FROM sessions WHERE expires_at <= $1",

@@ -10,10 +10,13 @@ pub struct OrgRow {
     pub slug: String,
     pub name: String,
     pub created_at: i64,
+    /// A dummy password hash of the slowest imported kind the organisation holds, which
+    /// an unknown username is checked against (see `crypto::password`).
+    pub miss_hash: Option<String>,
 }
 
 const INSERT_ORG: &str = "INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)";
-const ORG_BY_SLUG: &str = "SELECT id, slug, name, created_at FROM orgs WHERE slug = $1";
+const ORG_BY_SLUG: &str = "SELECT id, slug, name, created_at, miss_hash FROM orgs WHERE slug = $1";
 
 impl Store {
     pub async fn insert_org(&self, org: &OrgRow) -> Result<(), StoreError> {
@@ -54,6 +57,7 @@ impl Store {
                             slug: r.get(1)?,
                             name: r.get(2)?,
                             created_at: r.get(3)?,
+                            miss_hash: r.get(4)?,
                         })
                     })
                     .optional()
@@ -61,6 +65,71 @@ impl Store {
             Store::Postgres(p) => Ok(sqlx::query_as::<_, OrgRow>(ORG_BY_SLUG)
                 .bind(slug)
                 .fetch_optional(p)
+                .await?),
+        }
+    }
+
+    /// Sets (or clears) organisation `org_id`'s dummy hash for unknown usernames.
+    pub async fn set_org_miss_hash(
+        &self,
+        org_id: &str,
+        miss_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        const SET: &str = "UPDATE orgs SET miss_hash = $1 WHERE id = $2";
+        match self {
+            Store::Sqlite(db) => {
+                let args = (miss_hash.map(str::to_owned), org_id.to_owned());
+                db.write(move |c| {
+                    c.prepare_cached(SET)?
+                        .execute(rusqlite::params![args.0, args.1])?;
+                    Ok(())
+                })
+                .await
+            }
+            Store::Postgres(p) => {
+                sqlx::query(SET)
+                    .bind(miss_hash)
+                    .bind(org_id)
+                    .execute(p)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The organisations that have a dummy hash for unknown usernames: (id, hash).
+    pub async fn orgs_with_miss_hash(&self) -> Result<Vec<(String, String)>, StoreError> {
+        const SQL: &str = "SELECT id, miss_hash FROM orgs WHERE miss_hash IS NOT NULL";
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(SQL)?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_as(SQL).fetch_all(p).await?),
+        }
+    }
+
+    /// Whether any user of `org_id` has a password hash not starting with `current`
+    /// (one imported from another system, not yet replaced).
+    pub async fn org_holds_other_hashes(
+        &self,
+        org_id: &str,
+        current: &str,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1 \
+             AND password_hash IS NOT NULL AND substr(password_hash, 1, $2) <> $3)";
+        let len = i64::try_from(current.len()).unwrap_or(i64::MAX);
+        match self {
+            Store::Sqlite(db) => db.read(|c| {
+                c.prepare_cached(SQL)?
+                    .query_row(rusqlite::params![org_id, len, current], |r| r.get(0))
+            }),
+            Store::Postgres(p) => Ok(sqlx::query_scalar(SQL)
+                .bind(org_id)
+                .bind(i32::try_from(len).unwrap_or(i32::MAX))
+                .bind(current)
+                .fetch_one(p)
                 .await?),
         }
     }

@@ -205,4 +205,38 @@ impl Store {
     pub async fn lower_sessions_of_factor(&self, factor_id: &str) -> Result<u64, StoreError> {
         self.exec_text(LOWER_SESSIONS_OF_FACTOR, &[factor_id]).await
     }
+
+    /// Raises session `id` to aal 2 after it passed a second factor at `now`, with the
+    /// methods `amr` (and the factor, if any, whose removal lowers it again); false if the
+    /// session is gone.
+    pub async fn raise_session(
+        &self,
+        id: &str,
+        amr: &str,
+        factor_id: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const RAISE: &str =
+            "UPDATE sessions SET aal = 2, amr = $1, factor_id = $2, mfa_at = $3 WHERE id = $4";
+        match self {
+            Store::Sqlite(db) => {
+                let args = (amr.to_owned(), factor_id.map(str::to_owned), id.to_owned());
+                db.write(move |c| {
+                    Ok(c.prepare_cached(RAISE)?
+                        .execute(rusqlite::params![args.0, args.1, now, args.2])?
+                        == 1)
+                })
+                .await
+            }
+            Store::Postgres(p) => Ok(sqlx::query(RAISE)
+                .bind(amr)
+                .bind(factor_id)
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await?
+                .rows_affected()
+                == 1),
+        }
+    }
 }

@@ -90,6 +90,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_email_factors",
         include_str!("../../migrations/sqlite/0011_email_factors.sql"),
     ),
+    (
+        "0012_hardening",
+        include_str!("../../migrations/sqlite/0012_hardening.sql"),
+    ),
 ];
 
 /// A handle on one SQLite database; cheap to clone.
@@ -138,8 +142,22 @@ impl Sqlite {
     /// starts the writer thread.
     pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
+            crate::files::private_dir(parent)
                 .map_err(|e| StoreError::Connect(format!("{}: {e}", parent.display())))?;
+        }
+        // The file is made 0600 before SQLite opens it: SQLite gives its WAL and
+        // shared-memory files the database file's permissions. Ones left looser by an
+        // older release are tightened.
+        let private = |p: &Path| {
+            crate::files::private_file(p)
+                .map_err(|e| StoreError::Connect(format!("{}: {e}", p.display())))
+        };
+        private(path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            crate::files::tighten(Path::new(&side), 0o600)
+                .map_err(|e| StoreError::Connect(format!("{}: {e}", path.display())))?;
         }
         let err = |e: rusqlite::Error| StoreError::Connect(format!("{}: {e}", path.display()));
         let mut writer = connect(path).map_err(err)?;

@@ -20,11 +20,13 @@ pub struct UserRow {
     pub password_hash: Option<String>,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    /// Where the right password was last given from (it passes the password throttle).
+    pub last_login_ip: Option<String>,
 }
 
 /// Columns in [`UserRow`]'s field order (SQLite reads them by position).
 const SELECT_USER: &str = "SELECT u.id, u.org_id, o.slug AS org_slug, u.username, u.email, u.role, \
-     u.federated, u.password_hash, u.created_at, u.last_login_at \
+     u.federated, u.password_hash, u.created_at, u.last_login_at, u.last_login_ip \
      FROM users u JOIN orgs o ON o.id = u.org_id";
 
 impl UserRow {
@@ -40,6 +42,7 @@ impl UserRow {
             password_hash: r.get(7)?,
             created_at: r.get(8)?,
             last_login_at: r.get(9)?,
+            last_login_ip: r.get(10)?,
         })
     }
 }
@@ -86,7 +89,7 @@ pub(super) async fn insert_user_pg<'c>(
 /// Every user of an organisation with their number of active factors, by username.
 /// Binds: org id.
 const USERS_OF_ORG: &str = "SELECT u.id, u.org_id, o.slug AS org_slug, u.username, u.email, u.role, \
-     u.federated, u.password_hash, u.created_at, u.last_login_at, \
+     u.federated, u.password_hash, u.created_at, u.last_login_at, u.last_login_ip, \
      (SELECT COUNT(*) FROM factors f WHERE f.user_id = u.id AND f.status = 'active') AS active_factors \
      FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.org_id = $1 ORDER BY u.username";
 
@@ -154,7 +157,7 @@ impl Store {
         match self {
             Store::Sqlite(db) => db.read(|c| {
                 c.prepare_cached(USERS_OF_ORG)?
-                    .query_map([org_id], |r| Ok((UserRow::from_sqlite(r)?, r.get(10)?)))?
+                    .query_map([org_id], |r| Ok((UserRow::from_sqlite(r)?, r.get(11)?)))?
                     .collect()
             }),
             Store::Postgres(p) => Ok(sqlx::query_as::<_, UserWithFactors>(USERS_OF_ORG)
@@ -165,6 +168,13 @@ impl Store {
                 .map(|r| (r.user, r.active_factors))
                 .collect()),
         }
+    }
+
+    /// Records that the right password for `user_id` was given from `ip`.
+    pub async fn set_last_login_ip(&self, user_id: &str, ip: &str) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET last_login_ip = $1 WHERE id = $2 \
+             AND (last_login_ip IS NULL OR last_login_ip <> $1)";
+        self.exec_text(SQL, &[ip, user_id]).await.map(|_| ())
     }
 
     pub async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
@@ -211,32 +221,38 @@ impl Store {
     }
 
     /// A password change, in one transaction: `user_id`'s hash becomes `new` if it is
-    /// still `old`, and then every other session (all but `keep`), remembered device and
-    /// sign-in in progress of theirs ends, since whoever knew the old password may have
-    /// started one. Answers the sessions and devices ended, or `None` if the hash had
-    /// changed meanwhile (nothing is written).
+    /// still `old` (`None`: whatever it is, for an operator's reset), and then every other
+    /// session (all but `keep`), remembered device and sign-in in progress of theirs ends,
+    /// since whoever knew the old password may have started one. Answers the sessions and
+    /// devices ended, or `None` if the hash had changed meanwhile (nothing is written).
     pub async fn change_password(
         &self,
         user_id: &str,
-        old: &str,
+        old: Option<&str>,
         new: &str,
         keep: &str,
     ) -> Result<Option<(u64, u64)>, StoreError> {
+        const SET_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
         match self {
             Store::Sqlite(db) => {
                 let args = [
                     new.to_owned(),
                     user_id.to_owned(),
-                    old.to_owned(),
+                    old.unwrap_or_default().to_owned(),
                     keep.to_owned(),
                 ];
+                let conditional = old.is_some();
                 db.write(move |c| {
                     let [new, user_id, old, keep] = &args;
                     let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
-                    if c.prepare_cached(REPLACE_PASSWORD_HASH)?
-                        .execute([new, user_id, old])?
-                        != 1
-                    {
+                    let changed = if conditional {
+                        c.prepare_cached(REPLACE_PASSWORD_HASH)?
+                            .execute([new, user_id, old])?
+                    } else {
+                        c.prepare_cached(SET_PASSWORD_HASH)?
+                            .execute([new, user_id])?
+                    };
+                    if changed != 1 {
                         return Ok(None);
                     }
                     let sessions = c
@@ -252,13 +268,16 @@ impl Store {
             }
             Store::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                let changed = sqlx::query(REPLACE_PASSWORD_HASH)
-                    .bind(new)
-                    .bind(user_id)
-                    .bind(old)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let changed = match old {
+                    Some(old) => sqlx::query(REPLACE_PASSWORD_HASH)
+                        .bind(new)
+                        .bind(user_id)
+                        .bind(old),
+                    None => sqlx::query(SET_PASSWORD_HASH).bind(new).bind(user_id),
+                }
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 if changed != 1 {
                     return Ok(None);
                 }
@@ -313,6 +332,11 @@ impl Store {
             }
             Store::Postgres(p) => {
                 let mut tx = p.begin().await?;
+                // The user's row first, as every check of their codes takes it.
+                sqlx::query(super::factors::LOCK_USER)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
                 let factors = sqlx::query(FACTORS).bind(user_id).execute(&mut *tx).await?;
                 let sessions = sqlx::query(SESSIONS)
                     .bind(user_id)

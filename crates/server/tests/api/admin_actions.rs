@@ -9,8 +9,7 @@ use crate::harness::{PASSWORD, both_engines, require_mfa, token};
 both_engines! {
     async fn a_reset_removes_the_factors_ends_the_sessions_and_tells_the_user(srv: TestServer) {
         let u = srv.enrolled().await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        let admin = srv.session(&u.org, "root").await;
+        let admin = srv.admin_in(&u.org, "root").await;
         admin.set_mfa_policy(&u.org, &require_mfa(false, None)).await.unwrap();
         assert_eq!(srv.mails_to("alice@example.com", "A second factor was added").await.len(), 1);
         let user_id = u.session.me().await.unwrap().id;
@@ -35,8 +34,7 @@ both_engines! {
 
     async fn an_unlock_lets_a_locked_user_in_again_and_the_lock_was_mailed(srv: TestServer) {
         let u = srv.enrolled().await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        let admin = srv.session(&u.org, "root").await;
+        let admin = srv.admin_in(&u.org, "root").await;
         let flow = srv.lock_out(&u).await;
         let e = srv.submit(&flow, &u.code(&srv, 0)).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts), "{e}");
@@ -64,11 +62,10 @@ both_engines! {
 
     async fn only_the_right_admins_may_reset_or_unlock(srv: TestServer) {
         let (org, owner) = srv.user(Role::Owner).await;
-        srv.user_in(&org, "root", Role::Admin).await;
         srv.user_in(&org, "bob", Role::Member).await;
-        let owner_s = srv.session(&org, &owner).await;
+        let (owner_s, _) = srv.with_app(&org, &owner).await;
         let owner_id = owner_s.me().await.unwrap().id;
-        let admin = srv.session(&org, "root").await;
+        let admin = srv.admin_in(&org, "root").await;
         let member = srv.session(&org, "bob").await;
         let bob_id = member.me().await.unwrap().id;
 
@@ -78,8 +75,8 @@ both_engines! {
         assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
         let e = admin.reset_user_mfa(&org, "no-such-user").await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::NotFound), "{e}");
-        let (other, other_admin) = srv.user(Role::Admin).await;
-        let stranger = srv.session(&other, &other_admin).await;
+        let (other, _) = srv.user(Role::Member).await;
+        let stranger = srv.admin_in(&other, "root").await;
         let e = stranger.reset_user_mfa(&other, &bob_id).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::NotFound), "{e}");
         // The owner may reset anyone, an admin a member.
@@ -88,10 +85,112 @@ both_engines! {
         assert!(srv.mails_to("bob@example.com", "reset").await.len() == 1);
     }
 
+    async fn an_admin_cannot_reset_or_unlock_themselves(srv: TestServer) {
+        let (org, _) = srv.user(Role::Member).await;
+        let (admin, app) = srv.admin_with_app(&org, "root", Role::Admin).await;
+        let root_id = admin.me().await.unwrap().id;
+        // Even with a fresh second factor: their own factors change under /me/factors,
+        // with a code from one of them.
+        let e = admin.reset_user_mfa(&org, &root_id).await.unwrap_err();
+        assert_eq!((e.problem().unwrap().status, e.code()), (403, Some(ErrorCode::Forbidden)), "{e}");
+        let e = admin.unlock_user(&org, &root_id).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        // Nothing changed: the app still signs them in.
+        srv.advance(60);
+        let flow = match srv.client.login(&org, "root", PASSWORD).await.unwrap() {
+            LoginResponse::MfaRequired { flow_token, .. } => flow_token,
+            other => panic!("expected mfa_required, got {other:?}"),
+        };
+        srv.submit(&flow, &app.generate_at(srv.now_secs())).await.unwrap();
+        let events = admin.audit_events(&org, None, None).await.unwrap();
+        assert!(!events.iter().any(|e| e.event == "mfa.reset" || e.event == "mfa.unlocked"));
+    }
+
+    async fn admin_actions_need_a_fresh_second_factor(srv: TestServer) {
+        // An enrolled admin in a password-only session (opened before her app, say).
+        let (org, _) = srv.user(Role::Member).await;
+        srv.user_in(&org, "bob", Role::Member).await;
+        srv.user_in(&org, "root", Role::Admin).await;
+        let stale = srv.session(&org, "root").await;
+        let (fresh, app) = srv.with_app(&org, "root").await;
+        let bob_id = fresh.org_users(&org).await.unwrap().into_iter().find(|u| u.username == "bob").unwrap().id;
+        let step_up_required = |e: twofold_client::ClientError| {
+            assert_eq!((e.problem().map(|p| p.status), e.code()), (Some(403), Some(ErrorCode::StepUpRequired)), "{e}");
+        };
+        // (Her first factor ended that session; a new password-only one stands in for a
+        // session opened before MFA, or with a remembered device.)
+        assert_eq!(stale.me().await.unwrap_err().code(), Some(ErrorCode::Unauthenticated));
+        srv.advance(60);
+        let flow = match srv.client.login(&org, "root", PASSWORD).await.unwrap() {
+            LoginResponse::MfaRequired { flow_token, .. } => flow_token,
+            other => panic!("expected mfa_required, got {other:?}"),
+        };
+        let done = srv.client.mfa(&twofold_proto::MfaRequest {
+            flow_token: flow,
+            method: twofold_proto::Method::Totp,
+            code: app.generate_at(srv.now_secs()),
+            remember_device: Some(true),
+        }).await.unwrap();
+        let device = match done {
+            LoginResponse::Authenticated { device_token: Some(d), .. } => d,
+            other => panic!("expected a device token, got {other:?}"),
+        };
+        let on_device = match srv.client.login_on_device(&org, "root", PASSWORD, Some(&device)).await.unwrap() {
+            LoginResponse::Authenticated { session_token, .. } => srv.client.with_token(session_token),
+            other => panic!("expected authenticated, got {other:?}"),
+        };
+        assert_eq!(on_device.me().await.unwrap().session.amr, ["pwd", "device"]);
+        // And a session that passed its factor more than 10 minutes ago.
+        srv.advance(601);
+        for s in [&on_device, &fresh] {
+            step_up_required(s.reset_user_mfa(&org, &bob_id).await.unwrap_err());
+            step_up_required(s.unlock_user(&org, &bob_id).await.unwrap_err());
+            step_up_required(s.create_api_key(&org, "key").await.unwrap_err());
+            step_up_required(s.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap_err());
+            step_up_required(s.set_org_settings(&org, &twofold_proto::SetOrgSettings {
+                allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: Some(false),
+            }).await.unwrap_err());
+            step_up_required(s.create_org_user(&org, &twofold_proto::NewOrgUser {
+                username: "mallory".into(), email: "m@example.com".into(),
+                role: twofold_proto::Role::Admin, password: Some(PASSWORD.into()), federated: None,
+            }).await.unwrap_err());
+        }
+        // Nothing happened.
+        assert!(!fresh.mfa_policy(&org).await.unwrap().required);
+        assert!(fresh.api_keys(&org).await.unwrap().is_empty());
+        assert_eq!(fresh.org_users(&org).await.unwrap().len(), 3);
+        // A code passed in the session itself makes it fresh again (POST /me/session/mfa).
+        let info = on_device.pass_second_factor(twofold_proto::Method::Totp, &app.generate_at(srv.now_secs())).await.unwrap();
+        assert_eq!((info.aal, info.amr.clone()), (2, vec!["pwd".to_owned(), "device".to_owned(), "otp".to_owned()]));
+        on_device.create_api_key(&org, "key").await.unwrap();
+        on_device.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap();
+        on_device.reset_user_mfa(&org, &bob_id).await.unwrap();
+    }
+
+    async fn an_admin_without_a_factor_must_enrol_before_requiring_mfa(srv: TestServer) {
+        let (org, admin) = srv.user(Role::Admin).await;
+        srv.user_in(&org, "bob", Role::Member).await;
+        let a = srv.session(&org, &admin).await;
+        let e = a.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap_err();
+        let p = e.problem().unwrap();
+        assert_eq!((p.status, p.code), (403, ErrorCode::EnrollmentRequired), "{e}");
+        assert!(p.detail.contains("/me/factors/totp") && p.detail.contains("/me/session/mfa"), "{}", p.detail);
+        assert!(!srv.admin_in(&org, "root").await.mfa_policy(&org).await.unwrap().required);
+        // What the answer says: enrol, pass the factor in this session, then require MFA.
+        let e = srv.first_app(&a, None, "alice@example.com").await;
+        let totp = twofold_otp::Totp::new(twofold_otp::Secret::from_base32(&e.secret).unwrap(), Default::default()).unwrap();
+        a.activate_factor(&e.id, &totp.generate_at(srv.now_secs())).await.unwrap();
+        // Activating is not passing: this session is still password-only.
+        let e2 = a.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap_err();
+        assert_eq!(e2.code(), Some(ErrorCode::StepUpRequired), "{e2}");
+        srv.advance(30);
+        a.pass_second_factor(twofold_proto::Method::Totp, &totp.generate_at(srv.now_secs())).await.unwrap();
+        assert!(a.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap().policy.required);
+    }
+
     async fn a_reset_clears_the_lock_so_the_user_can_enrol_and_sign_in_again(srv: TestServer) {
         let u = srv.enrolled().await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        let admin = srv.session(&u.org, "root").await;
+        let admin = srv.admin_in(&u.org, "root").await;
         admin.set_mfa_policy(&u.org, &require_mfa(false, None)).await.unwrap();
         let id = u.session.me().await.unwrap().id;
         srv.lock_out(&u).await;

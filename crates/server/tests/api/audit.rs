@@ -14,7 +14,8 @@ fn names(events: &[AuditEvent]) -> Vec<&str> {
 both_engines! {
     async fn every_security_event_is_recorded_newest_first(srv: TestServer) {
         let (org, admin) = srv.user(Role::Admin).await;
-        let a = srv.session(&org, &admin).await;
+        // Creating a user needs an admin who passed a second factor just now.
+        let (a, _) = srv.with_app(&org, &admin).await;
         let admin_id = a.me().await.unwrap().id;
         let bob = a
             .create_org_user(&org, &NewOrgUser {
@@ -42,7 +43,7 @@ both_engines! {
 
         // Bob signs in, enrols, then fails the second step until locked.
         let s = srv.session(&org, "bob").await;
-        let e = s.enroll_totp(Some("Phone")).await.unwrap();
+        let e = srv.first_app(&s, Some("Phone"), "bob@example.com").await;
         let totp = Totp::new(Secret::from_base32(&e.secret).unwrap(), TotpParams::default()).unwrap();
         s.activate_factor(&e.id, &totp.generate_at(srv.now_secs())).await.unwrap();
         srv.advance(30);
@@ -83,18 +84,23 @@ both_engines! {
                 "signin.failed",
                 "signin.failed",
                 "user.created",
+                "session.upgraded",
+                "factor.enrolled",
                 "signin.succeeded",
                 "user.created",
             ]
         );
-        // The oldest: alice made by the operator, her sign-in, then bob made by her.
+        // The oldest: alice made by the operator, her sign-in, her app and the code that
+        // raised her session, then bob made by her.
         let created = &events[12];
         assert_eq!(created.actor_id.as_deref(), Some(admin_id.as_str()));
         assert_eq!(created.subject_id.as_deref(), Some(bob.id.as_str()));
         assert_eq!(created.details["username"], "bob");
         assert_eq!(created.details["role"], "member");
-        assert_eq!(events[14].actor_id, None, "the operator's command has no actor");
-        assert_eq!(events[13].details["amr"], serde_json::json!(["pwd"]));
+        assert_eq!(events[16].actor_id, None, "the operator's command has no actor");
+        assert_eq!(events[15].details["amr"], serde_json::json!(["pwd"]));
+        assert_eq!(events[13].details["amr"], serde_json::json!(["pwd", "otp"]));
+        assert_eq!(events[13].actor_id.as_deref(), Some(admin_id.as_str()));
 
         let unknown = &events[10];
         assert_eq!(unknown.subject_id, None);
@@ -115,7 +121,7 @@ both_engines! {
         assert_eq!(events[3].actor_id, None, "who failed a code is not known");
         assert_eq!(events[0].subject_id.as_deref(), Some(bob.id.as_str()));
         // Times come from the server's clock, which the test moved.
-        assert!(events[0].at > events[14].at, "{} vs {}", events[0].at, events[14].at);
+        assert!(events[0].at > events[16].at, "{} vs {}", events[0].at, events[16].at);
     }
 
     async fn pages_follow_each_other_without_gaps_or_repeats(srv: TestServer) {

@@ -136,8 +136,12 @@ both_engines! {
 /// and code checks must not queue behind it. Asserted by order of completion, not time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_flood_does_not_stall_health_or_code_checks() {
-    let srv =
-        TestServer::start_with(Engine::Sqlite, |c| c.security.password_hash_concurrency = 1).await;
+    // Room in the queue for the whole flood (the next test has less).
+    let srv = TestServer::start_with(Engine::Sqlite, |c| {
+        c.security.password_hash_concurrency = 1;
+        c.security.password_hash_queue = 64;
+    })
+    .await;
     let u = srv.enrolled().await;
     let flow = srv.flow(&u).await;
     let (org, user) = srv.user(Role::Member).await;
@@ -206,4 +210,51 @@ async fn a_server_with_the_wrong_secret_key_refuses_to_start() {
         .unwrap()
         .to_string();
     assert!(msg.contains("does not match"), "{msg}");
+}
+
+/// Past the hashing queue's bound a sign-in is refused at once, 503 `overloaded` with
+/// `Retry-After`, instead of queueing without end; the rest are served, and so are health
+/// and code checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_past_the_hashing_queue_is_refused_with_retry_after() {
+    let srv = TestServer::start_with(Engine::Sqlite, |c| {
+        c.security.password_hash_concurrency = 1;
+        c.security.password_hash_queue = 4;
+    })
+    .await;
+    let u = srv.enrolled().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let http = reqwest::Client::new();
+    let login = |http: reqwest::Client, url: String, org: String, user: String| async move {
+        http.post(format!("{url}/api/v1/auth/login"))
+            .json(&serde_json::json!({"org": org, "username": user, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+    };
+    let answers = futures_util::future::join_all(
+        (0..24).map(|_| login(http.clone(), srv.url.clone(), org.clone(), user.clone())),
+    )
+    .await;
+    let mut served = 0;
+    let mut refused = 0;
+    for res in answers {
+        match res.status().as_u16() {
+            200 => served += 1,
+            503 => {
+                refused += 1;
+                assert_eq!(res.headers()["retry-after"], "1");
+                assert_eq!(res.headers()["content-type"], "application/problem+json");
+                let p: twofold_proto::Problem = res.json().await.unwrap();
+                assert_eq!((p.code, p.retry_after), (ErrorCode::Overloaded, Some(1)));
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(served >= 4, "{served} served");
+    assert!(refused > 0, "the flood all queued");
+    srv.client.health().await.unwrap();
+    srv.submit(&srv.flow(&u).await, &u.code(&srv, 0))
+        .await
+        .unwrap();
 }

@@ -4,7 +4,6 @@
 //! turning the option off; at most 10 per user.
 
 use twofold_proto::{ErrorCode, LoginResponse, Method, MfaRequest, SetOrgSettings};
-use twofold_server::domain::users::Role;
 
 use crate::harness::{Enrolled, PASSWORD, TestServer, both_engines, token};
 
@@ -84,17 +83,16 @@ both_engines! {
 
     async fn an_mfa_reset_and_the_organisation_turning_it_off_forget_devices(srv: TestServer) {
         let u = srv.enrolled().await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        let admin = srv.session(&u.org, "root").await;
+        let admin = srv.admin_in(&u.org, "root").await;
         let device = remembered(&srv, &u).await;
-        admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: false }).await.unwrap();
+        admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: false, confirm_first_app_by_email: None }).await.unwrap();
         assert!(matches!(on_device(&srv, &u, &device).await, LoginResponse::MfaRequired { .. }));
         // While off, remember_device gives no token.
         let flow = srv.flow(&u).await;
         let done = srv.client.mfa(&MfaRequest { flow_token: flow, method: Method::Totp, code: u.code(&srv, 0), remember_device: Some(true) }).await.unwrap();
         assert!(matches!(done, LoginResponse::Authenticated { device_token: None, .. }), "{done:?}");
         srv.advance(30);
-        admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true }).await.unwrap();
+        admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: None }).await.unwrap();
         let device = remembered(&srv, &u).await;
         let id = admin.org_users(&u.org).await.unwrap().into_iter().find(|x| x.username == u.username).unwrap().id;
         admin.reset_user_mfa(&u.org, &id).await.unwrap();

@@ -18,12 +18,13 @@ use crate::mailbox::{Received, SinkOptions, SmtpSink};
 async fn server(engine: Engine, tweak: impl FnOnce(&mut Config)) -> (SmtpSink, TestServer) {
     let sink = SmtpSink::start(SinkOptions::default());
     let smtp = sink.smtp_config();
-    let srv = TestServer::start_with(engine, |c| {
+    let mut srv = TestServer::start_with(engine, |c| {
         c.mail.smtp = Some(smtp);
         c.mail.retry = quick_retry(3);
         tweak(c);
     })
     .await;
+    srv.mail_dir = Some(sink.out_dir());
     (sink, srv)
 }
 
@@ -296,7 +297,7 @@ each_engine! {
         // alice has an authenticator app first, then adds email from a fresh session.
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
-        let app = s.enroll_totp(Some("Phone")).await.unwrap();
+        let app = srv.first_app(&s, Some("Phone"), "alice@example.com").await;
         let totp = twofold_otp::Totp::new(
             twofold_otp::Secret::from_base32(&app.secret).unwrap(),
             twofold_otp::TotpParams::default(),
@@ -435,8 +436,7 @@ each_engine! {
         let (sink, srv) = server(engine, |_| {}).await;
         let mut inbox = Inbox::new(&srv, &sink);
         let (org, s, id) = with_email(&srv, &mut inbox).await;
-        srv.user_in(&org, "root", Role::Admin).await;
-        srv.session(&org, "root").await.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap();
+        srv.admin_in(&org, "root").await.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap();
         let err = s.delete_factor(&id, Some("123456")).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::LastFactor), "{err}");
         assert_eq!(s.factors().await.unwrap().len(), 1);
@@ -446,8 +446,7 @@ each_engine! {
         let (sink, srv) = server(engine, |_| {}).await;
         let mut inbox = Inbox::new(&srv, &sink);
         let (org, _) = srv.user(Role::Member).await;
-        srv.user_in(&org, "root", Role::Admin).await;
-        srv.session(&org, "root").await.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap();
+        srv.admin_in(&org, "root").await.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap();
         let flow = match srv.client.login(&org, "alice", PASSWORD).await.unwrap() {
             LoginResponse::EnrollmentRequired { flow_token, .. } => flow_token,
             other => panic!("expected enrollment_required, got {other:?}"),

@@ -10,7 +10,7 @@ both_engines! {
     async fn enrolment_gives_a_pending_factor_with_secret_uri_and_qr_codes(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
-        let e = s.enroll_totp(Some("Work phone")).await.unwrap();
+        let e = srv.first_app(&s, Some("Work phone"), "alice@example.com").await;
         let secret = Secret::from_base32(&e.secret).unwrap();
         assert_eq!(secret.as_bytes().len(), 20, "160-bit secret");
         let uri = KeyUri::parse(&e.uri).unwrap();
@@ -33,6 +33,7 @@ both_engines! {
 
     async fn enrolment_without_a_body_uses_the_default_name(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
+        srv.no_first_app_mail(&org).await;
         let s = srv.session(&org, &user).await;
         let token = login_token(&srv, &org, &user).await;
         let res = reqwest::Client::new()
@@ -48,8 +49,10 @@ both_engines! {
     async fn a_new_enrolment_replaces_an_unfinished_one(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
-        let first = s.enroll_totp(None).await.unwrap();
-        let second = s.enroll_totp(None).await.unwrap();
+        let first = srv.first_app(&s, None, "alice@example.com").await;
+        // A new code may be mailed 30 s after the last.
+        srv.advance(30);
+        let second = srv.first_app(&s, None, "alice@example.com").await;
         let list = s.factors().await.unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].id, second.id);
@@ -59,7 +62,7 @@ both_engines! {
     async fn activation_needs_a_current_code_from_the_factor(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
-        let e = s.enroll_totp(None).await.unwrap();
+        let e = srv.first_app(&s, None, "alice@example.com").await;
         let totp = twofold_otp::Totp::new(Secret::from_base32(&e.secret).unwrap(), Default::default()).unwrap();
         let good = totp.generate_at(srv.now_secs());
         let bad = if good == "000000" { "111111" } else { "000000" };
@@ -75,7 +78,7 @@ both_engines! {
     async fn the_activation_code_counts_as_used(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
-        let e = s.enroll_totp(None).await.unwrap();
+        let e = srv.first_app(&s, None, "alice@example.com").await;
         let totp = twofold_otp::Totp::new(Secret::from_base32(&e.secret).unwrap(), Default::default()).unwrap();
         let code = totp.generate_at(srv.now_secs());
         s.activate_factor(&e.id, &code).await.unwrap();
@@ -161,7 +164,7 @@ both_engines! {
     async fn a_pending_factor_can_be_removed_without_a_code(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
-        let e = s.enroll_totp(None).await.unwrap();
+        let e = srv.first_app(&s, None, "alice@example.com").await;
         s.delete_factor(&e.id, None).await.unwrap();
         assert!(s.factors().await.unwrap().is_empty());
     }
@@ -169,6 +172,7 @@ both_engines! {
     async fn a_null_body_is_no_body(srv: TestServer) {
         // The document allows `null` where a body is optional; it means "no body".
         let (org, user) = srv.user(Role::Member).await;
+        srv.no_first_app_mail(&org).await;
         let s = srv.session(&org, &user).await;
         let token = login_token(&srv, &org, &user).await;
         let http = reqwest::Client::new();
@@ -194,7 +198,7 @@ both_engines! {
     async fn a_malformed_code_is_refused_even_where_none_is_needed(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
-        let e = s.enroll_totp(None).await.unwrap();
+        let e = srv.first_app(&s, None, "alice@example.com").await;
         for bad in ["", "12345", "abcdef", "123456789"] {
             let err = s.delete_factor(&e.id, Some(bad)).await.unwrap_err();
             assert_eq!(err.code(), Some(ErrorCode::InvalidRequest), "{bad:?}");

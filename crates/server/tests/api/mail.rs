@@ -24,12 +24,14 @@ pub(crate) fn quick_retry(attempts: u32) -> Retry {
 /// A server on `engine` whose mail goes to `sink`.
 async fn mailing_to(engine: Engine, sink: &SmtpSink) -> TestServer {
     let smtp = sink.smtp_config();
-    TestServer::start_with(engine, |c| {
+    let mut srv = TestServer::start_with(engine, |c| {
         c.mail.smtp = Some(smtp);
         c.mail.from = "Acme Security <security@acme.example>".into();
         c.mail.retry = quick_retry(3);
     })
-    .await
+    .await;
+    srv.mail_dir = Some(sink.out_dir());
+    srv
 }
 
 /// What every message must look like when it arrives.
@@ -56,10 +58,10 @@ each_engine! {
         let sink = SmtpSink::start(SinkOptions::default());
         let srv = mailing_to(engine, &sink).await;
 
-        // A factor added (alice enrols), her second step locked, a factor removed.
+        // The code before a first app and a factor added (alice enrols), her second step
+        // locked, a factor removed.
         let u = srv.enrolled().await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        let admin = srv.session(&u.org, "root").await;
+        let admin = srv.admin_in(&u.org, "root").await;
         srv.lock_out(&u).await;
         let alice_id = u.session.me().await.unwrap().id;
         admin.unlock_user(&u.org, &alice_id).await.unwrap();
@@ -94,7 +96,10 @@ each_engine! {
             ("alice@example.com", "A second factor was added to your account"),
             ("alice@example.com", "A second factor was removed from your account"),
             ("alice@example.com", "Someone failed your second sign-in step"),
+            ("alice@example.com", "Your code to add an authenticator app"),
             ("alice@example.com", "Your two-step sign-in was reset"),
+            ("root@example.com", "A second factor was added to your account"),
+            ("root@example.com", "Your code to add an authenticator app"),
             ("root@example.com", "Your code to turn off MFA"),
         ]);
         for m in &got {
@@ -115,15 +120,15 @@ each_engine! {
         let u = srv.enrolled().await;
         srv.twofold.mailer().idle().await;
         let got = sink.received();
-        assert_eq!(got.len(), 1, "{got:?}");
-        assert_eq!(got[0].to, "alice@example.com");
+        assert_eq!(got.len(), 2, "the code, then the factor added: {got:?}");
+        assert!(got.iter().all(|m| m.to == "alice@example.com"), "{got:?}");
         assert!(u.session.factors().await.unwrap().iter().any(|f| f.id == u.factor_id));
     }
 
     async fn with_the_smtp_server_down_the_policy_change_still_happens(engine: Engine) {
         // A port nobody listens on: bound, then released.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let srv = TestServer::start_with(engine, |c| {
+        let mut srv = TestServer::start_with(engine, |c| {
             c.mail.smtp = Some(twofold_server::config::SmtpConfig {
                 host: "127.0.0.1".into(),
                 port,
@@ -136,9 +141,11 @@ each_engine! {
             c.mail.retry = quick_retry(2);
         })
         .await;
-        let (org, admin) = srv.user(Role::Admin).await;
+        // No mail can be read here, so no code before a first app.
+        srv.first_app_mail = false;
+        let (org, _) = srv.user(Role::Member).await;
         srv.user_in(&org, "bob", Role::Member).await;
-        let a = srv.session(&org, &admin).await;
+        let a = srv.admin_in(&org, "root").await;
         let bob_id = a.org_users(&org).await.unwrap().into_iter().find(|u| u.username == "bob").unwrap().id;
         a.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap();
         // Each of these mails and answers as usual, mail or no mail.
@@ -172,8 +179,10 @@ async fn implicit_tls_without_auth_delivers() {
     srv.enrolled().await;
     srv.twofold.mailer().idle().await;
     let got = sink.received();
-    assert_eq!(got.len(), 1, "{got:?}");
-    assert_delivered_as_configured(&got[0], &sink);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for m in &got {
+        assert_delivered_as_configured(m, &sink);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,11 +191,12 @@ async fn a_server_certificate_from_an_unknown_ca_is_refused() {
     let mut smtp = sink.smtp_config();
     // Only the system's roots: the test CA is not among them.
     smtp.ca_pem = None;
-    let srv = TestServer::start_with(Engine::Sqlite, |c| {
+    let mut srv = TestServer::start_with(Engine::Sqlite, |c| {
         c.mail.smtp = Some(smtp);
         c.mail.retry = quick_retry(2);
     })
     .await;
+    srv.first_app_mail = false;
     srv.enrolled().await;
     srv.twofold.mailer().idle().await;
     // Nothing crossed: not the password, not the message.

@@ -103,6 +103,64 @@ impl Default for SinkOptions {
     }
 }
 
+/// A Python with aiosmtpd (tests/support/requirements.txt) for the SMTP server:
+/// `TWOFOLD_TEST_SMTP_PYTHON` if set, else a virtual environment made once under the
+/// build's temporary directory from the pinned requirements, and reused by later runs
+/// (it is made again when the requirements change). Needs `python3` and PyPI.
+fn smtp_python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Ok(p) = std::env::var("TWOFOLD_TEST_SMTP_PYTHON") {
+                return PathBuf::from(p);
+            }
+            let requirements =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/requirements.txt");
+            let pinned = std::fs::read(&requirements).unwrap();
+            let digest = {
+                use sha2::Digest;
+                let d = sha2::Sha256::digest(&pinned);
+                data_encoding::HEXLOWER.encode(&d[..8])
+            };
+            let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("smtp-venv-{digest}"));
+            let python = venv.join("bin/python");
+            // Test binaries (and runs) may start at once: one makes it, the others wait.
+            std::fs::create_dir_all(env!("CARGO_TARGET_TMPDIR")).unwrap();
+            let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+            lock.lock().unwrap();
+            let ready = venv.join(".ready");
+            if !ready.exists() {
+                eprintln!(
+                    "installing aiosmtpd for the mail tests into {}",
+                    venv.display()
+                );
+                let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+                assert!(
+                    ok(Command::new("python3")
+                        .args(["-m", "venv", "--clear"])
+                        .arg(&venv)),
+                    "python3 -m venv failed: the mail tests need python3 with venv"
+                );
+                assert!(
+                    ok(Command::new(&python)
+                        .args([
+                            "-m",
+                            "pip",
+                            "install",
+                            "--quiet",
+                            "--disable-pip-version-check"
+                        ])
+                        .args(["--no-input", "-r"])
+                        .arg(&requirements)),
+                    "installing aiosmtpd from PyPI failed (see above)"
+                );
+                std::fs::write(&ready, b"").unwrap();
+            }
+            python
+        })
+        .clone()
+}
+
 /// A real SMTP server on loopback, stopped when dropped.
 pub struct SmtpSink {
     pub port: u16,
@@ -113,14 +171,13 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// Starts the server. The Python that runs it comes from `TWOFOLD_TEST_SMTP_PYTHON`
-    /// (default `python3`) and needs aiosmtpd (tests/support/requirements.txt).
+    /// Starts the server, on the Python of [`smtp_python`].
     pub fn start(options: SinkOptions) -> SmtpSink {
         let dir =
             std::env::temp_dir().join(format!("twofold-smtp-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(dir.join("out")).unwrap();
         std::fs::create_dir_all(dir.join("certs")).unwrap();
-        let python = std::env::var("TWOFOLD_TEST_SMTP_PYTHON").unwrap_or_else(|_| "python3".into());
+        let python = smtp_python().display().to_string();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
         let mut cmd = Command::new(&python);
         cmd.args(["-W", "ignore"])
@@ -187,6 +244,11 @@ impl SmtpSink {
             ca_pem: tls.then(|| self.ca_pem()),
             timeout: Duration::from_secs(10),
         }
+    }
+
+    /// Where the messages it accepts are kept.
+    pub fn out_dir(&self) -> PathBuf {
+        self.dir.join("out")
     }
 
     /// Every message the server accepted, oldest first.

@@ -49,6 +49,7 @@ async fn openapi_document_lists_every_route() {
             "POST /api/v1/me/factors/{id}/activate",
             "POST /api/v1/me/factors/{id}/regenerate",
             "POST /api/v1/me/recovery-codes",
+            "POST /api/v1/me/session/mfa",
             "POST /api/v1/orgs/{org}/api-keys",
             "POST /api/v1/orgs/{org}/users",
             "POST /api/v1/orgs/{org}/users/{id}/mfa/reset",

@@ -18,9 +18,10 @@ fn new_user(username: &str, role: WireRole) -> NewOrgUser {
     }
 }
 
-/// Enrols and activates a TOTP factor from a password-only session.
-async fn enrol(srv: &TestServer, session: &Client) {
-    let e = session.enroll_totp(None).await.unwrap();
+/// Enrols and activates a first TOTP factor from a password-only session of the user with
+/// address `email`.
+async fn enrol(srv: &TestServer, session: &Client, email: &str) {
+    let e = srv.first_app(session, None, email).await;
     let totp = Totp::new(
         Secret::from_base32(&e.secret).unwrap(),
         TotpParams::default(),
@@ -34,8 +35,8 @@ async fn enrol(srv: &TestServer, session: &Client) {
 
 both_engines! {
     async fn an_admin_sees_every_user_with_their_mfa_status(srv: TestServer) {
-        let (org, admin) = srv.user(Role::Admin).await;
-        let s = srv.session(&org, &admin).await;
+        let (org, _) = srv.user(Role::Member).await;
+        let s = srv.admin_in(&org, "root").await;
         s.create_org_user(&org, &new_user("bob", WireRole::Member)).await.unwrap();
         s.create_org_user(&org, &new_user("dave", WireRole::Member)).await.unwrap();
         let federated = NewOrgUser {
@@ -44,7 +45,7 @@ both_engines! {
             ..new_user("carol", WireRole::Member)
         };
         s.create_org_user(&org, &federated).await.unwrap();
-        enrol(&srv, &srv.session(&org, "bob").await).await;
+        enrol(&srv, &srv.session(&org, "bob").await, "bob@example.com").await;
 
         let users = s.org_users(&org).await.unwrap();
         let rows: Vec<(&str, MfaStatus, bool)> = users
@@ -54,25 +55,26 @@ both_engines! {
         assert_eq!(
             rows,
             [
-                ("alice", MfaStatus::NotEnrolled, true),
+                ("alice", MfaStatus::NotEnrolled, false),
                 ("bob", MfaStatus::Enrolled, true),
                 ("carol", MfaStatus::NotApplicable, false),
                 ("dave", MfaStatus::NotEnrolled, false),
+                ("root", MfaStatus::Enrolled, true),
             ]
         );
-        let alice = &users[0];
-        assert_eq!((alice.role, alice.federated), (WireRole::Admin, false));
-        assert_eq!(alice.email, "alice@example.com");
+        let root = &users[4];
+        assert_eq!((root.role, root.federated), (WireRole::Admin, false));
+        assert_eq!(root.email, "root@example.com");
         assert!(users[2].federated);
     }
 
     async fn an_owner_may_list_and_create_too(srv: TestServer) {
-        let (org, owner) = srv.user(Role::Owner).await;
-        let s = srv.session(&org, &owner).await;
+        let (org, _) = srv.user(Role::Member).await;
+        let (s, _) = srv.admin_with_app(&org, "boss", Role::Owner).await;
         let created = s.create_org_user(&org, &new_user("erin", WireRole::Owner)).await.unwrap();
         assert_eq!((created.role, created.mfa), (WireRole::Owner, MfaStatus::NotEnrolled));
         assert_eq!(created.last_login_at, None);
-        assert_eq!(s.org_users(&org).await.unwrap().len(), 2);
+        assert_eq!(s.org_users(&org).await.unwrap().len(), 3);
         // The new user signs in with the password the owner set.
         srv.session(&org, "erin").await.me().await.unwrap();
     }
@@ -101,8 +103,8 @@ both_engines! {
     }
 
     async fn only_an_owner_may_create_an_owner(srv: TestServer) {
-        let (org, admin) = srv.user(Role::Admin).await;
-        let s = srv.session(&org, &admin).await;
+        let (org, _) = srv.user(Role::Member).await;
+        let s = srv.admin_in(&org, "root").await;
         let e = s.create_org_user(&org, &new_user("bob", WireRole::Owner)).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
         let made = s.create_org_user(&org, &new_user("bob", WireRole::Admin)).await.unwrap();
@@ -111,7 +113,7 @@ both_engines! {
 
     async fn bad_new_users_are_refused_and_nothing_is_created(srv: TestServer) {
         let (org, admin) = srv.user(Role::Admin).await;
-        let s = srv.session(&org, &admin).await;
+        let s = srv.admin_in(&org, "root").await;
         let taken = s.create_org_user(&org, &new_user("alice", WireRole::Member)).await.unwrap_err();
         assert_eq!(taken.code(), Some(ErrorCode::Conflict), "{taken}");
         let bad_email = NewOrgUser { email: "not an address".into(), ..new_user("bob", WireRole::Member) };
@@ -135,7 +137,7 @@ both_engines! {
             .unwrap();
         assert_eq!(res.status(), 400);
         let users = s.org_users(&org).await.unwrap();
-        assert_eq!(users.len(), 1, "{users:?}");
+        assert_eq!(users.len(), 2, "{users:?}");
     }
 
     async fn without_a_session_it_is_unauthenticated(srv: TestServer) {

@@ -29,14 +29,15 @@ fn other_than(code: &str) -> String {
     }
 }
 
-/// An organisation with an admin (alice) and a member (bob), both password-only; answers
-/// the org and a session of each.
-async fn org_with_admin_and_member(srv: &TestServer) -> (String, Client, Client) {
+/// An organisation with an admin (alice, with an authenticator app, in a session that
+/// passed it just now: admin actions need that) and a member (bob, password-only);
+/// answers the org, a session of each and alice's app.
+async fn org_with_admin_and_member(srv: &TestServer) -> (String, Client, Client, Totp) {
     let (org, admin) = srv.user(Role::Admin).await;
     srv.user_in(&org, "bob", Role::Member).await;
-    let a = srv.session(&org, &admin).await;
+    let (a, totp) = srv.with_app(&org, &admin).await;
     let b = srv.session(&org, "bob").await;
-    (org, a, b)
+    (org, a, b, totp)
 }
 
 /// Signs in expecting `enrollment_required`; answers the flow token.
@@ -49,7 +50,7 @@ async fn must_enrol(srv: &TestServer, org: &str, user: &str) -> String {
 
 both_engines! {
     async fn enabling_with_invalidate_sessions_ends_every_session(srv: TestServer) {
-        let (org, a, b) = org_with_admin_and_member(&srv).await;
+        let (org, a, b, alice_app) = org_with_admin_and_member(&srv).await;
         assert!(!a.mfa_policy(&org).await.unwrap().required);
         let changed = a.set_mfa_policy(&org, &require(true, None)).await.unwrap();
         assert_eq!(changed.sessions_ended, 2);
@@ -58,9 +59,13 @@ both_engines! {
             let e = s.me().await.unwrap_err();
             assert_eq!(e.code(), Some(ErrorCode::Unauthenticated), "{e}");
         }
-        // The admin must enrol too.
-        must_enrol(&srv, &org, "alice").await;
-        let s = srv.session_after_enrolment(&org, "alice").await;
+        // The admin signs in again with her app (she had to have one to require MFA).
+        srv.advance(60);
+        let flow = match srv.client.login(&org, "alice", PASSWORD).await.unwrap() {
+            LoginResponse::MfaRequired { flow_token, .. } => flow_token,
+            other => panic!("expected mfa_required, got {other:?}"),
+        };
+        let s = srv.client.with_token(token(&srv.submit(&flow, &alice_app.generate_at(srv.now_secs())).await.unwrap()));
         let admin_id = s.me().await.unwrap().id;
         let policy = s.mfa_policy(&org).await.unwrap();
         assert!(policy.required);
@@ -77,7 +82,7 @@ both_engines! {
     }
 
     async fn enabling_without_invalidating_keeps_sessions_running(srv: TestServer) {
-        let (org, a, b) = org_with_admin_and_member(&srv).await;
+        let (org, a, b, _) = org_with_admin_and_member(&srv).await;
         let changed = a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         assert_eq!(changed.sessions_ended, 0);
         a.me().await.unwrap();
@@ -87,7 +92,7 @@ both_engines! {
     }
 
     async fn a_user_who_must_enrol_can_reach_enrolment_and_nothing_else(srv: TestServer) {
-        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        let (org, a, _, _) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         let flow = must_enrol(&srv, &org, "bob").await;
         // The flow token is not a session, and not a second-step flow.
@@ -96,7 +101,7 @@ both_engines! {
         let e = srv.submit(&flow, "123456").await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::FlowExpired), "{e}");
 
-        let e = srv.client.enroll_in_flow(&flow, Some("Phone")).await.unwrap();
+        let e = srv.first_app_in_flow(&flow, "bob@example.com").await;
         let png = srv.client.enrollment_qr_png(&flow, &e.id).await.unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
         let totp = Totp::new(Secret::from_base32(&e.secret).unwrap(), TotpParams::default()).unwrap();
@@ -131,7 +136,7 @@ both_engines! {
     }
 
     async fn the_grace_period_lets_users_in_and_counts_down(srv: TestServer) {
-        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        let (org, a, _, _) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, Some(3))).await.unwrap();
         let days_left = |r: LoginResponse| match r {
             LoginResponse::Authenticated { enrollment_days_left, .. } => enrollment_days_left,
@@ -147,7 +152,7 @@ both_engines! {
     }
 
     async fn federated_users_are_never_asked(srv: TestServer) {
-        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        let (org, a, _, _) = org_with_admin_and_member(&srv).await;
         a.create_org_user(&org, &NewOrgUser {
             username: "fred".into(),
             email: "fred@example.com".into(),
@@ -167,7 +172,7 @@ both_engines! {
     }
 
     async fn bad_policy_changes_are_refused(srv: TestServer) {
-        let (org, a, b) = org_with_admin_and_member(&srv).await;
+        let (org, a, b, _) = org_with_admin_and_member(&srv).await;
         let no_choice = SetMfaPolicy {
             required: true,
             invalidate_sessions: None,
@@ -192,7 +197,7 @@ both_engines! {
     }
 
     async fn turning_mfa_off_needs_the_code_mailed_to_the_admin(srv: TestServer) {
-        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        let (org, a, _, _) = org_with_admin_and_member(&srv).await;
         // Nothing to turn off yet.
         let e = a.request_mfa_disable(&org).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Conflict), "{e}");
@@ -228,7 +233,7 @@ both_engines! {
     }
 
     async fn an_expired_code_is_refused_and_a_new_request_replaces_the_old_code(srv: TestServer) {
-        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        let (org, a, _, _) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         a.request_mfa_disable(&org).await.unwrap();
         let (_, old) = last_mail(&srv).await;
@@ -254,7 +259,7 @@ both_engines! {
     }
 
     async fn five_wrong_codes_use_the_code_up(srv: TestServer) {
-        let (org, a, b) = org_with_admin_and_member(&srv).await;
+        let (org, a, b, _) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         a.request_mfa_disable(&org).await.unwrap();
         let (_, code) = last_mail(&srv).await;
@@ -271,7 +276,7 @@ both_engines! {
     }
 
     async fn the_code_lives_exactly_five_minutes(srv: TestServer) {
-        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        let (org, a, _, _) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         let pending = a.request_mfa_disable(&org).await.unwrap();
         let want = Timestamp::from_millis(START).plus(std::time::Duration::from_secs(300));
@@ -299,12 +304,14 @@ both_engines! {
     }
 
     async fn an_enrolment_flow_ends_once_another_one_enrolled_a_factor(srv: TestServer) {
-        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        let (org, a, _, _) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         // Two sign-ins that must enrol, started together (say, bob and someone who has
         // his password); bob finishes first.
         let other = must_enrol(&srv, &org, "bob").await;
-        let started = srv.client.enroll_in_flow(&other, Some("Theirs")).await.unwrap();
+        let started = srv.first_app_in_flow(&other, "bob@example.com").await;
+        // (A new code may be mailed 30 s after the last.)
+        srv.advance(30);
         srv.session_after_enrolment(&org, "bob").await;
         // The other flow can neither start nor finish an enrolment now.
         let e = srv.client.enroll_in_flow(&other, None).await.unwrap_err();
@@ -321,7 +328,7 @@ both_engines! {
     }
 
     async fn concurrent_wrong_codes_get_five_guesses_between_them(srv: TestServer) {
-        let (org, a, _) = org_with_admin_and_member(&srv).await;
+        let (org, a, _, _) = org_with_admin_and_member(&srv).await;
         a.set_mfa_policy(&org, &require(false, None)).await.unwrap();
         a.request_mfa_disable(&org).await.unwrap();
         let (_, code) = last_mail(&srv).await;

@@ -196,8 +196,7 @@ both_engines! {
 
     async fn an_mfa_reset_removes_the_codes(srv: TestServer) {
         let (u, _) = user_with_codes(&srv).await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        let admin = srv.session(&u.org, "root").await;
+        let admin = srv.admin_in(&u.org, "root").await;
         let id = user_id(&srv, &u).await;
         admin.reset_user_mfa(&u.org, &id).await.unwrap();
         assert!(srv.twofold.store().unused_recovery_codes(&id).await.unwrap().is_empty());

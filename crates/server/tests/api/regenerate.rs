@@ -4,7 +4,6 @@
 
 use twofold_otp::{KeyUri, Secret, Totp, TotpParams};
 use twofold_proto::{ErrorCode, Method, SetOrgSettings, StepUpRequest};
-use twofold_server::domain::users::Role;
 
 use crate::harness::both_engines;
 
@@ -40,10 +39,9 @@ both_engines! {
 
     async fn an_organisation_can_turn_qr_redisplay_off(srv: TestServer) {
         let u = srv.enrolled().await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        let admin = srv.session(&u.org, "root").await;
+        let admin = srv.admin_in(&u.org, "root").await;
         assert!(admin.org_settings(&u.org).await.unwrap().allow_qr_redisplay);
-        let s = admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: false, remember_devices: true }).await.unwrap();
+        let s = admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: false, remember_devices: true, confirm_first_app_by_email: None }).await.unwrap();
         assert!(!s.allow_qr_redisplay);
         assert!(s.updated_by.is_some());
         let strong = srv.strong_session(&u).await;
@@ -52,7 +50,7 @@ both_engines! {
         // Regenerating still works.
         strong.regenerate_factor(&u.factor_id).await.unwrap();
         // Members cannot change it.
-        let e = u.session.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true }).await.unwrap_err();
+        let e = u.session.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: None }).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
         let events = admin.audit_events(&u.org, None, None).await.unwrap();
         assert!(events.iter().any(|e| e.event == "settings.changed"));

@@ -88,7 +88,7 @@ both_engines! {
         let other = srv.session(&org, &user).await;
         // srv.enrolled() would make a new user: enrol this one by hand.
         let this = srv.session(&org, &user).await;
-        let e = this.enroll_totp(Some("Phone")).await.unwrap();
+        let e = srv.first_app(&this, Some("Phone"), "alice@example.com").await;
         let totp = twofold_otp::Totp::new(
             twofold_otp::Secret::from_base32(&e.secret).unwrap(),
             twofold_otp::TotpParams::default(),

@@ -5,7 +5,6 @@
 use twofold_otp::{Secret, Totp, TotpParams};
 use twofold_proto::{ErrorCode, LoginResponse, Method};
 use twofold_server::Config;
-use twofold_server::domain::users::Role;
 
 use crate::harness::{
     Enrolled, PASSWORD, TestServer, both_engines, both_engines_with, require_mfa,
@@ -80,8 +79,7 @@ both_engines! {
 
     async fn the_last_factor_stays_while_the_organisation_requires_one(srv: TestServer) {
         let u = srv.enrolled().await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        srv.session(&u.org, "root").await.set_mfa_policy(&u.org, &require_mfa(false, None)).await.unwrap();
+        srv.admin_in(&u.org, "root").await.set_mfa_policy(&u.org, &require_mfa(false, None)).await.unwrap();
         let strong = srv.strong_session(&u).await;
         srv.advance(30);
         let e = strong.delete_factor(&u.factor_id, Some(&u.code(&srv, 0))).await.unwrap_err();

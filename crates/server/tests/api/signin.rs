@@ -196,7 +196,8 @@ both_engines! {
 
     async fn pending_factor_does_not_change_sign_in(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
-        srv.session(&org, &user).await.enroll_totp(None).await.unwrap();
+        let s = srv.session(&org, &user).await;
+        srv.first_app(&s, None, "alice@example.com").await;
         let r = srv.client.login(&org, &user, PASSWORD).await.unwrap();
         assert!(matches!(r, LoginResponse::Authenticated { .. }));
     }

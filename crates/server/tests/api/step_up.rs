@@ -79,9 +79,12 @@ both_engines! {
 
     async fn an_elevated_token_works_only_for_its_scope_its_session_and_once_if_single_use(srv: TestServer) {
         let u = srv.enrolled().await;
+        // A live token of this session without the scope: told which one it needs.
         let other_scope = elevated(&srv, &u, &["wallet:export"], false).await;
         let e = u.session.with_elevated(&other_scope).enroll_totp(None).await.unwrap_err();
-        assert_eq!(e.code(), Some(ErrorCode::StepUpRequired), "{e}");
+        let p = e.problem().unwrap();
+        assert_eq!((p.status, p.code, p.scope.as_deref()), (403, ErrorCode::InsufficientScope, Some("mfa:manage")), "{e}");
+        assert!(p.detail.contains("mfa:manage"), "{e}");
         // Another session of the same user cannot use it.
         srv.advance(30);
         let t = elevated(&srv, &u, &["mfa:manage"], true).await;
@@ -119,8 +122,7 @@ both_engines! {
 
     async fn applications_introspect_sessions_and_elevated_tokens_with_an_api_key(srv: TestServer) {
         let u = srv.enrolled().await;
-        srv.user_in(&u.org, "root", Role::Admin).await;
-        let admin = srv.session(&u.org, "root").await;
+        let admin = srv.admin_in(&u.org, "root").await;
         let created = admin.create_api_key(&u.org, "Wallet service").await.unwrap();
         assert!(created.key.starts_with("tfk_"));
         let listed = admin.api_keys(&u.org).await.unwrap();
@@ -131,7 +133,8 @@ both_engines! {
 
         let user_id = u.session.me().await.unwrap().id;
         // A session.
-        let session_token = crate::harness::token(&srv.client.login(&u.org, "root", crate::harness::PASSWORD).await.unwrap());
+        srv.user_in(&u.org, "carol", Role::Member).await;
+        let session_token = crate::harness::token(&srv.client.login(&u.org, "carol", crate::harness::PASSWORD).await.unwrap());
         let i = app.introspect(&session_token).await.unwrap();
         assert!(i.active);
         assert_eq!(i.token_type.as_deref(), Some("session"));

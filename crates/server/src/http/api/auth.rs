@@ -1,13 +1,13 @@
 //! `/auth`: the password step, the second step, enrolling a first factor when the
 //! organisation requires one, logout.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use twofold_proto::{
-    ActivateInFlowRequest, EmailCodeSent, EmailEnrollment, EnrollInFlowRequest, LoginRequest,
-    LoginResponse, MfaRequest, Problem, SendEmailCodeRequest, TotpEnrollment,
+    ActivateInFlowRequest, ConfirmationRequired, EmailCodeSent, EmailEnrollment,
+    EnrollInFlowRequest, LoginRequest, LoginResponse, MfaRequest, Problem, SendEmailCodeRequest,
+    TotpEnrollment,
 };
 use zeroize::Zeroizing;
 
@@ -17,7 +17,7 @@ use crate::domain::sessions::NewSession;
 use crate::domain::signin::LoginOutcome;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Body, FactorId, Session};
+use crate::http::extract::{Body, FactorId, FlowBearer, Session};
 
 /// Sign in with a password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
@@ -168,22 +168,27 @@ fn authenticated(s: NewSession) -> LoginResponse {
     request_body = EnrollInFlowRequest,
     responses(
         (status = 201, description = "A pending factor; activate it with a code from the app", body = TotpEnrollment),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Unless the organisation turned it off: a 6-digit code valid 5 minutes was mailed to the user's address; repeat the request with it as `confirmation_code`", body = ConfirmationRequired),
+        (status = 400, description = "Malformed request; `invalid_code`: a wrong or used confirmation code; `code_expired`: it expired or used up its 5 tries", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`flow_expired`: not a live enrolment flow", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn enroll_totp(
     State(st): State<AppState>,
     Body(req): Body<EnrollInFlowRequest>,
-) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
-    let e = st
+) -> Result<Response, ApiError> {
+    let outcome = st
         .twofold
-        .enroll_in_flow(&req.flow_token, req.name.as_deref())
+        .enroll_in_flow(
+            &req.flow_token,
+            req.name.as_deref(),
+            req.confirmation_code.as_deref(),
+        )
         .await?;
-    super::factors::created(e)
+    super::factors::added(outcome)
 }
 
-/// Start enrolling email inside a sign-in that requires a factor: a code is mailed to the
-/// user's address.
 #[utoipa::path(post, path = "/api/v1/auth/enroll/email", tag = "auth",
     operation_id = "enroll_email_in_flow",
     request_body = EnrollInFlowRequest,
@@ -206,35 +211,25 @@ pub async fn enroll_email(
 }
 
 /// `?flow_token=` of the enrolment QR code.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct FlowTokenQuery {
-    /// The enrolment flow's token.
-    flow_token: String,
-}
-
-/// The QR code of the factor being enrolled, as a PNG image.
 #[utoipa::path(get, path = "/api/v1/auth/enroll/{id}/qr.png", tag = "auth",
-    params(("id" = String, Path, description = "The pending factor's id"), FlowTokenQuery),
+    security(("flow" = [])),
+    params(("id" = String, Path, description = "The pending factor's id")),
     responses(
         (status = 200, description = "PNG image", content_type = "image/png"),
-        (status = 400, description = "No `flow_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`flow_expired`: not a live enrolment flow", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_request`: a flow token in the URL (it goes in `Authorization: Bearer`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`flow_expired`: no live enrolment flow's token as `Authorization: Bearer`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the factor is not pending", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn enroll_qr_png(
     State(st): State<AppState>,
     FactorId(id): FactorId,
-    query: Result<Query<FlowTokenQuery>, QueryRejection>,
+    FlowBearer(flow_token): FlowBearer,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let uri = st.twofold.enrollment_uri(&q.flow_token, &id).await?;
+    let uri = st.twofold.enrollment_uri(&flow_token, &id).await?;
     super::factors::png(&uri)
 }
 
-/// Activate the factor being enrolled with a code from the app (or the mailed code, for
-/// email): signed in at aal 2.
 #[utoipa::path(post, path = "/api/v1/auth/enroll/activate", tag = "auth",
     request_body = ActivateInFlowRequest,
     responses(

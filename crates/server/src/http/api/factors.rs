@@ -2,15 +2,15 @@
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use twofold_proto::{
-    ActivateFactorRequest, DeleteFactorRequest, EmailEnrollment, EnrollEmailRequest,
-    EnrollTotpRequest, Factor, Problem, TotpEnrollment,
+    ActivateFactorRequest, ConfirmationRequired, DeleteFactorRequest, EmailEnrollment,
+    EnrollEmailRequest, EnrollTotpRequest, Factor, Problem, TotpEnrollment,
 };
 
 use crate::domain::email::CodeSent;
 
-use crate::domain::factors::Enrollment;
+use crate::domain::factors::{AddApp, Enrollment};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, Elevated, FactorId, OptionalBody, Session};
@@ -35,6 +35,21 @@ pub(super) fn created(e: Enrollment) -> Result<(StatusCode, axum::Json<TotpEnrol
 }
 
 /// A QR code as a PNG answer.
+/// 201 with the new app's secret, or 202 when a code was mailed first.
+pub(super) fn added(outcome: AddApp) -> Result<Response, ApiError> {
+    Ok(match outcome {
+        AddApp::Enrolled(e) => created(e)?.into_response(),
+        AddApp::ConfirmationRequired { expires_at } => (
+            StatusCode::ACCEPTED,
+            axum::Json(ConfirmationRequired {
+                status: "confirmation_required".into(),
+                expires_at: expires_at.to_rfc3339(),
+            }),
+        )
+            .into_response(),
+    })
+}
+
 pub(super) fn png(uri: &str) -> Result<impl IntoResponse + use<>, ApiError> {
     let png = crate::qr::png(uri).map_err(qr_failed)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png))
@@ -74,27 +89,36 @@ pub async fn list(
                 ("delete" = (operation_id = "delete", parameters(("id" = "$response.body#/id")),
                     description = "Abandon the enrolment")),
             )),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "The user has no active factor (and the organisation asks for it, the default): a 6-digit code valid 5 minutes was mailed to their address; repeat the request with it as `confirmation_code`", body = ConfirmationRequired),
+        (status = 400, description = "Malformed request; `invalid_code`: a wrong or used confirmation code; `code_expired`: it expired or used up its 5 tries", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the user has the most authenticator apps allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn enroll_totp(
     State(st): State<AppState>,
     Session(caller): Session,
     Elevated(elevated): Elevated,
     OptionalBody(req): OptionalBody<EnrollTotpRequest>,
-) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
+) -> Result<Response, ApiError> {
     let req = req.unwrap_or_default();
-    let e = st
+    let outcome = st
         .twofold
-        .enroll_totp(&caller, req.name.as_deref(), elevated.as_deref())
+        .enroll_totp(
+            &caller,
+            req.name.as_deref(),
+            req.confirmation_code.as_deref(),
+            elevated.as_deref(),
+        )
         .await?;
-    tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %e.id);
-    created(e)
+    if let AddApp::Enrolled(e) = &outcome {
+        tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %e.id);
+    }
+    added(outcome)
 }
 
-/// Start enrolling email as a second factor: a pending factor for the user's address, and
-/// a code mailed to it. Asked again while pending, mails a new code.
 #[utoipa::path(post, path = "/api/v1/me/factors/email", tag = "factors",
     operation_id = "enroll_email",
     security(("session" = [])),
@@ -110,7 +134,7 @@ pub async fn enroll_totp(
             )),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: email is already an active factor of the user's", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
@@ -158,7 +182,7 @@ pub(super) fn email_created(
         (status = 200, description = "The factor, now active", body = Factor),
         (status = 400, description = "Malformed request or code; `code_expired`: an email factor's code expired or used up its 5 tries (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -169,9 +193,10 @@ pub async fn activate(
     Elevated(elevated): Elevated,
     Body(req): Body<ActivateFactorRequest>,
 ) -> Result<axum::Json<Factor>, ApiError> {
+    let preferred = req.preferred.unwrap_or(false);
     let f = st
         .twofold
-        .activate_factor(&caller, &id, &req.code, elevated.as_deref())
+        .activate_factor(&caller, &id, &req.code, preferred, elevated.as_deref())
         .await?;
     tracing::info!(event = "factor.enrolled", user_id = %caller.user.id, factor_id = %f.id);
     Ok(axum::Json(f))
@@ -186,7 +211,7 @@ pub async fn activate(
         (status = 204, description = "Removed"),
         (status = 400, description = "Missing or malformed code; `code_expired`: an email factor's step-up code expired or was used (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: the elevated token is not valid for this session and scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the elevated token is not valid for this session; `insufficient_scope`: it lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
@@ -215,7 +240,7 @@ pub async fn delete(
     responses(
         (status = 200, description = "The factor, now preferred", body = Factor),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -241,7 +266,7 @@ pub async fn prefer(
     responses(
         (status = 200, description = "PNG image", content_type = "image/png"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the organisation does not show active factors' QR codes again; `step_up_required`: an active factor, and this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the organisation does not show active factors' QR codes again; `step_up_required`: an active factor, and this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: an email factor has no QR code", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -268,7 +293,7 @@ pub async fn qr_png(
     responses(
         (status = 201, description = "The new secret, waiting for a code from it", body = TotpEnrollment),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
     ))]

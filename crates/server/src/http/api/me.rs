@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use twofold_proto::{ChangePassword, Me, Problem};
+use twofold_proto::{ChangePassword, Me, PassSecondFactor, Problem, SessionInfo};
 use zeroize::Zeroizing;
 
 use crate::http::AppState;
@@ -51,4 +51,33 @@ pub async fn change_password(
         .await?;
     tracing::info!(event = "password.changed", user_id = %caller.user.id);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Pass a second factor with this session (seed 004's `authenticateTotpMfaDevice`): the
+/// session is raised to aal 2 and counts as having passed one now (for 10 minutes of
+/// guarded changes). Checked like a sign-in's code: counted towards the lockout,
+/// replay-proof, audited (`session.upgraded`).
+#[utoipa::path(post, path = "/api/v1/me/session/mfa", tag = "me",
+    operation_id = "pass_second_factor",
+    security(("session" = [])),
+    request_body = PassSecondFactor,
+    responses(
+        (status = 200, description = "The session, now at aal 2", body = SessionInfo),
+        (status = 400, description = "Malformed request or code; `method_not_available`: the user has no factor of that kind; `code_expired`: the mailed code expired", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the user has no active factor", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds; `rate_limited`: too many failures from this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn pass_second_factor(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Body(req): Body<PassSecondFactor>,
+) -> Result<axum::Json<SessionInfo>, ApiError> {
+    let session = st
+        .twofold
+        .pass_second_factor_in_session(&caller, req.method, &req.code)
+        .await?;
+    tracing::info!(event = "session.upgraded", user_id = %caller.user.id, method = ?req.method);
+    Ok(axum::Json(session))
 }

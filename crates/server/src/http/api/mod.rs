@@ -17,22 +17,37 @@ use utoipa::{Modify, OpenApi};
 
 use super::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi_json))
+pub fn routes(state: &AppState) -> Router<AppState> {
+    // The routes that take a password or a code: failures there count against the
+    // client's address (`http::throttle`).
+    let guessable = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/mfa", post(auth::mfa))
+        .route("/auth/step-up", post(step_up::step_up))
+        .route("/auth/enroll/totp", post(auth::enroll_totp))
+        .route("/auth/enroll/activate", post(auth::enroll_activate))
+        .route("/me/password", put(me::change_password))
+        .route("/me/session/mfa", post(me::pass_second_factor))
+        .route("/me/factors/totp", post(factors::enroll_totp))
+        .route("/me/factors/{id}", axum::routing::delete(factors::delete))
+        .route("/me/factors/{id}/activate", post(factors::activate))
+        .route(
+            "/orgs/{org}/mfa-policy",
+            get(orgs::get_policy).put(orgs::put_policy),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::throttle::limit_failures,
+        ));
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
         .route("/auth/mfa/email/send", post(auth::send_email_code))
         .route("/auth/logout", post(auth::logout))
-        .route("/auth/step-up", post(step_up::step_up))
         .route("/auth/step-up/email/send", post(step_up::send_email_code))
         .route("/tokens/introspect", post(step_up::introspect))
-        .route("/auth/enroll/totp", post(auth::enroll_totp))
         .route("/auth/enroll/email", post(auth::enroll_email))
         .route("/auth/enroll/{id}/qr.png", get(auth::enroll_qr_png))
-        .route("/auth/enroll/activate", post(auth::enroll_activate))
         .route("/me", get(me::me))
-        .route("/me/password", put(me::change_password))
         .route(
             "/me/sessions",
             get(sessions::list).delete(sessions::end_others),
@@ -45,10 +60,7 @@ pub fn routes() -> Router<AppState> {
             get(recovery::status).post(recovery::regenerate),
         )
         .route("/me/factors", get(factors::list))
-        .route("/me/factors/totp", post(factors::enroll_totp))
         .route("/me/factors/email", post(factors::enroll_email))
-        .route("/me/factors/{id}", axum::routing::delete(factors::delete))
-        .route("/me/factors/{id}/activate", post(factors::activate))
         .route("/me/factors/{id}/qr.png", get(factors::qr_png))
         .route("/me/factors/{id}/preferred", put(factors::prefer))
         .route("/me/factors/{id}/regenerate", post(factors::regenerate))
@@ -71,10 +83,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/orgs/{org}/users/{id}/mfa/reset", post(orgs::reset_mfa))
         .route("/orgs/{org}/users/{id}/unlock", post(orgs::unlock))
-        .route(
-            "/orgs/{org}/mfa-policy",
-            get(orgs::get_policy).put(orgs::put_policy),
-        )
+        .merge(guessable)
 }
 
 /// `X-Elevated-Token`, as the OpenAPI document describes it (the `Elevated` extractor
@@ -102,7 +111,7 @@ pub struct ElevatedHeader {
     paths(
         auth::login, auth::mfa, auth::send_email_code, auth::logout, auth::enroll_totp, auth::enroll_email,
         auth::enroll_qr_png,
-        auth::enroll_activate, me::me, me::change_password,
+        auth::enroll_activate, me::me, me::change_password, me::pass_second_factor,
         factors::list, factors::enroll_totp, factors::enroll_email, factors::activate, factors::delete, factors::qr_png,
         factors::prefer, factors::regenerate,
         orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
@@ -128,6 +137,17 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "A session token from POST /api/v1/auth/login or /auth/mfa.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "flow",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The flow token of an `enrollment_required` answer from POST /api/v1/auth/login.",
                     ))
                     .build(),
             ),

@@ -13,7 +13,7 @@ use twofold_proto::{
 use crate::domain::policy::PolicyOutcome;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Body, OrgSlug, OrgUserPath, Session};
+use crate::http::extract::{Body, Elevated, OrgSlug, OrgUserPath, Session};
 
 /// The organisation's users with their MFA status, by username.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/users", tag = "orgs",
@@ -36,13 +36,13 @@ pub async fn list_users(
 /// Create a user in the organisation. Only an owner may create an owner.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/users", tag = "orgs",
     security(("session" = [])),
-    params(("org" = String, Path, description = "The organisation's slug")),
+    params(("org" = String, Path, description = "The organisation's slug"), super::ElevatedHeader),
     request_body = NewOrgUser,
     responses(
         (status = 201, description = "The new user", body = OrgUser),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: a member, or an admin creating an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin creating an owner; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the username is taken", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -50,9 +50,13 @@ pub async fn create_user(
     State(st): State<AppState>,
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
+    Elevated(elevated): Elevated,
     Body(req): Body<NewOrgUser>,
 ) -> Result<(StatusCode, axum::Json<OrgUser>), ApiError> {
-    let user = st.twofold.create_org_user(&caller, &org, req).await?;
+    let user = st
+        .twofold
+        .create_org_user(&caller, &org, req, elevated.as_deref())
+        .await?;
     tracing::info!(event = "user.created", actor = %caller.user.id, user_id = %user.id);
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
@@ -116,14 +120,14 @@ pub async fn get_policy(
 /// stop requiring it, with a code mailed to the caller.
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/mfa-policy", tag = "orgs",
     security(("session" = [])),
-    params(("org" = String, Path, description = "The organisation's slug")),
+    params(("org" = String, Path, description = "The organisation's slug"), super::ElevatedHeader),
     request_body = SetMfaPolicy,
     responses(
         (status = 200, description = "Changed; the answer says how many sessions ended", body = MfaPolicyChanged),
         (status = 202, description = "`required: false` without a code: a 6-digit code valid 5 minutes was mailed to the caller; repeat the request with `confirmation_code`", body = ConfirmationRequired),
         (status = 400, description = "`invalid_request` (malformed, no `invalidate_sessions` choice, a grace period over 30 days), `invalid_code` (a wrong or used confirmation code) or `code_expired`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: turning off MFA that is not required", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
@@ -133,9 +137,14 @@ pub async fn put_policy(
     State(st): State<AppState>,
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
+    Elevated(elevated): Elevated,
     Body(req): Body<SetMfaPolicy>,
 ) -> Result<Response, ApiError> {
-    Ok(match st.twofold.set_mfa_policy(&caller, &org, req).await? {
+    let outcome = st
+        .twofold
+        .set_mfa_policy(&caller, &org, req, elevated.as_deref())
+        .await?;
+    Ok(match outcome {
         PolicyOutcome::Changed(changed) => axum::Json(changed).into_response(),
         PolicyOutcome::ConfirmationRequired { expires_at } => (
             StatusCode::ACCEPTED,
@@ -153,19 +162,22 @@ pub async fn put_policy(
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{id}/mfa/reset", tag = "orgs",
     security(("session" = [])),
     params(("org" = String, Path, description = "The organisation's slug"),
-           ("id" = String, Path, description = "The user's id")),
+           ("id" = String, Path, description = "The user's id"), super::ElevatedHeader),
     responses(
         (status = 204, description = "Reset; the user enrols again at their next sign-in if MFA is required"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner or on themselves; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such user in the caller's organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn reset_mfa(
     State(st): State<AppState>,
     Session(caller): Session,
     OrgUserPath(org, id): OrgUserPath,
+    Elevated(elevated): Elevated,
 ) -> Result<StatusCode, ApiError> {
-    st.twofold.reset_user_mfa(&caller, &org, &id).await?;
+    st.twofold
+        .reset_user_mfa(&caller, &org, &id, elevated.as_deref())
+        .await?;
     tracing::info!(event = "mfa.reset", actor = %caller.user.id, user_id = %id);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -174,19 +186,22 @@ pub async fn reset_mfa(
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{id}/unlock", tag = "orgs",
     security(("session" = [])),
     params(("org" = String, Path, description = "The organisation's slug"),
-           ("id" = String, Path, description = "The user's id")),
+           ("id" = String, Path, description = "The user's id"), super::ElevatedHeader),
     responses(
         (status = 204, description = "Unlocked (also when there was no lock)"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner or on themselves; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such user in the caller's organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn unlock(
     State(st): State<AppState>,
     Session(caller): Session,
     OrgUserPath(org, id): OrgUserPath,
+    Elevated(elevated): Elevated,
 ) -> Result<StatusCode, ApiError> {
-    st.twofold.unlock_user(&caller, &org, &id).await?;
+    st.twofold
+        .unlock_user(&caller, &org, &id, elevated.as_deref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,22 +226,25 @@ pub async fn get_settings(
 /// Change the organisation's MFA options.
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/settings", tag = "orgs",
     security(("session" = [])),
-    params(("org" = String, Path, description = "The organisation's slug")),
+    params(("org" = String, Path, description = "The organisation's slug"), super::ElevatedHeader),
     request_body = SetOrgSettings,
     responses(
         (status = 200, body = OrgSettings),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_settings(
     State(st): State<AppState>,
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
+    Elevated(elevated): Elevated,
     Body(req): Body<SetOrgSettings>,
 ) -> Result<axum::Json<OrgSettings>, ApiError> {
     Ok(axum::Json(
-        st.twofold.set_org_settings(&caller, &org, req).await?,
+        st.twofold
+            .set_org_settings(&caller, &org, req, elevated.as_deref())
+            .await?,
     ))
 }

@@ -17,7 +17,7 @@ use crate::http::extract::{Elevated, Session};
     responses(
         (status = 201, description = "The new set; the old one no longer works", body = RecoveryCodes),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the user has no active factor for the codes to stand in for", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn regenerate(

@@ -11,7 +11,7 @@ use twofold_proto::{
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{App, Body, OrgKeyPath, OrgSlug, Session};
+use crate::http::extract::{App, Body, Elevated, OrgKeyPath, OrgSlug, Session};
 
 /// Pass a second factor again for an elevated token: 5 minutes, the given scopes, bound
 /// to this session.
@@ -83,22 +83,26 @@ pub async fn introspect(
 /// Make an API key for an application; the key is shown this once.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/api-keys", tag = "orgs",
     security(("session" = [])),
-    params(("org" = String, Path, description = "The organisation's slug")),
+    params(("org" = String, Path, description = "The organisation's slug"), super::ElevatedHeader),
     request_body = NewApiKey,
     responses(
         (status = 201, description = "The new key", body = ApiKeyCreated),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_key(
     State(st): State<AppState>,
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
+    Elevated(elevated): Elevated,
     Body(req): Body<NewApiKey>,
 ) -> Result<(StatusCode, axum::Json<ApiKeyCreated>), ApiError> {
-    let key = st.twofold.create_api_key(&caller, &org, &req.name).await?;
+    let key = st
+        .twofold
+        .create_api_key(&caller, &org, &req.name, elevated.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(key)))
 }
 

@@ -1,0 +1,98 @@
+//! The operator's break-glass commands' output: the user list as a table or JSON, who the
+//! operator is for the audit log, and waiting for the notices to be delivered.
+
+use twofold_server::Twofold;
+use twofold_server::domain::operator::OperatorView;
+
+use crate::Failure;
+
+/// Who runs the command, for the audit log: the user behind `sudo`, else the login name.
+pub(crate) fn operator() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `twofold user list`.
+pub(crate) async fn list(tf: &Twofold, org: &str, json: bool) -> Result<(), Failure> {
+    let users = tf.operator_list_users(org).await?;
+    if json {
+        let rows: Vec<serde_json::Value> = users.iter().map(as_json).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let rows: Vec<[String; 6]> = users.iter().map(as_row).collect();
+    let header = [
+        "USERNAME",
+        "EMAIL",
+        "ROLE",
+        "MFA",
+        "LAST SIGN-IN",
+        "LOCKED UNTIL",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let print = |cells: &[String]| {
+        let line: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    };
+    print(&header.map(str::to_owned));
+    for row in &rows {
+        print(row);
+    }
+    Ok(())
+}
+
+fn mfa_text(v: &OperatorView) -> &'static str {
+    match v.user.mfa {
+        twofold_proto::MfaStatus::Enrolled => "enrolled",
+        twofold_proto::MfaStatus::NotEnrolled => "not enrolled",
+        twofold_proto::MfaStatus::NotApplicable => "sso",
+    }
+}
+
+fn as_row(v: &OperatorView) -> [String; 6] {
+    [
+        v.user.username.clone(),
+        v.user.email.clone(),
+        format!("{:?}", v.user.role).to_lowercase(),
+        mfa_text(v).to_owned(),
+        v.user.last_login_at.clone().unwrap_or_else(|| "-".into()),
+        v.locked_until
+            .map_or_else(|| "-".into(), |t| t.to_rfc3339()),
+    ]
+}
+
+fn as_json(v: &OperatorView) -> serde_json::Value {
+    serde_json::json!({
+        "id": v.user.id,
+        "username": v.user.username,
+        "email": v.user.email,
+        "role": v.user.role,
+        "federated": v.user.federated,
+        "mfa": v.user.mfa,
+        "last_login_at": v.user.last_login_at,
+        "locked_until": v.locked_until.map(|t| t.to_rfc3339()),
+    })
+}
+
+/// Waits (a few seconds at most) for the notices the command queued to be delivered: the
+/// process ends right after.
+pub(crate) async fn deliver_mail(tf: &Twofold) {
+    let wait = std::time::Duration::from_secs(10);
+    if tokio::time::timeout(wait, tf.mailer().idle())
+        .await
+        .is_err()
+    {
+        eprintln!("twofold: the notice to the user is still queued; check the mail settings");
+    }
+}

@@ -1,0 +1,171 @@
+//! Break-glass for operators: what the `twofold user …` commands do offline, on the
+//! database directly, when no admin can sign in (the only admin lost their phone, say).
+//! The same rules as the admin actions of `org_admin` apply — the same store steps, the
+//! same notices to the user — and each is audited with no actor and the operator named in
+//! its details (`"via": "cli"`), since no user of the organisation did it.
+
+use serde_json::json;
+use twofold_proto::OrgUser;
+use zeroize::Zeroizing;
+
+use crate::clock::Timestamp;
+use crate::mail::messages;
+use crate::store::UserRow;
+
+use super::audit::Event;
+use super::input::{Slug, Username};
+use super::{DomainError, Result, Twofold};
+
+/// A user as an operator's listing shows them.
+#[derive(Debug)]
+pub struct OperatorView {
+    pub user: OrgUser,
+    /// Their second step is locked until then.
+    pub locked_until: Option<Timestamp>,
+}
+
+impl Twofold {
+    /// Every user of organisation `slug`, by username, with their MFA status and lock.
+    pub async fn operator_list_users(&self, slug: &str) -> Result<Vec<OperatorView>> {
+        let slug = Slug::parse(slug)?;
+        let org = self
+            .store
+            .org_by_slug(slug.as_str())
+            .await?
+            .ok_or(DomainError::NotFound("organisation"))?;
+        let now = self.now().as_millis();
+        let mut out = Vec::new();
+        for (u, active) in self.store.users_of_org(&org.id).await? {
+            let locked_until = self
+                .store
+                .mfa_locked_until(&u.id, now)
+                .await?
+                .map(Timestamp::from_millis);
+            out.push(OperatorView {
+                user: super::org_admin::org_user(&u, active)?,
+                locked_until,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Resets `username`'s MFA as an admin would (`reset_user_mfa`); answers the factors
+    /// removed and sessions ended.
+    pub async fn operator_reset_mfa(
+        &self,
+        slug: &str,
+        username: &str,
+        operator: &str,
+    ) -> Result<(u64, u64)> {
+        let user = self.operator_target(slug, username).await?;
+        let (factors, sessions) = self.store.reset_mfa(&user.id).await?;
+        self.record_by_operator(
+            &user,
+            "mfa.reset",
+            operator,
+            json!({"factors_removed": factors, "sessions_ended": sessions}),
+        )
+        .await;
+        self.mailer.send(
+            &messages::mfa_reset_notice(&user.email, &user.org_slug),
+            self.now(),
+        );
+        Ok((factors, sessions))
+    }
+
+    /// Clears `username`'s second-factor lock and the wait on their password guesses;
+    /// answers whether there was a lock or failures to clear.
+    pub async fn operator_unlock(
+        &self,
+        slug: &str,
+        username: &str,
+        operator: &str,
+    ) -> Result<bool> {
+        let user = self.operator_target(slug, username).await?;
+        let had = self.store.unlock_mfa(&user.id).await?;
+        self.store
+            .clear_password_failures(&user.org_slug, &user.username)
+            .await?;
+        self.record_by_operator(
+            &user,
+            "mfa.unlocked",
+            operator,
+            json!({"had_failures": had}),
+        )
+        .await;
+        Ok(had)
+    }
+
+    /// Sets `username`'s password; like a change, their sessions, sign-ins in progress and
+    /// remembered devices end, and they are mailed. Answers the sessions and devices ended.
+    pub async fn operator_set_password(
+        &self,
+        slug: &str,
+        username: &str,
+        password: Zeroizing<String>,
+        operator: &str,
+    ) -> Result<(u64, u64)> {
+        let user = self.operator_target(slug, username).await?;
+        if user.federated {
+            return Err(DomainError::Conflict(
+                "this user signs in through the identity provider and has no password here".into(),
+            ));
+        }
+        super::users::check_length(&password, "password")?;
+        let hash = self.passwords.hash(password).await?;
+        let (sessions, devices) = self
+            .store
+            .change_password(&user.id, None, &hash, "")
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        self.store
+            .clear_password_failures(&user.org_slug, &user.username)
+            .await?;
+        self.record_by_operator(
+            &user,
+            "password.changed",
+            operator,
+            json!({"sessions_ended": sessions, "devices_forgotten": devices}),
+        )
+        .await;
+        self.mailer.send(
+            &messages::password_changed(&user.email, sessions),
+            self.now(),
+        );
+        Ok((sessions, devices))
+    }
+
+    async fn operator_target(&self, slug: &str, username: &str) -> Result<UserRow> {
+        let slug = Slug::parse(slug)?;
+        let name = Username::parse(username)?;
+        if self.store.org_by_slug(slug.as_str()).await?.is_none() {
+            return Err(DomainError::NotFound("organisation"));
+        }
+        self.store
+            .user_by_login(slug.as_str(), name.as_str())
+            .await?
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    async fn record_by_operator(
+        &self,
+        user: &UserRow,
+        event: &'static str,
+        operator: &str,
+        mut details: serde_json::Value,
+    ) {
+        if let Some(map) = details.as_object_mut() {
+            map.insert("via".into(), "cli".into());
+            let operator: String = operator.chars().take(64).collect();
+            map.insert("operator".into(), operator.into());
+        }
+        self.record(Event {
+            org_id: &user.org_id,
+            event,
+            actor_id: None,
+            subject_id: Some(&user.id),
+            details,
+        })
+        .await;
+    }
+}
