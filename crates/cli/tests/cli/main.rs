@@ -16,4 +16,5 @@ mod secret_key;
 mod secrets_at_rest;
 mod serve;
 mod signin;
+mod slowloris;
 mod support;

@@ -183,6 +183,9 @@ impl Drop for KillOnDrop {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// Where its outbox is, as its command says (`--data-dir`, `TWOFOLD_DATA_DIR`, or
+    /// `twofold-data` in its working directory).
+    outbox: PathBuf,
     log: Arc<Mutex<String>>,
     reader: Option<JoinHandle<()>>,
 }
@@ -191,6 +194,7 @@ impl Server {
     /// Starts `cmd` (a `serve` command that should listen on port 0) and waits until it
     /// logs its address and answers `/healthz`.
     pub fn start(mut cmd: Command) -> Server {
+        let outbox = data_dir_of(&cmd).join("outbox");
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
@@ -219,6 +223,7 @@ impl Server {
         let mut server = Server {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            outbox,
             log,
             reader: Some(reader),
         };
@@ -241,7 +246,10 @@ impl Server {
     }
 
     pub fn api(&self) -> Api {
-        Api::new(self.url(""))
+        Api {
+            outbox: Some(self.outbox.clone()),
+            ..Api::new(self.url(""))
+        }
     }
 
     /// Everything the server has written to stderr so far.
@@ -328,6 +336,43 @@ fn listening_addr(line: &str) -> Option<SocketAddr> {
     rest[..end].parse().ok()
 }
 
+/// The data directory a `twofold` command uses.
+fn data_dir_of(cmd: &Command) -> PathBuf {
+    let cwd = cmd
+        .get_current_dir()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| std::env::current_dir().unwrap());
+    let args: Vec<&std::ffi::OsStr> = cmd.get_args().collect();
+    let flag = args
+        .windows(2)
+        .find(|w| w[0] == "--data-dir")
+        .map(|w| PathBuf::from(w[1]));
+    let env = cmd
+        .get_envs()
+        .find(|(k, _)| *k == "TWOFOLD_DATA_DIR")
+        .and_then(|(_, v)| v)
+        .map(PathBuf::from);
+    cwd.join(flag.or(env).unwrap_or_else(|| PathBuf::from("twofold-data")))
+}
+
+/// The code in the newest mail in `outbox` whose subject is `subject`, if there is one.
+pub fn mailed_code(outbox: &Path, subject: &str) -> Option<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files.iter().rev().find_map(|f| {
+        let text = std::fs::read_to_string(f).ok()?;
+        if !text.contains(&format!("Subject: {subject}")) {
+            return None;
+        }
+        let (_, rest) = text.split_once("Your code: ")?;
+        rest.get(..6).map(str::to_owned)
+    })
+}
+
 /// The common `serve` command: a data directory of the test's own and port 0.
 pub fn serve_cmd(data_dir: &TempDir) -> Command {
     let mut cmd = twofold();
@@ -408,6 +453,8 @@ pub fn assert_uuid(s: &str) {
 pub struct Api {
     base: String,
     http: reqwest::Client,
+    /// The server's outbox, where the codes it mails are read.
+    outbox: Option<PathBuf>,
 }
 
 /// An answer: status and body, the body parsed as JSON when there is one.
@@ -444,7 +491,11 @@ impl Api {
             .no_proxy()
             .build()
             .unwrap();
-        Api { base, http }
+        Api {
+            base,
+            http,
+            outbox: None,
+        }
     }
 
     /// Sends a request and reads the answer; a request that gets no answer fails the
@@ -561,6 +612,8 @@ impl Api {
         assert_eq!(a.status, StatusCode::NO_CONTENT, "{a:?}");
     }
 
+    /// Adds a first authenticator app: the code mailed first (read from the server's
+    /// outbox), then the app.
     pub async fn enroll_totp(&self, session: &str) -> TotpEnrollment {
         let a = self
             .send(
@@ -568,6 +621,26 @@ impl Api {
                 "/me/factors/totp",
                 Some(session),
                 Some(json!({"name": "Test phone"})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{a:?}");
+        let outbox = self.outbox.as_deref().expect("an Api from Server::api");
+        // The mail is queued: give its delivery a moment.
+        let mut code = None;
+        for _ in 0..250 {
+            code = mailed_code(outbox, "Your code to add an authenticator app");
+            if code.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let code = code.expect("the code was not mailed");
+        let a = self
+            .send(
+                reqwest::Method::POST,
+                "/me/factors/totp",
+                Some(session),
+                Some(json!({"name": "Test phone", "confirmation_code": code})),
             )
             .await;
         assert_eq!(a.status, StatusCode::CREATED, "{a:?}");

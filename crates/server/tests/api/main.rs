@@ -16,6 +16,7 @@ mod drift;
 mod email;
 mod errors;
 mod factors;
+mod http_limits;
 mod lockout;
 mod mail;
 mod openapi;
