@@ -2,9 +2,10 @@
 //! (and its WAL) holds hashed mailed codes and sealed secrets, the outbox holds mail in
 //! plain text, and other local users have no business reading either. Directories Twofold
 //! creates are 0700 and its files 0600; its own files found looser (from an older release)
-//! are tightened at start. A directory that already existed is left as it is: it may be
-//! shared (a database under `/var/lib`), and the files' own modes keep their contents
-//! private. Unix only; elsewhere these fall back to the defaults.
+//! are tightened at start, and so is the data directory itself, unless it is a shared one
+//! (sticky, like `/tmp`). Other directories that already existed are left as they are (a
+//! database under `/var/lib`): the files' own modes keep their contents private. Unix
+//! only; elsewhere these fall back to the defaults.
 
 use std::path::Path;
 
@@ -18,6 +19,21 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)
+}
+
+/// Creates the data directory 0700, or takes group and other permissions away from an
+/// existing one (an older release made it 0755), unless it is sticky: a shared directory
+/// such as `/tmp` must stay open to its other users.
+pub fn private_data_dir(dir: &Path) -> std::io::Result<()> {
+    private_dir(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(dir)?.permissions().mode() & 0o1000 != 0 {
+            return Ok(());
+        }
+    }
+    tighten(dir, 0o700)
 }
 
 /// Creates `path` empty with mode 0600 if it does not exist; tightens it if it does.
@@ -93,6 +109,17 @@ mod tests {
         private_file(&file).unwrap();
         assert_eq!(mode(&dir), 0o755, "an existing directory is left alone");
         assert_eq!(mode(&file), 0o600);
+        private_data_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700, "the data directory itself is tightened");
+        let shared = root.join("shared");
+        private_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        private_data_dir(&shared).unwrap();
+        assert_eq!(
+            mode(&shared) & 0o777,
+            0o777,
+            "a sticky shared directory is left open"
+        );
         let new = dir.join("new");
         write_new_private(&new, b"x").unwrap();
         assert_eq!(mode(&new), 0o600);

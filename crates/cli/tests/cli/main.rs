@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod break_glass;
 mod config_errors;
 mod crash;
 mod import;

@@ -74,3 +74,63 @@ async fn totp_secret_and_password_appear_neither_in_trace_logs_nor_in_the_databa
         assert!(!contains(log.as_bytes(), needle), "{what} found in the log");
     }
 }
+
+/// Other local users can read nothing of Twofold's: the data directory is 0700, and the
+/// database, its WAL and shared-memory files, the key and the mail in the outbox (which
+/// holds codes in plain text) are 0600; files an older release left readable, and the
+/// data directory itself, are tightened at the next start.
+#[tokio::test]
+async fn the_data_directory_and_its_files_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = TempDir::new();
+    let password = "correct horse battery staple";
+    create_org_and_user(&["--data-dir", &dir.arg()], &[], "acme", "alice", password);
+    let server = Server::start(serve_cmd(&dir));
+    let api = server.api();
+    let session = api.login_password_only("acme", "alice", password).await;
+    api.enroll_totp(&session).await;
+    let expect_private = |when: &str| {
+        assert_eq!(mode(dir.path()), 0o700, "data directory ({when})");
+        assert_eq!(mode(&dir.join("outbox")), 0o700, "outbox ({when})");
+        let files = files_under(dir.path());
+        for name in [
+            "twofold.db",
+            "twofold.db-wal",
+            "twofold.db-shm",
+            "secret.key",
+        ] {
+            assert!(
+                files.iter().any(|(p, _)| p.ends_with(name)),
+                "{name} missing: {files:?}"
+            );
+        }
+        assert!(
+            files
+                .iter()
+                .any(|(p, _)| p.extension().is_some_and(|e| e == "eml"))
+        );
+        for (path, _) in &files {
+            assert_eq!(mode(path), 0o600, "{} ({when})", path.display());
+        }
+    };
+    expect_private("fresh");
+    let (status, _) = server.terminate();
+    assert!(status.success());
+    // As an older release left them.
+    let loosen = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    loosen(dir.path(), 0o755);
+    loosen(&dir.join("outbox"), 0o755);
+    for (path, _) in files_under(dir.path()) {
+        loosen(&path, 0o644);
+    }
+    let server = Server::start(serve_cmd(&dir));
+    server
+        .api()
+        .login_password_only("acme", "alice", password)
+        .await;
+    expect_private("after a restart");
+    drop(server);
+}

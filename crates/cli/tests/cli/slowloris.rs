@@ -28,7 +28,11 @@ async fn thousands_of_half_open_connections_do_not_stop_health_checks_or_sign_in
     create_org_and_user(&["--data-dir", &dir.arg()], &[], "acme", "alice", PASSWORD);
     // `twofold serve` under `ulimit -n`, with a short header-read timeout.
     let mut cmd = std::process::Command::new("bash");
-    cmd.args(["-c", &format!("ulimit -n {SERVER_FILES} && exec \"$@\""), "bash"]);
+    cmd.args([
+        "-c",
+        &format!("ulimit -n {SERVER_FILES} && exec \"$@\""),
+        "bash",
+    ]);
     let inner = twofold();
     cmd.arg(inner.get_program());
     cmd.args(["--data-dir", &dir.arg(), "serve", "--listen", "127.0.0.1:0"]);
@@ -62,7 +66,11 @@ async fn thousands_of_half_open_connections_do_not_stop_health_checks_or_sign_in
         let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
         held.push(s);
     }
-    assert!(held.len() > SERVER_FILES, "only {} connections opened", held.len());
+    assert!(
+        held.len() > SERVER_FILES,
+        "only {} connections opened",
+        held.len()
+    );
     eprintln!("{} connections held", held.len());
 
     // Real requests, each with a short timeout of its own, until both kinds have been
@@ -91,7 +99,9 @@ async fn thousands_of_half_open_connections_do_not_stop_health_checks_or_sign_in
         if !login_ok {
             login_ok = http
                 .post(server.url("/api/v1/auth/login"))
-                .json(&serde_json::json!({"org": "acme", "username": "alice", "password": PASSWORD}))
+                .json(
+                    &serde_json::json!({"org": "acme", "username": "alice", "password": PASSWORD}),
+                )
                 .send()
                 .await
                 .is_ok_and(|r| r.status() == 200);

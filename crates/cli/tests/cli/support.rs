@@ -352,7 +352,10 @@ fn data_dir_of(cmd: &Command) -> PathBuf {
         .find(|(k, _)| *k == "TWOFOLD_DATA_DIR")
         .and_then(|(_, v)| v)
         .map(PathBuf::from);
-    cwd.join(flag.or(env).unwrap_or_else(|| PathBuf::from("twofold-data")))
+    cwd.join(
+        flag.or(env)
+            .unwrap_or_else(|| PathBuf::from("twofold-data")),
+    )
 }
 
 /// The code in the newest mail in `outbox` whose subject is `subject`, if there is one.

@@ -109,7 +109,13 @@ impl SecretKey {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                     continue;
                 }
-                Ok(text) => return SecretKey::parse(&Zeroizing::new(text)),
+                Ok(text) => {
+                    // An older release may have left it readable by others.
+                    crate::files::tighten(&path, 0o600).map_err(|e| {
+                        CryptoError::Key(format!("cannot protect {}: {e}", path.display()))
+                    })?;
+                    return SecretKey::parse(&Zeroizing::new(text));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     return Err(CryptoError::Key(format!(

@@ -137,17 +137,12 @@ impl Twofold {
     /// key this database was set up with, so a misconfigured process refuses to start
     /// instead of refusing every sign-in.
     pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold> {
+        crate::files::private_data_dir(&config.data_dir).map_err(|e| {
+            DomainError::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
         let key = match &config.secret_key {
             Some(text) => SecretKey::parse(text)?,
-            None => {
-                crate::files::private_dir(&config.data_dir).map_err(|e| {
-                    DomainError::Internal(format!(
-                        "cannot create {}: {e}",
-                        config.data_dir.display()
-                    ))
-                })?;
-                SecretKey::load_or_create(&config.data_dir)?
-            }
+            None => SecretKey::load_or_create(&config.data_dir)?,
         };
         let keys = KeyRing::new(key);
         let store = Store::open(&config.database).await?;

@@ -96,6 +96,27 @@ both_engines! {
         assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "{a:?} {b:?}");
     }
 
+    async fn one_flow_submitted_twice_at_once_loses_as_flow_expired_and_is_not_counted(srv: TestServer) {
+        for trial in 0..5 {
+            let u = srv.enrolled().await;
+            let flow = srv.flow(&u).await;
+            let code = u.code(&srv, 0);
+            let (a, b) = tokio::join!(srv.submit(&flow, &code), srv.submit(&flow, &code));
+            assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "trial {trial}: {a:?} {b:?}");
+            let loser = if a.is_ok() { b } else { a };
+            // The same on both engines: the flow is over, and that try was not a guess.
+            assert_eq!(loser.unwrap_err().code(), Some(ErrorCode::FlowExpired), "trial {trial}");
+            // Four wrong codes now leave the user one try: the loser was not counted.
+            srv.advance(30);
+            let flow = srv.flow(&u).await;
+            let wrong = if u.code(&srv, 0) == "000000" { "111111" } else { "000000" };
+            for _ in 0..4 {
+                assert_eq!(srv.submit(&flow, wrong).await.unwrap_err().code(), Some(ErrorCode::InvalidCode));
+            }
+            srv.submit(&flow, &u.code(&srv, 0)).await.unwrap();
+        }
+    }
+
     async fn two_instances_on_one_database_accept_a_code_once(srv: TestServer) {
         let other = srv.sibling().await;
         let u = srv.enrolled().await;

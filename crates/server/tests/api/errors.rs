@@ -144,6 +144,28 @@ both_engines! {
         assert_eq!(res.headers()["cache-control"], "no-store");
     }
 
+    async fn bad_input_is_named_but_not_echoed_back_whole(srv: TestServer) {
+        let (org, _) = srv.user(twofold_server::domain::users::Role::Member).await;
+        let admin = srv.admin_in(&org, "root").await;
+        let long = format!("{}!", "a".repeat(60_000));
+        for (username, email) in [(long.as_str(), "x@example.com"), ("bob", long.as_str())] {
+            let e = admin
+                .create_org_user(&org, &twofold_proto::NewOrgUser {
+                    username: username.into(),
+                    email: email.into(),
+                    role: twofold_proto::Role::Member,
+                    password: None,
+                    federated: None,
+                })
+                .await
+                .unwrap_err();
+            let p = e.problem().unwrap();
+            assert_eq!(p.code, twofold_proto::ErrorCode::InvalidRequest);
+            assert!(p.detail.len() < 300, "{} bytes", p.detail.len());
+            assert!(p.detail.contains("60001 characters"), "{}", p.detail);
+        }
+    }
+
     async fn healthz_answers_ok(srv: TestServer) {
         let res = reqwest::get(format!("{}/healthz", srv.url)).await.unwrap();
         assert_eq!(res.status(), 200);

@@ -62,7 +62,9 @@ async fn thousands_of_slow_connections_do_not_stop_real_requests() {
     let mut held = Vec::with_capacity(HALF_OPEN + DRIPPING);
     for _ in 0..HALF_OPEN {
         let mut s = TcpStream::connect(&target).await.unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         held.push(s);
     }
     for i in 0..DRIPPING {
@@ -79,7 +81,10 @@ async fn thousands_of_slow_connections_do_not_stop_real_requests() {
     let answered = async {
         srv.client.health().await.unwrap();
         srv.session(&org, &user).await.me().await.unwrap();
-        let done = srv.submit(&srv.flow(&u).await, &u.code(&srv, 0)).await.unwrap();
+        let done = srv
+            .submit(&srv.flow(&u).await, &u.code(&srv, 0))
+            .await
+            .unwrap();
         srv.client.with_token(token(&done)).me().await.unwrap();
     };
     tokio::time::timeout(PATIENCE, answered)
@@ -94,16 +99,27 @@ async fn headers_too_slow_and_idle_connections_are_closed() {
     let target = addr(&srv);
     // Half a request, then nothing: closed after the header-read timeout, unanswered.
     let mut slow = TcpStream::connect(&target).await.unwrap();
-    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
-    let got = read_to_close(&mut slow).await.expect("the slow connection stayed open");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let got = read_to_close(&mut slow)
+        .await
+        .expect("the slow connection stayed open");
     assert!(got.is_empty(), "{got:?}");
     // Connected and silent: the same.
     let mut silent = TcpStream::connect(&target).await.unwrap();
-    assert!(read_to_close(&mut silent).await.is_some(), "the silent connection stayed open");
+    assert!(
+        read_to_close(&mut silent).await.is_some(),
+        "the silent connection stayed open"
+    );
     // A keep-alive connection left idle after its answer: closed too.
     let mut idle = TcpStream::connect(&target).await.unwrap();
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-    let got = read_to_close(&mut idle).await.expect("the idle connection stayed open");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let got = read_to_close(&mut idle)
+        .await
+        .expect("the idle connection stayed open");
     assert!(got.starts_with("HTTP/1.1 200 OK"), "{got:?}");
 }
 
@@ -132,7 +148,10 @@ async fn a_body_dripped_slowly_ends_with_408() {
     let raw = String::from_utf8_lossy(&answer);
     let (status, head, body) = split_answer(&raw);
     assert_eq!(status, 408, "{raw}");
-    assert!(head.contains("content-type: application/problem+json"), "{raw}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{raw}"
+    );
     assert_eq!(body["code"], "request_timeout", "{raw}");
 }
 
@@ -152,11 +171,16 @@ async fn past_the_connection_cap_health_checks_still_answer() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     // Health answers; anything else is told to come back.
     let mut health = TcpStream::connect(&target).await.unwrap();
-    health.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    health
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let raw = read_to_close(&mut health).await.unwrap();
     assert!(raw.starts_with("HTTP/1.1 200 OK"), "{raw}");
     let mut api = TcpStream::connect(&target).await.unwrap();
-    api.write_all(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    api.write_all(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let raw = read_to_close(&mut api).await.unwrap();
     let (status, head, body) = split_answer(&raw);
     assert_eq!(status, 503, "{raw}");
@@ -166,7 +190,12 @@ async fn past_the_connection_cap_health_checks_still_answer() {
     drop(held);
     tokio::time::timeout(PATIENCE, async {
         loop {
-            if srv.client.me().await.is_err_and(|e| e.code() == Some(ErrorCode::Unauthenticated)) {
+            if srv
+                .client
+                .me()
+                .await
+                .is_err_and(|e| e.code() == Some(ErrorCode::Unauthenticated))
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -183,7 +212,9 @@ async fn unreadable_requests_get_problem_documents() {
     let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
     let many_headers = format!(
         "GET /healthz HTTP/1.1\r\nHost: x\r\n{}\r\n",
-        (0..200).map(|i| format!("x-h{i}: {}\r\n", "v".repeat(400))).collect::<String>()
+        (0..200)
+            .map(|i| format!("x-h{i}: {}\r\n", "v".repeat(400)))
+            .collect::<String>()
     );
     for (request, want) in [
         ("NOT HTTP AT ALL\r\n\r\n".to_owned(), [400, 400]),
@@ -194,8 +225,15 @@ async fn unreadable_requests_get_problem_documents() {
         s.write_all(request.as_bytes()).await.unwrap();
         let raw = read_to_close(&mut s).await.unwrap();
         let (status, head, body) = split_answer(&raw);
-        assert!(want.contains(&status), "{want:?}: {}", &raw[..raw.len().min(300)]);
-        assert!(head.contains("content-type: application/problem+json"), "{raw}");
+        assert!(
+            want.contains(&status),
+            "{want:?}: {}",
+            &raw[..raw.len().min(300)]
+        );
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{raw}"
+        );
         assert_eq!(body["status"], status, "{raw}");
         assert_eq!(body["code"], "invalid_request", "{raw}");
         assert!(!body["detail"].as_str().unwrap().is_empty(), "{raw}");

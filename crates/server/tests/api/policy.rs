@@ -104,6 +104,15 @@ both_engines! {
         let e = srv.first_app_in_flow(&flow, "bob@example.com").await;
         let png = srv.client.enrollment_qr_png(&flow, &e.id).await.unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // The flow token goes as a bearer token, never in the URL (proxies, history and
+        // Referer keep URLs).
+        let url = format!("{}/api/v1/auth/enroll/{}/qr.png", srv.url, e.id);
+        let res = reqwest::get(format!("{url}?flow_token={flow}")).await.unwrap();
+        assert_eq!(res.status(), 400);
+        let p: twofold_proto::Problem = res.json().await.unwrap();
+        assert_eq!(p.code, ErrorCode::InvalidRequest);
+        assert!(p.detail.contains("Authorization"), "{}", p.detail);
+        assert_eq!(reqwest::get(&url).await.unwrap().status(), 401);
         let totp = Totp::new(Secret::from_base32(&e.secret).unwrap(), TotpParams::default()).unwrap();
         let wrong = if totp.generate_at(srv.now_secs()) == "000000" { "111111" } else { "000000" };
         let err = srv.client.activate_in_flow(&flow, &e.id, wrong).await.unwrap_err();

@@ -66,6 +66,12 @@ both_engines! {
         assert_eq!(KeyUri::parse(&fresh.uri).unwrap().secret.to_base32(), fresh.secret);
         assert!(fresh.qr_svg.starts_with("<?xml") || fresh.qr_svg.contains("<svg"));
         let new = Totp::new(Secret::from_base32(&fresh.secret).unwrap(), TotpParams::default()).unwrap();
+        // Its QR code shows the new secret (what the new device must scan), not the old,
+        // behind a fresh second factor, audited.
+        let png = strong.factor_qr_png(&u.factor_id).await.unwrap();
+        assert_eq!(png, twofold_server::qr::png(&fresh.uri).unwrap());
+        let e = u.session.factor_qr_png(&u.factor_id).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::StepUpRequired), "{e}");
         // The old secret still signs in; the new one does not yet.
         srv.advance(30);
         let flow = srv.flow(&u).await;

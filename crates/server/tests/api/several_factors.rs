@@ -48,6 +48,28 @@ both_engines! {
         assert_eq!(u.session.factors().await.unwrap().len(), 2);
     }
 
+    async fn until_one_is_chosen_the_oldest_is_shown_as_preferred(srv: TestServer) {
+        let u = srv.enrolled().await;
+        // One factor: it is the one asked for, so the list says so.
+        let list = u.session.factors().await.unwrap();
+        assert!(list[0].preferred, "{list:?}");
+        let (tablet, tablet_totp) = add_app(&srv, &u, "Tablet").await.unwrap();
+        let list = u.session.factors().await.unwrap();
+        let marked: Vec<(&str, bool)> = list.iter().map(|f| (f.id.as_str(), f.preferred)).collect();
+        assert_eq!(marked, [(u.factor_id.as_str(), true), (tablet.as_str(), false)]);
+        // A new app can be made preferred as it is activated (seed 002).
+        let strong = srv.strong_session(&u).await;
+        srv.advance(30);
+        let e = strong.enroll_totp(Some("Watch")).await.unwrap();
+        let watch = Totp::new(Secret::from_base32(&e.secret).unwrap(), TotpParams::default()).unwrap();
+        let f = strong.activate_factor_as(&e.id, &watch.generate_at(srv.now_secs()), Some(true)).await.unwrap();
+        assert!(f.preferred);
+        assert_eq!(f.last_used_at.as_deref(), Some(f.created_at.as_str()), "activation used a code");
+        let list = u.session.factors().await.unwrap();
+        assert_eq!(list.iter().filter(|f| f.preferred).map(|f| f.id.as_str()).collect::<Vec<_>>(), [e.id.as_str()]);
+        let _ = tablet_totp;
+    }
+
     async fn the_preferred_factor_is_marked_and_named_at_sign_in(srv: TestServer) {
         let u = srv.enrolled().await;
         let (tablet, _) = add_app(&srv, &u, "Tablet").await.unwrap();
@@ -104,6 +126,7 @@ both_engines_with! { one_app_only;
         let u = srv.enrolled().await;
         let e = add_app(&srv, &u, "Tablet").await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Conflict), "{e}");
+        assert!(e.problem().unwrap().detail.contains("1 authenticator app,"), "{e}");
         assert_eq!(u.session.factors().await.unwrap().len(), 1);
     }
 }

@@ -194,6 +194,27 @@ both_engines! {
         assert_eq!(e.code(), Some(ErrorCode::Unauthenticated));
     }
 
+    async fn the_bearer_scheme_is_case_insensitive(srv: TestServer) {
+        let (org, user) = srv.user(Role::Member).await;
+        let t = crate::harness::token(&srv.client.login(&org, &user, PASSWORD).await.unwrap());
+        for header in [format!("BEARER {t}"), format!("bearer {t}"), format!("Bearer   {t}")] {
+            let res = reqwest::Client::new()
+                .get(format!("{}/api/v1/me", srv.url))
+                .header("authorization", &header)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{header}");
+        }
+        let res = reqwest::Client::new()
+            .get(format!("{}/api/v1/me", srv.url))
+            .header("authorization", format!("Basic {t}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+
     async fn pending_factor_does_not_change_sign_in(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;

@@ -178,6 +178,41 @@ both_engines! {
         }
     }
 
+    async fn a_code_raises_the_current_session_to_aal2(srv: TestServer) {
+        let u = srv.enrolled().await;
+        // The session from before her app: password only.
+        assert_eq!(u.session.me().await.unwrap().session.aal, 1);
+        let e = u.session.enroll_totp(Some("Tablet")).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::StepUpRequired), "{e}");
+        let code = u.code(&srv, 0);
+        let info = u.session.pass_second_factor(Method::Totp, &code).await.unwrap();
+        assert_eq!((info.aal, info.amr), (2, vec!["pwd".to_owned(), "otp".to_owned()]));
+        let me = u.session.me().await.unwrap();
+        assert_eq!((me.session.aal, me.session.amr), (2, vec!["pwd".to_owned(), "otp".to_owned()]));
+        // It counts as a second factor passed just now.
+        u.session.enroll_totp(Some("Tablet")).await.unwrap();
+        // Replay-proof: the same code again is refused, here and at sign-in.
+        let e = u.session.pass_second_factor(Method::Totp, &code).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::CodeReused), "{e}");
+        let e = srv.submit(&srv.flow(&u).await, &code).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::CodeReused), "{e}");
+        // Counted: wrong codes lock the user like at sign-in.
+        let wrong = if u.code(&srv, 0) == "000000" { "111111" } else { "000000" };
+        for _ in 0..3 {
+            let e = u.session.pass_second_factor(Method::Totp, wrong).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
+        }
+        let e = u.session.pass_second_factor(Method::Totp, &u.code(&srv, 1)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts), "{e}");
+        // Audited.
+        let admin = srv.admin_in(&u.org, "root").await;
+        let user_id = u.session.me().await.unwrap().id;
+        let events = admin.audit_events(&u.org, None, None).await.unwrap();
+        let up = events.iter().find(|e| e.event == "session.upgraded" && e.subject_id.as_deref() == Some(&user_id)).unwrap();
+        assert_eq!(up.details["method"], "totp");
+        assert_eq!(up.details["factor_id"], u.factor_id.as_str());
+    }
+
     async fn members_cannot_manage_api_keys(srv: TestServer) {
         let (org, user) = srv.user(Role::Member).await;
         let s = srv.session(&org, &user).await;
