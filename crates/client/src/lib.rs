@@ -32,7 +32,8 @@ pub enum TotpStart {
 pub enum ClientError {
     /// The server answered with a problem document.
     #[error("{} ({}): {}", .0.code, .0.status, .0.detail)]
-    Api(Problem),
+    /// (Boxed: a problem document is large, and most results are not errors.)
+    Api(Box<Problem>),
     /// The server could not be reached or the answer could not be read.
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),
@@ -121,7 +122,7 @@ impl Client {
         let status = res.status();
         let body = res.text().await?;
         match serde_json::from_str::<Problem>(&body) {
-            Ok(p) => Err(ClientError::Api(p)),
+            Ok(p) => Err(ClientError::Api(Box::new(p))),
             Err(_) => Err(ClientError::Unexpected { status, body }),
         }
     }

@@ -48,6 +48,7 @@ async fn populated(users: usize) -> (Store, PathBuf) {
             slug: "bench".into(),
             name: "bench".into(),
             created_at: NOW,
+            miss_hash: None,
         })
         .await
         .unwrap();
@@ -70,6 +71,7 @@ async fn populated(users: usize) -> (Store, PathBuf) {
                 password_hash: Some("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into()),
                 created_at: NOW,
                 last_login_at: None,
+                last_login_ip: None,
             },
             factor: Some(FactorRow {
                 id: format!("f-{id}"),
@@ -91,6 +93,8 @@ async fn populated(users: usize) -> (Store, PathBuf) {
                 next_secret_key_id: None,
                 next_secret_sealed: None,
                 address: None,
+                resync_step: None,
+                resync_at: None,
             }),
         });
         if batch.len() == 1000 || i + 1 == users {

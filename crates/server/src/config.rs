@@ -984,6 +984,42 @@ mod tests {
     }
 
     #[test]
+    fn http_limits_and_trusted_proxies_come_from_file_and_environment() {
+        let d = tmp();
+        std::fs::write(
+            d.join(CONFIG_FILE),
+            "trusted_proxies = \"10.0.0.0/8, 2001:db8::/32\"\nmax_connections = 100\n",
+        )
+        .unwrap();
+        let cfg = load(&d, Flags::default(), &[("TWOFOLD_IP_FAILURE_BURST", "7")]).unwrap();
+        let h = &cfg.http;
+        assert_eq!((h.max_connections, h.ip_failure_burst), (100, 7));
+        assert_eq!(h.header_read_timeout, Duration::from_secs(10));
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(h.trusted_proxies[0].contains(ip("10.1.2.3")));
+        assert!(h.trusted_proxies[0].contains(ip("::ffff:10.1.2.3")));
+        assert!(!h.trusted_proxies[0].contains(ip("11.0.0.1")));
+        assert!(h.trusted_proxies[1].contains(ip("2001:db8:ffff::1")));
+        assert!(!h.trusted_proxies[1].contains(ip("2001:db9::1")));
+        let e = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_TRUSTED_PROXIES", "10.0.0.0/33")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("invalid TWOFOLD_TRUSTED_PROXIES"), "{e}");
+        assert!(e.contains("/33 is not a prefix length"), "{e}");
+        let e = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_PASSWORD_HASH_QUEUE", "0")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("TWOFOLD_PASSWORD_HASH_QUEUE"), "{e}");
+    }
+
+    #[test]
     fn flags_beat_env_beat_file() {
         let d = tmp();
         std::fs::write(

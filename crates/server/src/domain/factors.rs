@@ -759,10 +759,10 @@ fn evaluate_totp(
             behind: 1,
             ahead: 1,
         };
-        if let Some(m) = totp.verify(code, secs, at_offset) {
-            if i64::try_from(m.step).is_ok_and(|s| s > first) {
-                return match_of(m);
-            }
+        if let Some(m) = totp.verify(code, secs, at_offset)
+            && i64::try_from(m.step).is_ok_and(|s| s > first)
+        {
+            return match_of(m);
         }
     }
     Ok(

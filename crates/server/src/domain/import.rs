@@ -239,10 +239,10 @@ impl Twofold {
         // One hash of each imported kind, for the organisation's miss cost (below).
         let mut kinds: HashMap<String, String> = HashMap::new();
         for r in &checked.rows {
-            if let PasswordInput::Hash(h) = &r.password {
-                if let Some(t) = password::cost_template(h) {
-                    kinds.entry(t.to_owned()).or_insert_with(|| h.clone());
-                }
+            if let PasswordInput::Hash(h) = &r.password
+                && let Some(t) = password::cost_template(h)
+            {
+                kinds.entry(t.to_owned()).or_insert_with(|| h.clone());
             }
         }
         let mut rows = checked.rows;

@@ -66,10 +66,10 @@ impl Twofold {
             if ip.is_some() && ip == user.last_login_ip {
                 return Ok(());
             }
-            if let Some(presented) = device_token {
-                if self.is_remembered_device(user, presented).await? {
-                    return Ok(());
-                }
+            if let Some(presented) = device_token
+                && self.is_remembered_device(user, presented).await?
+            {
+                return Ok(());
             }
         }
         Err(DomainError::Throttled {
@@ -101,10 +101,10 @@ impl Twofold {
         {
             tracing::error!(error = %e, "password failures not cleared");
         }
-        if let Some(ip) = super::audit::current_origin().ip {
-            if let Err(e) = self.store.set_last_login_ip(&user.id, &ip).await {
-                tracing::error!(error = %e, "sign-in address not recorded");
-            }
+        if let Some(ip) = super::audit::current_origin().ip
+            && let Err(e) = self.store.set_last_login_ip(&user.id, &ip).await
+        {
+            tracing::error!(error = %e, "sign-in address not recorded");
         }
     }
 

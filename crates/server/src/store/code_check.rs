@@ -416,7 +416,7 @@ async fn check_pg<E>(
             .bind(flow.as_slice())
             .fetch_optional(&mut *tx)
             .await?;
-        if !live.is_some_and(|(_, expires_at)| expires_at > check.now) {
+        if live.is_none_or(|(_, expires_at)| expires_at <= check.now) {
             return Ok(CheckOutcome::FlowGone);
         }
     }

@@ -15,6 +15,18 @@ async fn openapi_document_lists_every_route() {
         }
     }
     paths.sort();
+    // Every operation has an id of its own (tools and links name operations by it).
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let all = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "duplicate operationIds: {ids:?}");
     assert_eq!(
         paths,
         [

@@ -26,6 +26,10 @@ use crate::http::extract::{Body, FactorId, FlowBearer, Session};
         (status = 200, description = "Signed in, or a second factor is needed", body = LoginResponse),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials`: wrong organisation, username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failed attempts from this address lately, or (the password step) too many wrong passwords for this account; wait `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        (status = 503, description = "`overloaded`: too many sign-ins are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn login(
     State(st): State<AppState>,
@@ -90,8 +94,10 @@ pub async fn login(
         (status = 200, description = "Signed in at aal 2", body = LoginResponse),
         (status = 400, description = "Malformed request or code; `method_not_available`: `email` without an email factor; `code_expired`: no live mailed code (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `flow_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds; `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
+        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn mfa(
     State(st): State<AppState>,
@@ -165,13 +171,14 @@ fn authenticated(s: NewSession) -> LoginResponse {
 
 /// Start enrolling an authenticator app inside a sign-in that requires one.
 #[utoipa::path(post, path = "/api/v1/auth/enroll/totp", tag = "auth",
+    operation_id = "enroll_totp_in_flow",
     request_body = EnrollInFlowRequest,
     responses(
         (status = 201, description = "A pending factor; activate it with a code from the app", body = TotpEnrollment),
         (status = 202, description = "Unless the organisation turned it off: a 6-digit code valid 5 minutes was mailed to the user's address; repeat the request with it as `confirmation_code`", body = ConfirmationRequired),
         (status = 400, description = "Malformed request; `invalid_code`: a wrong or used confirmation code; `code_expired`: it expired or used up its 5 tries", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`flow_expired`: not a live enrolment flow", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "`rate_limited`: a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works); `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn enroll_totp(
@@ -238,6 +245,8 @@ pub async fn enroll_qr_png(
         (status = 401, description = "`invalid_code` or `flow_expired`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such pending factor", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failed attempts from this address lately; wait `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn enroll_activate(
     State(st): State<AppState>,

@@ -10,6 +10,7 @@ use crate::http::extract::{DeviceId, Session};
 
 /// The user's remembered devices, newest first.
 #[utoipa::path(get, path = "/api/v1/me/devices", tag = "sessions",
+    operation_id = "list_devices",
     security(("session" = [])),
     responses(
         (status = 200, description = "Remembered devices, newest first", body = Vec<Device>),

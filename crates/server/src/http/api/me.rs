@@ -34,8 +34,10 @@ pub async fn me(
         (status = 400, description = "Malformed request, or a new password of the wrong length", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials`: the current password is wrong; `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: a federated user has no password here, or it was changed meanwhile", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: wrong passwords or codes locked the user's second step for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "`too_many_attempts`: wrong passwords or codes locked the user's second step for `retry_after` seconds; `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
+        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn change_password(
     State(st): State<AppState>,
@@ -67,6 +69,8 @@ pub async fn change_password(
         (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the user has no active factor", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds; `rate_limited`: too many failures from this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn pass_second_factor(

@@ -31,10 +31,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/me/factors/totp", post(factors::enroll_totp))
         .route("/me/factors/{id}", axum::routing::delete(factors::delete))
         .route("/me/factors/{id}/activate", post(factors::activate))
-        .route(
-            "/orgs/{org}/mfa-policy",
-            get(orgs::get_policy).put(orgs::put_policy),
-        )
+        .route("/orgs/{org}/mfa-policy", put(orgs::put_policy))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             super::throttle::limit_failures,
@@ -69,6 +66,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(orgs::list_users).post(orgs::create_user),
         )
         .route("/orgs/{org}/audit-events", get(orgs::audit_events))
+        .route("/orgs/{org}/mfa-policy", get(orgs::get_policy))
         .route(
             "/orgs/{org}/settings",
             get(orgs::get_settings).put(orgs::put_settings),

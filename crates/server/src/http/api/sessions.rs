@@ -10,6 +10,7 @@ use crate::http::extract::{Session, SessionId};
 
 /// The user's live sessions, newest first; `current` marks the one making this request.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "sessions",
+    operation_id = "list_sessions",
     security(("session" = [])),
     responses(
         (status = 200, description = "The user's live sessions, newest first", body = Vec<SessionSummary>),

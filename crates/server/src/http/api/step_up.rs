@@ -23,8 +23,10 @@ use crate::http::extract::{App, Body, Elevated, OrgKeyPath, OrgSlug, Session};
         (status = 400, description = "Malformed request, code or scopes; `method_not_available`: `email` without an email factor; `code_expired`: no live mailed code (ask for a new one)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the user has no active factor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds; `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
+        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
     ))]
 pub async fn step_up(
     State(st): State<AppState>,
