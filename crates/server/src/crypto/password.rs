@@ -462,17 +462,36 @@ impl Passwords {
 
     /// After a wrong password whose check began at `started`: waits until checking
     /// `miss` (the organisation's dummy of its slowest hash kind) would have taken, so
-    /// that the answer takes as long as for an unknown username.
+    /// that the answer takes as long as for an unknown username. The first time in a
+    /// process, that cost is not known yet: the dummy itself is checked, which both pads
+    /// and measures.
     pub async fn pad_failure(&self, miss: &str, started: Instant) {
-        let target = cost_template(miss).and_then(|t| {
-            self.costs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(t)
-                .copied()
-        });
-        if let Some(rest) = target.and_then(|t| t.checked_sub(started.elapsed())) {
-            tokio::time::sleep(rest).await;
+        let Some(template) = cost_template(miss).map(str::to_owned) else {
+            return;
+        };
+        let known = self
+            .costs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&template)
+            .copied();
+        match known {
+            Some(target) => {
+                if let Some(rest) = target.checked_sub(started.elapsed()) {
+                    tokio::time::sleep(rest).await;
+                }
+            }
+            None => {
+                let dummy = miss.to_owned();
+                let checked = Instant::now();
+                if self
+                    .submit(move || verify_blocking(b"not the password", &dummy))
+                    .await
+                    .is_ok()
+                {
+                    self.note_cost(template, checked.elapsed());
+                }
+            }
         }
     }
 
