@@ -1,8 +1,8 @@
 //! Break-glass for operators: what the `twofold user …` commands do offline, on the
 //! database directly, when no admin can sign in (the only admin lost their phone, say).
-//! The same rules as the admin actions of `org_admin` apply — the same store steps, the
-//! same notices to the user — and each is audited with no actor and the operator named in
-//! its details (`"via": "cli"`), since no user of the organisation did it.
+//! The admin actions of `org_admin` do the work (one rule each for the API and here); each
+//! is audited with no actor and the operator named in its details (`"via": "cli"`), since
+//! no user of the organisation did it.
 
 use serde_json::json;
 use twofold_proto::OrgUser;
@@ -12,8 +12,8 @@ use crate::clock::Timestamp;
 use crate::mail::messages;
 use crate::store::UserRow;
 
-use super::audit::Event;
 use super::input::{Slug, Username};
+use super::org_admin::Actor;
 use super::{DomainError, Result, Twofold};
 
 /// A user as an operator's listing shows them.
@@ -58,19 +58,7 @@ impl Twofold {
         operator: &str,
     ) -> Result<(u64, u64)> {
         let user = self.operator_target(slug, username).await?;
-        let (factors, sessions) = self.store.reset_mfa(&user.id).await?;
-        self.record_by_operator(
-            &user,
-            "mfa.reset",
-            operator,
-            json!({"factors_removed": factors, "sessions_ended": sessions}),
-        )
-        .await;
-        self.mailer.send(
-            &messages::mfa_reset_notice(&user.email, &user.org_slug),
-            self.now(),
-        );
-        Ok((factors, sessions))
+        self.reset_mfa_of(&user, Actor::Operator(operator)).await
     }
 
     /// Clears `username`'s second-factor lock and the wait on their password guesses;
@@ -82,18 +70,7 @@ impl Twofold {
         operator: &str,
     ) -> Result<bool> {
         let user = self.operator_target(slug, username).await?;
-        let had = self.store.unlock_mfa(&user.id).await?;
-        self.store
-            .clear_password_failures(&user.org_slug, &user.username)
-            .await?;
-        self.record_by_operator(
-            &user,
-            "mfa.unlocked",
-            operator,
-            json!({"had_failures": had}),
-        )
-        .await;
-        Ok(had)
+        self.unlock_of(&user, Actor::Operator(operator)).await
     }
 
     /// Sets `username`'s password; like a change, their sessions, sign-ins in progress and
@@ -121,10 +98,10 @@ impl Twofold {
         self.store
             .clear_password_failures(&user.org_slug, &user.username)
             .await?;
-        self.record_by_operator(
+        self.record_by_actor(
             &user,
             "password.changed",
-            operator,
+            Actor::Operator(operator),
             json!({"sessions_ended": sessions, "devices_forgotten": devices}),
         )
         .await;
@@ -145,27 +122,5 @@ impl Twofold {
             .user_by_login(slug.as_str(), name.as_str())
             .await?
             .ok_or(DomainError::NotFound("user"))
-    }
-
-    async fn record_by_operator(
-        &self,
-        user: &UserRow,
-        event: &'static str,
-        operator: &str,
-        mut details: serde_json::Value,
-    ) {
-        if let Some(map) = details.as_object_mut() {
-            map.insert("via".into(), "cli".into());
-            let operator: String = operator.chars().take(64).collect();
-            map.insert("operator".into(), operator.into());
-        }
-        self.record(Event {
-            org_id: &user.org_id,
-            event,
-            actor_id: None,
-            subject_id: Some(&user.id),
-            details,
-        })
-        .await;
     }
 }

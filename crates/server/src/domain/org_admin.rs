@@ -156,21 +156,12 @@ impl Twofold {
         let user = self
             .org_member_for_admin(caller, slug, id, elevated)
             .await?;
-        let (factors, sessions) = self.store.reset_mfa(&user.id).await?;
-        self.record(Event {
-            org_id: &user.org_id,
-            event: "mfa.reset",
-            actor_id: Some(&caller.user.id),
-            subject_id: Some(&user.id),
-            details: json!({"factors_removed": factors, "sessions_ended": sessions}),
-        })
-        .await;
-        self.mailer
-            .send(&messages::mfa_reset_notice(&user.email, slug), self.now());
+        self.reset_mfa_of(&user, Actor::Admin(&caller.user)).await?;
         Ok(())
     }
 
-    /// Clears the user's second-factor lock (and failure count).
+    /// Clears the user's second-factor lock (and failure count), and the wait on guesses
+    /// at their password.
     pub async fn unlock_user(
         &self,
         caller: &Caller,
@@ -181,15 +172,76 @@ impl Twofold {
         let user = self
             .org_member_for_admin(caller, slug, id, elevated)
             .await?;
-        let was_locked = self.store.unlock_mfa(&user.id).await?;
-        self.record(Event {
-            org_id: &user.org_id,
-            event: "mfa.unlocked",
-            actor_id: Some(&caller.user.id),
-            subject_id: Some(&user.id),
-            details: json!({"had_failures": was_locked}),
-        })
-        .await;
+        self.unlock_of(&user, Actor::Admin(&caller.user)).await?;
         Ok(())
     }
+
+    /// Resets `user`'s MFA (the one rule behind the admin's action and the operator's):
+    /// factors, recovery codes, remembered devices, sessions and flows go, any lock is
+    /// cleared, the user is mailed and it is audited. Answers the factors removed and the
+    /// sessions ended.
+    pub(crate) async fn reset_mfa_of(&self, user: &UserRow, by: Actor<'_>) -> Result<(u64, u64)> {
+        let (factors, sessions) = self.store.reset_mfa(&user.id).await?;
+        self.record_by_actor(
+            user,
+            "mfa.reset",
+            by,
+            json!({"factors_removed": factors, "sessions_ended": sessions}),
+        )
+        .await;
+        self.mailer.send(
+            &messages::mfa_reset_notice(&user.email, &user.org_slug),
+            self.now(),
+        );
+        Ok((factors, sessions))
+    }
+
+    /// Unlocks `user` (the admin's and the operator's action); answers whether there was
+    /// a lock or failures to clear.
+    pub(crate) async fn unlock_of(&self, user: &UserRow, by: Actor<'_>) -> Result<bool> {
+        let had = self.store.unlock_mfa(&user.id).await?;
+        self.store
+            .clear_password_failures(&user.org_slug, &user.username)
+            .await?;
+        self.record_by_actor(user, "mfa.unlocked", by, json!({"had_failures": had}))
+            .await;
+        Ok(had)
+    }
+
+    /// Records `event` about `user`, done by `by`.
+    pub(crate) async fn record_by_actor(
+        &self,
+        user: &UserRow,
+        event: &'static str,
+        by: Actor<'_>,
+        mut details: serde_json::Value,
+    ) {
+        let actor_id = match by {
+            Actor::Admin(admin) => Some(admin.id.as_str()),
+            Actor::Operator(name) => {
+                if let Some(map) = details.as_object_mut() {
+                    let name: String = name.chars().take(64).collect();
+                    map.insert("via".into(), "cli".into());
+                    map.insert("operator".into(), name.into());
+                }
+                None
+            }
+        };
+        self.record(Event {
+            org_id: &user.org_id,
+            event,
+            actor_id,
+            subject_id: Some(&user.id),
+            details,
+        })
+        .await;
+    }
+}
+
+/// Who acts on a user: an owner or admin of their organisation, or an operator at the
+/// command line (no user of the organisation: named in the event's details).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Actor<'a> {
+    Admin(&'a UserRow),
+    Operator(&'a str),
 }
