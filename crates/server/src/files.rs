@@ -74,7 +74,7 @@ pub fn tighten(path: &Path, mode: u32) -> std::io::Result<()> {
             Err(e) => return Err(e),
         };
         if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), "readable by other users: tightened");
+            tracing::info!(path = %path.display(), "was readable by other users: tightened");
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
         }
     }
