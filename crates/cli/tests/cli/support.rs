@@ -358,8 +358,9 @@ fn data_dir_of(cmd: &Command) -> PathBuf {
     )
 }
 
-/// The code in the newest mail in `outbox` whose subject is `subject`, if there is one.
-pub fn mailed_code(outbox: &Path, subject: &str) -> Option<String> {
+/// The code in the newest mail to `to` in `outbox` whose subject is `subject`, if there is
+/// one.
+pub fn mailed_code(outbox: &Path, to: &str, subject: &str) -> Option<String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
         .ok()?
         .map(|e| e.unwrap().path())
@@ -368,7 +369,7 @@ pub fn mailed_code(outbox: &Path, subject: &str) -> Option<String> {
     files.sort();
     files.iter().rev().find_map(|f| {
         let text = std::fs::read_to_string(f).ok()?;
-        if !text.contains(&format!("Subject: {subject}")) {
+        if !text.contains(&format!("Subject: {subject}")) || !text.contains(&format!("To: {to}")) {
             return None;
         }
         let (_, rest) = text.split_once("Your code: ")?;
@@ -628,10 +629,11 @@ impl Api {
             .await;
         assert_eq!(a.status, StatusCode::ACCEPTED, "{a:?}");
         let outbox = self.outbox.as_deref().expect("an Api from Server::api");
+        let to = self.me(session).await.email;
         // The mail is queued: give its delivery a moment.
         let mut code = None;
         for _ in 0..250 {
-            code = mailed_code(outbox, "Your code to add an authenticator app");
+            code = mailed_code(outbox, &to, "Your code to add an authenticator app");
             if code.is_some() {
                 break;
             }
