@@ -51,8 +51,46 @@ pub fn router(twofold: Twofold, limits: &HttpLimits) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::map_response(no_store))
         .layer(from_fn_with_state(state.clone(), request_timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panicked,
+        ))
         .layer(from_fn_with_state(state.clone(), origin))
+        .layer(axum::middleware::from_fn(observe))
         .with_state(state)
+}
+
+/// The header that names a request, on every answer: quote it when reporting a problem,
+/// and find every log line of that request by it.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Gives each request an id of its own (never one the client sent: a client must not be
+/// able to write into another request's log lines), runs it inside a span that puts the
+/// id, method and route on every log line it causes, logs how it was answered, and
+/// returns the id as `X-Request-Id`.
+async fn observe(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let id = uuid::Uuid::now_v7().to_string();
+    // The route as declared (`/api/v1/me/factors/{id}`), not the path: no ids in the logs.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "-".to_owned(), |p| p.as_str().to_owned());
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), route = %route);
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let status = res.status().as_u16();
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(status, latency_ms = ms, "answered");
+        } else {
+            tracing::debug!(status, latency_ms = ms, "answered");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    res
 }
 
 /// Ends a request that takes longer than `request_timeout` (a body dripped a byte at a

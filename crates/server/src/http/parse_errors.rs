@@ -86,8 +86,9 @@ fn replacement_for(buf: &[u8]) -> Option<Vec<u8>> {
     .ok()?;
     let mut out = format!(
         "HTTP/1.1 {status} {title}\r\ncontent-type: {PROBLEM_JSON}\r\ncontent-length: {}\r\n\
-         cache-control: no-store\r\nconnection: close\r\n\r\n",
-        body.len()
+         cache-control: no-store\r\nx-request-id: {}\r\nconnection: close\r\n\r\n",
+        body.len(),
+        uuid::Uuid::now_v7()
     )
     .into_bytes();
     out.extend_from_slice(&body);

@@ -153,7 +153,11 @@ async fn serve_connection(
 /// What a connection past the cap gets: `/healthz` answers as usual; anything else 503.
 async fn health_or_busy(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     if req.uri().path() == "/healthz" {
-        return Ok(Response::new(Body::from("ok")));
+        let mut res = Response::new(Body::from("ok"));
+        if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()) {
+            res.headers_mut().insert(super::REQUEST_ID, id);
+        }
+        return Ok(res);
     }
     let problem = twofold_proto::Problem {
         type_uri: twofold_proto::ErrorCode::Overloaded.type_uri(),
@@ -174,5 +178,8 @@ async fn health_or_busy(req: Request<Incoming>) -> Result<Response<Body>, Infall
     );
     h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()) {
+        h.insert(super::REQUEST_ID, id);
+    }
     Ok(res)
 }

@@ -166,6 +166,29 @@ both_engines! {
         }
     }
 
+    async fn every_answer_carries_a_request_id_of_its_own(srv: TestServer) {
+        let http = reqwest::Client::new();
+        let mut seen = std::collections::HashSet::new();
+        for (method, path) in [
+            ("GET", "/healthz"),
+            ("GET", "/api/v1/openapi.json"),
+            ("GET", "/api/v1/me"),
+            ("GET", "/no/such/route"),
+            ("POST", "/api/v1/auth/login"),
+        ] {
+            let res = http
+                .request(method.parse().unwrap(), format!("{}{path}", srv.url))
+                // A client's own id is not taken over.
+                .header("x-request-id", "mine")
+                .send()
+                .await
+                .unwrap();
+            let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+            assert_eq!(id.len(), 36, "{path}: {id}");
+            assert!(seen.insert(id), "{path}");
+        }
+    }
+
     async fn healthz_answers_ok(srv: TestServer) {
         let res = reqwest::get(format!("{}/healthz", srv.url)).await.unwrap();
         assert_eq!(res.status(), 200);

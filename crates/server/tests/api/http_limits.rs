@@ -191,6 +191,7 @@ async fn past_the_connection_cap_health_checks_still_answer() {
     .expect("the cap was never reached");
     let (_, head, body) = split_answer(&raw);
     assert!(head.contains("retry-after: 1"), "{raw}");
+    assert!(head.contains("x-request-id: "), "{raw}");
     assert_eq!(body["code"], "overloaded", "{raw}");
     // Health still answers.
     let raw = probe("/healthz").await;
