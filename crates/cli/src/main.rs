@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use twofold_server::config::LogFormat;
+use twofold_server::config::{Environment, LogFormat};
 use twofold_server::domain::users::{NewUser, Role};
 use twofold_server::{Application, Config, Flags, SystemClock, Twofold};
 
@@ -206,8 +206,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         listen,
         database_url: cli.database_url,
     };
-    let config =
-        Config::load(&flags, &|k| std::env::var(k).ok()).map_err(|e| Failure(2, e.to_string()))?;
+    let config = Config::load(&flags, &Environment::from_process())
+        .map_err(|e| Failure(2, e.to_string()))?;
     init_logging(
         config.log_format,
         matches!(cli.command, Command::Serve { .. }),

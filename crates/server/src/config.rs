@@ -10,8 +10,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use zeroize::Zeroizing;
+
+pub use environment::Environment;
+
+mod environment;
 
 /// The name of the optional configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "twofold.toml";
@@ -272,32 +277,18 @@ impl FromStr for SmtpSecurity {
 }
 
 /// The SMTP server mail goes to (`[smtp]` in `twofold.toml`, `TWOFOLD_SMTP_*`).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
     pub security: SmtpSecurity,
     pub username: Option<String>,
-    /// Never logged or shown (see the `Debug` impl).
-    pub password: Option<Zeroizing<String>>,
+    /// Redacted in `Debug`, never logged or shown.
+    pub password: Option<SecretString>,
     /// Extra trusted root certificates (PEM), for a relay with a private CA.
     pub ca_pem: Option<Vec<u8>>,
     /// Connecting and each command's answer.
     pub timeout: Duration,
-}
-
-impl std::fmt::Debug for SmtpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 /// Where Twofold's mail goes and how patiently.
@@ -326,8 +317,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database: Database,
     /// The TOTP-secret encryption key (`<id>:<base64>`), when supplied rather than kept
-    /// in the data directory. Never logged.
-    pub secret_key: Option<String>,
+    /// in the data directory. Redacted in `Debug`, never logged.
+    pub secret_key: Option<SecretString>,
     /// The issuer name authenticator apps show next to the account.
     pub issuer: String,
     pub log_format: LogFormat,
@@ -353,12 +344,13 @@ impl Config {
         }
     }
 
-    /// Loads the configuration from the file, the environment (through `env`, so tests
-    /// need not touch the process environment) and the flags, in that order of precedence.
-    pub fn load(
-        flags: &Flags,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    /// Loads the configuration from the file, the environment (passed in, so tests need
+    /// not touch the process's) and the flags, in that order of precedence. A `TWOFOLD_*`
+    /// variable that is not a setting stops here, named: a misspelt setting must not be
+    /// silently ignored.
+    pub fn load(flags: &Flags, environment: &Environment) -> Result<Config, ConfigError> {
+        environment.refuse_unknown()?;
+        let env = &|name: &str| environment.get(name);
         let data_dir = flags
             .data_dir
             .clone()
@@ -398,15 +390,14 @@ impl Config {
                     "set only one of TWOFOLD_SECRET_KEY and TWOFOLD_SECRET_KEY_FILE",
                 ));
             }
-            (Some(k), None) => Some(k),
-            (None, Some(path)) => Some(
+            (Some(k), None) => Some(SecretString::from(k)),
+            (None, Some(path)) => Some(SecretString::from(
                 std::fs::read_to_string(&path)
                     .map_err(|e| {
                         ConfigError::new(format!("cannot read TWOFOLD_SECRET_KEY_FILE {path}: {e}"))
                     })?
-                    .trim()
-                    .to_owned(),
-            ),
+                    .trim(),
+            )),
             (None, None) => None,
         };
 
@@ -418,7 +409,7 @@ impl Config {
             } else {
                 "TWOFOLD_SECRET_KEY_FILE"
             };
-            crate::crypto::secret_box::SecretKey::parse(key)
+            crate::crypto::secret_box::SecretKey::parse(key.expose_secret())
                 .map_err(|e| ConfigError::new(format!("invalid {origin}: {e}")))?;
         }
         let s = &mut cfg.security;
@@ -624,7 +615,7 @@ fn mail_config(src: &Sources<'_>, file: SmtpFile) -> Result<MailConfig, ConfigEr
                 "TWOFOLD_SMTP_PASSWORD",
                 &None,
             )?
-            .map(|NonEmptyText(p)| Zeroizing::new(p)),
+            .map(|NonEmptyText(p)| SecretString::from(p)),
     };
     let ca_file: Option<NonEmptyText> =
         src.pick("smtp.ca_file", file.ca_file, "TWOFOLD_SMTP_CA_FILE", &None)?;
@@ -698,7 +689,7 @@ fn mail_config(src: &Sources<'_>, file: SmtpFile) -> Result<MailConfig, ConfigEr
 }
 
 /// A secret kept in a file (`*_FILE`): its content without the trailing line break.
-fn read_secret_file(setting: &str, path: &str) -> Result<Zeroizing<String>, ConfigError> {
+fn read_secret_file(setting: &str, path: &str) -> Result<SecretString, ConfigError> {
     let text = Zeroizing::new(
         std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new(format!("cannot read {setting} {path}: {e}")))?,
@@ -707,7 +698,7 @@ fn read_secret_file(setting: &str, path: &str) -> Result<Zeroizing<String>, Conf
     if value.is_empty() {
         return Err(ConfigError::new(format!("{setting} {path} is empty")));
     }
-    Ok(Zeroizing::new(value.to_owned()))
+    Ok(SecretString::from(value))
 }
 
 /// The settings that may come from command-line flags (as typed, validated here).
@@ -962,7 +953,7 @@ mod tests {
             data_dir: Some(dir.display().to_string()),
             ..flags
         };
-        Config::load(&flags, &|k| env.get(k).cloned())
+        Config::load(&flags, &Environment::from_pairs(env))
     }
 
     fn tmp() -> PathBuf {
@@ -973,7 +964,7 @@ mod tests {
 
     #[test]
     fn defaults_are_sqlite_in_the_data_dir_on_localhost_8080() {
-        let cfg = Config::load(&Flags::default(), &|_| None).unwrap();
+        let cfg = Config::load(&Flags::default(), &Environment::default()).unwrap();
         assert_eq!(cfg.data_dir, PathBuf::from("./twofold-data"));
         assert_eq!(cfg.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(
@@ -1095,6 +1086,46 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_redacts_the_secret_key_and_the_smtp_password() {
+        let d = tmp();
+        let key = crate::crypto::secret_box::SecretKey::generate_text()
+            .unwrap()
+            .to_string();
+        let pw = d.join("pw");
+        std::fs::write(&pw, "hunter2-smtp\n").unwrap();
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[
+                ("TWOFOLD_SECRET_KEY", key.as_str()),
+                ("TWOFOLD_SMTP_HOST", "mail.example.com"),
+                ("TWOFOLD_SMTP_USERNAME", "twofold"),
+                ("TWOFOLD_SMTP_PASSWORD_FILE", pw.to_str().unwrap()),
+            ],
+        )
+        .unwrap();
+        let shown = format!("{cfg:?}");
+        let (_, key_text) = key.split_once(':').unwrap();
+        assert!(!shown.contains(key_text), "{shown}");
+        assert!(!shown.contains("hunter2-smtp"), "{shown}");
+        assert!(shown.contains("mail.example.com"), "{shown}");
+    }
+
+    #[test]
+    fn a_misspelt_variable_stops_loading_with_its_name() {
+        let d = tmp();
+        let e = load(&d, Flags::default(), &[("TWOFOLD_LISTN", "127.0.0.1:1")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "unknown environment variable TWOFOLD_LISTN (did you mean TWOFOLD_LISTEN?)"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn postgres_url_selects_postgres() {
         let d = tmp();
         let cfg = load(
@@ -1121,7 +1152,7 @@ mod tests {
         assert_eq!(smtp.security, SmtpSecurity::StartTls);
         assert_eq!(cfg.mail.from, "Acme <mfa@acme.example>");
         assert_eq!(
-            smtp.password.as_deref().map(String::as_str),
+            smtp.password.as_ref().map(ExposeSecret::expose_secret),
             Some("from-file")
         );
         assert!(
@@ -1142,7 +1173,7 @@ mod tests {
         let smtp = cfg.mail.smtp.unwrap();
         assert_eq!((smtp.security, smtp.port), (SmtpSecurity::Tls, 465));
         assert_eq!(
-            smtp.password.as_deref().map(String::as_str),
+            smtp.password.as_ref().map(ExposeSecret::expose_secret),
             Some("from-secret-file")
         );
     }

@@ -23,6 +23,19 @@ fn listen_address_from_the_environment_that_does_not_parse_exits_2_naming_twofol
 }
 
 #[test]
+fn a_misspelt_twofold_variable_exits_2_naming_it_before_anything_is_created() {
+    let dir = TempDir::new();
+    let out = serve_with_env(&dir, "TWOFOLD_LOCKOUT_TRESHOLD", "3");
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert_eq!(
+        out.one_error_line(),
+        "twofold: unknown environment variable TWOFOLD_LOCKOUT_TRESHOLD (did you mean \
+         TWOFOLD_LOCKOUT_THRESHOLD?): it is not a Twofold setting"
+    );
+    assert!(!dir.join("twofold.db").exists());
+}
+
+#[test]
 fn database_url_flag_of_an_unsupported_engine_exits_2_naming_the_flag() {
     let dir = TempDir::new();
     let mut cmd = twofold();

@@ -141,7 +141,7 @@ impl Twofold {
             DomainError::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
         let key = match &config.secret_key {
-            Some(text) => SecretKey::parse(text)?,
+            Some(text) => SecretKey::parse(secrecy::ExposeSecret::expose_secret(text))?,
             None => SecretKey::load_or_create(&config.data_dir)?,
         };
         let keys = KeyRing::new(key);

@@ -6,6 +6,7 @@
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 
 use super::MailError;
 use crate::config::{SmtpConfig, SmtpSecurity};
@@ -35,7 +36,10 @@ pub fn transport(config: &SmtpConfig) -> Result<SmtpTransport, MailError> {
         .tls(tls)
         .timeout(Some(config.timeout));
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
-        builder = builder.credentials(Credentials::new(user.clone(), password.to_string()));
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose_secret().to_owned(),
+        ));
     }
     Ok(builder.build())
 }
