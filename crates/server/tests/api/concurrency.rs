@@ -209,7 +209,8 @@ async fn a_server_with_the_wrong_secret_key_refuses_to_start() {
     config.secret_key = Some(
         twofold_server::crypto::secret_box::SecretKey::generate_text()
             .unwrap()
-            .to_string(),
+            .to_string()
+            .into(),
     );
     let err = twofold_server::Application::build(&config, Arc::new(srv.clock.clone()))
         .await
@@ -224,7 +225,7 @@ async fn a_server_with_the_wrong_secret_key_refuses_to_start() {
     let key_file = std::fs::read_to_string(srv.config.data_dir.join("secret.key")).unwrap();
     let id = key_file.split(':').next().unwrap();
     let other = twofold_server::crypto::secret_box::SecretKey::generate_text().unwrap();
-    config.secret_key = Some(format!("{id}:{}", other.split(':').nth(1).unwrap()));
+    config.secret_key = Some(format!("{id}:{}", other.split(':').nth(1).unwrap()).into());
     let msg = twofold_server::Application::build(&config, Arc::new(srv.clock.clone()))
         .await
         .err()

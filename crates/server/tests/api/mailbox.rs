@@ -7,7 +7,6 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
 use twofold_server::config::{SmtpConfig, SmtpSecurity};
-use zeroize::Zeroizing;
 
 /// One message as received, parsed as MIME.
 #[derive(Clone, Debug)]
@@ -240,7 +239,7 @@ impl SmtpSink {
                 SinkTls::Implicit => SmtpSecurity::Tls,
             },
             username: self.options.auth.map(|(u, _)| u.to_owned()),
-            password: self.options.auth.map(|(_, p)| Zeroizing::new(p.to_owned())),
+            password: self.options.auth.map(|(_, p)| p.into()),
             ca_pem: tls.then(|| self.ca_pem()),
             timeout: Duration::from_secs(10),
         }
