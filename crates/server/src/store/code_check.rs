@@ -16,11 +16,16 @@
 
 use rusqlite::OptionalExtension;
 
-use super::audit::{AuditRow, insert_audit_pg, insert_audit_sqlite};
-use super::factors::{CLAIM_TOTP_STEP, FactorRow, NOTE_RESYNC, TOTP, factors_of_user_sqlite};
+use super::Postgres;
+use super::audit::AuditRow;
+use super::factors::{CLAIM_TOTP_STEP, FactorRow, NOTE_RESYNC, TOTP};
 use super::flows::DELETE_FLOW;
-use super::sessions::{insert_session_pg, insert_session_sqlite};
 use super::{SessionRow, Store, StoreError};
+use crate::store::postgres::audit::insert_audit_pg;
+use crate::store::postgres::sessions::insert_session_pg;
+use crate::store::sqlite::audit::insert_audit_sqlite;
+use crate::store::sqlite::factors::factors_of_user_sqlite;
+use crate::store::sqlite::sessions::insert_session_sqlite;
 
 /// What a code is for one factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,7 +194,7 @@ impl Store {
     ) -> Result<CheckOutcome<E>, StoreError> {
         match self {
             Store::Sqlite(db) => db.write(move |c| check_sqlite(c, check)).await,
-            Store::Postgres(p) => check_pg(p, check).await,
+            Store::Postgres(Postgres { pool: p }) => check_pg(p, check).await,
         }
     }
 }

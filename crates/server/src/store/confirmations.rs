@@ -1,8 +1,6 @@
 //! Mailed codes (confirming an action, or an email factor's codes): one per user and
 //! purpose, stored as a salted hash, with a lifetime and a number of attempts.
 
-use rusqlite::OptionalExtension;
-
 use super::{Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -19,7 +17,7 @@ pub struct ConfirmationRow {
     pub bound_to: Option<String>,
 }
 
-const UPSERT: &str = "INSERT INTO confirmation_codes \
+pub(crate) const UPSERT: &str = "INSERT INTO confirmation_codes \
      (user_id, purpose, salt, code_hash, expires_at, attempts_left, created_at, bound_to) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (user_id, purpose) DO UPDATE SET salt = excluded.salt, \
@@ -27,100 +25,43 @@ const UPSERT: &str = "INSERT INTO confirmation_codes \
      attempts_left = excluded.attempts_left, created_at = excluded.created_at, \
      bound_to = excluded.bound_to \
      WHERE confirmation_codes.created_at <= $9";
-const SELECT: &str = "SELECT user_id, purpose, salt, code_hash, expires_at, attempts_left, \
+pub(crate) const SELECT: &str = "SELECT user_id, purpose, salt, code_hash, expires_at, attempts_left, \
      created_at, bound_to FROM confirmation_codes WHERE user_id = $1 AND purpose = $2";
 /// Consumes the code only if it is still the one that was checked: of two requests with
 /// the right code, one wins.
-const CONSUME: &str =
+pub(crate) const CONSUME: &str =
     "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2 AND code_hash = $3";
 /// [`CONSUME`] for a code mailed for one thing, only while it is still for it. Binds: user
 /// id, purpose, code hash, what it is for.
-pub(super) const CONSUME_BOUND: &str = "DELETE FROM confirmation_codes \
+pub(crate) const CONSUME_BOUND: &str = "DELETE FROM confirmation_codes \
      WHERE user_id = $1 AND purpose = $2 AND code_hash = $3 AND bound_to = $4";
-const SPEND_ATTEMPT: &str = "UPDATE confirmation_codes SET attempts_left = attempts_left - 1 \
+pub(crate) const SPEND_ATTEMPT: &str = "UPDATE confirmation_codes SET attempts_left = attempts_left - 1 \
      WHERE user_id = $1 AND purpose = $2 AND code_hash = $3 AND attempts_left > 0";
 /// Only if it is still the code that was read (not one made since).
-const DROP: &str =
+pub(crate) const DROP: &str =
     "DELETE FROM confirmation_codes WHERE user_id = $1 AND purpose = $2 AND code_hash = $3";
 /// Binds: what the code is now for, user id, purpose.
-const REBIND: &str =
+pub(crate) const REBIND: &str =
     "UPDATE confirmation_codes SET bound_to = $1 WHERE user_id = $2 AND purpose = $3";
 
-impl Store {
+/// The engines' side of this area.
+#[async_trait::async_trait]
+pub trait ConfirmationsStore: Send + Sync {
     /// Stores `row`, replacing an earlier code of that user and purpose made at or before
     /// `replaces_up_to` (Unix ms); false, storing nothing, if the earlier one is newer.
     /// One conditional statement, so of concurrent requests for a new code at most one
     /// gets it.
-    pub async fn put_confirmation(
+    async fn put_confirmation(
         &self,
         row: &ConfirmationRow,
         replaces_up_to: i64,
-    ) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                let r = row.clone();
-                db.write(move |c| {
-                    let n = c.prepare_cached(UPSERT)?.execute(rusqlite::params![
-                        r.user_id,
-                        r.purpose,
-                        r.salt,
-                        r.code_hash,
-                        r.expires_at,
-                        r.attempts_left,
-                        r.created_at,
-                        r.bound_to,
-                        replaces_up_to
-                    ])?;
-                    Ok(n == 1)
-                })
-                .await
-            }
-            Store::Postgres(p) => Ok(sqlx::query(UPSERT)
-                .bind(&row.user_id)
-                .bind(&row.purpose)
-                .bind(&row.salt)
-                .bind(&row.code_hash)
-                .bind(row.expires_at)
-                .bind(row.attempts_left)
-                .bind(row.created_at)
-                .bind(&row.bound_to)
-                .bind(replaces_up_to)
-                .execute(p)
-                .await?
-                .rows_affected()
-                == 1),
-        }
-    }
+    ) -> Result<bool, StoreError>;
 
-    pub async fn confirmation(
+    async fn confirmation(
         &self,
         user_id: &str,
         purpose: &str,
-    ) -> Result<Option<ConfirmationRow>, StoreError> {
-        match self {
-            Store::Sqlite(db) => db.read(|c| {
-                c.prepare_cached(SELECT)?
-                    .query_row([user_id, purpose], |r| {
-                        Ok(ConfirmationRow {
-                            user_id: r.get(0)?,
-                            purpose: r.get(1)?,
-                            salt: r.get(2)?,
-                            code_hash: r.get(3)?,
-                            expires_at: r.get(4)?,
-                            attempts_left: r.get(5)?,
-                            created_at: r.get(6)?,
-                            bound_to: r.get(7)?,
-                        })
-                    })
-                    .optional()
-            }),
-            Store::Postgres(p) => Ok(sqlx::query_as::<_, ConfirmationRow>(SELECT)
-                .bind(user_id)
-                .bind(purpose)
-                .fetch_optional(p)
-                .await?),
-        }
-    }
+    ) -> Result<Option<ConfirmationRow>, StoreError>;
 
     /// Runs one of the conditional statements above on (user, purpose, hash); true if it
     /// changed a row.
@@ -128,30 +69,10 @@ impl Store {
         &self,
         sql: &'static str,
         row: &ConfirmationRow,
-    ) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                let r = row.clone();
-                db.write(move |c| {
-                    Ok(c.prepare_cached(sql)?.execute(rusqlite::params![
-                        r.user_id,
-                        r.purpose,
-                        r.code_hash
-                    ])? == 1)
-                })
-                .await
-            }
-            Store::Postgres(p) => Ok(sqlx::query(sql)
-                .bind(&row.user_id)
-                .bind(&row.purpose)
-                .bind(&row.code_hash)
-                .execute(p)
-                .await?
-                .rows_affected()
-                == 1),
-        }
-    }
+    ) -> Result<bool, StoreError>;
+}
 
+impl Store {
     /// Uses the code up; false if a concurrent request (or a new code) came first.
     pub async fn consume_confirmation(&self, row: &ConfirmationRow) -> Result<bool, StoreError> {
         self.on_confirmation(CONSUME, row).await

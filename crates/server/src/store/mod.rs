@@ -1,8 +1,9 @@
-//! Storage: the only place with SQL. One [`Store`] over SQLite (embedded default, through
-//! rusqlite: see `sqlite`) or PostgreSQL (several server processes, through sqlx), with
-//! the same SQL text for both wherever the dialects agree (`$1` placeholders work on both;
-//! on SQLite they must first appear in order, as they are bound by position) and
-//! migrations kept side by side.
+//! Storage: the only place with SQL. The domain sees one [`Store`]; behind it is an
+//! [`Engine`], SQLite (the embedded default, through rusqlite: `sqlite/`) or PostgreSQL
+//! (several server processes, through sqlx: `postgres/`). Each area of the schema is a
+//! trait declared here, in the module named after it (`users.rs`: [`UserRow`] and
+//! [`Users`]), and implemented once per engine, in that engine's folder under the same
+//! file name. The SQL text is shared wherever the dialects agree.
 //!
 //! Everything that matters for correctness (replay counters, lockouts, flows, sessions)
 //! lives here, and every state change that races is a single conditional statement or
@@ -23,37 +24,82 @@ mod one_time;
 mod orgs;
 mod password_throttle;
 mod policy;
+pub mod postgres;
 mod recovery;
 mod sessions;
 mod settings;
-mod sqlite;
+pub mod sqlite;
 mod users;
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::ops::Deref;
 
 use crate::config::Database;
 
-pub use audit::{AuditCursor, AuditRow};
+pub use audit::{AuditCursor, AuditRow, AuditStore};
 pub use code_check::{AuditOrigin, CheckOutcome, CodeCheck, Evaluation, Finish, Matcher};
-pub use confirmations::ConfirmationRow;
-pub use devices::DeviceRow;
-pub use elevated::{ApiKeyRow, ElevatedRow};
-pub use factors::{Activate, Activation, EMAIL, FactorRow, NewPending, TOTP};
-pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow};
-pub use import::ImportedUser;
-pub use lockout::{LockAfter, Reservation};
-pub use one_time::{OneTimeAccept, OneTimeCode, OneTimeOutcome};
-pub use orgs::OrgRow;
-pub use policy::PolicyRow;
-pub use recovery::RecoveryRow;
-pub use sessions::SessionRow;
-pub use settings::OrgSettingsRow;
+pub use confirmations::{ConfirmationRow, ConfirmationsStore};
+pub use devices::{DeviceRow, DevicesStore};
+pub use elevated::{ApiKeyRow, ElevatedRow, ElevatedStore};
+pub use factors::{Activate, Activation, EMAIL, FactorRow, FactorsStore, NewPending, TOTP};
+pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow, FlowsStore};
+pub use import::{ImportStore, ImportedUser};
+pub use keys::KeysStore;
+pub use lockout::{LockAfter, LockoutStore, Reservation};
+pub use one_time::{OneTimeAccept, OneTimeCode, OneTimeOutcome, OneTimeStore};
+pub use orgs::{OrgRow, OrgsStore};
+pub use password_throttle::PasswordThrottleStore;
+pub use policy::{PolicyRow, PolicyStore};
+pub use postgres::Postgres;
+pub use recovery::{RecoveryRow, RecoveryStore};
+pub use sessions::{SessionRow, SessionsStore};
+pub use settings::{OrgSettingsRow, SettingsStore};
 pub use sqlite::Sqlite;
-pub use users::UserRow;
+pub use users::{UserRow, UsersStore};
+
+/// Everything an engine provides: every area's trait, and looking after itself.
+#[async_trait::async_trait]
+pub trait Engine:
+    AuditStore
+    + ConfirmationsStore
+    + DevicesStore
+    + ElevatedStore
+    + FactorsStore
+    + FlowsStore
+    + ImportStore
+    + KeysStore
+    + LockoutStore
+    + OneTimeStore
+    + OrgsStore
+    + PasswordThrottleStore
+    + PolicyStore
+    + RecoveryStore
+    + SessionsStore
+    + SettingsStore
+    + UsersStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
+    /// The engine's name, for logs.
+    fn name(&self) -> &'static str;
+    /// A cheap round trip, for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// The engine's own integrity check (`ok` when sound; PostgreSQL has none to run).
+    async fn integrity_check(&self) -> Result<String, StoreError>;
+    /// Deletes sign-in flows, sessions and mailed codes that expired before `now`.
+    async fn purge_expired_rows(&self, now: i64) -> Result<u64, StoreError>;
+    /// Stops taking work once what was sent is done.
+    async fn close(&self);
+    /// Runs one statement whose binds are all text; answers the rows it changed.
+    async fn exec_text(&self, sql: &'static str, args: &[&str]) -> Result<u64, StoreError>;
+}
+
+/// The rows [`Engine::purge_expired_rows`] deletes. Binds: now.
+pub(crate) const EXPIRED: [&str; 3] = [
+    "DELETE FROM login_flows WHERE expires_at <= $1",
+    "DELETE FROM sessions WHERE expires_at <= $1",
+    "DELETE FROM confirmation_codes WHERE expires_at <= $1",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -87,7 +133,7 @@ impl StoreError {
     /// constraint because SQLite does not report names, only kinds.
     fn unique_as(e: impl Into<StoreError>, constraint: &'static str) -> Self {
         match e.into() {
-            StoreError::Postgres(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            StoreError::Postgres(e) if postgres::is_unique_violation(&e) => {
                 Self::Duplicate(constraint)
             }
             StoreError::Sqlite(e) if sqlite::is_unique_violation(&e) => Self::Duplicate(constraint),
@@ -96,96 +142,38 @@ impl StoreError {
     }
 }
 
-/// One of the two engines. Each store function has one arm per engine; the SQL text is
-/// shared wherever the dialects agree (`$1` placeholders work on both).
+/// The database: one of the two engines, used through the store traits (see [`prelude`]).
 #[derive(Clone, Debug)]
 pub enum Store {
     Sqlite(Sqlite),
-    Postgres(PgPool),
+    Postgres(Postgres),
+}
+
+impl Deref for Store {
+    type Target = dyn Engine;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Store::Sqlite(db) => db,
+            Store::Postgres(db) => db,
+        }
+    }
 }
 
 impl Store {
-    /// Runs one statement whose binds are all text, on either engine; answers the rows it
-    /// changed.
-    pub(crate) async fn exec_text(
-        &self,
-        sql: &'static str,
-        args: &[&str],
-    ) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-                db.write(move |c| {
-                    let n = c
-                        .prepare_cached(sql)?
-                        .execute(rusqlite::params_from_iter(args.iter()))?;
-                    Ok(u64::try_from(n).unwrap_or(u64::MAX))
-                })
-                .await
-            }
-            Store::Postgres(p) => {
-                let mut q = sqlx::query(sql);
-                for a in args {
-                    q = q.bind(*a);
-                }
-                Ok(q.execute(p).await?.rows_affected())
-            }
-        }
-    }
-
     /// Opens the database (creating a SQLite file if needed) and brings its schema up to
-    /// date. Concurrent starts on PostgreSQL are serialised by sqlx's migration lock.
+    /// date.
     pub async fn open(db: &Database) -> Result<Store, StoreError> {
-        let store = match db {
-            Database::Sqlite(path) => {
-                // Opening and migrating a local file takes milliseconds.
-                return Sqlite::open(path).map(Store::Sqlite);
-            }
-            Database::Postgres(url) => {
-                let opts = PgConnectOptions::from_str(url)
-                    .map_err(|e| StoreError::Connect(e.to_string()))?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .map_err(|e| StoreError::Connect(e.to_string()))?;
-                Store::Postgres(pool)
-            }
-        };
-        if let Store::Postgres(p) = &store {
-            sqlx::migrate!("./migrations/postgres")
-                .run(p)
-                .await
-                .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        }
-        Ok(store)
+        Ok(match db {
+            // Opening and migrating a local file takes milliseconds.
+            Database::Sqlite(path) => Store::Sqlite(Sqlite::open(path)?),
+            Database::Postgres(url) => Store::Postgres(Postgres::open(url).await?),
+        })
     }
 
     /// The engine's name, for logs.
     pub fn engine(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
-        }
-    }
-
-    /// A cheap round trip, for health checks.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(db) => db.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))),
-            Store::Postgres(p) => Ok(sqlx::query("SELECT 1").execute(p).await.map(|_| ())?),
-        }
-    }
-
-    /// SQLite's own integrity check (`ok` when sound); PostgreSQL has none to run.
-    pub async fn integrity_check(&self) -> Result<String, StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                db.read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
-            }
-            Store::Postgres(_) => Ok("ok".into()),
-        }
+        self.name()
     }
 
     /// Deletes sign-in flows, sessions and mailed codes that expired before `now`, and
@@ -194,39 +182,5 @@ impl Store {
         const DAY_MS: i64 = 24 * 3600 * 1000;
         let failures = self.purge_password_failures(now - DAY_MS).await?;
         Ok(failures + self.purge_expired_rows(now).await?)
-    }
-
-    async fn purge_expired_rows(&self, now: i64) -> Result<u64, StoreError> {
-        const EXPIRED: [&str; 3] = [
-            "DELETE FROM login_flows WHERE expires_at <= $1",
-            "DELETE FROM sessions WHERE expires_at <= $1",
-            "DELETE FROM confirmation_codes WHERE expires_at <= $1",
-        ];
-        match self {
-            Store::Sqlite(db) => {
-                db.write(move |c| {
-                    let mut n = 0;
-                    for sql in EXPIRED {
-                        n += c.prepare_cached(sql)?.execute([now])?;
-                    }
-                    Ok(u64::try_from(n).unwrap_or(u64::MAX))
-                })
-                .await
-            }
-            Store::Postgres(p) => {
-                let mut n = 0;
-                for sql in EXPIRED {
-                    n += sqlx::query(sql).bind(now).execute(p).await?.rows_affected();
-                }
-                Ok(n)
-            }
-        }
-    }
-
-    pub async fn close(&self) {
-        match self {
-            Store::Sqlite(db) => db.close(),
-            Store::Postgres(p) => p.close().await,
-        }
     }
 }

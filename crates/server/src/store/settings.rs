@@ -1,8 +1,6 @@
 //! An organisation's MFA options besides the requirement (no row: the defaults).
 
-use rusqlite::OptionalExtension;
-
-use super::{Store, StoreError};
+use super::StoreError;
 
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct OrgSettingsRow {
@@ -17,9 +15,9 @@ pub struct OrgSettingsRow {
     pub updated_by: Option<String>,
 }
 
-const SELECT: &str = "SELECT org_id, allow_qr_redisplay, remember_devices, \
+pub(crate) const SELECT: &str = "SELECT org_id, allow_qr_redisplay, remember_devices, \
      confirm_first_app_by_email, updated_at, updated_by FROM org_settings WHERE org_id = $1";
-const UPSERT: &str = "INSERT INTO org_settings \
+pub(crate) const UPSERT: &str = "INSERT INTO org_settings \
      (org_id, allow_qr_redisplay, remember_devices, confirm_first_app_by_email, updated_at, \
      updated_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id) DO UPDATE SET \
      allow_qr_redisplay = excluded.allow_qr_redisplay, \
@@ -27,59 +25,10 @@ const UPSERT: &str = "INSERT INTO org_settings \
      confirm_first_app_by_email = excluded.confirm_first_app_by_email, \
      updated_at = excluded.updated_at, updated_by = excluded.updated_by";
 
-impl Store {
-    pub async fn org_settings(&self, org_id: &str) -> Result<Option<OrgSettingsRow>, StoreError> {
-        match self {
-            Store::Sqlite(db) => db.read(|c| {
-                c.prepare_cached(SELECT)?
-                    .query_row([org_id], |r| {
-                        Ok(OrgSettingsRow {
-                            org_id: r.get(0)?,
-                            allow_qr_redisplay: r.get(1)?,
-                            remember_devices: r.get(2)?,
-                            confirm_first_app_by_email: r.get(3)?,
-                            updated_at: r.get(4)?,
-                            updated_by: r.get(5)?,
-                        })
-                    })
-                    .optional()
-            }),
-            Store::Postgres(p) => Ok(sqlx::query_as::<_, OrgSettingsRow>(SELECT)
-                .bind(org_id)
-                .fetch_optional(p)
-                .await?),
-        }
-    }
+/// The engines' side of this area.
+#[async_trait::async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn org_settings(&self, org_id: &str) -> Result<Option<OrgSettingsRow>, StoreError>;
 
-    pub async fn put_org_settings(&self, s: &OrgSettingsRow) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(db) => {
-                let s = s.clone();
-                db.write(move |c| {
-                    c.prepare_cached(UPSERT)?.execute(rusqlite::params![
-                        s.org_id,
-                        s.allow_qr_redisplay,
-                        s.remember_devices,
-                        s.confirm_first_app_by_email,
-                        s.updated_at,
-                        s.updated_by
-                    ])?;
-                    Ok(())
-                })
-                .await
-            }
-            Store::Postgres(p) => {
-                sqlx::query(UPSERT)
-                    .bind(&s.org_id)
-                    .bind(s.allow_qr_redisplay)
-                    .bind(s.remember_devices)
-                    .bind(s.confirm_first_app_by_email)
-                    .bind(s.updated_at)
-                    .bind(&s.updated_by)
-                    .execute(p)
-                    .await?;
-                Ok(())
-            }
-        }
-    }
+    async fn put_org_settings(&self, s: &OrgSettingsRow) -> Result<(), StoreError>;
 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
-use super::StoreError;
+use crate::store::StoreError;
 
 /// How long a connection waits for a lock another process holds (the admin CLI, a second
 /// server on the same file) before giving up.
@@ -43,58 +43,6 @@ const MAX_IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection (rusqlite's default is 16; a code check
 /// alone uses about ten).
 const STATEMENT_CACHE: usize = 64;
-
-/// The migrations, in order; the database's `user_version` is how many have run.
-const MIGRATIONS: &[(&str, &str)] = &[
-    (
-        "0001_core",
-        include_str!("../../migrations/sqlite/0001_core.sql"),
-    ),
-    (
-        "0002_flows_by_token",
-        include_str!("../../migrations/sqlite/0002_flows_by_token.sql"),
-    ),
-    (
-        "0003_audit_events",
-        include_str!("../../migrations/sqlite/0003_audit_events.sql"),
-    ),
-    (
-        "0004_mfa_policy",
-        include_str!("../../migrations/sqlite/0004_mfa_policy.sql"),
-    ),
-    (
-        "0005_confirmation_codes",
-        include_str!("../../migrations/sqlite/0005_confirmation_codes.sql"),
-    ),
-    (
-        "0006_session_details",
-        include_str!("../../migrations/sqlite/0006_session_details.sql"),
-    ),
-    (
-        "0007_recovery_codes",
-        include_str!("../../migrations/sqlite/0007_recovery_codes.sql"),
-    ),
-    (
-        "0008_step_up",
-        include_str!("../../migrations/sqlite/0008_step_up.sql"),
-    ),
-    (
-        "0009_factor_details",
-        include_str!("../../migrations/sqlite/0009_factor_details.sql"),
-    ),
-    (
-        "0010_remembered_devices",
-        include_str!("../../migrations/sqlite/0010_remembered_devices.sql"),
-    ),
-    (
-        "0011_email_factors",
-        include_str!("../../migrations/sqlite/0011_email_factors.sql"),
-    ),
-    (
-        "0012_hardening",
-        include_str!("../../migrations/sqlite/0012_hardening.sql"),
-    ),
-];
 
 /// A handle on one SQLite database; cheap to clone.
 #[derive(Clone)]
@@ -170,7 +118,7 @@ impl Sqlite {
                 path.display()
             )));
         }
-        migrate(&mut writer).map_err(|e| StoreError::Migrate(e.to_string()))?;
+        super::migrate::run(&mut writer)?;
         // Checkpoints are run by the writer and checkpointer threads (see `run_writer`).
         writer
             .pragma_update(None, "wal_autocheckpoint", 0)
@@ -276,45 +224,6 @@ impl Sqlite {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
     }
-}
-
-/// Applies the migrations the database has not seen, each in its own transaction.
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let mut done: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if done == 0 {
-        done = adopt_sqlx_history(conn)?;
-    }
-    for (n, (_name, sql)) in MIGRATIONS.iter().enumerate() {
-        let version = i64::try_from(n).unwrap_or(i64::MAX).saturating_add(1);
-        if version <= done {
-            continue;
-        }
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
-/// Databases made before the engine moved off sqlx record their migrations in sqlx's
-/// table instead of `user_version`: take its count over, so nothing runs twice.
-fn adopt_sqlx_history(conn: &Connection) -> rusqlite::Result<i64> {
-    let has_table: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_table {
-        return Ok(0);
-    }
-    let applied: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM _sqlx_migrations WHERE success",
-        [],
-        |r| r.get(0),
-    )?;
-    conn.pragma_update(None, "user_version", applied)?;
-    Ok(applied)
 }
 
 /// A write waiting for the writer thread: it runs, then is settled after the commit.
@@ -451,7 +360,7 @@ fn checkpoint(conn: &Connection) {
 }
 
 /// True if `e` is a UNIQUE or PRIMARY KEY violation.
-pub(super) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -583,146 +492,5 @@ mod tests {
         db.close();
         let closed = db.write(|_| Ok(())).await;
         assert!(matches!(closed, Err(StoreError::Closed)), "{closed:?}");
-    }
-
-    #[test]
-    fn a_database_migrated_by_sqlx_is_taken_over_without_running_its_migrations_again() {
-        let path = temp_db();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        {
-            // What sqlx left behind: the schema, and its own record of having made it.
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(MIGRATIONS[0].1).unwrap();
-            conn.execute_batch(
-                "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, success BOOLEAN NOT NULL); \
-                 INSERT INTO _sqlx_migrations VALUES (1, TRUE);",
-            )
-            .unwrap();
-        }
-        // Running 0001 again would fail ("table orgs already exists"); the later ones run.
-        let db = Sqlite::open(&path).unwrap();
-        let version: i64 = db
-            .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
-        db.close();
-        // And a new database gets every migration.
-        let fresh = Sqlite::open(&temp_db()).unwrap();
-        let version: i64 = fresh
-            .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
-    }
-
-    #[test]
-    fn flows_in_progress_survive_the_move_to_token_keyed_flows() {
-        let path = temp_db();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        {
-            // A database at migration 1, with a sign-in waiting for its code.
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(MIGRATIONS[0].1).unwrap();
-            conn.execute_batch(
-                "PRAGMA user_version = 1; \
-                 INSERT INTO orgs VALUES ('o', 'acme', 'Acme', 0); \
-                 INSERT INTO users (id, org_id, username, email, role, created_at) \
-                     VALUES ('u', 'o', 'ann', 'ann@example.com', 'member', 0); \
-                 INSERT INTO login_flows VALUES ('f', X'0102', 'u', 0, 300000);",
-            )
-            .unwrap();
-        }
-        let db = Sqlite::open(&path).unwrap();
-        let flow: (String, String, i64) = db
-            .read(|c| {
-                c.query_row(
-                    "SELECT id, user_id, expires_at FROM login_flows WHERE token_hash = X'0102'",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-            })
-            .unwrap();
-        assert_eq!(flow, ("f".to_owned(), "u".to_owned(), 300_000));
-        let without_rowid: bool = db
-            .read(|c| {
-                c.query_row(
-                    "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = 'login_flows'",
-                    [],
-                    |r| r.get(0),
-                )
-            })
-            .unwrap();
-        assert!(without_rowid);
-    }
-
-    #[test]
-    fn authenticator_apps_survive_the_rebuild_for_email_factors() {
-        let path = temp_db();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        {
-            // A database at migration 10, with an app that has drifted and is being moved.
-            let conn = Connection::open(&path).unwrap();
-            for (_, sql) in &MIGRATIONS[..10] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.execute_batch(
-                "PRAGMA user_version = 10; \
-                 INSERT INTO orgs VALUES ('o', 'acme', 'Acme', 0); \
-                 INSERT INTO users (id, org_id, username, email, role, created_at) \
-                     VALUES ('u', 'o', 'ann', 'ann@example.com', 'member', 0); \
-                 INSERT INTO secret_keys VALUES ('k1', X'00', 0); \
-                 INSERT INTO factors (id, user_id, kind, name, status, secret_key_id, \
-                     secret_sealed, algorithm, digits, period, last_used_step, created_at, \
-                     activated_at, last_used_at, preferred, drift_steps, next_secret_key_id, \
-                     next_secret_sealed) \
-                     VALUES ('f', 'u', 'totp', 'Phone', 'active', 'k1', X'0102', 'SHA256', 8, \
-                     60, 42, 1, 2, 3, TRUE, -2, 'k1', X'0304');",
-            )
-            .unwrap();
-        }
-        let db = Sqlite::open(&path).unwrap();
-        let row = db
-            .read(|c| {
-                c.query_row(
-                    "SELECT kind, secret_sealed, algorithm, period, last_used_step, preferred, \
-                     drift_steps, next_secret_sealed, address FROM factors WHERE id = 'f'",
-                    [],
-                    |r| {
-                        Ok(format!(
-                            "{:?}",
-                            (
-                                r.get::<_, String>(0)?,
-                                r.get::<_, Option<Vec<u8>>>(1)?,
-                                r.get::<_, Option<String>>(2)?,
-                                r.get::<_, i64>(3)?,
-                                r.get::<_, Option<i64>>(4)?,
-                                r.get::<_, bool>(5)?,
-                                r.get::<_, i64>(6)?,
-                                r.get::<_, Option<Vec<u8>>>(7)?,
-                                r.get::<_, Option<String>>(8)?,
-                            )
-                        ))
-                    },
-                )
-            })
-            .unwrap();
-        assert_eq!(
-            row,
-            r#"("totp", Some([1, 2]), Some("SHA256"), 60, Some(42), true, -2, Some([3, 4]), None)"#
-        );
-        // Email factors now fit, without a secret and with an address, one per user.
-        let insert = |id: &str, sealed: &str| {
-            let sql = format!(
-                "INSERT INTO factors (id, user_id, kind, name, status, secret_sealed, digits, \
-                 period, created_at, address) VALUES ('{id}', 'u', 'email', 'Email', 'pending', \
-                 {sealed}, 6, 300, 0, 'ann@example.com')"
-            );
-            db.read(|c| c.execute_batch(&sql))
-        };
-        assert!(
-            insert("e0", "X'01'").is_err(),
-            "an email factor has no secret"
-        );
-        insert("e1", "NULL").unwrap();
-        assert!(insert("e2", "NULL").is_err(), "one email factor per user");
     }
 }

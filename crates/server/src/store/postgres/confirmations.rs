@@ -1,0 +1,61 @@
+//! The PostgreSQL side of [`crate::store::confirmations`].
+
+use super::Postgres;
+use crate::store::StoreError;
+use crate::store::confirmations::*;
+
+#[async_trait::async_trait]
+impl ConfirmationsStore for Postgres {
+    async fn put_confirmation(
+        &self,
+        row: &ConfirmationRow,
+        replaces_up_to: i64,
+    ) -> Result<bool, StoreError> {
+        let p = &self.pool;
+        Ok(sqlx::query(UPSERT)
+            .bind(&row.user_id)
+            .bind(&row.purpose)
+            .bind(&row.salt)
+            .bind(&row.code_hash)
+            .bind(row.expires_at)
+            .bind(row.attempts_left)
+            .bind(row.created_at)
+            .bind(&row.bound_to)
+            .bind(replaces_up_to)
+            .execute(p)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    async fn confirmation(
+        &self,
+        user_id: &str,
+        purpose: &str,
+    ) -> Result<Option<ConfirmationRow>, StoreError> {
+        let p = &self.pool;
+        {
+            Ok(sqlx::query_as::<_, ConfirmationRow>(SELECT)
+                .bind(user_id)
+                .bind(purpose)
+                .fetch_optional(p)
+                .await?)
+        }
+    }
+
+    async fn on_confirmation(
+        &self,
+        sql: &'static str,
+        row: &ConfirmationRow,
+    ) -> Result<bool, StoreError> {
+        let p = &self.pool;
+        Ok(sqlx::query(sql)
+            .bind(&row.user_id)
+            .bind(&row.purpose)
+            .bind(&row.code_hash)
+            .execute(p)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+}

@@ -1,0 +1,43 @@
+//! The PostgreSQL side of [`crate::store::import`].
+
+use super::Postgres;
+use crate::store::StoreError;
+use crate::store::import::*;
+use crate::store::postgres::factors::insert_factor_pg;
+use crate::store::postgres::users::insert_user_pg;
+use std::collections::HashSet;
+
+#[async_trait::async_trait]
+impl ImportStore for Postgres {
+    async fn usernames_in_org(&self, org_id: &str) -> Result<HashSet<String>, StoreError> {
+        let p = &self.pool;
+        Ok(sqlx::query_scalar::<_, String>(USERNAMES)
+            .bind(org_id)
+            .fetch_all(p)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    async fn insert_imported_users(
+        &self,
+        batch: &[ImportedUser],
+    ) -> Result<(), (usize, StoreError)> {
+        let p = &self.pool;
+        let last = batch.len().saturating_sub(1);
+        {
+            let mut tx = p.begin().await.map_err(|e| (0, StoreError::from(e)))?;
+            for (i, row) in batch.iter().enumerate() {
+                insert_user_pg(&mut *tx, &row.user)
+                    .await
+                    .map_err(|e| (i, StoreError::unique_as(e, USERNAME_KEY)))?;
+                if let Some(f) = &row.factor {
+                    insert_factor_pg(&mut *tx, f)
+                        .await
+                        .map_err(|e| (i, StoreError::from(e)))?;
+                }
+            }
+            tx.commit().await.map_err(|e| (last, StoreError::from(e)))
+        }
+    }
+}

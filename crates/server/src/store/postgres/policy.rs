@@ -1,0 +1,46 @@
+//! The PostgreSQL side of [`crate::store::policy`].
+
+use super::Postgres;
+use crate::store::StoreError;
+use crate::store::policy::*;
+
+#[async_trait::async_trait]
+impl PolicyStore for Postgres {
+    async fn mfa_policy(&self, org_id: &str) -> Result<Option<PolicyRow>, StoreError> {
+        let p = &self.pool;
+        Ok(sqlx::query_as::<_, PolicyRow>(POLICY)
+            .bind(org_id)
+            .fetch_optional(p)
+            .await?)
+    }
+
+    async fn set_mfa_policy(
+        &self,
+        policy: &PolicyRow,
+        end_sessions: bool,
+    ) -> Result<u64, StoreError> {
+        let pool = &self.pool;
+        {
+            let mut tx = pool.begin().await?;
+            sqlx::query(UPSERT)
+                .bind(&policy.org_id)
+                .bind(policy.required)
+                .bind(policy.grace_period_days)
+                .bind(policy.updated_at)
+                .bind(&policy.updated_by)
+                .execute(&mut *tx)
+                .await?;
+            let ended = if end_sessions {
+                sqlx::query(END_ORG_SESSIONS)
+                    .bind(&policy.org_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            } else {
+                0
+            };
+            tx.commit().await?;
+            Ok(ended)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The PostgreSQL side of [`crate::store::recovery`].
+
+use super::Postgres;
+use crate::store::StoreError;
+use crate::store::recovery::*;
+
+#[async_trait::async_trait]
+impl RecoveryStore for Postgres {
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        rows: Vec<RecoveryRow>,
+    ) -> Result<(), StoreError> {
+        let p = &self.pool;
+        {
+            let mut tx = p.begin().await?;
+            sqlx::query(DELETE_ALL)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            for r in &rows {
+                sqlx::query(INSERT)
+                    .bind(&r.id)
+                    .bind(&r.user_id)
+                    .bind(&r.code_hash)
+                    .bind(r.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+
+    async fn unused_recovery_codes(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let p = &self.pool;
+        Ok(sqlx::query_as(UNUSED).bind(user_id).fetch_all(p).await?)
+    }
+
+    async fn count_unused_recovery_codes(&self, user_id: &str) -> Result<i64, StoreError> {
+        let p = &self.pool;
+        Ok(sqlx::query_scalar(COUNT_UNUSED)
+            .bind(user_id)
+            .fetch_one(p)
+            .await?)
+    }
+}

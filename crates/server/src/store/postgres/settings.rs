@@ -1,0 +1,34 @@
+//! The PostgreSQL side of [`crate::store::settings`].
+
+use super::Postgres;
+use crate::store::StoreError;
+use crate::store::settings::*;
+
+#[async_trait::async_trait]
+impl SettingsStore for Postgres {
+    async fn org_settings(&self, org_id: &str) -> Result<Option<OrgSettingsRow>, StoreError> {
+        let p = &self.pool;
+        {
+            Ok(sqlx::query_as::<_, OrgSettingsRow>(SELECT)
+                .bind(org_id)
+                .fetch_optional(p)
+                .await?)
+        }
+    }
+
+    async fn put_org_settings(&self, s: &OrgSettingsRow) -> Result<(), StoreError> {
+        let p = &self.pool;
+        {
+            sqlx::query(UPSERT)
+                .bind(&s.org_id)
+                .bind(s.allow_qr_redisplay)
+                .bind(s.remember_devices)
+                .bind(s.confirm_first_app_by_email)
+                .bind(s.updated_at)
+                .bind(&s.updated_by)
+                .execute(p)
+                .await?;
+            Ok(())
+        }
+    }
+}

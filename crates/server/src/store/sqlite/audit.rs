@@ -1,0 +1,90 @@
+//! The SQLite side of [`crate::store::audit`].
+
+use super::Sqlite;
+use crate::store::StoreError;
+use crate::store::audit::*;
+
+impl AuditRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(AuditRow {
+            id: r.get("id")?,
+            org_id: r.get("org_id")?,
+            at: r.get("at")?,
+            event: r.get("event")?,
+            actor_id: r.get("actor_id")?,
+            subject_id: r.get("subject_id")?,
+            ip: r.get("ip")?,
+            user_agent: r.get("user_agent")?,
+            details: r.get("details")?,
+        })
+    }
+}
+
+/// Inserts `e` on SQLite (shared with the code check, which records sign-ins in its own
+/// transaction).
+pub(crate) fn insert_audit_sqlite(c: &rusqlite::Connection, e: &AuditRow) -> rusqlite::Result<()> {
+    c.prepare_cached(INSERT_AUDIT)?.execute(rusqlite::params![
+        e.id,
+        e.org_id,
+        e.at,
+        e.event,
+        e.actor_id,
+        e.subject_id,
+        e.ip,
+        e.user_agent,
+        e.details
+    ])?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl AuditStore for Sqlite {
+    async fn insert_audit(&self, e: &AuditRow) -> Result<(), StoreError> {
+        {
+            let e = e.clone();
+            self.write(move |c| Ok(insert_audit_sqlite(c, &e)?)).await
+        }
+    }
+
+    async fn audit_cursor(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<AuditCursor>, StoreError> {
+        const SQL: &str = "SELECT at, id FROM audit_events WHERE org_id = $1 AND id = $2";
+        self.read(|c| {
+            use rusqlite::OptionalExtension;
+            c.prepare_cached(SQL)?
+                .query_row([org_id, id], |r| {
+                    Ok(AuditCursor {
+                        at: r.get("at")?,
+                        id: r.get("id")?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    async fn audit_events(
+        &self,
+        org_id: &str,
+        before: Option<&AuditCursor>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        // Without a cursor, one later than any event.
+        let (at, id) = before.map_or((i64::MAX, String::new()), |c| (c.at, c.id.clone()));
+        let sql = format!(
+            "{SELECT_AUDIT} WHERE org_id = $1 AND (at < $2 OR (at = $2 AND id < $3) OR $4) \
+             ORDER BY at DESC, id DESC LIMIT $5"
+        );
+        let first_page = before.is_none();
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_map(
+                    rusqlite::params![org_id, at, id, first_page, limit],
+                    AuditRow::from_sqlite,
+                )?
+                .collect()
+        })
+    }
+}

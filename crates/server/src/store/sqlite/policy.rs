@@ -1,0 +1,51 @@
+//! The SQLite side of [`crate::store::policy`].
+
+use super::Sqlite;
+use crate::store::StoreError;
+use crate::store::policy::*;
+use rusqlite::OptionalExtension;
+
+#[async_trait::async_trait]
+impl PolicyStore for Sqlite {
+    async fn mfa_policy(&self, org_id: &str) -> Result<Option<PolicyRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(POLICY)?
+                .query_row([org_id], |r| {
+                    Ok(PolicyRow {
+                        org_id: r.get("org_id")?,
+                        required: r.get("required")?,
+                        grace_period_days: r.get("grace_period_days")?,
+                        updated_at: r.get("updated_at")?,
+                        updated_by: r.get("updated_by")?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    async fn set_mfa_policy(
+        &self,
+        policy: &PolicyRow,
+        end_sessions: bool,
+    ) -> Result<u64, StoreError> {
+        {
+            let p = policy.clone();
+            self.write(move |c| {
+                c.prepare_cached(UPSERT)?.execute(rusqlite::params![
+                    p.org_id,
+                    p.required,
+                    p.grace_period_days,
+                    p.updated_at,
+                    p.updated_by
+                ])?;
+                let ended = if end_sessions {
+                    c.prepare_cached(END_ORG_SESSIONS)?.execute([&p.org_id])?
+                } else {
+                    0
+                };
+                Ok(u64::try_from(ended).unwrap_or(u64::MAX))
+            })
+            .await
+        }
+    }
+}

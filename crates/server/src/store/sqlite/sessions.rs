@@ -1,0 +1,99 @@
+//! The SQLite side of [`crate::store::sessions`].
+
+use super::Sqlite;
+use crate::store::StoreError;
+use crate::store::sessions::*;
+use rusqlite::OptionalExtension;
+
+impl SessionRow {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(SessionRow {
+            id: r.get("id")?,
+            token_hash: r.get("token_hash")?,
+            user_id: r.get("user_id")?,
+            aal: r.get("aal")?,
+            amr: r.get("amr")?,
+            factor_id: r.get("factor_id")?,
+            created_at: r.get("created_at")?,
+            expires_at: r.get("expires_at")?,
+            mfa_at: r.get("mfa_at")?,
+            ip: r.get("ip")?,
+            user_agent: r.get("user_agent")?,
+        })
+    }
+}
+
+/// Inserts `s` on SQLite (shared with the sign-in's code check).
+pub(crate) fn insert_session_sqlite(
+    c: &rusqlite::Connection,
+    s: &SessionRow,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(&insert_sql())?.execute(rusqlite::params![
+        s.id,
+        s.token_hash,
+        s.user_id,
+        s.aal,
+        s.amr,
+        s.factor_id,
+        s.created_at,
+        s.expires_at,
+        s.mfa_at,
+        s.ip,
+        s.user_agent
+    ])?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl SessionsStore for Sqlite {
+    async fn insert_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        {
+            let s = s.clone();
+            self.write(move |c| Ok(insert_session_sqlite(c, &s)?)).await
+        }
+    }
+
+    async fn session_by_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&by_token_sql())?
+                .query_row(rusqlite::params![token_hash, now], SessionRow::from_sqlite)
+                .optional()
+        })
+    }
+
+    async fn sessions_of_user(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&of_user_sql())?
+                .query_map(rusqlite::params![user_id, now], SessionRow::from_sqlite)?
+                .collect()
+        })
+    }
+
+    async fn raise_session(
+        &self,
+        id: &str,
+        amr: &str,
+        factor_id: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const RAISE: &str =
+            "UPDATE sessions SET aal = 2, amr = $1, factor_id = $2, mfa_at = $3 WHERE id = $4";
+        {
+            let args = (amr.to_owned(), factor_id.map(str::to_owned), id.to_owned());
+            self.write(move |c| {
+                Ok(c.prepare_cached(RAISE)?
+                    .execute(rusqlite::params![args.0, args.1, now, args.2])?
+                    == 1)
+            })
+            .await
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The SQLite side of [`crate::store::settings`].
+
+use super::Sqlite;
+use crate::store::StoreError;
+use crate::store::settings::*;
+use rusqlite::OptionalExtension;
+
+#[async_trait::async_trait]
+impl SettingsStore for Sqlite {
+    async fn org_settings(&self, org_id: &str) -> Result<Option<OrgSettingsRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(SELECT)?
+                .query_row([org_id], |r| {
+                    Ok(OrgSettingsRow {
+                        org_id: r.get("org_id")?,
+                        allow_qr_redisplay: r.get("allow_qr_redisplay")?,
+                        remember_devices: r.get("remember_devices")?,
+                        confirm_first_app_by_email: r.get("confirm_first_app_by_email")?,
+                        updated_at: r.get("updated_at")?,
+                        updated_by: r.get("updated_by")?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    async fn put_org_settings(&self, s: &OrgSettingsRow) -> Result<(), StoreError> {
+        {
+            let s = s.clone();
+            self.write(move |c| {
+                c.prepare_cached(UPSERT)?.execute(rusqlite::params![
+                    s.org_id,
+                    s.allow_qr_redisplay,
+                    s.remember_devices,
+                    s.confirm_first_app_by_email,
+                    s.updated_at,
+                    s.updated_by
+                ])?;
+                Ok(())
+            })
+            .await
+        }
+    }
+}
