@@ -11,11 +11,35 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use twofold_server::config::Database;
 use twofold_server::store::{
-    CheckOutcome, CodeCheck, Evaluation, FactorRow, Finish, FlowRow, ImportedUser, OrgRow,
-    SessionRow, Store, UserRow,
+    AuditRow, CheckOutcome, CheckRules, Checked, CodeCheck, Evaluation, FactorRow, Finish, FlowRow,
+    ImportedUser, OrgRow, RuleError, SessionRow, Store, UserRow,
 };
 
 const KEY_ID: &str = "bench";
+
+/// Rules that accept step `.0` at once (or match nothing), never lock and record nothing:
+/// the store's own cost.
+struct Rules(Option<i64>);
+
+impl CheckRules for Rules {
+    fn lock_after(&self, _attempt: i64) -> Option<i64> {
+        None
+    }
+    fn evaluate(&mut self, _f: &FactorRow) -> Result<Evaluation, RuleError> {
+        Ok(self
+            .0
+            .map_or(Evaluation::NoMatch, |step| Evaluation::Match {
+                step,
+                drift: 0,
+            }))
+    }
+    fn failed(&self, _: Checked<'_>, _: i64, _: bool, _: Option<i64>) -> Vec<AuditRow> {
+        Vec::new()
+    }
+    fn accepted(&self, _: Checked<'_>, _: &str) -> Vec<AuditRow> {
+        Vec::new()
+    }
+}
 const NOW: i64 = 1_800_000_000_000;
 
 fn temp_db(users: usize) -> PathBuf {
@@ -166,20 +190,13 @@ fn hot_queries(c: &mut Criterion) {
         });
         // A whole code check (lock state, factors, claim, count) with a matcher that
         // accepts step `step` at once, and one that matches nothing.
-        let check = |user: usize, step: Option<i64>| CodeCheck::<()> {
+        let check = |user: usize, step: Option<i64>| CodeCheck {
             now: NOW,
             only: None,
-            lock_after: Box::new(|_| None),
-            matcher: Box::new(move |_| {
-                Ok(step.map_or(Evaluation::NoMatch, |step| Evaluation::Match {
-                    step,
-                    drift: 0,
-                }))
-            }),
+            rules: Box::new(Rules(step)),
             finish: Finish::Claim {
                 user_id: user_id(user),
             },
-            origin: Default::default(),
         };
         // Each iteration claims a step newer than any before for that user.
         let mut step = 1_000_000i64;

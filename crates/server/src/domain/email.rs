@@ -17,26 +17,20 @@
 //! they also count towards the user's lockout like any code, and a code that signs in is
 //! used up in the same transaction as the flow's end and the session's start.
 
-use serde_json::json;
-
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
 use crate::mail::messages::{self, CodeUse};
-use crate::store::{
-    self, AuditRow, EMAIL, FLOW_MFA, FactorRow, FlowRow, OneTimeAccept, OneTimeCode,
-    OneTimeOutcome, StoreError, UserRow,
-};
+use crate::store::{EMAIL, FLOW_MFA, FactorRow, StoreError, UserRow};
 
-use super::audit::Event;
-use super::confirm::{CODE_TTL_SECS, Compared, six_digits_typed};
+use super::confirm::CODE_TTL_SECS;
 use super::input::email_factor_name;
-use super::sessions::{Caller, NewSession};
+use super::sessions::Caller;
 use super::{DomainError, Result, Twofold};
 
 /// The purposes of an email factor's codes (one live code each).
 const ACTIVATE: &str = "email_activate";
-const SIGN_IN: &str = "email_signin";
-const STEP_UP: &str = "email_step_up";
+pub(crate) const SIGN_IN: &str = "email_signin";
+pub(crate) const STEP_UP: &str = "email_step_up";
 
 /// The methods an email code stands for in a session's `amr` (RFC 8176 `otp`, and which).
 pub const AMR: [&str; 3] = ["pwd", "otp", "email"];
@@ -201,113 +195,6 @@ impl Twofold {
         }
     }
 
-    /// Finishes sign-in flow `flow` of `user` with a code mailed for it.
-    pub(crate) async fn sign_in_with_email_code(
-        &self,
-        flow: &FlowRow,
-        user: &UserRow,
-        typed: &str,
-    ) -> Result<NewSession> {
-        let f = self.active_email_factor(user).await?;
-        let (mut row, session) = self.new_session(&user.id, &AMR, 2)?;
-        row.factor_id = Some(f.id.clone());
-        let signed_in = self.audit_row(Event {
-            org_id: &user.org_id,
-            event: "signin.succeeded",
-            actor_id: Some(&user.id),
-            subject_id: Some(&user.id),
-            details: json!({"amr": AMR, "method": "email", "factor_id": f.id}),
-        });
-        let finish = store::Finish::SignIn {
-            flow: flow.token_hash.clone(),
-            session: Box::new(row),
-        };
-        let code = Mailed {
-            purpose: SIGN_IN,
-            bound_to: &flow.id,
-        };
-        self.check_email_code(user, &f, code, typed, finish, vec![signed_in])
-            .await?;
-        Ok(session)
-    }
-
-    /// Checks a step-up code mailed for the caller's session, as a fresh second factor
-    /// (counted like a sign-in's); answers the email factor's id.
-    pub(crate) async fn check_step_up_email_code(
-        &self,
-        caller: &Caller,
-        typed: &str,
-    ) -> Result<String> {
-        let user = &caller.user;
-        let f = self.active_email_factor(user).await?;
-        let claim = store::Finish::Claim {
-            user_id: user.id.clone(),
-        };
-        let code = Mailed {
-            purpose: STEP_UP,
-            bound_to: &caller.session.id,
-        };
-        self.check_email_code(user, &f, code, typed, claim, Vec::new())
-            .await?;
-        Ok(f.id)
-    }
-
-    /// Checks a mailed code of `user`'s as a second factor: the attempt is counted
-    /// (lockout) before anything is compared, and a right code is used up together with
-    /// what `finish` writes and the `audit` rows.
-    async fn check_email_code(
-        &self,
-        user: &UserRow,
-        f: &FactorRow,
-        mailed: Mailed<'_>,
-        typed: &str,
-        finish: store::Finish,
-        audit: Vec<AuditRow>,
-    ) -> Result<()> {
-        let code = six_digits_typed(typed).ok_or_else(|| {
-            DomainError::InvalidInput("an email code is the 6 digits mailed to you".into())
-        })?;
-        let attempt = self.reserve_attempt(&user.id).await?;
-        let purpose = mailed.purpose;
-        let compared = self
-            .compare_confirmation(&user.id, purpose, &code, Some(mailed.bound_to))
-            .await?;
-        let row = match compared {
-            Compared::Right(row) => row,
-            failed => {
-                self.second_step_failed(user, attempt, "email").await;
-                return Err(match failed {
-                    Compared::Expired => DomainError::ConfirmationExpired,
-                    _ => DomainError::InvalidCode,
-                });
-            }
-        };
-        let outcome = self
-            .store
-            .accept_one_time_code(OneTimeAccept {
-                code: OneTimeCode::Mailed {
-                    purpose: purpose.to_owned(),
-                    code_hash: row.code_hash,
-                    bound_to: mailed.bound_to.to_owned(),
-                    factor_id: f.id.clone(),
-                },
-                user_id: user.id.clone(),
-                now: self.now().as_millis(),
-                finish,
-                audit,
-            })
-            .await?;
-        match outcome {
-            OneTimeOutcome::Accepted => Ok(()),
-            // A concurrent request used the same code first: this attempt stays counted.
-            OneTimeOutcome::CodeUsed => {
-                self.second_step_failed(user, attempt, "email").await;
-                Err(DomainError::InvalidCode)
-            }
-            OneTimeOutcome::FlowGone => Err(DomainError::FlowExpired),
-        }
-    }
-
     /// Mails a new code for `purpose` and `bound_to` to email factor `f` of `user`.
     async fn mail_code(
         &self,
@@ -344,7 +231,7 @@ impl Twofold {
     }
 
     /// `user`'s active email factor; `method_not_available` if they have none.
-    async fn active_email_factor(&self, user: &UserRow) -> Result<FactorRow> {
+    pub(crate) async fn active_email_factor(&self, user: &UserRow) -> Result<FactorRow> {
         self.email_factor(&user.id)
             .await?
             .filter(|f| f.status == "active")
@@ -354,12 +241,6 @@ impl Twofold {
                 )
             })
     }
-}
-
-/// Which mailed code a check is for: its use, and the flow or session it was mailed for.
-struct Mailed<'a> {
-    purpose: &'static str,
-    bound_to: &'a str,
 }
 
 /// Where an email factor's codes go: the address it was verified for.

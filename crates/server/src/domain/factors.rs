@@ -15,13 +15,11 @@ use twofold_proto::{Factor, FactorStatus, FactorType};
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
 use crate::mail::messages::{self, CodeUse};
-use crate::store::{
-    self, Activate, Activation, AuditOrigin, CheckOutcome, CodeCheck, EMAIL, Evaluation, FactorRow,
-    NewPending, TOTP, UserRow,
-};
+use crate::store::{Activate, Activation, EMAIL, Evaluation, FactorRow, NewPending, TOTP, UserRow};
 
 use super::input::{OtpCode, factor_name};
-use super::sessions::{Caller, NewSession};
+use super::sessions::Caller;
+use super::verify::{Proof, Purpose};
 use super::{DomainError, Result, Twofold};
 
 const PENDING: &str = "pending";
@@ -524,14 +522,18 @@ impl Twofold {
         // Active (possibly activated a moment ago): a current code from itself, or an
         // elevated token.
         match (code, elevated) {
-            (Some(code), _) if f.kind == EMAIL => {
-                self.check_step_up_email_code(caller, code.as_str()).await?;
-            }
             (Some(code), _) => {
-                let finish = Finish::Claim {
-                    user_id: &caller.user.id,
+                let code = code.as_str();
+                let proof = if f.kind == EMAIL {
+                    Proof::Email { code }
+                } else {
+                    Proof::App {
+                        code,
+                        only: Some(&f.id),
+                    }
                 };
-                self.check_totp(Some(&f.id), &code, finish).await?;
+                self.verify_second_factor(Purpose::Session(caller), proof)
+                    .await?;
             }
             (None, Some(_)) => self.require_fresh_second_factor(caller, elevated).await?,
             (None, None) => {
@@ -612,104 +614,6 @@ impl Twofold {
     fn window(&self) -> Window {
         Window::symmetric(self.security.totp_window)
     }
-
-    /// Checks a TOTP code against the user's active factors (or only `only`), as a second
-    /// factor: the attempt is counted (lockout), and a match is accepted only if its time
-    /// step was never accepted for that factor (replay). `finish` says what else the
-    /// acceptance writes.
-    ///
-    /// The accepted window follows each factor's learnt clock drift (RFC 6238 §6). A code
-    /// that matches only further out is refused like any wrong code — the caller is never
-    /// told that it would match later, which would make every code of the next minutes a
-    /// hit for a guesser — and remembered: a code from a later step at the same offset, in
-    /// the next 5 minutes, proves the offset (two consecutive codes, as privacyIDEA's
-    /// resynchronisation), and is accepted, and the drift learnt.
-    pub(crate) async fn check_totp(
-        &self,
-        only: Option<&str>,
-        code: &OtpCode,
-        finish: Finish<'_>,
-    ) -> Result<CodeAccepted> {
-        let now = self.now();
-        let security = self.security.clone();
-        let lock_after = move |attempt: i64| {
-            super::lockout::lock_until(&security, now, attempt).map(Timestamp::as_millis)
-        };
-        // The matcher runs where the store runs the check (SQLite: its writer thread), so
-        // it owns what it needs.
-        let (keys, code_text, window) =
-            (self.keys.clone(), code.as_str().to_owned(), self.window());
-        let matcher = move |f: &FactorRow| -> Result<Evaluation> {
-            evaluate_totp(&totp_of(&keys, f)?, f, &code_text, now, window)
-        };
-        // For a sign-in the session is made up front, so the whole acceptance is one
-        // write; minting its token costs about a microsecond.
-        let (finish, session) = match finish {
-            Finish::Claim { user_id } => {
-                let user_id = user_id.to_owned();
-                (store::Finish::Claim { user_id }, None)
-            }
-            Finish::SignIn { flow, amr } => {
-                // The store fills in the flow's user.
-                let (row, session) = self.new_session("", amr, 2)?;
-                let finish = store::Finish::SignIn {
-                    flow: flow.to_vec(),
-                    session: Box::new(row),
-                };
-                (finish, Some(session))
-            }
-        };
-        let outcome = self
-            .store
-            .check_code(CodeCheck {
-                now: now.as_millis(),
-                only: only.map(str::to_owned),
-                lock_after: Box::new(lock_after),
-                matcher: Box::new(matcher),
-                finish,
-                origin: {
-                    let o = super::audit::current_origin();
-                    AuditOrigin {
-                        ip: o.ip,
-                        user_agent: o.user_agent,
-                    }
-                },
-            })
-            .await?;
-        // The check recorded its audit events itself, in its own transaction.
-        match outcome {
-            CheckOutcome::Accepted { user_id, factor_id } => Ok(CodeAccepted {
-                session,
-                user_id,
-                factor_id,
-            }),
-            CheckOutcome::Locked { until } => Err(super::lockout::locked(now, until)),
-            CheckOutcome::Failed {
-                user_id,
-                attempt,
-                matched,
-                locked_until,
-            } => {
-                if locked_until.is_some() {
-                    self.mail_user(&user_id, |to| self.lock_notice(to, now))
-                        .await;
-                }
-                self.attempt_failed(&user_id, attempt);
-                Err(if matched {
-                    DomainError::CodeReused
-                } else {
-                    DomainError::InvalidCode
-                })
-            }
-            // Unknown or expired, or another request finished this flow first (then this
-            // attempt stays counted, like any that did not sign in).
-            CheckOutcome::FlowGone => Err(DomainError::FlowExpired),
-            CheckOutcome::NoFactor => Err(DomainError::MethodNotAvailable(
-                "the user has no authenticator app to check this code against".into(),
-            )),
-            CheckOutcome::MatcherFailed(e) => Err(e),
-        }
-    }
 }
 
 /// The most drift learnt for a factor (RFC 6238 §6), in steps: 5 minutes.
@@ -727,7 +631,7 @@ const TOTP_PERIOD_SECS: i64 = 30;
 /// usual window or the one around the factor's learnt drift; a match completing a
 /// resynchronisation (a later step at the offset its first code showed); a far match (the
 /// first half of one); or nothing.
-fn evaluate_totp(
+pub(super) fn evaluate_totp(
     totp: &Totp,
     f: &FactorRow,
     code: &str,
@@ -822,7 +726,7 @@ fn next_secret_of(f: &FactorRow) -> FactorRow {
 }
 
 /// Opens a TOTP factor's sealed secret.
-fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
+pub(super) fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
     let (Some(key_id), Some(bytes), Some(algorithm)) =
         (&f.secret_key_id, &f.secret_sealed, &f.algorithm)
     else {
@@ -847,26 +751,4 @@ fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
         period: u64::try_from(f.period).unwrap_or(30),
     };
     Totp::new(secret, params).map_err(|e| DomainError::Internal(e.to_string()))
-}
-
-/// An accepted code: whose, the factor it came from, and the session it started, if it
-/// finished a sign-in.
-pub(crate) struct CodeAccepted {
-    pub session: Option<NewSession>,
-    pub user_id: String,
-    pub factor_id: String,
-}
-
-/// What accepting a code writes besides claiming its step.
-#[derive(Clone, Copy)]
-pub(crate) enum Finish<'a> {
-    /// The claim and the lockout reset (a code of this user's that guards an action).
-    Claim { user_id: &'a str },
-    /// The claim, the lockout reset, the end of the flow and a new aal-2 session with
-    /// these methods, in one transaction.
-    SignIn {
-        /// The flow's token hash (the flow says whose code it is).
-        flow: &'a [u8],
-        amr: &'a [&'a str],
-    },
 }

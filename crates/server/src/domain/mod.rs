@@ -23,6 +23,7 @@ pub mod settings;
 pub mod signin;
 pub mod step_up;
 pub mod users;
+pub(crate) mod verify;
 
 use std::sync::Arc;
 

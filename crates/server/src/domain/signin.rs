@@ -37,10 +37,10 @@ use crate::crypto::token::{self, TokenKind};
 use crate::store::{EMAIL, FLOW_ENROLL, FLOW_MFA, FactorRow, FlowRow, TOTP, UserRow};
 
 use super::audit::Event;
-use super::factors::Finish;
-use super::input::{OtpCode, Slug, Username};
+use super::input::{Slug, Username};
 use super::policy::Requirement;
 use super::sessions::NewSession;
+use super::verify::{Proof, Purpose};
 use super::{DomainError, Result, Twofold};
 
 /// The answer to a correct password.
@@ -265,12 +265,6 @@ impl Twofold {
         .await;
     }
 
-    /// The user of the live flow of `purpose` with token hash `hash`; `flow_expired` for
-    /// any other flow.
-    pub(crate) async fn user_of_live_flow(&self, hash: &[u8], purpose: &str) -> Result<UserRow> {
-        Ok(self.live_flow(hash, purpose).await?.1)
-    }
-
     /// The live flow of `purpose` with token hash `hash`, and its user; `flow_expired` for
     /// any other flow.
     pub(crate) async fn live_flow(&self, hash: &[u8], purpose: &str) -> Result<(FlowRow, UserRow)> {
@@ -311,56 +305,21 @@ impl Twofold {
     ) -> Result<SecondStep> {
         let hash =
             token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
-        let (session, user_id, recovery_codes_remaining) = match method {
-            Method::RecoveryCode => {
-                let user = self.user_of_live_flow(&hash, FLOW_MFA).await?;
-                let (session, remaining) =
-                    self.sign_in_with_recovery_code(&hash, &user, code).await?;
-                (session, user.id, Some(remaining))
-            }
-            Method::Email => {
-                let (flow, user) = self.live_flow(&hash, FLOW_MFA).await?;
-                let session = self.sign_in_with_email_code(&flow, &user, code).await?;
-                (session, user.id, None)
-            }
-            Method::Totp => {
-                let (session, user_id) = self.sign_in_with_totp(&hash, code).await?;
-                (session, user_id, None)
-            }
-        };
-        Ok(SecondStep {
-            session,
-            user_id,
-            recovery_codes_remaining,
-            device_token: None,
-        })
-    }
-
-    /// Finishes the sign-in of flow `hash` (a token hash) with an authenticator app's
-    /// code; answers the session and whose it is.
-    async fn sign_in_with_totp(&self, hash: &[u8], code: &str) -> Result<(NewSession, String)> {
-        let code = match OtpCode::parse(code) {
-            Ok(code) => code,
-            Err(malformed) => {
-                // An unknown or expired flow is reported before a malformed code.
-                let flow = self.store.flow_by_token(hash).await?;
-                if flow.is_none_or(|f| f.expires_at <= self.now().as_millis()) {
-                    return Err(DomainError::FlowExpired);
-                }
-                return Err(malformed);
-            }
-        };
-        // The flow is looked up, ended, and the session started in the check that accepts
-        // the code, so of two requests finishing one flow only one gets a session.
-        let finish = Finish::SignIn {
-            flow: hash,
-            amr: &["pwd", "otp"],
-        };
-        let accepted = self.check_totp(None, &code, finish).await?;
-        let session = accepted.session.ok_or_else(|| {
+        // The flow is looked up, ended, and the session started in the transaction that
+        // accepts the code, so of two requests finishing one flow only one gets a session.
+        let purpose = Purpose::SignIn { flow: &hash };
+        let passed = self
+            .verify_second_factor(purpose, Proof::of(method, code))
+            .await?;
+        let session = passed.session.ok_or_else(|| {
             DomainError::Internal("a sign-in was accepted without a session".into())
         })?;
-        Ok((session, accepted.user_id))
+        Ok(SecondStep {
+            session,
+            user_id: passed.user_id,
+            recovery_codes_remaining: passed.recovery_codes_remaining,
+            device_token: None,
+        })
     }
 }
 

@@ -22,11 +22,11 @@ use twofold_proto::{ElevatedToken, Introspection, Method, SessionInfo};
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::store::{self, ElevatedRow};
+use crate::store::ElevatedRow;
 
-use super::factors::Finish;
-use super::input::{OtpCode, scopes};
+use super::input::scopes;
 use super::sessions::{Caller, amr_list};
+use super::verify::{Proof, Purpose};
 use super::{DomainError, Result, Twofold};
 
 /// How long an elevated token lasts (never past its session).
@@ -136,31 +136,12 @@ impl Twofold {
                 "there is no second factor to pass: activate one first".into(),
             ));
         }
-        Ok(match method {
-            Method::Totp => {
-                let code = OtpCode::parse(code)?;
-                let finish = Finish::Claim { user_id: &user.id };
-                let accepted = self.check_totp(None, &code, finish).await?;
-                Passed {
-                    amr: &["pwd", "otp"],
-                    factor_id: Some(accepted.factor_id),
-                }
-            }
-            Method::RecoveryCode => {
-                let claim = store::Finish::Claim {
-                    user_id: user.id.clone(),
-                };
-                self.check_recovery_code(user, code, claim, Vec::new())
-                    .await?;
-                Passed {
-                    amr: &["pwd", "otp", "recovery_code"],
-                    factor_id: None,
-                }
-            }
-            Method::Email => Passed {
-                amr: &super::email::AMR,
-                factor_id: Some(self.check_step_up_email_code(caller, code).await?),
-            },
+        let passed = self
+            .verify_second_factor(Purpose::Session(caller), Proof::of(method, code))
+            .await?;
+        Ok(Passed {
+            amr: passed.amr,
+            factor_id: passed.factor_id,
         })
     }
 

@@ -36,7 +36,9 @@ use std::ops::Deref;
 use crate::config::Database;
 
 pub use audit::{AuditCursor, AuditRow, AuditStore};
-pub use code_check::{AuditOrigin, CheckOutcome, CodeCheck, Evaluation, Finish, Matcher};
+pub use code_check::{
+    CheckOutcome, CheckRules, Checked, CodeCheck, CodeCheckStore, Evaluation, Finish, RuleError,
+};
 pub use confirmations::{ConfirmationRow, ConfirmationsStore};
 pub use devices::{DeviceRow, DevicesStore};
 pub use elevated::{ApiKeyRow, ElevatedRow, ElevatedStore};
@@ -60,6 +62,7 @@ pub use users::{UserRow, UsersStore};
 #[async_trait::async_trait]
 pub trait Engine:
     AuditStore
+    + CodeCheckStore
     + ConfirmationsStore
     + DevicesStore
     + ElevatedStore

@@ -181,7 +181,11 @@ each_engine! {
         }
         let org_id = srv.twofold.store().user_by_login(&org, "alice").await.unwrap().unwrap().org_id;
         let events = srv.twofold.store().audit_events(&org_id, None, 50).await.unwrap();
-        assert!(events.iter().any(|e| e.event == "signin.succeeded" && e.details.contains("\"method\":\"email\"")));
+        let signed_in = events.iter().find(|e| e.event == "signin.succeeded").unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&signed_in.details).unwrap(),
+            serde_json::json!({"amr": ["pwd", "otp", "email"], "method": "email", "factor_id": f.id})
+        );
         assert!(events.iter().any(|e| e.event == "factor.enrolled" && e.details.contains(&f.id)));
     }
 
@@ -225,13 +229,24 @@ each_engine! {
     async fn wrong_email_codes_count_towards_the_lockout(engine: Engine) {
         let (sink, srv) = server(engine, |_| {}).await;
         let mut inbox = Inbox::new(&srv, &sink);
-        let (_, flow, code) = at_second_step(&srv, &mut inbox).await;
+        let (org, flow, code) = at_second_step(&srv, &mut inbox).await;
         five_wrong_codes(&srv, &flow, &code).await;
         // Locked: the right code is refused too, and the user was told.
         let err = with_email_code(&srv, &flow, &code).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::TooManyAttempts), "{err}");
         let mail = inbox.new_mail().await;
         assert!(mail.iter().any(|m| m.subject == "Someone failed your second sign-in step"), "{mail:?}");
+        // The same events, in the same shape, as an app's wrong codes record.
+        let user = srv.twofold.store().user_by_login(&org, "alice").await.unwrap().unwrap();
+        let events = srv.twofold.store().audit_events(&user.org_id, None, 50).await.unwrap();
+        let details = |name: &str| -> Vec<serde_json::Value> {
+            events.iter().filter(|e| e.event == name).map(|e| serde_json::from_str(&e.details).unwrap()).collect()
+        };
+        assert_eq!(details("mfa.locked"), [serde_json::json!({"attempt": 5, "locked_for_secs": 60})]);
+        assert_eq!(
+            details("mfa.failed").last(),
+            Some(&serde_json::json!({"attempt": 1, "reason": "invalid_code", "method": "email"}))
+        );
         // A malformed code is a bad request, not an attempt.
         let err = with_email_code(&srv, &flow, "12345").await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::InvalidRequest), "{err}");

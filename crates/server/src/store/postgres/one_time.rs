@@ -1,9 +1,8 @@
 //! The PostgreSQL side of [`crate::store::one_time`].
 
 use super::Postgres;
-use crate::store::code_check::write_finish_pg;
+use super::code_check::write_finish;
 use crate::store::one_time::*;
-use crate::store::postgres::audit::insert_audit_pg;
 use crate::store::{StoreError, confirmations, recovery};
 
 /// Uses the code up inside a PostgreSQL transaction; false if it was already used.
@@ -53,12 +52,9 @@ impl OneTimeStore for Postgres {
             if !use_up_pg(&mut tx, &a).await? {
                 return Ok(OneTimeOutcome::CodeUsed);
             }
-            if !write_finish_pg(&mut tx, &a.finish, &a.user_id, a.now).await? {
+            if !write_finish(&mut tx, &a.finish, &a.user_id, a.now, &a.audit).await? {
                 // Rolled back with the code's use.
                 return Ok(OneTimeOutcome::FlowGone);
-            }
-            for row in &a.audit {
-                insert_audit_pg(&mut *tx, row).await?;
             }
             tx.commit().await?;
             Ok(OneTimeOutcome::Accepted)

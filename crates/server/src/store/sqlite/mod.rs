@@ -3,6 +3,7 @@
 //! named after its area, reading rows by column name.
 
 pub(crate) mod audit;
+pub(crate) mod code_check;
 pub(crate) mod confirmations;
 pub(crate) mod devices;
 pub(crate) mod elevated;

@@ -1,9 +1,9 @@
 //! The SQLite side of [`crate::store::one_time`].
 
 use super::Sqlite;
-use crate::store::code_check::{Finish, write_finish_sqlite};
+use super::code_check::write_finish;
+use crate::store::code_check::Finish;
 use crate::store::one_time::*;
-use crate::store::sqlite::audit::insert_audit_sqlite;
 use crate::store::{StoreError, confirmations, recovery};
 
 /// Uses the code up on SQLite; false if it was already used.
@@ -50,10 +50,7 @@ impl OneTimeStore for Sqlite {
                 if !use_up_sqlite(c, &a)? {
                     return Ok(OneTimeOutcome::CodeUsed);
                 }
-                write_finish_sqlite(c, &a.finish, &a.user_id, a.now)?;
-                for row in &a.audit {
-                    insert_audit_sqlite(c, row)?;
-                }
+                write_finish(c, &a.finish, &a.user_id, a.now, &a.audit)?;
                 Ok(OneTimeOutcome::Accepted)
             })
             .await

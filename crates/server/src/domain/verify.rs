@@ -1,0 +1,540 @@
+//! Checking a second factor: the one path every kind of code takes — an authenticator
+//! app's, a mailed one, a recovery code (and, later, a passkey's assertion).
+//!
+//! 1. **Reserve** the attempt against the user's lockout budget, before the code is
+//!    compared, so concurrent guesses cannot exceed it.
+//! 2. **Verify** by kind.
+//! 3. **Accept and finish** in one transaction: use the code up (an app's time step, a
+//!    mailed code, a recovery code), clear the count and — for a sign-in — end the flow
+//!    and start the session; a concurrent request that got there first wins, this one
+//!    fails.
+//! 4. **Audit** the same events whatever the kind (`signin.succeeded` with `amr`,
+//!    `method` and `factor_id`; `mfa.failed` with `attempt`, `reason` and `method`;
+//!    `mfa.locked`), and mail the same lock notice.
+//!
+//! An app's code is cheap to check, so steps 1–3 run as one store transaction (on
+//! SQLite, one job on the writer thread) with this module's [`AppCodeRules`] inside.
+//! A recovery code costs Argon2id and a mailed code a read and a conditional write, too
+//! slow for the writer: they reserve first, verify outside, and accept in a second
+//! transaction whose first statement, using the code up, decides races.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use twofold_otp::{RecoveryCode, Window};
+use twofold_proto::Method;
+use zeroize::Zeroizing;
+
+use crate::clock::Timestamp;
+use crate::config::Security;
+use crate::crypto::secret_box::KeyRing;
+use crate::mail::messages;
+use crate::store::{
+    self, AuditRow, CheckOutcome, CheckRules, Checked, CodeCheck, Evaluation, FLOW_MFA, FactorRow,
+    OneTimeAccept, OneTimeCode, OneTimeOutcome, RuleError,
+};
+
+use super::audit::{Origin, current_origin};
+use super::confirm::{Compared, six_digits_typed};
+use super::email::{SIGN_IN, STEP_UP};
+use super::input::OtpCode;
+use super::lockout::{lock_until, locked};
+use super::recovery::few_left_warning;
+use super::sessions::{Caller, NewSession};
+use super::{DomainError, Result, Twofold};
+
+/// A second factor as presented.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Proof<'a> {
+    /// A code from an authenticator app: any of the user's, or only factor `only`'s.
+    App {
+        code: &'a str,
+        only: Option<&'a str>,
+    },
+    /// A code mailed to the user's email factor for this sign-in or this session.
+    Email { code: &'a str },
+    /// One of the user's recovery codes, as typed.
+    RecoveryCode { code: &'a str },
+}
+
+impl Proof<'_> {
+    /// `method` as the API names it.
+    pub(crate) fn of(method: Method, code: &str) -> Proof<'_> {
+        match method {
+            Method::Totp => Proof::App { code, only: None },
+            Method::Email => Proof::Email { code },
+            Method::RecoveryCode => Proof::RecoveryCode { code },
+        }
+    }
+
+    fn method(&self) -> Method {
+        match self {
+            Proof::App { .. } => Method::Totp,
+            Proof::Email { .. } => Method::Email,
+            Proof::RecoveryCode { .. } => Method::RecoveryCode,
+        }
+    }
+
+    /// The authentication methods a session that passed it carries.
+    fn amr(&self) -> &'static [&'static str] {
+        match self {
+            Proof::App { .. } => &["pwd", "otp"],
+            Proof::Email { .. } => &super::email::AMR,
+            Proof::RecoveryCode { .. } => &["pwd", "otp", "recovery_code"],
+        }
+    }
+}
+
+/// The name of a method in the audit log.
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Totp => "totp",
+        Method::Email => "email",
+        Method::RecoveryCode => "recovery_code",
+    }
+}
+
+/// What the second factor is for.
+#[derive(Clone, Copy)]
+pub(crate) enum Purpose<'a> {
+    /// Finishing the sign-in flow with this token hash (the flow says whose code it is).
+    SignIn { flow: &'a [u8] },
+    /// A fresh second factor in the caller's session (a step-up, a guarded change); the
+    /// change records itself.
+    Session(&'a Caller),
+}
+
+/// A second factor that passed.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    pub user_id: String,
+    /// The factor it came from (none for a recovery code).
+    pub factor_id: Option<String>,
+    pub amr: &'static [&'static str],
+    /// The session it started, for a sign-in.
+    pub session: Option<NewSession>,
+    /// After a recovery code: how many are left.
+    pub recovery_codes_remaining: Option<u32>,
+}
+
+impl Twofold {
+    /// Checks `proof` for `purpose`; see the module documentation.
+    pub(crate) async fn verify_second_factor(
+        &self,
+        purpose: Purpose<'_>,
+        proof: Proof<'_>,
+    ) -> Result<Verified> {
+        match proof {
+            Proof::App { code, only } => self.verify_app_code(purpose, proof, code, only).await,
+            Proof::Email { .. } | Proof::RecoveryCode { .. } => {
+                self.verify_one_time_code(purpose, proof).await
+            }
+        }
+    }
+
+    /// An app's code: reserve, verify and accept in one store transaction.
+    ///
+    /// The accepted window follows each factor's learnt clock drift (RFC 6238 §6). A code
+    /// that matches only further out is refused like any wrong code — the caller is never
+    /// told that it would match later, which would make every code of the next minutes a
+    /// hit for a guesser — and remembered: a code from a later step at the same offset, in
+    /// the next 5 minutes, proves the offset (two consecutive codes, as privacyIDEA's
+    /// resynchronisation), and is accepted, and the drift learnt.
+    async fn verify_app_code(
+        &self,
+        purpose: Purpose<'_>,
+        proof: Proof<'_>,
+        code: &str,
+        only: Option<&str>,
+    ) -> Result<Verified> {
+        let now = self.now();
+        let code = match OtpCode::parse(code) {
+            Ok(code) => code,
+            Err(malformed) => {
+                // An unknown or expired flow is reported before a malformed code.
+                if let Purpose::SignIn { flow } = purpose {
+                    let flow = self.store.flow_by_token(flow).await?;
+                    if flow.is_none_or(|f| f.expires_at <= now.as_millis()) {
+                        return Err(DomainError::FlowExpired);
+                    }
+                }
+                return Err(malformed);
+            }
+        };
+        let amr = proof.amr();
+        // For a sign-in the session is made up front, so the whole acceptance is one
+        // write; minting its token costs about a microsecond. The store sets its user.
+        let (finish, session) = match purpose {
+            Purpose::Session(caller) => {
+                let user_id = caller.user.id.clone();
+                (store::Finish::Claim { user_id }, None)
+            }
+            Purpose::SignIn { flow } => {
+                let (row, session) = self.new_session("", amr, 2)?;
+                let finish = store::Finish::SignIn {
+                    flow: flow.to_vec(),
+                    session: Box::new(row),
+                };
+                (finish, Some(session))
+            }
+        };
+        // The rules run where the store runs the check (SQLite: its writer thread), so
+        // they own what they need.
+        let rules = AppCodeRules {
+            keys: self.keys.clone(),
+            code: code.as_str().to_owned(),
+            window: Window::symmetric(self.security.totp_window),
+            security: self.security.clone(),
+            audit: AuditAt {
+                now,
+                origin: current_origin(),
+            },
+            signs_in: session.is_some(),
+        };
+        let outcome = self
+            .store
+            .check_code(CodeCheck {
+                now: now.as_millis(),
+                only: only.map(str::to_owned),
+                rules: Box::new(rules),
+                finish,
+            })
+            .await?;
+        match outcome {
+            CheckOutcome::Accepted { user_id, factor_id } => Ok(Verified {
+                user_id,
+                factor_id: Some(factor_id),
+                amr,
+                session,
+                recovery_codes_remaining: None,
+            }),
+            CheckOutcome::Locked { until } => Err(locked(now, until)),
+            CheckOutcome::Failed {
+                user_id,
+                attempt,
+                matched,
+                locked_until,
+            } => {
+                // Its audit events were written with it.
+                self.after_failed_attempt(&user_id, attempt, locked_until.is_some())
+                    .await;
+                Err(if matched {
+                    DomainError::CodeReused
+                } else {
+                    DomainError::InvalidCode
+                })
+            }
+            // Unknown or expired, or another request finished this flow first (then this
+            // attempt stays counted, like any that did not sign in).
+            CheckOutcome::FlowGone => Err(DomainError::FlowExpired),
+            CheckOutcome::NoFactor => Err(DomainError::MethodNotAvailable(
+                "the user has no authenticator app to check this code against".into(),
+            )),
+            CheckOutcome::RulesFailed(e) => Err(match e.downcast::<DomainError>() {
+                Ok(e) => *e,
+                Err(e) => DomainError::Internal(e.to_string()),
+            }),
+        }
+    }
+
+    /// A mailed or recovery code: reserve, verify outside the store, then use it up
+    /// together with what accepting it writes.
+    async fn verify_one_time_code(
+        &self,
+        purpose: Purpose<'_>,
+        proof: Proof<'_>,
+    ) -> Result<Verified> {
+        let (user, flow) = match purpose {
+            Purpose::SignIn { flow } => {
+                let (flow, user) = self.live_flow(flow, FLOW_MFA).await?;
+                (user, Some(flow))
+            }
+            Purpose::Session(caller) => (caller.user.clone(), None),
+        };
+        let method = proof.method();
+        let typed = match proof {
+            Proof::Email { code } => {
+                let factor = self.active_email_factor(&user).await?;
+                let code = six_digits_typed(code).ok_or_else(|| {
+                    DomainError::InvalidInput("an email code is the 6 digits mailed to you".into())
+                })?;
+                Typed::Mailed {
+                    factor: Box::new(factor),
+                    code,
+                }
+            }
+            Proof::RecoveryCode { code } => Typed::Recovery(
+                RecoveryCode::parse(code).map_err(|e| DomainError::InvalidInput(e.to_string()))?,
+            ),
+            Proof::App { .. } => {
+                return Err(DomainError::Internal(
+                    "an app's code is checked in the store".into(),
+                ));
+            }
+        };
+        let attempt = self.reserve_attempt(&user.id).await?;
+        let now = self.now();
+        let who = Checked {
+            user_id: &user.id,
+            org_id: &user.org_id,
+        };
+        let audit = AuditAt {
+            now,
+            origin: current_origin(),
+        };
+        let (user_id, audit_at) = (user.id.as_str(), &audit);
+        let fail = |reason: &'static str| async move {
+            let lock = lock_until(&self.security, now, attempt).map(Timestamp::as_millis);
+            for row in audit_at.failed(who, attempt, reason, method, lock) {
+                if let Err(e) = self.store.insert_audit(&row).await {
+                    tracing::error!(event = row.event, error = %e, "audit event not stored");
+                }
+            }
+            self.after_failed_attempt(user_id, attempt, lock.is_some())
+                .await;
+        };
+        let (code, factor_id) = match typed {
+            Typed::Mailed { factor, code } => {
+                let (use_, bound_to) = match (&flow, purpose) {
+                    (Some(flow), _) => (SIGN_IN, flow.id.clone()),
+                    (None, Purpose::Session(caller)) => (STEP_UP, caller.session.id.clone()),
+                    (None, Purpose::SignIn { .. }) => {
+                        return Err(DomainError::Internal("a sign-in without its flow".into()));
+                    }
+                };
+                match self
+                    .compare_confirmation(&user.id, use_, &code, Some(&bound_to))
+                    .await?
+                {
+                    Compared::Right(row) => (
+                        OneTimeCode::Mailed {
+                            purpose: use_.to_owned(),
+                            code_hash: row.code_hash,
+                            bound_to,
+                            factor_id: factor.id.clone(),
+                        },
+                        Some(factor.id),
+                    ),
+                    failed => {
+                        fail("invalid_code").await;
+                        return Err(match failed {
+                            Compared::Expired => DomainError::ConfirmationExpired,
+                            _ => DomainError::InvalidCode,
+                        });
+                    }
+                }
+            }
+            Typed::Recovery(code) => {
+                let candidates = self.store.unused_recovery_codes(&user.id).await?;
+                let found = self
+                    .passwords
+                    .find_recovery_code(Zeroizing::new(code.as_str().to_owned()), candidates)
+                    .await?;
+                let Some(id) = found else {
+                    fail("invalid_code").await;
+                    return Err(DomainError::InvalidCode);
+                };
+                (OneTimeCode::Recovery { id }, None)
+            }
+        };
+        let amr = proof.amr();
+        let (finish, session, events) = match flow {
+            Some(flow) => {
+                let (mut row, session) = self.new_session(&user.id, amr, 2)?;
+                row.factor_id.clone_from(&factor_id);
+                let finish = store::Finish::SignIn {
+                    flow: flow.token_hash,
+                    session: Box::new(row),
+                };
+                let events = audit.accepted(who, amr, method, factor_id.as_deref());
+                (finish, Some(session), events)
+            }
+            None => {
+                let user_id = user.id.clone();
+                (store::Finish::Claim { user_id }, None, Vec::new())
+            }
+        };
+        let outcome = self
+            .store
+            .accept_one_time_code(OneTimeAccept {
+                code,
+                user_id: user.id.clone(),
+                now: now.as_millis(),
+                finish,
+                audit: events,
+            })
+            .await?;
+        match outcome {
+            OneTimeOutcome::Accepted => {}
+            // A concurrent request used the same code first: this attempt stays counted.
+            OneTimeOutcome::CodeUsed => {
+                fail("invalid_code").await;
+                return Err(DomainError::InvalidCode);
+            }
+            OneTimeOutcome::FlowGone => return Err(DomainError::FlowExpired),
+        }
+        let recovery_codes_remaining = if method == Method::RecoveryCode {
+            let remaining = self.remaining_recovery_codes(&user.id).await?;
+            self.mailer.send(
+                &messages::recovery_code_used(&user.email, remaining, few_left_warning(remaining)),
+                now,
+            );
+            Some(remaining)
+        } else {
+            None
+        };
+        Ok(Verified {
+            user_id: user.id,
+            factor_id,
+            amr,
+            session,
+            recovery_codes_remaining,
+        })
+    }
+
+    /// What follows a failed attempt, whatever the kind, once its events are recorded:
+    /// the lock notice if it locked the user, and the log line.
+    async fn after_failed_attempt(&self, user_id: &str, attempt: i64, locked: bool) {
+        let now = self.now();
+        if locked {
+            self.mail_user(user_id, |to| self.lock_notice(to, now))
+                .await;
+        }
+        self.attempt_failed(user_id, attempt);
+    }
+}
+
+/// A code as typed, parsed for its kind.
+enum Typed {
+    Mailed {
+        factor: Box<FactorRow>,
+        code: String,
+    },
+    Recovery(RecoveryCode),
+}
+
+/// When and from where an attempt came: what its audit events carry.
+#[derive(Clone)]
+struct AuditAt {
+    now: Timestamp,
+    origin: Origin,
+}
+
+impl AuditAt {
+    fn row(
+        &self,
+        who: Checked<'_>,
+        event: &str,
+        actor: bool,
+        details: serde_json::Value,
+    ) -> AuditRow {
+        AuditRow {
+            id: Twofold::new_id(),
+            org_id: who.org_id.to_owned(),
+            at: self.now.as_millis(),
+            event: event.to_owned(),
+            // The user did a sign-in; a failure's actor is unknown.
+            actor_id: actor.then(|| who.user_id.to_owned()),
+            subject_id: Some(who.user_id.to_owned()),
+            ip: self.origin.ip.clone(),
+            user_agent: self.origin.user_agent.clone(),
+            details: details.to_string(),
+        }
+    }
+
+    /// `mfa.failed`, and `mfa.locked` if attempt `attempt` locked the user until `lock`.
+    fn failed(
+        &self,
+        who: Checked<'_>,
+        attempt: i64,
+        reason: &str,
+        method: Method,
+        lock: Option<i64>,
+    ) -> Vec<AuditRow> {
+        let method = method_name(method);
+        let mut rows = vec![self.row(
+            who,
+            "mfa.failed",
+            false,
+            json!({"attempt": attempt, "reason": reason, "method": method}),
+        )];
+        if let Some(until) = lock {
+            let secs = ((until - self.now.as_millis()).max(0) + 999) / 1000;
+            rows.push(self.row(
+                who,
+                "mfa.locked",
+                false,
+                json!({"attempt": attempt, "locked_for_secs": secs}),
+            ));
+        }
+        rows
+    }
+
+    /// `signin.succeeded`.
+    fn accepted(
+        &self,
+        who: Checked<'_>,
+        amr: &[&str],
+        method: Method,
+        factor_id: Option<&str>,
+    ) -> Vec<AuditRow> {
+        let method = method_name(method);
+        let details = match factor_id {
+            Some(id) => json!({"amr": amr, "method": method, "factor_id": id}),
+            None => json!({"amr": amr, "method": method}),
+        };
+        vec![self.row(who, "signin.succeeded", true, details)]
+    }
+}
+
+/// The domain's rules for an app's code, run inside the store's check.
+struct AppCodeRules {
+    keys: Arc<KeyRing>,
+    code: String,
+    window: Window,
+    security: Arc<Security>,
+    audit: AuditAt,
+    /// A sign-in records itself; a code that guards a change does not (the change does).
+    signs_in: bool,
+}
+
+impl CheckRules for AppCodeRules {
+    fn lock_after(&self, attempt: i64) -> Option<i64> {
+        lock_until(&self.security, self.audit.now, attempt).map(Timestamp::as_millis)
+    }
+
+    fn evaluate(&mut self, f: &FactorRow) -> std::result::Result<Evaluation, RuleError> {
+        let totp = super::factors::totp_of(&self.keys, f)?;
+        Ok(super::factors::evaluate_totp(
+            &totp,
+            f,
+            &self.code,
+            self.audit.now,
+            self.window,
+        )?)
+    }
+
+    fn failed(
+        &self,
+        who: Checked<'_>,
+        attempt: i64,
+        matched: bool,
+        locked_until: Option<i64>,
+    ) -> Vec<AuditRow> {
+        let reason = if matched {
+            "code_reused"
+        } else {
+            "invalid_code"
+        };
+        self.audit
+            .failed(who, attempt, reason, Method::Totp, locked_until)
+    }
+
+    fn accepted(&self, who: Checked<'_>, factor_id: &str) -> Vec<AuditRow> {
+        if !self.signs_in {
+            return Vec::new();
+        }
+        self.audit
+            .accepted(who, &["pwd", "otp"], Method::Totp, Some(factor_id))
+    }
+}
