@@ -43,7 +43,7 @@ pub fn router(twofold: Twofold, limits: &HttpLimits) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
-        .nest("/api/v1", api::routes(&state))
+        .merge(api::routes(&state))
         .fallback(error::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
             extract::BODY_LIMIT_BYTES,

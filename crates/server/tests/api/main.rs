@@ -10,6 +10,7 @@ mod mailbox;
 mod access;
 mod admin_actions;
 mod audit;
+mod auth_required;
 mod concurrency;
 mod devices;
 mod drift;

@@ -11,77 +11,81 @@ pub mod sessions;
 pub mod step_up;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::http::header;
+use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
+/// Every API route, registered from its handler's `#[utoipa::path]`: the one list both
+/// the router and the OpenAPI document (served at `/api/v1/openapi.json`) are made from,
+/// so neither can miss a route the other has.
 pub fn routes(state: &AppState) -> Router<AppState> {
+    let (router, doc) = router_and_document(state);
+    // Serialised once: the document does not change while the server runs.
+    let json = serde_json::to_vec(&doc).unwrap_or_default();
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+        }),
+    )
+}
+
+/// The API's router and its OpenAPI document.
+pub fn router_and_document(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // The routes that take a password or a code: failures there count against the
     // client's address (`http::throttle`).
-    let guessable = Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/mfa", post(auth::mfa))
-        .route("/auth/step-up", post(step_up::step_up))
-        .route("/auth/enroll/totp", post(auth::enroll_totp))
-        .route("/auth/enroll/activate", post(auth::enroll_activate))
-        .route("/me/password", put(me::change_password))
-        .route("/me/session/mfa", post(me::pass_second_factor))
-        .route("/me/factors/totp", post(factors::enroll_totp))
-        .route("/me/factors/{id}", axum::routing::delete(factors::delete))
-        .route("/me/factors/{id}/activate", post(factors::activate))
-        .route("/orgs/{org}/mfa-policy", put(orgs::put_policy))
+    let guessable = OpenApiRouter::default()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::mfa))
+        .routes(routes!(step_up::step_up))
+        .routes(routes!(auth::enroll_totp))
+        .routes(routes!(auth::enroll_activate))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::pass_second_factor))
+        .routes(routes!(factors::enroll_totp))
+        .routes(routes!(factors::delete))
+        .routes(routes!(factors::activate))
+        .routes(routes!(orgs::put_policy))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             super::throttle::limit_failures,
         ));
-    Router::new()
-        .route("/openapi.json", get(openapi_json))
-        .route("/auth/mfa/email/send", post(auth::send_email_code))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/step-up/email/send", post(step_up::send_email_code))
-        .route("/tokens/introspect", post(step_up::introspect))
-        .route("/auth/enroll/email", post(auth::enroll_email))
-        .route("/auth/enroll/{id}/qr.png", get(auth::enroll_qr_png))
-        .route("/me", get(me::me))
-        .route(
-            "/me/sessions",
-            get(sessions::list).delete(sessions::end_others),
-        )
-        .route("/me/sessions/{id}", axum::routing::delete(sessions::end))
-        .route("/me/devices", get(devices::list))
-        .route("/me/devices/{id}", axum::routing::delete(devices::forget))
-        .route(
-            "/me/recovery-codes",
-            get(recovery::status).post(recovery::regenerate),
-        )
-        .route("/me/factors", get(factors::list))
-        .route("/me/factors/email", post(factors::enroll_email))
-        .route("/me/factors/{id}/qr.png", get(factors::qr_png))
-        .route("/me/factors/{id}/preferred", put(factors::prefer))
-        .route("/me/factors/{id}/regenerate", post(factors::regenerate))
-        .route(
-            "/orgs/{org}/users",
-            get(orgs::list_users).post(orgs::create_user),
-        )
-        .route("/orgs/{org}/audit-events", get(orgs::audit_events))
-        .route("/orgs/{org}/mfa-policy", get(orgs::get_policy))
-        .route(
-            "/orgs/{org}/settings",
-            get(orgs::get_settings).put(orgs::put_settings),
-        )
-        .route(
-            "/orgs/{org}/api-keys",
-            get(step_up::list_keys).post(step_up::create_key),
-        )
-        .route(
-            "/orgs/{org}/api-keys/{id}",
-            axum::routing::delete(step_up::revoke_key),
-        )
-        .route("/orgs/{org}/users/{id}/mfa/reset", post(orgs::reset_mfa))
-        .route("/orgs/{org}/users/{id}/unlock", post(orgs::unlock))
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::send_email_code))
+        .routes(routes!(auth::logout))
+        .routes(routes!(step_up::send_email_code))
+        .routes(routes!(step_up::introspect))
+        .routes(routes!(auth::enroll_email))
+        .routes(routes!(auth::enroll_qr_png))
+        .routes(routes!(me::me))
+        .routes(routes!(sessions::list, sessions::end_others))
+        .routes(routes!(sessions::end))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::forget))
+        .routes(routes!(recovery::status, recovery::regenerate))
+        .routes(routes!(factors::list))
+        .routes(routes!(factors::enroll_email))
+        .routes(routes!(factors::qr_png))
+        .routes(routes!(factors::prefer))
+        .routes(routes!(factors::regenerate))
+        .routes(routes!(orgs::list_users, orgs::create_user))
+        .routes(routes!(orgs::audit_events))
+        .routes(routes!(orgs::get_policy))
+        .routes(routes!(orgs::get_settings, orgs::put_settings))
+        .routes(routes!(step_up::list_keys, step_up::create_key))
+        .routes(routes!(step_up::revoke_key))
+        .routes(routes!(orgs::reset_mfa))
+        .routes(routes!(orgs::unlock))
         .merge(guessable)
+        .split_for_parts();
+    LinkFieldNames.modify(&mut doc);
+    (router, doc)
 }
 
 /// `X-Elevated-Token`, as the OpenAPI document describes it (the `Elevated` extractor
@@ -106,20 +110,7 @@ pub struct ElevatedHeader {
                        run an organisation (owners and admins). \
                        Errors are RFC 9457 problem documents with a stable `code`."
     ),
-    paths(
-        auth::login, auth::mfa, auth::send_email_code, auth::logout, auth::enroll_totp, auth::enroll_email,
-        auth::enroll_qr_png,
-        auth::enroll_activate, me::me, me::change_password, me::pass_second_factor,
-        factors::list, factors::enroll_totp, factors::enroll_email, factors::activate, factors::delete, factors::qr_png,
-        factors::prefer, factors::regenerate,
-        orgs::list_users, orgs::create_user, orgs::audit_events, orgs::get_policy,
-        orgs::put_policy, orgs::reset_mfa, orgs::unlock, orgs::get_settings, orgs::put_settings,
-        sessions::list, sessions::end, sessions::end_others, devices::list, devices::forget,
-        recovery::regenerate, recovery::status,
-        step_up::step_up, step_up::send_email_code, step_up::introspect, step_up::create_key, step_up::list_keys,
-        step_up::revoke_key,
-    ),
-    modifiers(&BearerAuth, &LinkFieldNames),
+    modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
 
@@ -213,9 +204,4 @@ impl Modify for LinkFieldNames {
             }
         }
     }
-}
-
-/// The OpenAPI 3.1 document of this API.
-async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
 }
