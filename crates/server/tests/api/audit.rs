@@ -39,7 +39,8 @@ both_engines! {
             .unwrap();
         assert_eq!(res.status(), 401);
         // An unknown user of the organisation.
-        assert!(srv.client.login(&org, "nobody", PASSWORD).await.is_err());
+        let e = srv.client.login(&org, "nobody", PASSWORD).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials), "{e}");
 
         // Bob signs in, enrols, then fails the second step until locked.
         let s = srv.session(&org, "bob").await;
@@ -54,7 +55,8 @@ both_engines! {
         let right = totp.generate_at(srv.now_secs());
         let wrong = if right == "000000" { "111111" } else { "000000" };
         for _ in 0..5 {
-            srv.submit(&flow, wrong).await.unwrap_err();
+            let e = srv.submit(&flow, wrong).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         }
         // After the lock, a new flow and the right code.
         srv.advance(61);
@@ -128,7 +130,8 @@ both_engines! {
         let (org, admin) = srv.user(Role::Admin).await;
         let a = srv.session(&org, &admin).await;
         for i in 0..6 {
-            assert!(srv.client.login(&org, &format!("ghost{i}"), PASSWORD).await.is_err());
+            let e = srv.client.login(&org, &format!("ghost{i}"), PASSWORD).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials), "{e}");
         }
         let all = a.audit_events(&org, None, None).await.unwrap();
         assert_eq!(all.len(), 8, "{:?}", names(&all));

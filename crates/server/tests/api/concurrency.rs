@@ -94,6 +94,9 @@ both_engines! {
         let (now, next) = (u.code(&srv, 0), u.code(&srv, 1));
         let (a, b) = tokio::join!(srv.submit(&flow, &now), srv.submit(&flow, &next));
         assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "{a:?} {b:?}");
+        // The loser found the flow finished.
+        let loser = if a.is_ok() { b } else { a };
+        assert_eq!(loser.unwrap_err().code(), Some(ErrorCode::FlowExpired));
     }
 
     async fn one_flow_submitted_twice_at_once_loses_as_flow_expired_and_is_not_counted(srv: TestServer) {

@@ -33,7 +33,8 @@ both_engines! {
         }
         // Counted like any wrong code: three more lock the user.
         for _ in 0..3 {
-            srv.submit(&flow, &wrong(&srv, &u)).await.unwrap_err();
+            let e = srv.submit(&flow, &wrong(&srv, &u)).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         }
         let e = srv.submit(&flow, &u.code(&srv, 0)).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts), "{e}");
@@ -44,7 +45,8 @@ both_engines! {
         // Some minutes later, the device runs two minutes behind. Its code is refused...
         srv.advance(300);
         let flow = srv.flow(&u).await;
-        srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        let e = srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         // ...and its next one, 30 s later, at the same offset, signs in.
         srv.advance(30);
         srv.submit(&flow, &u.code(&srv, -4)).await.unwrap();
@@ -58,9 +60,11 @@ both_engines! {
     async fn a_second_code_at_another_offset_or_the_same_code_again_does_not_resynchronise(srv: TestServer) {
         let u = srv.enrolled().await;
         let flow = srv.flow(&u).await;
-        srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        let e = srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         // The same code again is not a second code.
-        srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        let e = srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         // Nor is one from another offset (a guesser's next try).
         srv.advance(30);
         let e = srv.submit(&flow, &u.code(&srv, 3)).await.unwrap_err();
@@ -68,16 +72,19 @@ both_engines! {
         // That one started a resynchronisation of its own; the device's code at -4 is now
         // a first half again, not a second.
         srv.advance(30);
-        srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        let e = srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
     }
 
     async fn the_first_code_of_a_resynchronisation_waits_five_minutes(srv: TestServer) {
         let u = srv.enrolled().await;
         let flow = srv.flow(&u).await;
-        srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        let e = srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         srv.advance(330);
         let flow = srv.flow(&u).await;
-        srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        let e = srv.submit(&flow, &u.code(&srv, -4)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         // That one was a new first half.
         srv.advance(30);
         srv.submit(&flow, &u.code(&srv, -4)).await.unwrap();

@@ -286,6 +286,10 @@ each_engine! {
         )
         .await;
         assert_eq!(answers.iter().filter(|r| r.is_ok()).count(), 1, "{answers:?}");
+        // Each loser found the code used: a wrong code, counted.
+        for lost in answers.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(lost.code(), Some(ErrorCode::InvalidCode), "{lost}");
+        }
         assert!(inbox.new_mail().await.is_empty());
     }
 }
@@ -529,7 +533,8 @@ each_engine! {
         let mut inbox = Inbox::new(&srv, &sink);
         let (org, flow, code) = at_second_step(&srv, &mut inbox).await;
         for _ in 0..5 {
-            with_email_code(&srv, &flow, &other_than(&code)).await.unwrap_err();
+            let e = with_email_code(&srv, &flow, &other_than(&code)).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         }
         inbox.new_mail().await;
         srv.advance(30);

@@ -139,7 +139,8 @@ both_engines! {
         let good = u.code(&srv, 0);
         let bad = if good == "000000" { "111111" } else { "000000" };
         for _ in 0..5 {
-            u.session.delete_factor(&u.factor_id, Some(bad)).await.unwrap_err();
+            let e = u.session.delete_factor(&u.factor_id, Some(bad)).await.unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
         }
         let e = u.session.delete_factor(&u.factor_id, Some(&good)).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::TooManyAttempts));

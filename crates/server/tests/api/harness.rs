@@ -488,7 +488,8 @@ impl TestServer {
             "000000"
         };
         for _ in 0..5 {
-            self.submit(&flow, wrong).await.unwrap_err();
+            let e = self.submit(&flow, wrong).await.unwrap_err();
+            assert_eq!(e.code(), Some(twofold_proto::ErrorCode::InvalidCode), "{e}");
         }
         flow
     }

@@ -99,7 +99,8 @@ both_engines! {
             assert_eq!(e.code(), Some(ErrorCode::NotFound), "{slug}: {e}");
         }
         // Nothing was created in the other organisation.
-        assert!(srv.client.login(&other, "bob", PASSWORD).await.is_err());
+        let e = srv.client.login(&other, "bob", PASSWORD).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidCredentials), "{e}");
     }
 
     async fn only_an_owner_may_create_an_owner(srv: TestServer) {

@@ -196,6 +196,10 @@ both_engines! {
         let answers = futures_util::future::join_all(flows.iter().map(|f| with_recovery(&srv, f, &codes[0]))).await;
         let ok = answers.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 1, "{answers:?}");
+        // Each loser found the code used: a wrong code, counted.
+        for lost in answers.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(lost.code(), Some(ErrorCode::InvalidCode), "{lost}");
+        }
         assert_eq!(u.session.recovery_codes_status().await.unwrap().remaining, 9);
     }
 
