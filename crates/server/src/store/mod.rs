@@ -116,7 +116,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database error: {0}")]
-    Postgres(#[from] sqlx::Error),
+    Postgres(sqlx::Error),
     /// The transaction a write was part of did not commit.
     #[error("database commit failed: {0}")]
     Commit(String),
@@ -129,6 +129,16 @@ pub enum StoreError {
     /// The store was closed.
     #[error("the database is closed")]
     Closed,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            // The same answer as a closed SQLite store's.
+            sqlx::Error::PoolClosed => StoreError::Closed,
+            e => StoreError::Postgres(e),
+        }
+    }
 }
 
 impl StoreError {

@@ -2,6 +2,7 @@
 
 use super::Postgres;
 use super::code_check::write_finish;
+use crate::store::code_check::Finish;
 use crate::store::one_time::*;
 use crate::store::{StoreError, confirmations, recovery};
 
@@ -43,21 +44,39 @@ async fn use_up_pg(tx: &mut sqlx::PgConnection, a: &OneTimeAccept) -> Result<boo
     }
 }
 
+/// True if `finish` ends a sign-in flow that is no longer there.
+async fn flow_gone(tx: &mut sqlx::PgConnection, finish: &Finish) -> Result<bool, sqlx::Error> {
+    let Finish::SignIn { flow, .. } = finish else {
+        return Ok(false);
+    };
+    let live: Option<i32> = sqlx::query_scalar("SELECT 1 FROM login_flows WHERE token_hash = $1")
+        .bind(flow.as_slice())
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(live.is_none())
+}
+
 #[async_trait::async_trait]
 impl OneTimeStore for Postgres {
     async fn accept_one_time_code(&self, a: OneTimeAccept) -> Result<OneTimeOutcome, StoreError> {
-        let p = &self.pool;
-        {
-            let mut tx = p.begin().await?;
-            if !use_up_pg(&mut tx, &a).await? {
-                return Ok(OneTimeOutcome::CodeUsed);
-            }
-            if !write_finish(&mut tx, &a.finish, &a.user_id, a.now, &a.audit).await? {
-                // Rolled back with the code's use.
+        let mut tx = self.pool.begin().await?;
+        // A finished sign-in is `FlowGone` before anything else, as on SQLite; and a code
+        // found used is checked again for that, since the request that used it may have
+        // finished this very flow while this one waited for the code's row.
+        if flow_gone(&mut tx, &a.finish).await? {
+            return Ok(OneTimeOutcome::FlowGone);
+        }
+        if !use_up_pg(&mut tx, &a).await? {
+            if flow_gone(&mut tx, &a.finish).await? {
                 return Ok(OneTimeOutcome::FlowGone);
             }
-            tx.commit().await?;
-            Ok(OneTimeOutcome::Accepted)
+            return Ok(OneTimeOutcome::CodeUsed);
         }
+        if !write_finish(&mut tx, &a.finish, &a.user_id, a.now, &a.audit).await? {
+            // Rolled back with the code's use.
+            return Ok(OneTimeOutcome::FlowGone);
+        }
+        tx.commit().await?;
+        Ok(OneTimeOutcome::Accepted)
     }
 }

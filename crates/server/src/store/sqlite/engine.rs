@@ -175,6 +175,16 @@ impl Sqlite {
     }
 
     fn take_reader(&self) -> Result<Connection, StoreError> {
+        // Closed means closed for reads too, as on PostgreSQL.
+        if self
+            .inner
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
+            return Err(StoreError::Closed);
+        }
         let idle = self
             .inner
             .idle

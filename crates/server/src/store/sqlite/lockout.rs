@@ -1,5 +1,7 @@
 //! The SQLite side of [`crate::store::lockout`].
 
+use rusqlite::OptionalExtension;
+
 use super::Sqlite;
 use crate::store::StoreError;
 use crate::store::lockout::*;
@@ -16,10 +18,13 @@ impl LockoutStore for Sqlite {
             let user_id = user_id.to_owned();
             // The single writer runs this alone: the read and the write cannot race.
             self.write(move |c| {
-                let (failures, locked_until): (i64, Option<i64>) =
-                    c.prepare_cached(LOCK_STATE)?.query_row([&user_id], |r| {
+                let (failures, locked_until): (i64, Option<i64>) = c
+                    .prepare_cached(LOCK_STATE)?
+                    .query_row([&user_id], |r| {
                         Ok((r.get("mfa_failures")?, r.get("mfa_locked_until")?))
-                    })?;
+                    })
+                    .optional()?
+                    .ok_or(StoreError::Missing("user"))?;
                 if let Some(until) = locked_until.filter(|&u| u > now) {
                     return Ok(Reservation::Locked { until });
                 }
