@@ -11,8 +11,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use twofold_server::config::Database;
 use twofold_server::store::{
-    AuditRow, CheckOutcome, CheckRules, Checked, CodeCheck, Evaluation, FactorRow, Finish, FlowRow,
-    ImportedUser, OrgRow, RuleError, SessionRow, Store, UserRow,
+    AuditRow, CheckOutcome, CheckRules, Checked, CodeCheck, Evaluation, FactorKind, FactorRow,
+    FactorState, Finish, FlowRow, ImportedUser, OrgRow, RuleError, SessionRow, Store, UserRow,
 };
 
 const KEY_ID: &str = "bench";
@@ -100,9 +100,9 @@ async fn populated(users: usize) -> (Store, PathBuf) {
             factor: Some(FactorRow {
                 id: format!("f-{id}"),
                 user_id: id,
-                kind: "totp".into(),
+                kind: FactorKind::Totp,
                 name: "bench".into(),
-                status: "active".into(),
+                status: FactorState::Active,
                 secret_key_id: Some(KEY_ID.into()),
                 secret_sealed: Some(vec![7u8; 60]),
                 algorithm: Some("SHA1".into()),

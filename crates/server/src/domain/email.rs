@@ -20,7 +20,7 @@
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
 use crate::mail::messages::{self, CodeUse};
-use crate::store::{EMAIL, FLOW_MFA, FactorRow, StoreError, UserRow};
+use crate::store::{FLOW_MFA, FactorKind, FactorRow, FactorState, StoreError, UserRow};
 
 use super::confirm::CODE_TTL_SECS;
 use super::input::email_factor_name;
@@ -78,7 +78,7 @@ impl Twofold {
     ) -> Result<(String, CodeSent)> {
         let existing = self.email_factor(&user.id).await?;
         let f = match existing {
-            Some(f) if f.status == "active" => {
+            Some(f) if f.status == FactorState::Active => {
                 return Err(DomainError::Conflict(
                     "email is already one of your second factors".into(),
                 ));
@@ -88,9 +88,9 @@ impl Twofold {
                 let f = FactorRow {
                     id: Self::new_id(),
                     user_id: user.id.clone(),
-                    kind: EMAIL.into(),
+                    kind: FactorKind::Email,
                     name,
-                    status: "pending".into(),
+                    status: FactorState::Pending,
                     secret_key_id: None,
                     secret_sealed: None,
                     algorithm: None,
@@ -227,14 +227,14 @@ impl Twofold {
             .factors_of_user(user_id)
             .await?
             .into_iter()
-            .find(|f| f.kind == EMAIL))
+            .find(|f| f.kind == FactorKind::Email))
     }
 
     /// `user`'s active email factor; `method_not_available` if they have none.
     pub(crate) async fn active_email_factor(&self, user: &UserRow) -> Result<FactorRow> {
         self.email_factor(&user.id)
             .await?
-            .filter(|f| f.status == "active")
+            .filter(|f| f.status == FactorState::Active)
             .ok_or_else(|| {
                 DomainError::MethodNotAvailable(
                     "email is not one of this user's second factors".into(),

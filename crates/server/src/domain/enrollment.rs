@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::crypto::token::{self, TokenKind};
 use crate::mail::messages;
-use crate::store::{EMAIL, FLOW_ENROLL, FlowRow, UserRow};
+use crate::store::{FLOW_ENROLL, FactorKind, FlowRow, UserRow};
 
 use super::email::CodeSent;
 use super::factors::AddApp;
@@ -89,10 +89,9 @@ impl Twofold {
         if !self.activate_pending(&user, &f, &code, true, false).await? {
             return Err(DomainError::FlowExpired);
         }
-        let amr: &[&str] = if f.kind == EMAIL {
-            &super::email::AMR
-        } else {
-            &["pwd", "otp"]
+        let amr: &[&str] = match f.kind {
+            FactorKind::Email => &super::email::AMR,
+            FactorKind::Totp => &["pwd", "otp"],
         };
         // The factor is active now whatever happens next; of two requests finishing this
         // flow, one gets the session and the other signs in again like anybody with a

@@ -10,20 +10,16 @@
 
 use serde_json::json;
 use twofold_otp::{Algorithm, KeyUri, Secret, Totp, TotpParams, Window};
-use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
 use crate::mail::messages::{self, CodeUse};
-use crate::store::{Activate, Activation, EMAIL, Evaluation, FactorRow, NewPending, TOTP, UserRow};
+use crate::store::{Activate, Activation, Evaluation, FactorRow, NewPending, UserRow};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::Caller;
 use super::verify::{Proof, Purpose};
 use super::{DomainError, Result, Twofold};
-
-const PENDING: &str = "pending";
-const ACTIVE: &str = "active";
 
 /// The purpose of the mailed code that confirms adding a first authenticator app.
 const FIRST_APP: &str = "factor.first_app";
@@ -52,31 +48,74 @@ pub enum AddApp {
 pub(crate) fn effective_preferred(factors: &[FactorRow]) -> Option<&FactorRow> {
     factors
         .iter()
-        .find(|f| f.status == ACTIVE && f.preferred)
-        .or_else(|| factors.iter().find(|f| f.status == ACTIVE))
+        .find(|f| f.status == FactorState::Active && f.preferred)
+        .or_else(|| factors.iter().find(|f| f.status == FactorState::Active))
 }
 
-/// `f` as the API shows it; `preferred` is the id of the user's effective preferred factor.
-fn to_api(f: &FactorRow, preferred: Option<&str>) -> Factor {
-    Factor {
-        id: f.id.clone(),
-        factor_type: if f.kind == EMAIL {
-            FactorType::Email
-        } else {
-            FactorType::Totp
-        },
-        name: f.name.clone(),
-        status: if f.status == ACTIVE {
-            FactorStatus::Active
-        } else {
-            FactorStatus::Pending
-        },
-        created_at: Timestamp::from_millis(f.created_at).to_rfc3339(),
-        last_used_at: f
-            .last_used_at
-            .map(|t| Timestamp::from_millis(t).to_rfc3339()),
-        preferred: preferred == Some(f.id.as_str()),
-        email: f.address.clone(),
+pub use crate::store::{FactorKind, FactorState};
+
+/// A factor's id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FactorId(String);
+
+impl FactorId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for FactorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A second factor as the domain shows it: never its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Factor {
+    pub id: FactorId,
+    pub name: String,
+    pub state: FactorState,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    /// The one asked for first at sign-in (the marked one, else the oldest active one).
+    pub preferred: bool,
+    pub details: FactorDetails,
+}
+
+/// What a factor is, with what only its kind has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FactorDetails {
+    /// An authenticator app.
+    Totp,
+    /// Codes mailed to this address, the one it was verified for.
+    Email { address: String },
+}
+
+impl Factor {
+    pub fn kind(&self) -> FactorKind {
+        match self.details {
+            FactorDetails::Totp => FactorKind::Totp,
+            FactorDetails::Email { .. } => FactorKind::Email,
+        }
+    }
+
+    /// `f`; `preferred` is the id of the user's effective preferred factor.
+    fn of(f: &FactorRow, preferred: Option<&str>) -> Factor {
+        Factor {
+            id: FactorId(f.id.clone()),
+            name: f.name.clone(),
+            state: f.status,
+            created_at: Timestamp::from_millis(f.created_at),
+            last_used_at: f.last_used_at.map(Timestamp::from_millis),
+            preferred: preferred == Some(f.id.as_str()),
+            details: match f.kind {
+                FactorKind::Totp => FactorDetails::Totp,
+                FactorKind::Email => FactorDetails::Email {
+                    address: f.address.clone().unwrap_or_default(),
+                },
+            },
+        }
     }
 }
 
@@ -157,9 +196,9 @@ impl Twofold {
         let row = FactorRow {
             id: id.clone(),
             user_id: user.id.clone(),
-            kind: TOTP.into(),
+            kind: FactorKind::Totp,
             name,
-            status: PENDING.into(),
+            status: FactorState::Pending,
             secret_key_id: Some(sealed.key_id),
             secret_sealed: Some(sealed.bytes),
             algorithm: Some(params.algorithm.to_string()),
@@ -204,12 +243,12 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<String> {
         let f = self.own_factor(caller, id).await?;
-        if f.kind == EMAIL {
+        if f.kind == FactorKind::Email {
             return Err(DomainError::Conflict(
                 "an email factor has no QR code".into(),
             ));
         }
-        if f.status == PENDING {
+        if f.status == FactorState::Pending {
             return self.uri_of(&caller.user, &f);
         }
         let regenerating = f.next_secret_sealed.is_some();
@@ -256,14 +295,14 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<Enrollment> {
         let f = self.own_factor(caller, id).await?;
-        if f.kind == EMAIL {
+        if f.kind == FactorKind::Email {
             return Err(DomainError::Conflict(
                 "only an authenticator app can be regenerated; an email factor's codes are \
                  mailed one at a time"
                     .into(),
             ));
         }
-        if f.status != ACTIVE {
+        if f.status != FactorState::Active {
             return Err(DomainError::Conflict(
                 "only an active factor can be regenerated; a pending one is still being set up"
                     .into(),
@@ -316,7 +355,7 @@ impl Twofold {
             .factor_of_user(&user.id, id)
             .await?
             .ok_or(DomainError::NotFound("factor"))?;
-        if f.status != PENDING {
+        if f.status != FactorState::Pending {
             return Err(DomainError::Conflict(
                 "the QR code is shown only while the factor is pending".into(),
             ));
@@ -336,16 +375,19 @@ impl Twofold {
         only_if_first: bool,
         preferred: bool,
     ) -> Result<bool> {
-        if f.status != PENDING {
+        if f.status != FactorState::Pending {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
-        let step = if f.kind == EMAIL {
-            self.check_email_activation_code(user, f, code.as_str())
-                .await?;
-            None
-        } else {
-            let totp = totp_of(&self.keys, f)?;
-            Some(setup_code_step(&totp, code, self.now(), self.window())?)
+        let step = match f.kind {
+            FactorKind::Email => {
+                self.check_email_activation_code(user, f, code.as_str())
+                    .await?;
+                None
+            }
+            FactorKind::Totp => {
+                let totp = totp_of(&self.keys, f)?;
+                Some(setup_code_step(&totp, code, self.now(), self.window())?)
+            }
         };
         let activation = self
             .store
@@ -381,10 +423,10 @@ impl Twofold {
     ) -> Result<Factor> {
         let code = OtpCode::parse(code)?;
         let f = self.own_factor(caller, id).await?;
-        if f.status == ACTIVE && f.next_secret_sealed.is_some() {
+        if f.status == FactorState::Active && f.next_secret_sealed.is_some() {
             return self.finish_regeneration(caller, f, &code, elevated).await;
         }
-        if f.status != PENDING {
+        if f.status != FactorState::Pending {
             return Err(DomainError::Conflict("the factor is already active".into()));
         }
         let first = self.adding_factor_guard(caller, elevated).await?;
@@ -456,7 +498,7 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<Factor> {
         let f = self.own_factor(caller, id).await?;
-        if f.status != ACTIVE {
+        if f.status != FactorState::Active {
             return Err(DomainError::Conflict(
                 "only an active factor can be preferred".into(),
             ));
@@ -481,17 +523,17 @@ impl Twofold {
     pub async fn list_factors(&self, caller: &Caller) -> Result<Vec<Factor>> {
         let factors = self.store.factors_of_user(&caller.user.id).await?;
         let preferred = effective_preferred(&factors).map(|f| f.id.as_str());
-        Ok(factors.iter().map(|f| to_api(f, preferred)).collect())
+        Ok(factors.iter().map(|f| Factor::of(f, preferred)).collect())
     }
 
-    /// Factor `id` of `user_id` as the API shows it.
+    /// Factor `id` of `user_id`.
     async fn factor_answer(&self, user_id: &str, id: &str) -> Result<Factor> {
         let factors = self.store.factors_of_user(user_id).await?;
         let preferred = effective_preferred(&factors).map(|f| f.id.as_str());
         factors
             .iter()
             .find(|f| f.id == id)
-            .map(|f| to_api(f, preferred))
+            .map(|f| Factor::of(f, preferred))
             .ok_or(DomainError::NotFound("factor"))
     }
 
@@ -509,7 +551,7 @@ impl Twofold {
         // A pending factor needs no code, but a code that is sent must look like one.
         let code = code.map(OtpCode::parse).transpose()?;
         let f = self.own_factor(caller, id).await?;
-        if f.status == PENDING && self.store.delete_pending_factor(&f.id).await? {
+        if f.status == FactorState::Pending && self.store.delete_pending_factor(&f.id).await? {
             return Ok(());
         }
         // The last one, where the organisation requires a factor: refused before any code
@@ -524,13 +566,12 @@ impl Twofold {
         match (code, elevated) {
             (Some(code), _) => {
                 let code = code.as_str();
-                let proof = if f.kind == EMAIL {
-                    Proof::Email { code }
-                } else {
-                    Proof::App {
+                let proof = match f.kind {
+                    FactorKind::Email => Proof::Email { code },
+                    FactorKind::Totp => Proof::App {
                         code,
                         only: Some(&f.id),
-                    }
+                    },
                 };
                 self.verify_second_factor(Purpose::Session(caller), proof)
                     .await?;

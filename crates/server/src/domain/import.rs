@@ -361,9 +361,9 @@ impl Twofold {
                     Some(FactorRow {
                         id,
                         user_id: user_id.clone(),
-                        kind: crate::store::TOTP.into(),
+                        kind: crate::store::FactorKind::Totp,
                         name: IMPORTED_FACTOR_NAME.into(),
-                        status: "active".into(),
+                        status: crate::store::FactorState::Active,
                         secret_key_id: Some(sealed.key_id),
                         secret_sealed: Some(sealed.bytes),
                         algorithm: Some(uri.params.algorithm.to_string()),

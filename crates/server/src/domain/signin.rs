@@ -34,7 +34,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::store::{EMAIL, FLOW_ENROLL, FLOW_MFA, FactorRow, FlowRow, TOTP, UserRow};
+use crate::store::{FLOW_ENROLL, FLOW_MFA, FactorKind, FactorRow, FactorState, FlowRow, UserRow};
 
 use super::audit::Event;
 use super::input::{Slug, Username};
@@ -138,7 +138,7 @@ impl Twofold {
             .factors_of_user(&user.id)
             .await?
             .into_iter()
-            .filter(|f| f.status == "active")
+            .filter(|f| f.status == FactorState::Active)
             .collect();
         if factors.is_empty() {
             let enrollment_days_left = match self.requirement_for(&user).await? {
@@ -183,12 +183,12 @@ impl Twofold {
         let (flow_id, flow_token, expires_at) = self
             .new_flow(&user, FLOW_MFA, self.security.flow_ttl)
             .await?;
-        let has = |kind: &str| factors.iter().any(|f| f.kind == kind);
+        let has = |kind: FactorKind| factors.iter().any(|f| f.kind == kind);
         let mut methods = Vec::with_capacity(3);
-        if has(TOTP) {
+        if has(FactorKind::Totp) {
             methods.push(Method::Totp);
         }
-        if has(EMAIL) {
+        if has(FactorKind::Email) {
             methods.push(Method::Email);
         }
         if self.store.count_unused_recovery_codes(&user.id).await? > 0 {
@@ -198,13 +198,15 @@ impl Twofold {
         let Some(preferred) = super::factors::effective_preferred(&factors) else {
             return Err(DomainError::Internal("no active factor to prefer".into()));
         };
-        let (preferred, code_sent_to) = if preferred.kind == EMAIL {
-            let sent = self
-                .mail_sign_in_code_at_login(&user, preferred, &flow_id)
-                .await?;
-            (Method::Email, sent)
-        } else {
-            (Method::Totp, None)
+        // Each kind says how it is asked for: an email factor's code is mailed now.
+        let (preferred, code_sent_to) = match preferred.kind {
+            FactorKind::Email => {
+                let sent = self
+                    .mail_sign_in_code_at_login(&user, preferred, &flow_id)
+                    .await?;
+                (Method::Email, sent)
+            }
+            FactorKind::Totp => (Method::Totp, None),
         };
         Ok(LoginOutcome::MfaRequired {
             flow_token,

@@ -13,7 +13,7 @@
 //!   user's row (`FOR UPDATE`): checks of one user's codes queue there, across processes,
 //!   and a request that waited finds a flow another one finished gone, as on SQLite.
 
-use super::{AuditRow, FactorRow, SessionRow, StoreError, TOTP};
+use super::{AuditRow, FactorKind, FactorRow, FactorState, SessionRow, StoreError};
 
 /// What a code is for one factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,7 +142,11 @@ pub(crate) const LOCK_STATE_AND_ORG_FOR_UPDATE: &str =
 pub(crate) fn candidates(factors: Vec<FactorRow>, only: Option<&str>) -> Vec<FactorRow> {
     factors
         .into_iter()
-        .filter(|f| f.kind == TOTP && f.status == "active" && only.is_none_or(|id| id == f.id))
+        .filter(|f| {
+            f.kind == FactorKind::Totp
+                && f.status == FactorState::Active
+                && only.is_none_or(|id| id == f.id)
+        })
         .collect()
 }
 

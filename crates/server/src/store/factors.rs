@@ -8,10 +8,11 @@ use super::{Store, StoreError};
 pub struct FactorRow {
     pub id: String,
     pub user_id: String,
-    /// [`TOTP`] or [`EMAIL`].
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: FactorKind,
     pub name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: FactorState,
     /// TOTP only.
     pub secret_key_id: Option<String>,
     /// TOTP only.
@@ -41,12 +42,75 @@ pub struct FactorRow {
     pub resync_at: Option<i64>,
 }
 
-/// The kind of an authenticator-app factor.
-pub const TOTP: &str = "totp";
-/// The kind of an email factor.
-pub const EMAIL: &str = "email";
+/// What kind of second factor a factor is. Every `match` on it is exhaustive, so a new
+/// kind (a passkey) is added here and the compiler lists every place that must learn it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FactorKind {
+    /// An authenticator app (TOTP, RFC 6238).
+    Totp,
+    /// Codes mailed to a verified address.
+    Email,
+}
 
-/// Columns in [`FactorRow`]'s field order (SQLite reads them by position).
+impl FactorKind {
+    /// The name stored in `factors.kind`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FactorKind::Totp => "totp",
+            FactorKind::Email => "email",
+        }
+    }
+}
+
+impl TryFrom<String> for FactorKind {
+    type Error = UnknownValue;
+
+    fn try_from(s: String) -> Result<Self, UnknownValue> {
+        match s.as_str() {
+            "totp" => Ok(FactorKind::Totp),
+            "email" => Ok(FactorKind::Email),
+            _ => Err(UnknownValue("factor kind", s)),
+        }
+    }
+}
+
+/// Where a factor is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FactorState {
+    /// Enrolled, waiting for its first code: it signs nobody in.
+    Pending,
+    /// Signs in.
+    Active,
+}
+
+impl FactorState {
+    /// The name stored in `factors.status`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FactorState::Pending => "pending",
+            FactorState::Active => "active",
+        }
+    }
+}
+
+impl TryFrom<String> for FactorState {
+    type Error = UnknownValue;
+
+    fn try_from(s: String) -> Result<Self, UnknownValue> {
+        match s.as_str() {
+            "pending" => Ok(FactorState::Pending),
+            "active" => Ok(FactorState::Active),
+            _ => Err(UnknownValue("factor status", s)),
+        }
+    }
+}
+
+/// A stored value that is none of its type's (a row written by a newer release, say).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {0} {1:?}")]
+pub struct UnknownValue(pub &'static str, pub String);
+
+/// A [`FactorRow`]'s columns.
 pub(crate) const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_key_id, secret_sealed, \
      algorithm, digits, period, last_used_step, created_at, activated_at, last_used_at, preferred, \
      drift_steps, next_secret_key_id, next_secret_sealed, address, resync_step, resync_at FROM factors";

@@ -42,7 +42,10 @@ pub use code_check::{
 pub use confirmations::{ConfirmationRow, ConfirmationsStore};
 pub use devices::{DeviceRow, DevicesStore};
 pub use elevated::{ApiKeyRow, ElevatedRow, ElevatedStore};
-pub use factors::{Activate, Activation, EMAIL, FactorRow, FactorsStore, NewPending, TOTP};
+pub use factors::{
+    Activate, Activation, FactorKind, FactorRow, FactorState, FactorsStore, NewPending,
+    UnknownValue,
+};
 pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow, FlowsStore};
 pub use import::{ImportStore, ImportedUser};
 pub use keys::KeysStore;

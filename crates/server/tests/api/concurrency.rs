@@ -258,7 +258,7 @@ async fn a_flood_past_the_hashing_queue_is_refused_with_retry_after() {
             .unwrap()
     };
     let answers = futures_util::future::join_all(
-        (0..24).map(|_| login(http.clone(), srv.url.clone(), org.clone(), user.clone())),
+        (0..64).map(|_| login(http.clone(), srv.url.clone(), org.clone(), user.clone())),
     )
     .await;
     let mut served = 0;

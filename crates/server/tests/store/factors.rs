@@ -1,7 +1,9 @@
 //! `FactorsStore` and its `Store` helpers: authenticator apps and email factors, their
 //! activation, preference and regenerated secrets.
 
-use twofold_server::store::{Activate, Activation, FactorRow, NewPending, Store, StoreError};
+use twofold_server::store::{
+    Activate, Activation, FactorRow, FactorState, NewPending, Store, StoreError,
+};
 
 use crate::fixtures::*;
 
@@ -124,7 +126,7 @@ conformance! {
         );
         // A pending one counts too.
         let pending = FactorRow {
-            status: "pending".into(),
+            status: FactorState::Pending,
             activated_at: None,
             ..email_factor("mail-3", &alice.id)
         };
@@ -174,7 +176,7 @@ conformance! {
         let (_, alice) = given_alice(&store).await;
         let a = &alice.id;
         let pending_mail = FactorRow {
-            status: "pending".into(),
+            status: FactorState::Pending,
             activated_at: None,
             ..email_factor("mail", a)
         };
@@ -250,7 +252,7 @@ conformance! {
         assert_rows_eq!(
             store.factor_of_user(a, "p").await.unwrap(),
             Some(FactorRow {
-                status: "active".into(),
+                status: FactorState::Active,
                 activated_at: Some(T0 + MIN),
                 last_used_at: Some(T0 + MIN),
                 last_used_step: Some(60_000_001),
@@ -283,7 +285,7 @@ conformance! {
     async fn an_email_factor_activates_without_a_step(store: Store) {
         let (_, alice) = given_alice(&store).await;
         let pending = FactorRow {
-            status: "pending".into(),
+            status: FactorState::Pending,
             activated_at: None,
             ..email_factor("mail", &alice.id)
         };
@@ -297,7 +299,7 @@ conformance! {
             Activation::Activated
         );
         let read = factor(&store, &alice.id, "mail").await;
-        assert_eq!(read.status, "active");
+        assert_eq!(read.status, FactorState::Active);
         assert_eq!(read.last_used_step, None);
         assert_eq!(read.activated_at, Some(T0 + MIN));
     }
@@ -317,7 +319,7 @@ conformance! {
                 .unwrap(),
             Activation::NotPending
         );
-        assert_eq!(factor(&store, &alice.id, "p").await.status, "pending");
+        assert_eq!(factor(&store, &alice.id, "p").await.status, FactorState::Pending);
     }
 
     async fn a_first_only_activation_is_refused_once_the_user_has_an_active_factor(store: Store) {

@@ -2,8 +2,8 @@
 //! has, so that a column read into the wrong field shows in a round trip.
 
 use twofold_server::store::{
-    ApiKeyRow, AuditRow, ConfirmationRow, DeviceRow, EMAIL, ElevatedRow, FLOW_MFA, FactorRow,
-    FlowRow, OrgRow, RecoveryRow, SessionRow, Store, TOTP, UserRow,
+    ApiKeyRow, AuditRow, ConfirmationRow, DeviceRow, ElevatedRow, FLOW_MFA, FactorKind, FactorRow,
+    FactorState, FlowRow, OrgRow, RecoveryRow, SessionRow, Store, UserRow,
 };
 
 /// The tests' "now" (Unix ms); every time is fixed relative to it.
@@ -89,9 +89,9 @@ pub fn totp(id: &str, user_id: &str) -> FactorRow {
     FactorRow {
         id: id.to_owned(),
         user_id: user_id.to_owned(),
-        kind: TOTP.to_owned(),
+        kind: FactorKind::Totp,
         name: format!("Phone {id}"),
-        status: "active".to_owned(),
+        status: FactorState::Active,
         secret_key_id: Some(KEY_ID.to_owned()),
         secret_sealed: Some(hash(&format!("sealed-{id}"))),
         algorithm: Some("SHA256".to_owned()),
@@ -114,7 +114,7 @@ pub fn totp(id: &str, user_id: &str) -> FactorRow {
 /// An authenticator app waiting for its first code.
 pub fn pending_totp(id: &str, user_id: &str) -> FactorRow {
     FactorRow {
-        status: "pending".to_owned(),
+        status: FactorState::Pending,
         activated_at: None,
         ..totp(id, user_id)
     }
@@ -125,9 +125,9 @@ pub fn email_factor(id: &str, user_id: &str) -> FactorRow {
     FactorRow {
         id: id.to_owned(),
         user_id: user_id.to_owned(),
-        kind: EMAIL.to_owned(),
+        kind: FactorKind::Email,
         name: format!("Email {id}"),
-        status: "active".to_owned(),
+        status: FactorState::Active,
         secret_key_id: None,
         secret_sealed: None,
         algorithm: None,

@@ -5,15 +5,41 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use twofold_proto::{
     ActivateFactorRequest, ConfirmationRequired, DeleteFactorRequest, EmailEnrollment,
-    EnrollEmailRequest, EnrollTotpRequest, Factor, Problem, TotpEnrollment,
+    EnrollEmailRequest, EnrollTotpRequest, Factor, FactorStatus, FactorType, Problem,
+    TotpEnrollment,
 };
 
 use crate::domain::email::CodeSent;
 
-use crate::domain::factors::{AddApp, Enrollment};
+use crate::clock::Timestamp;
+use crate::domain::factors::{self, AddApp, Enrollment, FactorKind, FactorState};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, Elevated, FactorId, OptionalBody, Session};
+
+/// A factor as the API shows it.
+pub(super) fn wire(f: factors::Factor) -> Factor {
+    let kind = f.kind();
+    Factor {
+        id: f.id.to_string(),
+        factor_type: match kind {
+            FactorKind::Totp => FactorType::Totp,
+            FactorKind::Email => FactorType::Email,
+        },
+        name: f.name,
+        status: match f.state {
+            FactorState::Active => FactorStatus::Active,
+            FactorState::Pending => FactorStatus::Pending,
+        },
+        created_at: f.created_at.to_rfc3339(),
+        last_used_at: f.last_used_at.map(Timestamp::to_rfc3339),
+        preferred: f.preferred,
+        email: match f.details {
+            factors::FactorDetails::Email { address } => Some(address),
+            factors::FactorDetails::Totp => None,
+        },
+    }
+}
 
 fn qr_failed(e: crate::qr::QrError) -> ApiError {
     ApiError::from(crate::domain::DomainError::Internal(e.to_string()))
@@ -71,7 +97,8 @@ pub async fn list(
     State(st): State<AppState>,
     Session(caller): Session,
 ) -> Result<axum::Json<Vec<Factor>>, ApiError> {
-    Ok(axum::Json(st.twofold.list_factors(&caller).await?))
+    let factors = st.twofold.list_factors(&caller).await?;
+    Ok(axum::Json(factors.into_iter().map(wire).collect()))
 }
 
 /// Start enrolling an authenticator app: a pending factor with its secret and QR code.
@@ -201,7 +228,7 @@ pub async fn activate(
         .activate_factor(&caller, &id, &req.code, preferred, elevated.as_deref())
         .await?;
     tracing::info!(event = "factor.enrolled", user_id = %caller.user.id, factor_id = %f.id);
-    Ok(axum::Json(f))
+    Ok(axum::Json(wire(f)))
 }
 
 /// Remove a factor; an active one needs a current code from itself or an elevated token.
@@ -256,7 +283,7 @@ pub async fn prefer(
         .twofold
         .prefer_factor(&caller, &id, elevated.as_deref())
         .await?;
-    Ok(axum::Json(f))
+    Ok(axum::Json(wire(f)))
 }
 
 /// A factor's QR code, as a PNG image: a pending one's freely; an active one's again

@@ -10,9 +10,9 @@ impl FactorRow {
         Ok(FactorRow {
             id: r.get("id")?,
             user_id: r.get("user_id")?,
-            kind: r.get("kind")?,
+            kind: parsed(r, "kind")?,
             name: r.get("name")?,
-            status: r.get("status")?,
+            status: parsed(r, "status")?,
             secret_key_id: r.get("secret_key_id")?,
             secret_sealed: r.get("secret_sealed")?,
             algorithm: r.get("algorithm")?,
@@ -33,6 +33,17 @@ impl FactorRow {
     }
 }
 
+/// Column `name` of `r`, a stored name of one of `T`'s values.
+fn parsed<T>(r: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<T>
+where
+    T: TryFrom<String, Error = UnknownValue>,
+{
+    let text: String = r.get(name)?;
+    T::try_from(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 /// All of a user's factors, oldest first, on SQLite (shared with the code check).
 pub(crate) fn factors_of_user_sqlite(
     c: &rusqlite::Connection,
@@ -51,9 +62,9 @@ pub(crate) fn insert_factor_sqlite(
     c.prepare_cached(INSERT_FACTOR)?.execute(rusqlite::params![
         f.id,
         f.user_id,
-        f.kind,
+        f.kind.as_str(),
         f.name,
-        f.status,
+        f.status.as_str(),
         f.secret_key_id,
         f.secret_sealed,
         f.algorithm,
