@@ -69,13 +69,18 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// returns the id as `X-Request-Id`.
 async fn observe(req: Request, next: Next) -> Response {
     use tracing::Instrument;
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = uuid::Uuid::now_v7();
     // The route as declared (`/api/v1/me/factors/{id}`), not the path: no ids in the logs.
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "-".to_owned(), |p| p.as_str().to_owned());
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), route = %route);
+        .cloned();
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %req.method(),
+        route = route.as_ref().map_or("-", |r| r.as_str())
+    );
     let started = std::time::Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status().as_u16();
@@ -87,7 +92,8 @@ async fn observe(req: Request, next: Next) -> Response {
             tracing::debug!(status, latency_ms = ms, "answered");
         }
     });
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    if let Ok(v) = HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes()) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
     res

@@ -1,21 +1,23 @@
 //! The SQLite side of [`crate::store::audit`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::audit::*;
 
 impl AuditRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
         Ok(AuditRow {
-            id: r.get("id")?,
-            org_id: r.get("org_id")?,
-            at: r.get("at")?,
-            event: r.get("event")?,
-            actor_id: r.get("actor_id")?,
-            subject_id: r.get("subject_id")?,
-            ip: r.get("ip")?,
-            user_agent: r.get("user_agent")?,
-            details: r.get("details")?,
+            id: col.get("id")?,
+            org_id: col.get("org_id")?,
+            at: col.get("at")?,
+            event: col.get("event")?,
+            actor_id: col.get("actor_id")?,
+            subject_id: col.get("subject_id")?,
+            ip: col.get("ip")?,
+            user_agent: col.get("user_agent")?,
+            details: col.get("details")?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::store::confirmations`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::confirmations::*;
 use rusqlite::OptionalExtension;
@@ -40,15 +41,16 @@ impl ConfirmationsStore for Sqlite {
         self.read(|c| {
             c.prepare_cached(SELECT)?
                 .query_row([user_id, purpose], |r| {
+                    let mut col = ByName::new(r);
                     Ok(ConfirmationRow {
-                        user_id: r.get("user_id")?,
-                        purpose: r.get("purpose")?,
-                        salt: r.get("salt")?,
-                        code_hash: r.get("code_hash")?,
-                        expires_at: r.get("expires_at")?,
-                        attempts_left: r.get("attempts_left")?,
-                        created_at: r.get("created_at")?,
-                        bound_to: r.get("bound_to")?,
+                        user_id: col.get("user_id")?,
+                        purpose: col.get("purpose")?,
+                        salt: col.get("salt")?,
+                        code_hash: col.get("code_hash")?,
+                        expires_at: col.get("expires_at")?,
+                        attempts_left: col.get("attempts_left")?,
+                        created_at: col.get("created_at")?,
+                        bound_to: col.get("bound_to")?,
                     })
                 })
                 .optional()

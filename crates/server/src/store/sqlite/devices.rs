@@ -1,21 +1,23 @@
 //! The SQLite side of [`crate::store::devices`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::devices::*;
 use rusqlite::OptionalExtension;
 
 impl DeviceRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
         Ok(DeviceRow {
-            id: r.get("id")?,
-            token_hash: r.get("token_hash")?,
-            user_id: r.get("user_id")?,
-            created_at: r.get("created_at")?,
-            expires_at: r.get("expires_at")?,
-            last_used_at: r.get("last_used_at")?,
-            ip: r.get("ip")?,
-            user_agent: r.get("user_agent")?,
+            id: col.get("id")?,
+            token_hash: col.get("token_hash")?,
+            user_id: col.get("user_id")?,
+            created_at: col.get("created_at")?,
+            expires_at: col.get("expires_at")?,
+            last_used_at: col.get("last_used_at")?,
+            ip: col.get("ip")?,
+            user_agent: col.get("user_agent")?,
         })
     }
 }

@@ -1,37 +1,40 @@
 //! The SQLite side of [`crate::store::elevated`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::elevated::*;
 use rusqlite::OptionalExtension;
 
 impl ElevatedRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
         Ok(ElevatedRow {
-            id: r.get("id")?,
-            token_hash: r.get("token_hash")?,
-            user_id: r.get("user_id")?,
-            session_id: r.get("session_id")?,
-            scopes: r.get("scopes")?,
-            amr: r.get("amr")?,
-            single_use: r.get("single_use")?,
-            created_at: r.get("created_at")?,
-            expires_at: r.get("expires_at")?,
-            used_at: r.get("used_at")?,
+            id: col.get("id")?,
+            token_hash: col.get("token_hash")?,
+            user_id: col.get("user_id")?,
+            session_id: col.get("session_id")?,
+            scopes: col.get("scopes")?,
+            amr: col.get("amr")?,
+            single_use: col.get("single_use")?,
+            created_at: col.get("created_at")?,
+            expires_at: col.get("expires_at")?,
+            used_at: col.get("used_at")?,
         })
     }
 }
 
 impl ApiKeyRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
         Ok(ApiKeyRow {
-            id: r.get("id")?,
-            org_id: r.get("org_id")?,
-            name: r.get("name")?,
-            key_hash: r.get("key_hash")?,
-            created_by: r.get("created_by")?,
-            created_at: r.get("created_at")?,
-            last_used_at: r.get("last_used_at")?,
+            id: col.get("id")?,
+            org_id: col.get("org_id")?,
+            name: col.get("name")?,
+            key_hash: col.get("key_hash")?,
+            created_by: col.get("created_by")?,
+            created_at: col.get("created_at")?,
+            last_used_at: col.get("last_used_at")?,
         })
     }
 }

@@ -1,47 +1,38 @@
 //! The SQLite side of [`crate::store::factors`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::factors::*;
 use rusqlite::OptionalExtension;
 
 impl FactorRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
         Ok(FactorRow {
-            id: r.get("id")?,
-            user_id: r.get("user_id")?,
-            kind: parsed(r, "kind")?,
-            name: r.get("name")?,
-            status: parsed(r, "status")?,
-            secret_key_id: r.get("secret_key_id")?,
-            secret_sealed: r.get("secret_sealed")?,
-            algorithm: r.get("algorithm")?,
-            digits: r.get("digits")?,
-            period: r.get("period")?,
-            last_used_step: r.get("last_used_step")?,
-            created_at: r.get("created_at")?,
-            activated_at: r.get("activated_at")?,
-            last_used_at: r.get("last_used_at")?,
-            preferred: r.get("preferred")?,
-            drift_steps: r.get("drift_steps")?,
-            next_secret_key_id: r.get("next_secret_key_id")?,
-            next_secret_sealed: r.get("next_secret_sealed")?,
-            address: r.get("address")?,
-            resync_step: r.get("resync_step")?,
-            resync_at: r.get("resync_at")?,
+            id: col.get("id")?,
+            user_id: col.get("user_id")?,
+            kind: col.parsed("kind")?,
+            name: col.get("name")?,
+            status: col.parsed("status")?,
+            secret_key_id: col.get("secret_key_id")?,
+            secret_sealed: col.get("secret_sealed")?,
+            algorithm: col.get("algorithm")?,
+            digits: col.get("digits")?,
+            period: col.get("period")?,
+            last_used_step: col.get("last_used_step")?,
+            created_at: col.get("created_at")?,
+            activated_at: col.get("activated_at")?,
+            last_used_at: col.get("last_used_at")?,
+            preferred: col.get("preferred")?,
+            drift_steps: col.get("drift_steps")?,
+            next_secret_key_id: col.get("next_secret_key_id")?,
+            next_secret_sealed: col.get("next_secret_sealed")?,
+            address: col.get("address")?,
+            resync_step: col.get("resync_step")?,
+            resync_at: col.get("resync_at")?,
         })
     }
-}
-
-/// Column `name` of `r`, a stored name of one of `T`'s values.
-fn parsed<T>(r: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<T>
-where
-    T: TryFrom<String, Error = UnknownValue>,
-{
-    let text: String = r.get(name)?;
-    T::try_from(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
 }
 
 /// All of a user's factors, oldest first, on SQLite (shared with the code check).

@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::store::flows`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::flows::*;
 use rusqlite::OptionalExtension;
@@ -29,13 +30,14 @@ impl FlowsStore for Sqlite {
         self.read(|c| {
             c.prepare_cached(FLOW_BY_TOKEN)?
                 .query_row([token_hash], |r| {
+                    let mut col = ByName::new(r);
                     Ok(FlowRow {
-                        id: r.get("id")?,
-                        token_hash: r.get("token_hash")?,
-                        user_id: r.get("user_id")?,
-                        created_at: r.get("created_at")?,
-                        expires_at: r.get("expires_at")?,
-                        purpose: r.get("purpose")?,
+                        id: col.get("id")?,
+                        token_hash: col.get("token_hash")?,
+                        user_id: col.get("user_id")?,
+                        created_at: col.get("created_at")?,
+                        expires_at: col.get("expires_at")?,
+                        purpose: col.get("purpose")?,
                     })
                 })
                 .optional()

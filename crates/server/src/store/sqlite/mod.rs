@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod code_check;
+mod columns;
 pub(crate) mod confirmations;
 pub(crate) mod devices;
 pub(crate) mod elevated;

@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::store::orgs`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::orgs::*;
 use rusqlite::OptionalExtension;
@@ -28,12 +29,13 @@ impl OrgsStore for Sqlite {
         self.read(|c| {
             c.prepare_cached(ORG_BY_SLUG)?
                 .query_row([slug], |r| {
+                    let mut col = ByName::new(r);
                     Ok(OrgRow {
-                        id: r.get("id")?,
-                        slug: r.get("slug")?,
-                        name: r.get("name")?,
-                        created_at: r.get("created_at")?,
-                        miss_hash: r.get("miss_hash")?,
+                        id: col.get("id")?,
+                        slug: col.get("slug")?,
+                        name: col.get("name")?,
+                        created_at: col.get("created_at")?,
+                        miss_hash: col.get("miss_hash")?,
                     })
                 })
                 .optional()

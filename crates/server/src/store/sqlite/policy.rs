@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::store::policy`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::policy::*;
 use rusqlite::OptionalExtension;
@@ -11,12 +12,13 @@ impl PolicyStore for Sqlite {
         self.read(|c| {
             c.prepare_cached(POLICY)?
                 .query_row([org_id], |r| {
+                    let mut col = ByName::new(r);
                     Ok(PolicyRow {
-                        org_id: r.get("org_id")?,
-                        required: r.get("required")?,
-                        grace_period_days: r.get("grace_period_days")?,
-                        updated_at: r.get("updated_at")?,
-                        updated_by: r.get("updated_by")?,
+                        org_id: col.get("org_id")?,
+                        required: col.get("required")?,
+                        grace_period_days: col.get("grace_period_days")?,
+                        updated_at: col.get("updated_at")?,
+                        updated_by: col.get("updated_by")?,
                     })
                 })
                 .optional()

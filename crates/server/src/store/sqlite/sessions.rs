@@ -1,24 +1,26 @@
 //! The SQLite side of [`crate::store::sessions`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::sessions::*;
 use rusqlite::OptionalExtension;
 
 impl SessionRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
         Ok(SessionRow {
-            id: r.get("id")?,
-            token_hash: r.get("token_hash")?,
-            user_id: r.get("user_id")?,
-            aal: r.get("aal")?,
-            amr: r.get("amr")?,
-            factor_id: r.get("factor_id")?,
-            created_at: r.get("created_at")?,
-            expires_at: r.get("expires_at")?,
-            mfa_at: r.get("mfa_at")?,
-            ip: r.get("ip")?,
-            user_agent: r.get("user_agent")?,
+            id: col.get("id")?,
+            token_hash: col.get("token_hash")?,
+            user_id: col.get("user_id")?,
+            aal: col.get("aal")?,
+            amr: col.get("amr")?,
+            factor_id: col.get("factor_id")?,
+            created_at: col.get("created_at")?,
+            expires_at: col.get("expires_at")?,
+            mfa_at: col.get("mfa_at")?,
+            ip: col.get("ip")?,
+            user_agent: col.get("user_agent")?,
         })
     }
 }

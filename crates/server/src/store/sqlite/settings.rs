@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::store::settings`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::StoreError;
 use crate::store::settings::*;
 use rusqlite::OptionalExtension;
@@ -11,13 +12,14 @@ impl SettingsStore for Sqlite {
         self.read(|c| {
             c.prepare_cached(SELECT)?
                 .query_row([org_id], |r| {
+                    let mut col = ByName::new(r);
                     Ok(OrgSettingsRow {
-                        org_id: r.get("org_id")?,
-                        allow_qr_redisplay: r.get("allow_qr_redisplay")?,
-                        remember_devices: r.get("remember_devices")?,
-                        confirm_first_app_by_email: r.get("confirm_first_app_by_email")?,
-                        updated_at: r.get("updated_at")?,
-                        updated_by: r.get("updated_by")?,
+                        org_id: col.get("org_id")?,
+                        allow_qr_redisplay: col.get("allow_qr_redisplay")?,
+                        remember_devices: col.get("remember_devices")?,
+                        confirm_first_app_by_email: col.get("confirm_first_app_by_email")?,
+                        updated_at: col.get("updated_at")?,
+                        updated_by: col.get("updated_by")?,
                     })
                 })
                 .optional()

@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::store::users`].
 
 use super::Sqlite;
+use super::columns::ByName;
 use crate::store::devices::DELETE_DEVICES_OF_USER;
 use crate::store::flows::DELETE_FLOWS_OF_USER;
 use crate::store::sessions::DELETE_OTHER_SESSIONS;
@@ -10,18 +11,19 @@ use rusqlite::OptionalExtension;
 
 impl UserRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
         Ok(UserRow {
-            id: r.get("id")?,
-            org_id: r.get("org_id")?,
-            org_slug: r.get("org_slug")?,
-            username: r.get("username")?,
-            email: r.get("email")?,
-            role: r.get("role")?,
-            federated: r.get("federated")?,
-            password_hash: r.get("password_hash")?,
-            created_at: r.get("created_at")?,
-            last_login_at: r.get("last_login_at")?,
-            last_login_ip: r.get("last_login_ip")?,
+            id: col.get("id")?,
+            org_id: col.get("org_id")?,
+            org_slug: col.get("org_slug")?,
+            username: col.get("username")?,
+            email: col.get("email")?,
+            role: col.get("role")?,
+            federated: col.get("federated")?,
+            password_hash: col.get("password_hash")?,
+            created_at: col.get("created_at")?,
+            last_login_at: col.get("last_login_at")?,
+            last_login_ip: col.get("last_login_ip")?,
         })
     }
 }
