@@ -65,8 +65,9 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 /// Gives each request an id of its own (never one the client sent: a client must not be
 /// able to write into another request's log lines), runs it inside a span that puts the
-/// id, method and route on every log line it causes, logs how it was answered, and
-/// returns the id as `X-Request-Id`.
+/// id on every log line it causes, logs how it was answered (method, route, status,
+/// latency: at error level for a 5xx, debug otherwise), and returns the id as
+/// `X-Request-Id`.
 async fn observe(req: Request, next: Next) -> Response {
     use tracing::Instrument;
     let id = uuid::Uuid::now_v7();
@@ -75,21 +76,20 @@ async fn observe(req: Request, next: Next) -> Response {
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .cloned();
-    let span = tracing::info_span!(
-        "request",
-        id = %id,
-        method = %req.method(),
-        route = route.as_ref().map_or("-", |r| r.as_str())
-    );
+    // Only the id is in the span, formatted once, on every log line the request causes;
+    // the method and route go on the line that says how it was answered.
+    let span = tracing::info_span!("request", id = %id);
+    let method = req.method().clone();
     let started = std::time::Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status().as_u16();
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let route = route.as_ref().map_or("-", |r| r.as_str());
     span.in_scope(|| {
         if status >= 500 {
-            tracing::error!(status, latency_ms = ms, "answered");
+            tracing::error!(%method, route, status, latency_ms = ms, "answered");
         } else {
-            tracing::debug!(status, latency_ms = ms, "answered");
+            tracing::debug!(%method, route, status, latency_ms = ms, "answered");
         }
     });
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
