@@ -12,7 +12,7 @@ use twofold_proto::AuditEvent;
 
 use crate::clock::Timestamp;
 use crate::mail::Mail;
-use crate::store::{AuditRow, UserRow};
+use crate::store::{AuditRow, Checked, UserRow};
 
 use super::sessions::Caller;
 use super::{DomainError, Result, Twofold};
@@ -38,6 +38,65 @@ pub(crate) fn current_origin() -> Origin {
     ORIGIN.try_with(Clone::clone).unwrap_or_default()
 }
 
+/// When and from where an attempt came: what the events it causes carry. Built before a
+/// check, so the rules the store runs inside its transaction can make their rows.
+#[derive(Clone, Debug)]
+pub(crate) struct AuditAt {
+    pub now: Timestamp,
+    pub origin: Origin,
+}
+
+impl AuditAt {
+    /// At `now`, from the current request's origin.
+    pub(crate) fn current(now: Timestamp) -> Self {
+        Self {
+            now,
+            origin: current_origin(),
+        }
+    }
+
+    /// Event `event` about `who`; `actor`: they did it themselves (a sign-in), else the
+    /// actor is unknown (a failed attempt).
+    pub(crate) fn row(
+        &self,
+        who: Checked<'_>,
+        event: &str,
+        actor: bool,
+        details: Value,
+    ) -> AuditRow {
+        AuditRow {
+            id: Twofold::new_id(),
+            org_id: who.org_id.to_owned(),
+            at: self.now.as_millis(),
+            event: event.to_owned(),
+            actor_id: actor.then(|| who.user_id.to_owned()),
+            subject_id: Some(who.user_id.to_owned()),
+            ip: self.origin.ip.clone(),
+            user_agent: self.origin.user_agent.clone(),
+            details: details.to_string(),
+        }
+    }
+
+    /// A failed attempt's events: `event` with `details`, and `mfa.locked` if attempt
+    /// number `attempt` locked `who` until `lock` (Unix ms).
+    pub(crate) fn failed(
+        &self,
+        who: Checked<'_>,
+        attempt: i64,
+        event: &str,
+        details: Value,
+        lock: Option<i64>,
+    ) -> Vec<AuditRow> {
+        let mut rows = vec![self.row(who, event, false, details)];
+        if let Some(until) = lock {
+            let secs = self.now.secs_until(Timestamp::from_millis(until));
+            let details = serde_json::json!({"attempt": attempt, "locked_for_secs": secs});
+            rows.push(self.row(who, "mfa.locked", false, details));
+        }
+        rows
+    }
+}
+
 /// The most events one page holds.
 pub const MAX_PAGE: u32 = 500;
 /// A page's size when the caller does not say.
@@ -56,10 +115,13 @@ impl Twofold {
     /// Stores `e`. The action it describes has already happened, so a failure to store
     /// it is logged, not returned: the caller's answer must match what was done.
     pub(crate) async fn record(&self, e: Event<'_>) {
-        let event = e.event;
-        let row = self.audit_row(e);
-        if let Err(err) = self.store.insert_audit(&row).await {
-            tracing::error!(event, error = %err, "audit event not stored");
+        self.record_row(&self.audit_row(e)).await;
+    }
+
+    /// Stores `row`; like [`Twofold::record`], a failure is logged, not returned.
+    pub(crate) async fn record_row(&self, row: &AuditRow) {
+        if let Err(err) = self.store.insert_audit(row).await {
+            tracing::error!(event = row.event, error = %err, "audit event not stored");
         }
     }
 

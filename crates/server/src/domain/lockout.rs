@@ -24,14 +24,12 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
-use super::audit::Event;
+use super::audit::AuditAt;
 use super::{DomainError, Result, Twofold};
 use crate::clock::Timestamp;
 use crate::config::Security;
 use crate::mail::{Mail, messages};
-use crate::store::{Reservation, UserRow};
+use crate::store::{Checked, Reservation, UserRow};
 
 /// When attempt number `attempt` (1-based), if it fails, locks the user until.
 pub fn lock_until(security: &Security, now: Timestamp, attempt: i64) -> Option<Timestamp> {
@@ -93,23 +91,15 @@ impl Twofold {
         details: serde_json::Value,
     ) {
         let now = self.now();
-        self.record(Event {
+        let lock = lock_until(&self.security, now, attempt).map(Timestamp::as_millis);
+        let who = Checked {
+            user_id: &user.id,
             org_id: &user.org_id,
-            event,
-            actor_id: None,
-            subject_id: Some(&user.id),
-            details,
-        })
-        .await;
-        if let Some(until) = lock_until(&self.security, now, attempt) {
-            let locked = Event {
-                org_id: &user.org_id,
-                event: "mfa.locked",
-                actor_id: None,
-                subject_id: Some(&user.id),
-                details: json!({"attempt": attempt, "locked_for_secs": now.secs_until(until)}),
-            };
-            self.record(locked).await;
+        };
+        for row in AuditAt::current(now).failed(who, attempt, event, details, lock) {
+            self.record_row(&row).await;
+        }
+        if lock.is_some() {
             self.mailer.send(&self.lock_notice(&user.email, now), now);
         }
         self.attempt_failed(&user.id, attempt);

@@ -34,7 +34,7 @@ use crate::store::{
     OneTimeAccept, OneTimeCode, OneTimeOutcome, RuleError,
 };
 
-use super::audit::{Origin, current_origin};
+use super::audit::AuditAt;
 use super::confirm::{Compared, six_digits_typed};
 use super::email::{SIGN_IN, STEP_UP};
 use super::input::OtpCode;
@@ -185,10 +185,7 @@ impl Twofold {
             code: code.as_str().to_owned(),
             window: Window::symmetric(self.security.totp_window),
             security: self.security.clone(),
-            audit: AuditAt {
-                now,
-                origin: current_origin(),
-            },
+            audit: AuditAt::current(now),
             signs_in: session.is_some(),
         };
         let outcome = self
@@ -244,12 +241,18 @@ impl Twofold {
         purpose: Purpose<'_>,
         proof: Proof<'_>,
     ) -> Result<Verified> {
-        let (user, flow) = match purpose {
+        // Whose code, the flow it finishes if any, and what a mailed code for it was
+        // mailed for.
+        let (user, flow, mailed_for) = match purpose {
             Purpose::SignIn { flow } => {
                 let (flow, user) = self.live_flow(flow, FLOW_MFA).await?;
-                (user, Some(flow))
+                let mailed_for = (SIGN_IN, flow.id.clone());
+                (user, Some(flow), mailed_for)
             }
-            Purpose::Session(caller) => (caller.user.clone(), None),
+            Purpose::Session(caller) => {
+                let mailed_for = (STEP_UP, caller.session.id.clone());
+                (caller.user.clone(), None, mailed_for)
+            }
         };
         let method = proof.method();
         let typed = match proof {
@@ -273,35 +276,14 @@ impl Twofold {
             }
         };
         let attempt = self.reserve_attempt(&user.id).await?;
-        let now = self.now();
-        let who = Checked {
-            user_id: &user.id,
-            org_id: &user.org_id,
-        };
-        let audit = AuditAt {
-            now,
-            origin: current_origin(),
-        };
-        let (user_id, audit_at) = (user.id.as_str(), &audit);
-        let fail = |reason: &'static str| async move {
-            let lock = lock_until(&self.security, now, attempt).map(Timestamp::as_millis);
-            for row in audit_at.failed(who, attempt, reason, method, lock) {
-                if let Err(e) = self.store.insert_audit(&row).await {
-                    tracing::error!(event = row.event, error = %e, "audit event not stored");
-                }
-            }
-            self.after_failed_attempt(user_id, attempt, lock.is_some())
-                .await;
+        // A failed attempt is recorded as any failed second-factor attempt is.
+        let fail = |reason: &'static str| {
+            let details = failure(attempt, reason, method);
+            self.failed_attempt(&user, attempt, "mfa.failed", details)
         };
         let (code, factor_id) = match typed {
             Typed::Mailed { factor, code } => {
-                let (use_, bound_to) = match (&flow, purpose) {
-                    (Some(flow), _) => (SIGN_IN, flow.id.clone()),
-                    (None, Purpose::Session(caller)) => (STEP_UP, caller.session.id.clone()),
-                    (None, Purpose::SignIn { .. }) => {
-                        return Err(DomainError::Internal("a sign-in without its flow".into()));
-                    }
-                };
+                let (use_, bound_to) = mailed_for;
                 match self
                     .compare_confirmation(&user.id, use_, &code, Some(&bound_to))
                     .await?
@@ -338,6 +320,7 @@ impl Twofold {
             }
         };
         let amr = proof.amr();
+        let now = self.now();
         let (finish, session, events) = match flow {
             Some(flow) => {
                 let (mut row, session) = self.new_session(&user.id, amr, 2)?;
@@ -346,7 +329,12 @@ impl Twofold {
                     flow: flow.token_hash,
                     session: Box::new(row),
                 };
-                let events = audit.accepted(who, amr, method, factor_id.as_deref());
+                let who = Checked {
+                    user_id: &user.id,
+                    org_id: &user.org_id,
+                };
+                let audit = AuditAt::current(now);
+                let events = signed_in(&audit, who, amr, method, factor_id.as_deref());
                 (finish, Some(session), events)
             }
             None => {
@@ -413,78 +401,25 @@ enum Typed {
     Recovery(RecoveryCode),
 }
 
-/// When and from where an attempt came: what its audit events carry.
-#[derive(Clone)]
-struct AuditAt {
-    now: Timestamp,
-    origin: Origin,
+/// `signin.succeeded`, as every kind of second factor records it.
+fn signed_in(
+    audit: &AuditAt,
+    who: Checked<'_>,
+    amr: &[&str],
+    method: Method,
+    factor_id: Option<&str>,
+) -> Vec<AuditRow> {
+    let method = method_name(method);
+    let details = match factor_id {
+        Some(id) => json!({"amr": amr, "method": method, "factor_id": id}),
+        None => json!({"amr": amr, "method": method}),
+    };
+    vec![audit.row(who, "signin.succeeded", true, details)]
 }
 
-impl AuditAt {
-    fn row(
-        &self,
-        who: Checked<'_>,
-        event: &str,
-        actor: bool,
-        details: serde_json::Value,
-    ) -> AuditRow {
-        AuditRow {
-            id: Twofold::new_id(),
-            org_id: who.org_id.to_owned(),
-            at: self.now.as_millis(),
-            event: event.to_owned(),
-            // The user did a sign-in; a failure's actor is unknown.
-            actor_id: actor.then(|| who.user_id.to_owned()),
-            subject_id: Some(who.user_id.to_owned()),
-            ip: self.origin.ip.clone(),
-            user_agent: self.origin.user_agent.clone(),
-            details: details.to_string(),
-        }
-    }
-
-    /// `mfa.failed`, and `mfa.locked` if attempt `attempt` locked the user until `lock`.
-    fn failed(
-        &self,
-        who: Checked<'_>,
-        attempt: i64,
-        reason: &str,
-        method: Method,
-        lock: Option<i64>,
-    ) -> Vec<AuditRow> {
-        let method = method_name(method);
-        let mut rows = vec![self.row(
-            who,
-            "mfa.failed",
-            false,
-            json!({"attempt": attempt, "reason": reason, "method": method}),
-        )];
-        if let Some(until) = lock {
-            let secs = ((until - self.now.as_millis()).max(0) + 999) / 1000;
-            rows.push(self.row(
-                who,
-                "mfa.locked",
-                false,
-                json!({"attempt": attempt, "locked_for_secs": secs}),
-            ));
-        }
-        rows
-    }
-
-    /// `signin.succeeded`.
-    fn accepted(
-        &self,
-        who: Checked<'_>,
-        amr: &[&str],
-        method: Method,
-        factor_id: Option<&str>,
-    ) -> Vec<AuditRow> {
-        let method = method_name(method);
-        let details = match factor_id {
-            Some(id) => json!({"amr": amr, "method": method, "factor_id": id}),
-            None => json!({"amr": amr, "method": method}),
-        };
-        vec![self.row(who, "signin.succeeded", true, details)]
-    }
+/// The details of `mfa.failed`, as every kind of second factor records it.
+fn failure(attempt: i64, reason: &str, method: Method) -> serde_json::Value {
+    json!({"attempt": attempt, "reason": reason, "method": method_name(method)})
 }
 
 /// The domain's rules for an app's code, run inside the store's check.
@@ -526,15 +461,21 @@ impl CheckRules for AppCodeRules {
         } else {
             "invalid_code"
         };
+        let details = failure(attempt, reason, Method::Totp);
         self.audit
-            .failed(who, attempt, reason, Method::Totp, locked_until)
+            .failed(who, attempt, "mfa.failed", details, locked_until)
     }
 
     fn accepted(&self, who: Checked<'_>, factor_id: &str) -> Vec<AuditRow> {
         if !self.signs_in {
             return Vec::new();
         }
-        self.audit
-            .accepted(who, &["pwd", "otp"], Method::Totp, Some(factor_id))
+        signed_in(
+            &self.audit,
+            who,
+            &["pwd", "otp"],
+            Method::Totp,
+            Some(factor_id),
+        )
     }
 }

@@ -63,6 +63,13 @@ pub fn router(twofold: Twofold, limits: &HttpLimits) -> Router {
 /// and find every log line of that request by it.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// Request id `id` as the value of [`REQUEST_ID`] (a hyphenated UUID, always a valid
+/// header value; `None` would only mean a bug, and then the header is left out).
+pub(crate) fn request_id_value(id: uuid::Uuid) -> Option<HeaderValue> {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes()).ok()
+}
+
 /// Gives each request an id of its own (never one the client sent: a client must not be
 /// able to write into another request's log lines), runs it inside a span that puts the
 /// id on every log line it causes, logs how it was answered (method, route, status,
@@ -92,8 +99,7 @@ async fn observe(req: Request, next: Next) -> Response {
             tracing::debug!(%method, route, status, latency_ms = ms, "answered");
         }
     });
-    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    if let Ok(v) = HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes()) {
+    if let Some(v) = request_id_value(id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
     res

@@ -187,11 +187,6 @@ impl Store {
         })
     }
 
-    /// The engine's name, for logs.
-    pub fn engine(&self) -> &'static str {
-        self.name()
-    }
-
     /// Deletes sign-in flows, sessions and mailed codes that expired before `now`, and
     /// password failures not added to for a day.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {

@@ -12,7 +12,7 @@ conformance! {
             Store::Sqlite(_) => "sqlite",
             Store::Postgres(_) => "postgres",
         };
-        assert_eq!(store.engine(), want);
+        assert_eq!(store.name(), want);
         assert_eq!(store.name(), want);
     }
 

@@ -88,20 +88,13 @@ fn check_code(c: &Connection, mut check: CodeCheck) -> Result<CheckOutcome, Stor
         org_id: &org_id,
     };
     let mut verdicts = Verdicts::new();
+    let mut failed = None;
     for f in &factors {
         let step = match verdicts.evaluate(check.rules.as_mut(), f) {
             Ok(step) => step,
             Err(e) => {
-                c.prepare_cached(RECORD_FAILURE)?
-                    .execute(rusqlite::params![
-                        attempt,
-                        new_lock.or(locked_until),
-                        user_id
-                    ])?;
-                for row in check.rules.failed(who, attempt, false, new_lock) {
-                    insert_audit_sqlite(c, &row)?;
-                }
-                return Ok(CheckOutcome::RulesFailed(e));
+                failed = Some(e);
+                break;
             }
         };
         let Some((step, drift)) = step else {
@@ -131,17 +124,21 @@ fn check_code(c: &Connection, mut check: CodeCheck) -> Result<CheckOutcome, Stor
             new_lock.or(locked_until),
             user_id
         ])?;
-    if let Some((factor, step)) = &verdicts.resync {
+    let matched = verdicts.matched && failed.is_none();
+    if let (Some((factor, step)), None) = (&verdicts.resync, &failed) {
         c.prepare_cached(NOTE_RESYNC)?
             .execute(rusqlite::params![step, check.now, factor])?;
     }
-    for row in check.rules.failed(who, attempt, verdicts.matched, new_lock) {
+    for row in check.rules.failed(who, attempt, matched, new_lock) {
         insert_audit_sqlite(c, &row)?;
+    }
+    if let Some(e) = failed {
+        return Ok(CheckOutcome::RulesFailed(e));
     }
     Ok(CheckOutcome::Failed {
         user_id: user_id.clone(),
         attempt,
-        matched: verdicts.matched,
+        matched,
         locked_until: new_lock,
     })
 }

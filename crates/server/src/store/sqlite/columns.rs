@@ -2,9 +2,9 @@
 //! the SELECT put it, so reordering a SELECT cannot swap two fields.
 //!
 //! rusqlite's `Row::get("name")` looks the name up among all the columns on every call,
-//! through the C API: a 21-column factor row costs some 200 lookups. This reads the
-//! names once per row and tries the column after the last one read first (fields are
-//! usually read in the SELECT's order), so a row costs one pass.
+//! through the C API: a 21-column factor row costs some 200 lookups. This tries the
+//! column after the last one read first (fields are usually read in the SELECT's order),
+//! so a row costs one name comparison per field, and falls back to rusqlite's lookup.
 
 use rusqlite::Row;
 use rusqlite::types::FromSql;
@@ -13,28 +13,20 @@ use crate::store::UnknownValue;
 
 pub(crate) struct ByName<'r, 's> {
     row: &'r Row<'s>,
-    names: Vec<&'r str>,
     next: usize,
 }
 
 impl<'r, 's> ByName<'r, 's> {
     pub(crate) fn new(row: &'r Row<'s>) -> Self {
-        Self {
-            row,
-            names: row.as_ref().column_names(),
-            next: 0,
-        }
+        Self { row, next: 0 }
     }
 
     /// Column `name`'s value.
     pub(crate) fn get<T: FromSql>(&mut self, name: &str) -> rusqlite::Result<T> {
-        let at = match self.names.get(self.next) {
-            Some(n) if n.eq_ignore_ascii_case(name) => self.next,
-            _ => self
-                .names
-                .iter()
-                .position(|n| n.eq_ignore_ascii_case(name))
-                .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))?,
+        let stmt = self.row.as_ref();
+        let at = match stmt.column_name(self.next) {
+            Ok(n) if n.eq_ignore_ascii_case(name) => self.next,
+            _ => stmt.column_index(name)?,
         };
         self.next = at + 1;
         self.row.get(at)
