@@ -257,7 +257,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     // An offline command may use every core for plain passwords' hashes.
                     config.security.password_hash_concurrency =
                         std::thread::available_parallelism().map_or(1, |n| n.get());
-                    Twofold::open(&config, Arc::new(SystemClock)).await?
+                    twofold_server::open(&config, Arc::new(SystemClock)).await?
                 };
                 import::import(&tf, &org, &file, dry_run).await
             }
@@ -307,7 +307,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn open(config: &Config) -> Result<Twofold, Failure> {
-    Ok(Twofold::open_for_admin(config, Arc::new(SystemClock)).await?)
+    Ok(twofold_server::open_for_admin(config, Arc::new(SystemClock)).await?)
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {

@@ -65,7 +65,9 @@ fn token_hash(kind: u8, i: usize) -> Vec<u8> {
 /// A store holding `users` users, each with an active factor and one open flow.
 async fn populated(users: usize) -> (Store, PathBuf) {
     let path = temp_db(users);
-    let store = Store::open(&Database::Sqlite(path.clone())).await.unwrap();
+    let store = twofold_server::store::open(&Database::Sqlite(path.clone()))
+        .await
+        .unwrap();
     store
         .insert_org(&OrgRow {
             id: "org".into(),

@@ -24,6 +24,31 @@ pub enum StartError {
     },
 }
 
+/// Opens the service as a server does: the data directory (private), the database, and
+/// the secret key checked against the one the database was set up with.
+pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold, DomainError> {
+    private_data_dir(config)?;
+    let store = crate::store::open(&config.database).await?;
+    Twofold::open(config, store, clock).await
+}
+
+/// Opens the service for the offline operator commands, which need no secret key.
+pub async fn open_for_admin(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Twofold, DomainError> {
+    private_data_dir(config)?;
+    let store = crate::store::open(&config.database).await?;
+    Twofold::open_for_admin(config, store, clock).await
+}
+
+/// Created (mode 0700) before the database opens, so a new SQLite file is born private.
+fn private_data_dir(config: &Config) -> Result<(), DomainError> {
+    crate::files::private_data_dir(&config.data_dir).map_err(|e| {
+        DomainError::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
+    })
+}
+
 /// How long a stopping server waits for queued mail.
 const MAIL_DRAIN: Duration = Duration::from_secs(10);
 
@@ -36,7 +61,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Application, StartError> {
-        let twofold = Twofold::open(config, clock).await?;
+        let twofold = open(config, clock).await?;
         let bind_err = |source| StartError::Bind {
             addr: config.listen,
             source,

@@ -15,7 +15,7 @@ pub mod mail;
 pub mod qr;
 pub mod store;
 
-pub use app::{Application, StartError, shutdown_signal};
+pub use app::{Application, StartError, open, open_for_admin, shutdown_signal};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{Config, ConfigError, Flags};
 pub use domain::{DomainError, Twofold};

@@ -137,7 +137,7 @@ impl Twofold {
     /// Opens the database for a server: loads the secret key and checks that it is the
     /// key this database was set up with, so a misconfigured process refuses to start
     /// instead of refusing every sign-in.
-    pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold> {
+    pub async fn open(config: &Config, store: Store, clock: Arc<dyn Clock>) -> Result<Twofold> {
         crate::files::private_data_dir(&config.data_dir).map_err(|e| {
             DomainError::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
@@ -146,7 +146,6 @@ impl Twofold {
             None => SecretKey::load_or_create(&config.data_dir)?,
         };
         let keys = KeyRing::new(key);
-        let store = Store::open(&config.database).await?;
         // Checked before registering our own key: a process with a stray key must not
         // leave it behind for the next start to trip over.
         for id in store.secret_key_ids().await? {
@@ -182,9 +181,12 @@ impl Twofold {
 
     /// Opens the database for the offline admin commands, which never touch TOTP secrets
     /// and so need no key: a throwaway one stands in, never stored or registered.
-    pub async fn open_for_admin(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold> {
+    pub async fn open_for_admin(
+        config: &Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Twofold> {
         let keys = KeyRing::new(SecretKey::parse(&SecretKey::generate_text()?)?);
-        let store = Store::open(&config.database).await?;
         Self::assemble(config, clock, store, keys)
     }
 

@@ -2,7 +2,7 @@
 
 use super::StoreError;
 
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AuditRow {
     pub id: String,
     pub org_id: String,

@@ -3,7 +3,7 @@
 
 use super::{Store, StoreError};
 
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConfirmationRow {
     pub user_id: String,
     pub purpose: String,

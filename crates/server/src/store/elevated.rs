@@ -3,7 +3,7 @@
 
 use super::{Store, StoreError};
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ElevatedRow {
     pub id: String,
     pub token_hash: Vec<u8>,
@@ -19,7 +19,7 @@ pub struct ElevatedRow {
     pub used_at: Option<i64>,
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct ApiKeyRow {
     pub id: String,
     pub org_id: String,

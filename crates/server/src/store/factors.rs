@@ -4,14 +4,12 @@
 
 use super::{Store, StoreError};
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct FactorRow {
     pub id: String,
     pub user_id: String,
-    #[sqlx(try_from = "String")]
     pub kind: FactorKind,
     pub name: String,
-    #[sqlx(try_from = "String")]
     pub status: FactorState,
     /// TOTP only.
     pub secret_key_id: Option<String>,

@@ -2,7 +2,7 @@
 
 use super::StoreError;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct FlowRow {
     pub id: String,
     pub token_hash: Vec<u8>,

@@ -32,8 +32,7 @@ pub mod sqlite;
 mod users;
 
 use std::ops::Deref;
-
-use crate::config::Database;
+use std::sync::Arc;
 
 pub use audit::{AuditCursor, AuditRow, AuditStore};
 pub use code_check::{
@@ -116,10 +115,9 @@ pub enum StoreError {
     Connect(String),
     #[error("database migration failed: {0}")]
     Migrate(String),
+    /// The engine's driver failed (its error kept opaque: the domain knows no driver).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
-    Postgres(sqlx::Error),
+    Database(EngineError),
     /// The transaction a write was part of did not commit.
     #[error("database commit failed: {0}")]
     Commit(String),
@@ -134,57 +132,63 @@ pub enum StoreError {
     Closed,
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            // The same answer as a closed SQLite store's.
-            sqlx::Error::PoolClosed => StoreError::Closed,
-            e => StoreError::Postgres(e),
+/// A driver's error, boxed, with the one fact the store's callers act on.
+#[derive(Debug)]
+pub struct EngineError {
+    source: Box<dyn std::error::Error + Send + Sync>,
+    unique_violation: bool,
+}
+
+impl EngineError {
+    /// Wraps an engine's error; `unique_violation` says whether it broke a uniqueness
+    /// constraint (only the engine can tell).
+    pub fn new(
+        source: impl std::error::Error + Send + Sync + 'static,
+        unique_violation: bool,
+    ) -> Self {
+        EngineError {
+            source: Box::new(source),
+            unique_violation,
         }
+    }
+
+    pub fn is_unique_violation(&self) -> bool {
+        self.unique_violation
+    }
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.source.fmt(f)
     }
 }
 
 impl StoreError {
     /// Turns a unique violation into [`StoreError::Duplicate`]; the caller names the
     /// constraint because SQLite does not report names, only kinds.
-    fn unique_as(e: impl Into<StoreError>, constraint: &'static str) -> Self {
-        match e.into() {
-            StoreError::Postgres(e) if postgres::is_unique_violation(&e) => {
-                Self::Duplicate(constraint)
-            }
-            StoreError::Sqlite(e) if sqlite::is_unique_violation(&e) => Self::Duplicate(constraint),
+    pub fn unique_as(self, constraint: &'static str) -> Self {
+        match self {
+            StoreError::Database(e) if e.is_unique_violation() => Self::Duplicate(constraint),
             other => other,
         }
     }
 }
 
-/// The database: one of the two engines, used through the store traits (see [`prelude`]).
+/// The database, whichever engine holds it, used through the store traits; cheap to clone.
 #[derive(Clone, Debug)]
-pub enum Store {
-    Sqlite(Sqlite),
-    Postgres(Postgres),
-}
+pub struct Store(Arc<dyn Engine>);
 
 impl Deref for Store {
     type Target = dyn Engine;
 
     fn deref(&self) -> &Self::Target {
-        match self {
-            Store::Sqlite(db) => db,
-            Store::Postgres(db) => db,
-        }
+        &*self.0
     }
 }
 
 impl Store {
-    /// Opens the database (creating a SQLite file if needed) and brings its schema up to
-    /// date.
-    pub async fn open(db: &Database) -> Result<Store, StoreError> {
-        Ok(match db {
-            // Opening and migrating a local file takes milliseconds.
-            Database::Sqlite(path) => Store::Sqlite(Sqlite::open(path)?),
-            Database::Postgres(url) => Store::Postgres(Postgres::open(url).await?),
-        })
+    pub fn new(engine: impl Engine + 'static) -> Store {
+        Store(Arc::new(engine))
     }
 
     /// Deletes sign-in flows, sessions and mailed codes that expired before `now`, and
@@ -194,4 +198,14 @@ impl Store {
         let failures = self.purge_password_failures(now - DAY_MS).await?;
         Ok(failures + self.purge_expired_rows(now).await?)
     }
+}
+
+/// Opens the database (creating a SQLite file if needed) and brings its schema up to date.
+pub async fn open(db: &crate::config::Database) -> Result<Store, StoreError> {
+    use crate::config::Database;
+    Ok(match db {
+        // Opening and migrating a local file takes milliseconds.
+        Database::Sqlite(path) => Store::new(Sqlite::open(path)?),
+        Database::Postgres(url) => Store::new(Postgres::open(url).await?),
+    })
 }

@@ -2,7 +2,7 @@
 
 use super::StoreError;
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct OrgRow {
     pub id: String,
     pub slug: String,

@@ -2,7 +2,7 @@
 
 use super::StoreError;
 
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PolicyRow {
     pub org_id: String,
     pub required: bool,

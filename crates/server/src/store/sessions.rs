@@ -3,7 +3,7 @@
 
 use super::{Store, StoreError};
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct SessionRow {
     pub id: String,
     pub token_hash: Vec<u8>,

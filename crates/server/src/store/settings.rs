@@ -2,7 +2,7 @@
 
 use super::StoreError;
 
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrgSettingsRow {
     pub org_id: String,
     pub allow_qr_redisplay: bool,

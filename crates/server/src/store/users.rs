@@ -2,7 +2,7 @@
 
 use super::{Store, StoreError};
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct UserRow {
     pub id: String,
     pub org_id: String,

@@ -123,7 +123,7 @@ impl TestDb {
             uuid::Uuid::new_v4().simple()
         ));
         let database = Database::Sqlite(dir.join("twofold.db"));
-        let store = Store::open(&database).await.unwrap();
+        let store = twofold_server::store::open(&database).await.unwrap();
         TestDb {
             store,
             database,
@@ -150,7 +150,7 @@ impl TestDb {
         conn.close().await.unwrap();
         let sep = if base.contains('?') { '&' } else { '?' };
         let database = Database::Postgres(format!("{base}{sep}options=-c%20search_path%3D{name}"));
-        let store = Store::open(&database).await.unwrap();
+        let store = twofold_server::store::open(&database).await.unwrap();
         TestDb {
             store,
             database,
@@ -160,7 +160,7 @@ impl TestDb {
 
     /// Another handle on the same database, as a restarted server would open it.
     pub async fn reopen(&self) -> Store {
-        Store::open(&self.database).await.unwrap()
+        twofold_server::store::open(&self.database).await.unwrap()
     }
 
     /// Closes the store and removes what the test made (reached only if the test passed).

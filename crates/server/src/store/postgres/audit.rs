@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::audit`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::audit::*;
@@ -28,7 +30,7 @@ pub(crate) async fn insert_audit_pg<'c>(
 impl AuditStore for Postgres {
     async fn insert_audit(&self, e: &AuditRow) -> Result<(), StoreError> {
         let p = &self.pool;
-        Ok(insert_audit_pg(p, e).await?)
+        Ok(insert_audit_pg(p, e).await.db()?)
     }
 
     async fn audit_cursor(
@@ -43,7 +45,8 @@ impl AuditStore for Postgres {
                 .bind(org_id)
                 .bind(id)
                 .fetch_optional(p)
-                .await?;
+                .await
+                .db()?;
             Ok(row.map(|(at, id)| AuditCursor { at, id }))
         }
     }
@@ -62,13 +65,15 @@ impl AuditStore for Postgres {
              ORDER BY at DESC, id DESC LIMIT $5"
         );
         let first_page = before.is_none();
-        Ok(sqlx::query_as::<_, AuditRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(org_id)
             .bind(at)
             .bind(&id)
             .bind(first_page)
             .bind(limit)
+            .try_map(AuditRow::from_pg)
             .fetch_all(p)
-            .await?)
+            .await
+            .db()?)
     }
 }

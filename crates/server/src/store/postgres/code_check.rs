@@ -1,6 +1,8 @@
 //! The PostgreSQL side of [`crate::store::code_check`]: one transaction that holds the
 //! user's row.
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use super::audit::insert_audit_pg;
 use super::sessions::insert_session_pg;
@@ -64,19 +66,21 @@ async fn check_code(p: &sqlx::PgPool, mut check: CodeCheck) -> Result<CheckOutco
             let found: Option<(String, i64)> = sqlx::query_as(FLOW_USER)
                 .bind(flow.as_slice())
                 .fetch_optional(p)
-                .await?;
+                .await
+                .db()?;
             match found {
                 Some((user_id, expires_at)) if expires_at > check.now => user_id,
                 _ => return Ok(CheckOutcome::FlowGone),
             }
         }
     };
-    let mut tx = p.begin().await?;
+    let mut tx = p.begin().await.db()?;
     let (failures, locked_until, org_id): (i64, Option<i64>, String) =
         sqlx::query_as(LOCK_STATE_AND_ORG_FOR_UPDATE)
             .bind(&user_id)
             .fetch_optional(&mut *tx)
-            .await?
+            .await
+            .db()?
             .ok_or(StoreError::Missing("user"))?;
     // Another request may have finished the flow while this one waited for the row: then
     // it is gone, and nothing is counted (as on SQLite, where they run one after another).
@@ -84,15 +88,18 @@ async fn check_code(p: &sqlx::PgPool, mut check: CodeCheck) -> Result<CheckOutco
         let live: Option<(String, i64)> = sqlx::query_as(FLOW_USER)
             .bind(flow.as_slice())
             .fetch_optional(&mut *tx)
-            .await?;
+            .await
+            .db()?;
         if live.is_none_or(|(_, expires_at)| expires_at <= check.now) {
             return Ok(CheckOutcome::FlowGone);
         }
     }
-    let rows = sqlx::query_as::<_, FactorRow>(&factors_of_user_sql())
+    let rows = sqlx::query(&factors_of_user_sql())
         .bind(&user_id)
+        .try_map(FactorRow::from_pg)
         .fetch_all(&mut *tx)
-        .await?;
+        .await
+        .db()?;
     let factors = candidates(rows, check.only.as_deref());
     if factors.is_empty() {
         return Ok(CheckOutcome::NoFactor);
@@ -125,7 +132,8 @@ async fn check_code(p: &sqlx::PgPool, mut check: CodeCheck) -> Result<CheckOutco
             .bind(drift)
             .bind(&f.id)
             .execute(&mut *tx)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1;
         if !claimed {
@@ -136,10 +144,13 @@ async fn check_code(p: &sqlx::PgPool, mut check: CodeCheck) -> Result<CheckOutco
             session.factor_id = Some(f.id.clone());
         }
         let audit = check.rules.accepted(who, &f.id);
-        if !write_finish(&mut tx, &check.finish, &user_id, check.now, &audit).await? {
+        if !write_finish(&mut tx, &check.finish, &user_id, check.now, &audit)
+            .await
+            .db()?
+        {
             return Ok(CheckOutcome::FlowGone);
         }
-        tx.commit().await?;
+        tx.commit().await.db()?;
         return Ok(CheckOutcome::Accepted {
             user_id: user_id.clone(),
             factor_id: f.id.clone(),
@@ -151,19 +162,21 @@ async fn check_code(p: &sqlx::PgPool, mut check: CodeCheck) -> Result<CheckOutco
         .bind(new_lock.or(locked_until))
         .bind(&user_id)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .db()?;
     if let (Some((factor, step)), None) = (&verdicts.resync, &failed) {
         sqlx::query(NOTE_RESYNC)
             .bind(step)
             .bind(check.now)
             .bind(factor)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .db()?;
     }
     for row in check.rules.failed(who, attempt, matched, new_lock) {
-        insert_audit_pg(&mut *tx, &row).await?;
+        insert_audit_pg(&mut *tx, &row).await.db()?;
     }
-    tx.commit().await?;
+    tx.commit().await.db()?;
     if let Some(e) = failed {
         return Ok(CheckOutcome::RulesFailed(e));
     }

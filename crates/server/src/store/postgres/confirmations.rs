@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::confirmations`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::confirmations::*;
@@ -23,7 +25,8 @@ impl ConfirmationsStore for Postgres {
             .bind(&row.bound_to)
             .bind(replaces_up_to)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }
@@ -35,11 +38,13 @@ impl ConfirmationsStore for Postgres {
     ) -> Result<Option<ConfirmationRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query_as::<_, ConfirmationRow>(SELECT)
+            Ok(sqlx::query(SELECT)
                 .bind(user_id)
                 .bind(purpose)
+                .try_map(ConfirmationRow::from_pg)
                 .fetch_optional(p)
-                .await?)
+                .await
+                .db()?)
         }
     }
 
@@ -54,7 +59,8 @@ impl ConfirmationsStore for Postgres {
             .bind(&row.purpose)
             .bind(&row.code_hash)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }

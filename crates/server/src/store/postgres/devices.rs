@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::devices`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::devices::*;
@@ -12,7 +14,7 @@ impl DevicesStore for Postgres {
             "INSERT INTO remembered_devices ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
         {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin().await.db()?;
             sqlx::query(&insert)
                 .bind(&d.id)
                 .bind(&d.token_hash)
@@ -23,13 +25,15 @@ impl DevicesStore for Postgres {
                 .bind(&d.ip)
                 .bind(&d.user_agent)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .db()?;
             sqlx::query(TRIM)
                 .bind(&d.user_id)
                 .bind(cap)
                 .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+                .await
+                .db()?;
+            tx.commit().await.db()?;
             Ok(())
         }
     }
@@ -43,11 +47,13 @@ impl DevicesStore for Postgres {
         let sql = format!(
             "SELECT {COLUMNS} FROM remembered_devices WHERE token_hash = $1 AND expires_at > $2"
         );
-        Ok(sqlx::query_as::<_, DeviceRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(hash)
             .bind(now)
+            .try_map(DeviceRow::from_pg)
             .fetch_optional(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn devices_of_user(&self, user_id: &str, now: i64) -> Result<Vec<DeviceRow>, StoreError> {
@@ -56,17 +62,24 @@ impl DevicesStore for Postgres {
             "SELECT {COLUMNS} FROM remembered_devices WHERE user_id = $1 AND expires_at > $2 \
              ORDER BY created_at DESC, id DESC"
         );
-        Ok(sqlx::query_as::<_, DeviceRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(user_id)
             .bind(now)
+            .try_map(DeviceRow::from_pg)
             .fetch_all(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn touch_device(&self, id: &str, now: i64) -> Result<(), StoreError> {
         let p = &self.pool;
         {
-            sqlx::query(TOUCH).bind(now).bind(id).execute(p).await?;
+            sqlx::query(TOUCH)
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await
+                .db()?;
             Ok(())
         }
     }

@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::elevated`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::elevated::*;
@@ -25,7 +27,8 @@ impl ElevatedStore for Postgres {
                 .bind(e.expires_at)
                 .bind(e.used_at)
                 .execute(p)
-                .await?;
+                .await
+                .db()?;
             Ok(())
         }
     }
@@ -33,10 +36,12 @@ impl ElevatedStore for Postgres {
     async fn elevated_by_token(&self, hash: &[u8]) -> Result<Option<ElevatedRow>, StoreError> {
         let p = &self.pool;
         let sql = format!("SELECT {ELEVATED_COLUMNS} FROM elevated_tokens WHERE token_hash = $1");
-        Ok(sqlx::query_as::<_, ElevatedRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(hash)
+            .try_map(ElevatedRow::from_pg)
             .fetch_optional(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn spend_elevated(&self, id: &str, now: i64) -> Result<bool, StoreError> {
@@ -45,7 +50,8 @@ impl ElevatedStore for Postgres {
             .bind(now)
             .bind(id)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }
@@ -64,7 +70,8 @@ impl ElevatedStore for Postgres {
                 .bind(k.created_at)
                 .bind(k.last_used_at)
                 .execute(p)
-                .await?;
+                .await
+                .db()?;
             Ok(())
         }
     }
@@ -73,25 +80,34 @@ impl ElevatedStore for Postgres {
         let p = &self.pool;
         let sql =
             format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created_at, id");
-        Ok(sqlx::query_as::<_, ApiKeyRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(org_id)
+            .try_map(ApiKeyRow::from_pg)
             .fetch_all(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn api_key_by_hash(&self, hash: &[u8]) -> Result<Option<ApiKeyRow>, StoreError> {
         let p = &self.pool;
         let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
-        Ok(sqlx::query_as::<_, ApiKeyRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(hash)
+            .try_map(ApiKeyRow::from_pg)
             .fetch_optional(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn touch_api_key(&self, id: &str, now: i64) -> Result<(), StoreError> {
         let p = &self.pool;
         {
-            sqlx::query(TOUCH_KEY).bind(now).bind(id).execute(p).await?;
+            sqlx::query(TOUCH_KEY)
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await
+                .db()?;
             Ok(())
         }
     }

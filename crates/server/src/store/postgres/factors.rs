@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::factors`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::factors::*;
@@ -37,24 +39,27 @@ impl FactorsStore for Postgres {
     ) -> Result<NewPending, StoreError> {
         let p = &self.pool;
         {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin().await.db()?;
             sqlx::query(LOCK_USER)
                 .bind(&f.user_id)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .db()?;
             let active: i64 = sqlx::query_scalar(COUNT_ACTIVE_APPS)
                 .bind(&f.user_id)
                 .fetch_one(&mut *tx)
-                .await?;
+                .await
+                .db()?;
             if active >= max_active {
                 return Ok(NewPending::TooMany { active });
             }
             sqlx::query(DELETE_PENDING_APPS)
                 .bind(&f.user_id)
                 .execute(&mut *tx)
-                .await?;
-            insert_factor_pg(&mut *tx, f).await?;
-            tx.commit().await?;
+                .await
+                .db()?;
+            insert_factor_pg(&mut *tx, f).await.db()?;
+            tx.commit().await.db()?;
             Ok(NewPending::Inserted)
         }
     }
@@ -62,16 +67,18 @@ impl FactorsStore for Postgres {
     async fn activate_factor(&self, a: &Activate) -> Result<Activation, StoreError> {
         let p = &self.pool;
         {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin().await.db()?;
             sqlx::query(LOCK_USER)
                 .bind(&a.user_id)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .db()?;
             if a.only_if_first
                 && sqlx::query_scalar::<_, bool>(ANY_ACTIVE)
                     .bind(&a.user_id)
                     .fetch_one(&mut *tx)
-                    .await?
+                    .await
+                    .db()?
             {
                 return Ok(Activation::NotFirst);
             }
@@ -81,7 +88,8 @@ impl FactorsStore for Postgres {
                 .bind(&a.id)
                 .bind(&a.user_id)
                 .execute(&mut *tx)
-                .await?
+                .await
+                .db()?
                 .rows_affected();
             if n != 1 {
                 return Ok(Activation::NotPending);
@@ -91,26 +99,29 @@ impl FactorsStore for Postgres {
                     .bind(&a.id)
                     .bind(&a.user_id)
                     .execute(&mut *tx)
-                    .await?;
+                    .await
+                    .db()?;
             }
-            tx.commit().await?;
+            tx.commit().await.db()?;
             Ok(Activation::Activated)
         }
     }
 
     async fn insert_factor(&self, f: &FactorRow) -> Result<(), StoreError> {
         let p = &self.pool;
-        let out = { insert_factor_pg(p, f).await.map_err(StoreError::from) };
-        out.map_err(|e| StoreError::unique_as(e, "factors_one_email_key"))
+        let out = { insert_factor_pg(p, f).await.db() };
+        out.map_err(|e| e.unique_as("factors_one_email_key"))
     }
 
     async fn factors_of_user(&self, user_id: &str) -> Result<Vec<FactorRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query_as::<_, FactorRow>(&factors_of_user_sql())
+            Ok(sqlx::query(&factors_of_user_sql())
                 .bind(user_id)
+                .try_map(FactorRow::from_pg)
                 .fetch_all(p)
-                .await?)
+                .await
+                .db()?)
         }
     }
 
@@ -121,11 +132,13 @@ impl FactorsStore for Postgres {
     ) -> Result<Option<FactorRow>, StoreError> {
         let p = &self.pool;
         let sql = format!("{SELECT_FACTOR} WHERE id = $1 AND user_id = $2");
-        Ok(sqlx::query_as::<_, FactorRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(id)
             .bind(user_id)
+            .try_map(FactorRow::from_pg)
             .fetch_optional(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn count_active_factors(&self, user_id: &str) -> Result<i64, StoreError> {
@@ -133,7 +146,8 @@ impl FactorsStore for Postgres {
         Ok(sqlx::query_scalar::<_, i64>(COUNT_ACTIVE)
             .bind(user_id)
             .fetch_one(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn set_next_secret(
@@ -150,7 +164,8 @@ impl FactorsStore for Postgres {
             .bind(sealed)
             .bind(id)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }
@@ -167,7 +182,8 @@ impl FactorsStore for Postgres {
             .bind(now)
             .bind(id)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }
@@ -177,12 +193,13 @@ impl FactorsStore for Postgres {
         const ACTIVE_ONE: &str =
             "SELECT 1 FROM factors WHERE id = $1 AND user_id = $2 AND status = 'active'";
         {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin().await.db()?;
             let found = sqlx::query(ACTIVE_ONE)
                 .bind(id)
                 .bind(user_id)
                 .fetch_optional(&mut *tx)
-                .await?
+                .await
+                .db()?
                 .is_some();
             if !found {
                 return Ok(false);
@@ -191,8 +208,9 @@ impl FactorsStore for Postgres {
                 .bind(id)
                 .bind(user_id)
                 .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+                .await
+                .db()?;
+            tx.commit().await.db()?;
             Ok(true)
         }
     }

@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::flows`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::flows::*;
@@ -17,7 +19,8 @@ impl FlowsStore for Postgres {
                 .bind(f.expires_at)
                 .bind(&f.purpose)
                 .execute(p)
-                .await?;
+                .await
+                .db()?;
             Ok(())
         }
     }
@@ -25,10 +28,12 @@ impl FlowsStore for Postgres {
     async fn flow_by_token(&self, token_hash: &[u8]) -> Result<Option<FlowRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query_as::<_, FlowRow>(FLOW_BY_TOKEN)
+            Ok(sqlx::query(FLOW_BY_TOKEN)
                 .bind(token_hash)
+                .try_map(FlowRow::from_pg)
                 .fetch_optional(p)
-                .await?)
+                .await
+                .db()?)
         }
     }
 
@@ -37,7 +42,8 @@ impl FlowsStore for Postgres {
         Ok(sqlx::query(DELETE_FLOW)
             .bind(token_hash)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }

@@ -1,6 +1,7 @@
 //! The PostgreSQL side of [`crate::store::import`].
 
 use super::Postgres;
+use super::{Db, pg};
 use crate::store::StoreError;
 use crate::store::import::*;
 use crate::store::postgres::factors::insert_factor_pg;
@@ -14,7 +15,8 @@ impl ImportStore for Postgres {
         Ok(sqlx::query_scalar::<_, String>(USERNAMES)
             .bind(org_id)
             .fetch_all(p)
-            .await?
+            .await
+            .db()?
             .into_iter()
             .collect())
     }
@@ -26,18 +28,18 @@ impl ImportStore for Postgres {
         let p = &self.pool;
         let last = batch.len().saturating_sub(1);
         {
-            let mut tx = p.begin().await.map_err(|e| (0, StoreError::from(e)))?;
+            let mut tx = p.begin().await.map_err(|e| (0, pg(e)))?;
             for (i, row) in batch.iter().enumerate() {
                 insert_user_pg(&mut *tx, &row.user)
                     .await
-                    .map_err(|e| (i, StoreError::unique_as(e, USERNAME_KEY)))?;
+                    .map_err(|e| (i, pg(e).unique_as(USERNAME_KEY)))?;
                 if let Some(f) = &row.factor {
                     insert_factor_pg(&mut *tx, f)
                         .await
-                        .map_err(|e| (i, StoreError::from(e)))?;
+                        .map_err(|e| (i, pg(e)))?;
                 }
             }
-            tx.commit().await.map_err(|e| (last, StoreError::from(e)))
+            tx.commit().await.map_err(|e| (last, pg(e)))
         }
     }
 }

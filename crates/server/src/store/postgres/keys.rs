@@ -1,5 +1,6 @@
 //! The PostgreSQL side of [`crate::store::keys`].
 
+use super::Db;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::keys::*;
@@ -19,11 +20,13 @@ impl KeysStore for Postgres {
                 .bind(check)
                 .bind(now)
                 .execute(p)
-                .await?;
+                .await
+                .db()?;
             Ok(sqlx::query_scalar::<_, Vec<u8>>(CHECK_VALUE)
                 .bind(id)
                 .fetch_one(p)
-                .await?)
+                .await
+                .db()?)
         }
     }
 
@@ -31,6 +34,7 @@ impl KeysStore for Postgres {
         let p = &self.pool;
         Ok(sqlx::query_scalar::<_, String>(KEY_IDS)
             .fetch_all(p)
-            .await?)
+            .await
+            .db()?)
     }
 }

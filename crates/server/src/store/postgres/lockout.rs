@@ -1,5 +1,6 @@
 //! The PostgreSQL side of [`crate::store::lockout`].
 
+use super::Db;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::lockout::*;
@@ -24,7 +25,8 @@ async fn reserve(
         let state = sqlx::query_as::<_, LockState>(LOCK_STATE)
             .bind(user_id)
             .fetch_optional(p)
-            .await?
+            .await
+            .db()?
             .ok_or(StoreError::Missing("user"))?;
         if let Some(until) = state.mfa_locked_until.filter(|&u| u > now) {
             return Ok(Reservation::Locked { until });
@@ -38,7 +40,8 @@ async fn reserve(
             .bind(state.mfa_failures)
             .bind(now)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1;
         if won {
@@ -68,7 +71,8 @@ impl LockoutStore for Postgres {
             sqlx::query_as::<_, LockState>(LOCK_STATE)
                 .bind(user_id)
                 .fetch_one(p)
-                .await?
+                .await
+                .db()?
                 .mfa_locked_until
         };
         Ok(until.filter(|&u| u > now))

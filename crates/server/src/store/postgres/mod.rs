@@ -23,11 +23,37 @@ pub(crate) mod orgs;
 pub(crate) mod password_throttle;
 pub(crate) mod policy;
 pub(crate) mod recovery;
+mod rows;
 pub(crate) mod sessions;
 pub(crate) mod settings;
 pub(crate) mod users;
 
-use crate::store::{EXPIRED, Engine, StoreError};
+pub(crate) use rows::FromPg;
+
+use crate::store::{EXPIRED, Engine, EngineError, StoreError};
+
+/// The store's error for a driver's.
+pub(crate) fn pg(e: sqlx::Error) -> StoreError {
+    match e {
+        // The same answer as a closed SQLite store's.
+        sqlx::Error::PoolClosed => StoreError::Closed,
+        e => {
+            let unique = is_unique_violation(&e);
+            StoreError::Database(EngineError::new(e, unique))
+        }
+    }
+}
+
+/// `.db()?` turns a driver's result into the store's.
+pub(crate) trait Db<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> Db<T> for Result<T, sqlx::Error> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(pg)
+    }
+}
 
 /// A handle on one PostgreSQL database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -56,7 +82,7 @@ impl Postgres {
 }
 
 /// True if `e` is a unique violation.
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
@@ -67,7 +93,7 @@ impl Engine for Postgres {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
         Ok(())
     }
 
@@ -81,7 +107,8 @@ impl Engine for Postgres {
             n += sqlx::query(sql)
                 .bind(now)
                 .execute(&self.pool)
-                .await?
+                .await
+                .db()?
                 .rows_affected();
         }
         Ok(n)
@@ -96,6 +123,6 @@ impl Engine for Postgres {
         for a in args {
             q = q.bind(*a);
         }
-        Ok(q.execute(&self.pool).await?.rows_affected())
+        Ok(q.execute(&self.pool).await.db()?.rows_affected())
     }
 }

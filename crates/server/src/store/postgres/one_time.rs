@@ -1,5 +1,6 @@
 //! The PostgreSQL side of [`crate::store::one_time`].
 
+use super::Db;
 use super::Postgres;
 use super::code_check::write_finish;
 use crate::store::code_check::Finish;
@@ -59,24 +60,27 @@ async fn flow_gone(tx: &mut sqlx::PgConnection, finish: &Finish) -> Result<bool,
 #[async_trait::async_trait]
 impl OneTimeStore for Postgres {
     async fn accept_one_time_code(&self, a: OneTimeAccept) -> Result<OneTimeOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.db()?;
         // A finished sign-in is `FlowGone` before anything else, as on SQLite; and a code
         // found used is checked again for that, since the request that used it may have
         // finished this very flow while this one waited for the code's row.
-        if flow_gone(&mut tx, &a.finish).await? {
+        if flow_gone(&mut tx, &a.finish).await.db()? {
             return Ok(OneTimeOutcome::FlowGone);
         }
-        if !use_up_pg(&mut tx, &a).await? {
-            if flow_gone(&mut tx, &a.finish).await? {
+        if !use_up_pg(&mut tx, &a).await.db()? {
+            if flow_gone(&mut tx, &a.finish).await.db()? {
                 return Ok(OneTimeOutcome::FlowGone);
             }
             return Ok(OneTimeOutcome::CodeUsed);
         }
-        if !write_finish(&mut tx, &a.finish, &a.user_id, a.now, &a.audit).await? {
+        if !write_finish(&mut tx, &a.finish, &a.user_id, a.now, &a.audit)
+            .await
+            .db()?
+        {
             // Rolled back with the code's use.
             return Ok(OneTimeOutcome::FlowGone);
         }
-        tx.commit().await?;
+        tx.commit().await.db()?;
         Ok(OneTimeOutcome::Accepted)
     }
 }

@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::orgs`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::orgs::*;
@@ -16,16 +18,18 @@ impl OrgsStore for Postgres {
             .execute(p)
             .await
             .map(|_| ())
-            .map_err(StoreError::from);
-        res.map_err(|e| StoreError::unique_as(e, "orgs_slug_key"))
+            .db();
+        res.map_err(|e| e.unique_as("orgs_slug_key"))
     }
 
     async fn org_by_slug(&self, slug: &str) -> Result<Option<OrgRow>, StoreError> {
         let p = &self.pool;
-        Ok(sqlx::query_as::<_, OrgRow>(ORG_BY_SLUG)
+        Ok(sqlx::query(ORG_BY_SLUG)
             .bind(slug)
+            .try_map(OrgRow::from_pg)
             .fetch_optional(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn set_org_miss_hash(
@@ -40,7 +44,8 @@ impl OrgsStore for Postgres {
                 .bind(miss_hash)
                 .bind(org_id)
                 .execute(p)
-                .await?;
+                .await
+                .db()?;
             Ok(())
         }
     }
@@ -48,7 +53,7 @@ impl OrgsStore for Postgres {
     async fn orgs_with_miss_hash(&self) -> Result<Vec<(String, String)>, StoreError> {
         let p = &self.pool;
         const SQL: &str = "SELECT id, miss_hash FROM orgs WHERE miss_hash IS NOT NULL";
-        Ok(sqlx::query_as(SQL).fetch_all(p).await?)
+        Ok(sqlx::query_as(SQL).fetch_all(p).await.db()?)
     }
 
     async fn org_holds_other_hashes(
@@ -65,6 +70,7 @@ impl OrgsStore for Postgres {
             .bind(i32::try_from(len).unwrap_or(i32::MAX))
             .bind(current)
             .fetch_one(p)
-            .await?)
+            .await
+            .db()?)
     }
 }

@@ -1,5 +1,6 @@
 //! The PostgreSQL side of [`crate::store::password_throttle`].
 
+use super::Db;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::password_throttle::*;
@@ -17,7 +18,8 @@ impl PasswordThrottleStore for Postgres {
                 .bind(slug)
                 .bind(username)
                 .fetch_optional(p)
-                .await?
+                .await
+                .db()?
                 .flatten())
         }
     }
@@ -31,22 +33,24 @@ impl PasswordThrottleStore for Postgres {
     ) -> Result<i64, StoreError> {
         let p = &self.pool;
         {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin().await.db()?;
             let n: i64 = sqlx::query_scalar(COUNT)
                 .bind(slug)
                 .bind(username)
                 .bind(now)
                 .fetch_one(&mut *tx)
-                .await?;
+                .await
+                .db()?;
             if let Some(until) = wait_until(n) {
                 sqlx::query(THROTTLE)
                     .bind(until)
                     .bind(slug)
                     .bind(username)
                     .execute(&mut *tx)
-                    .await?;
+                    .await
+                    .db()?;
             }
-            tx.commit().await?;
+            tx.commit().await.db()?;
             Ok(n)
         }
     }
@@ -56,7 +60,8 @@ impl PasswordThrottleStore for Postgres {
         Ok(sqlx::query(PURGE)
             .bind(before)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected())
     }
 }

@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::policy`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::policy::*;
@@ -8,10 +10,12 @@ use crate::store::policy::*;
 impl PolicyStore for Postgres {
     async fn mfa_policy(&self, org_id: &str) -> Result<Option<PolicyRow>, StoreError> {
         let p = &self.pool;
-        Ok(sqlx::query_as::<_, PolicyRow>(POLICY)
+        Ok(sqlx::query(POLICY)
             .bind(org_id)
+            .try_map(PolicyRow::from_pg)
             .fetch_optional(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn set_mfa_policy(
@@ -21,7 +25,7 @@ impl PolicyStore for Postgres {
     ) -> Result<u64, StoreError> {
         let pool = &self.pool;
         {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin().await.db()?;
             sqlx::query(UPSERT)
                 .bind(&policy.org_id)
                 .bind(policy.required)
@@ -29,17 +33,19 @@ impl PolicyStore for Postgres {
                 .bind(policy.updated_at)
                 .bind(&policy.updated_by)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .db()?;
             let ended = if end_sessions {
                 sqlx::query(END_ORG_SESSIONS)
                     .bind(&policy.org_id)
                     .execute(&mut *tx)
-                    .await?
+                    .await
+                    .db()?
                     .rows_affected()
             } else {
                 0
             };
-            tx.commit().await?;
+            tx.commit().await.db()?;
             Ok(ended)
         }
     }

@@ -1,5 +1,6 @@
 //! The PostgreSQL side of [`crate::store::recovery`].
 
+use super::Db;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::recovery::*;
@@ -13,11 +14,12 @@ impl RecoveryStore for Postgres {
     ) -> Result<(), StoreError> {
         let p = &self.pool;
         {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin().await.db()?;
             sqlx::query(DELETE_ALL)
                 .bind(user_id)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .db()?;
             for r in &rows {
                 sqlx::query(INSERT)
                     .bind(&r.id)
@@ -25,9 +27,10 @@ impl RecoveryStore for Postgres {
                     .bind(&r.code_hash)
                     .bind(r.created_at)
                     .execute(&mut *tx)
-                    .await?;
+                    .await
+                    .db()?;
             }
-            tx.commit().await?;
+            tx.commit().await.db()?;
             Ok(())
         }
     }
@@ -37,7 +40,11 @@ impl RecoveryStore for Postgres {
         user_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let p = &self.pool;
-        Ok(sqlx::query_as(UNUSED).bind(user_id).fetch_all(p).await?)
+        Ok(sqlx::query_as(UNUSED)
+            .bind(user_id)
+            .fetch_all(p)
+            .await
+            .db()?)
     }
 
     async fn count_unused_recovery_codes(&self, user_id: &str) -> Result<i64, StoreError> {
@@ -45,6 +52,7 @@ impl RecoveryStore for Postgres {
         Ok(sqlx::query_scalar(COUNT_UNUSED)
             .bind(user_id)
             .fetch_one(p)
-            .await?)
+            .await
+            .db()?)
     }
 }

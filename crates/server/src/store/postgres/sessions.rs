@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::sessions`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::sessions::*;
@@ -30,7 +32,7 @@ pub(crate) async fn insert_session_pg<'c>(
 impl SessionsStore for Postgres {
     async fn insert_session(&self, s: &SessionRow) -> Result<(), StoreError> {
         let p = &self.pool;
-        Ok(insert_session_pg(p, s).await?)
+        Ok(insert_session_pg(p, s).await.db()?)
     }
 
     async fn session_by_token(
@@ -40,11 +42,13 @@ impl SessionsStore for Postgres {
     ) -> Result<Option<SessionRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query_as::<_, SessionRow>(&by_token_sql())
+            Ok(sqlx::query(&by_token_sql())
                 .bind(token_hash)
                 .bind(now)
+                .try_map(SessionRow::from_pg)
                 .fetch_optional(p)
-                .await?)
+                .await
+                .db()?)
         }
     }
 
@@ -55,11 +59,13 @@ impl SessionsStore for Postgres {
     ) -> Result<Vec<SessionRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query_as::<_, SessionRow>(&of_user_sql())
+            Ok(sqlx::query(&of_user_sql())
                 .bind(user_id)
                 .bind(now)
+                .try_map(SessionRow::from_pg)
                 .fetch_all(p)
-                .await?)
+                .await
+                .db()?)
         }
     }
 
@@ -79,7 +85,8 @@ impl SessionsStore for Postgres {
             .bind(now)
             .bind(id)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }

@@ -1,5 +1,7 @@
 //! The PostgreSQL side of [`crate::store::settings`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
 use crate::store::StoreError;
 use crate::store::settings::*;
@@ -9,10 +11,12 @@ impl SettingsStore for Postgres {
     async fn org_settings(&self, org_id: &str) -> Result<Option<OrgSettingsRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query_as::<_, OrgSettingsRow>(SELECT)
+            Ok(sqlx::query(SELECT)
                 .bind(org_id)
+                .try_map(OrgSettingsRow::from_pg)
                 .fetch_optional(p)
-                .await?)
+                .await
+                .db()?)
         }
     }
 
@@ -27,7 +31,8 @@ impl SettingsStore for Postgres {
                 .bind(s.updated_at)
                 .bind(&s.updated_by)
                 .execute(p)
-                .await?;
+                .await
+                .db()?;
             Ok(())
         }
     }

@@ -1,14 +1,8 @@
 //! The PostgreSQL side of [`crate::store::users`].
 
+use super::Db;
+use super::FromPg;
 use super::Postgres;
-
-/// A row of [`USERS_OF_ORG`] on PostgreSQL.
-#[derive(sqlx::FromRow)]
-struct UserWithFactors {
-    #[sqlx(flatten)]
-    user: UserRow,
-    active_factors: i64,
-}
 
 use crate::store::devices::DELETE_DEVICES_OF_USER;
 use crate::store::flows::DELETE_FLOWS_OF_USER;
@@ -39,8 +33,8 @@ pub(crate) async fn insert_user_pg<'c>(
 impl UsersStore for Postgres {
     async fn insert_user(&self, u: &UserRow) -> Result<(), StoreError> {
         let p = &self.pool;
-        let res = insert_user_pg(p, u).await.map_err(StoreError::from);
-        res.map_err(|e| StoreError::unique_as(e, "users_org_username_key"))
+        let res = insert_user_pg(p, u).await.db();
+        res.map_err(|e| e.unique_as("users_org_username_key"))
     }
 
     async fn user_by_login(
@@ -50,38 +44,49 @@ impl UsersStore for Postgres {
     ) -> Result<Option<UserRow>, StoreError> {
         let p = &self.pool;
         let sql = format!("{SELECT_USER} WHERE o.slug = $1 AND u.username = $2");
-        Ok(sqlx::query_as::<_, UserRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(org_slug)
             .bind(username)
+            .try_map(UserRow::from_pg)
             .fetch_optional(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
         let p = &self.pool;
         let sql = format!("{SELECT_USER} WHERE u.id = $1");
-        Ok(sqlx::query_as::<_, UserRow>(&sql)
+        Ok(sqlx::query(&sql)
             .bind(id)
+            .try_map(UserRow::from_pg)
             .fetch_optional(p)
-            .await?)
+            .await
+            .db()?)
     }
 
     async fn users_of_org(&self, org_id: &str) -> Result<Vec<(UserRow, i64)>, StoreError> {
         let p = &self.pool;
-        Ok(sqlx::query_as::<_, UserWithFactors>(USERS_OF_ORG)
+        Ok(sqlx::query(USERS_OF_ORG)
             .bind(org_id)
+            .try_map(|r: sqlx::postgres::PgRow| {
+                let active: i64 = sqlx::Row::try_get(&r, "active_factors")?;
+                Ok((UserRow::from_pg(r)?, active))
+            })
             .fetch_all(p)
-            .await?
-            .into_iter()
-            .map(|r| (r.user, r.active_factors))
-            .collect())
+            .await
+            .db()?)
     }
 
     async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
         let p = &self.pool;
         const SQL: &str = "UPDATE users SET last_login_at = $1 WHERE id = $2";
         {
-            sqlx::query(SQL).bind(now).bind(user_id).execute(p).await?;
+            sqlx::query(SQL)
+                .bind(now)
+                .bind(user_id)
+                .execute(p)
+                .await
+                .db()?;
             Ok(())
         }
     }
@@ -98,7 +103,8 @@ impl UsersStore for Postgres {
             .bind(user_id)
             .bind(old)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }
@@ -113,7 +119,7 @@ impl UsersStore for Postgres {
         let p = &self.pool;
         const SET_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
         {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin().await.db()?;
             let changed = match old {
                 Some(old) => sqlx::query(REPLACE_PASSWORD_HASH)
                     .bind(new)
@@ -122,7 +128,8 @@ impl UsersStore for Postgres {
                 None => sqlx::query(SET_PASSWORD_HASH).bind(new).bind(user_id),
             }
             .execute(&mut *tx)
-            .await?
+            .await
+            .db()?
             .rows_affected();
             if changed != 1 {
                 return Ok(None);
@@ -131,18 +138,21 @@ impl UsersStore for Postgres {
                 .bind(user_id)
                 .bind(keep)
                 .execute(&mut *tx)
-                .await?
+                .await
+                .db()?
                 .rows_affected();
             let devices = sqlx::query(DELETE_DEVICES_OF_USER)
                 .bind(user_id)
                 .execute(&mut *tx)
-                .await?
+                .await
+                .db()?
                 .rows_affected();
             sqlx::query(DELETE_FLOWS_OF_USER)
                 .bind(user_id)
                 .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+                .await
+                .db()?;
+            tx.commit().await.db()?;
             Ok(Some((sessions, devices)))
         }
     }
@@ -159,21 +169,31 @@ impl UsersStore for Postgres {
             UNLOCK,
         ];
         {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin().await.db()?;
             // The user's row first, as every check of their codes takes it.
             sqlx::query(crate::store::factors::LOCK_USER)
                 .bind(user_id)
                 .execute(&mut *tx)
-                .await?;
-            let factors = sqlx::query(FACTORS).bind(user_id).execute(&mut *tx).await?;
+                .await
+                .db()?;
+            let factors = sqlx::query(FACTORS)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
             let sessions = sqlx::query(SESSIONS)
                 .bind(user_id)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .db()?;
             for sql in OTHERS {
-                sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+                sqlx::query(sql)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
             }
-            tx.commit().await?;
+            tx.commit().await.db()?;
             Ok((factors.rows_affected(), sessions.rows_affected()))
         }
     }
@@ -185,7 +205,8 @@ impl UsersStore for Postgres {
         Ok(sqlx::query(LOCKED)
             .bind(user_id)
             .execute(p)
-            .await?
+            .await
+            .db()?
             .rows_affected()
             == 1)
     }

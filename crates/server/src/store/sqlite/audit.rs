@@ -2,10 +2,11 @@
 
 use super::Sqlite;
 use super::columns::ByName;
+use super::columns::FromSqlite;
 use crate::store::StoreError;
 use crate::store::audit::*;
 
-impl AuditRow {
+impl FromSqlite for AuditRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let mut col = ByName::new(r);
         Ok(AuditRow {

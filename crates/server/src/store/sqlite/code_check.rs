@@ -3,10 +3,10 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::Sqlite;
 use super::audit::insert_audit_sqlite;
 use super::factors::factors_of_user_sqlite;
 use super::sessions::insert_session_sqlite;
+use super::{Error, Sqlite};
 use crate::store::code_check::*;
 use crate::store::factors::{CLAIM_TOTP_STEP, NOTE_RESYNC};
 use crate::store::flows::DELETE_FLOW;
@@ -49,7 +49,7 @@ pub(crate) fn write_finish(
 
 /// The whole check inside the writer's transaction: nothing else writes meanwhile, so
 /// what it reads first still holds when it writes.
-fn check_code(c: &Connection, mut check: CodeCheck) -> Result<CheckOutcome, StoreError> {
+fn check_code(c: &Connection, mut check: CodeCheck) -> Result<CheckOutcome, Error> {
     let user_id = match &check.finish {
         Finish::Claim { user_id } => user_id.clone(),
         Finish::SignIn { flow, .. } => {

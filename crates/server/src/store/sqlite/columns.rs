@@ -11,6 +11,11 @@ use rusqlite::types::FromSql;
 
 use crate::store::UnknownValue;
 
+/// A row type read from a SQLite row.
+pub(crate) trait FromSqlite: Sized {
+    fn from_sqlite(r: &Row<'_>) -> rusqlite::Result<Self>;
+}
+
 pub(crate) struct ByName<'r, 's> {
     row: &'r Row<'s>,
     next: usize,

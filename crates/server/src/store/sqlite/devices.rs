@@ -2,11 +2,12 @@
 
 use super::Sqlite;
 use super::columns::ByName;
+use super::columns::FromSqlite;
 use crate::store::StoreError;
 use crate::store::devices::*;
 use rusqlite::OptionalExtension;
 
-impl DeviceRow {
+impl FromSqlite for DeviceRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let mut col = ByName::new(r);
         Ok(DeviceRow {

@@ -2,11 +2,12 @@
 
 use super::Sqlite;
 use super::columns::ByName;
+use super::columns::FromSqlite;
 use crate::store::StoreError;
 use crate::store::elevated::*;
 use rusqlite::OptionalExtension;
 
-impl ElevatedRow {
+impl FromSqlite for ElevatedRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let mut col = ByName::new(r);
         Ok(ElevatedRow {
@@ -24,7 +25,7 @@ impl ElevatedRow {
     }
 }
 
-impl ApiKeyRow {
+impl FromSqlite for ApiKeyRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let mut col = ByName::new(r);
         Ok(ApiKeyRow {

@@ -28,6 +28,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use super::Error;
 use crate::store::StoreError;
 
 /// How long a connection waits for a lock another process holds (the admin CLI, a second
@@ -171,7 +172,7 @@ impl Sqlite {
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }
-        Ok(out?)
+        out.map_err(super::driver)
     }
 
     fn take_reader(&self) -> Result<Connection, StoreError> {
@@ -200,10 +201,10 @@ impl Sqlite {
 
     /// Runs `f` on the writer thread inside its own savepoint, and answers once the
     /// transaction holding it is committed. An `Err` from `f` rolls back its writes only.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(TypedJob {
@@ -253,7 +254,7 @@ struct TypedJob<F, T> {
 impl<F, T> Job for TypedJob<F, T>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
 {
     fn run(&mut self, conn: &Connection) -> bool {
         let Some(work) = self.work.take() else {
@@ -261,7 +262,8 @@ where
         };
         // A panic in one job must not take the writer thread (and every later write) down.
         let out = catch_unwind(AssertUnwindSafe(|| work(conn)))
-            .unwrap_or_else(|_| Err(StoreError::Commit("a write job panicked".into())));
+            .unwrap_or_else(|_| Err(StoreError::Commit("a write job panicked".into()).into()))
+            .map_err(StoreError::from);
         let ok = out.is_ok();
         self.out = Some(out);
         ok
@@ -399,7 +401,7 @@ mod tests {
     fn job<T, F>(f: F) -> (Box<dyn Job>, Answer<T>)
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = TypedJob {
@@ -410,7 +412,7 @@ mod tests {
         (Box::new(job), answer)
     }
 
-    fn insert(v: i64) -> impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static {
+    fn insert(v: i64) -> impl FnOnce(&Connection) -> Result<(), Error> + Send + 'static {
         move |c| {
             c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
             Ok(())
@@ -452,7 +454,7 @@ mod tests {
         d_answer.blocking_recv().unwrap().unwrap();
         let failed = b_answer.try_recv().unwrap();
         assert!(
-            matches!(&failed, Err(StoreError::Sqlite(e)) if is_unique_violation(e)),
+            matches!(&failed, Err(StoreError::Database(e)) if e.is_unique_violation()),
             "{failed:?}"
         );
         assert_eq!(values(&conn, "t"), [1, 3]);
@@ -488,7 +490,7 @@ mod tests {
     async fn a_job_that_panics_fails_alone_and_the_writer_goes_on() {
         let db = Sqlite::open(&temp_db()).unwrap();
         let panicked = db
-            .write(|_| -> Result<(), StoreError> { panic!("a bug in a write job") })
+            .write(|_| -> Result<(), Error> { panic!("a bug in a write job") })
             .await;
         assert!(
             matches!(panicked, Err(StoreError::Commit(_))),

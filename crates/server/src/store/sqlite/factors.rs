@@ -2,11 +2,12 @@
 
 use super::Sqlite;
 use super::columns::ByName;
+use super::columns::FromSqlite;
 use crate::store::StoreError;
 use crate::store::factors::*;
 use rusqlite::OptionalExtension;
 
-impl FactorRow {
+impl FromSqlite for FactorRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let mut col = ByName::new(r);
         Ok(FactorRow {
@@ -123,7 +124,7 @@ impl FactorsStore for Sqlite {
             let f = f.clone();
             self.write(move |c| Ok(insert_factor_sqlite(c, &f)?)).await
         };
-        out.map_err(|e| StoreError::unique_as(e, "factors_one_email_key"))
+        out.map_err(|e| e.unique_as("factors_one_email_key"))
     }
 
     async fn factors_of_user(&self, user_id: &str) -> Result<Vec<FactorRow>, StoreError> {

@@ -1,6 +1,6 @@
 //! The SQLite side of [`crate::store::import`].
 
-use super::Sqlite;
+use super::{Sqlite, driver};
 use crate::store::StoreError;
 use crate::store::import::*;
 use crate::store::sqlite::factors::insert_factor_sqlite;
@@ -29,9 +29,9 @@ impl ImportStore for Sqlite {
                 .write(move |c| {
                     for (i, row) in batch.iter().enumerate() {
                         insert_user_sqlite(c, &row.user)
-                            .map_err(|e| row_error(i, StoreError::unique_as(e, USERNAME_KEY)))?;
+                            .map_err(|e| row_error(i, driver(e).unique_as(USERNAME_KEY)))?;
                         if let Some(f) = &row.factor {
-                            insert_factor_sqlite(c, f).map_err(|e| row_error(i, e.into()))?;
+                            insert_factor_sqlite(c, f).map_err(|e| row_error(i, driver(e)))?;
                         }
                     }
                     Ok(())

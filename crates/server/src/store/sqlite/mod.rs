@@ -25,9 +25,43 @@ pub(crate) mod settings;
 pub(crate) mod users;
 
 pub use engine::Sqlite;
-pub(crate) use engine::is_unique_violation;
 
-use crate::store::{EXPIRED, Engine, StoreError};
+use crate::store::{EXPIRED, Engine, EngineError, StoreError};
+
+/// What work on a connection fails with, the driver's error or the store's own; it becomes
+/// a [`StoreError`] where a job's answer leaves the engine.
+#[derive(Debug)]
+pub(crate) enum Error {
+    Driver(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Driver(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<Error> for StoreError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Store(e) => e,
+            Error::Driver(e) => driver(e),
+        }
+    }
+}
+
+/// The store's error for a driver's.
+pub(crate) fn driver(e: rusqlite::Error) -> StoreError {
+    let unique = engine::is_unique_violation(&e);
+    StoreError::Database(EngineError::new(e, unique))
+}
 
 #[async_trait::async_trait]
 impl Engine for Sqlite {

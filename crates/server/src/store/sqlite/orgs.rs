@@ -22,7 +22,7 @@ impl OrgsStore for Sqlite {
             })
             .await
         };
-        res.map_err(|e| StoreError::unique_as(e, "orgs_slug_key"))
+        res.map_err(|e| e.unique_as("orgs_slug_key"))
     }
 
     async fn org_by_slug(&self, slug: &str) -> Result<Option<OrgRow>, StoreError> {

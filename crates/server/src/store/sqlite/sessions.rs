@@ -2,11 +2,12 @@
 
 use super::Sqlite;
 use super::columns::ByName;
+use super::columns::FromSqlite;
 use crate::store::StoreError;
 use crate::store::sessions::*;
 use rusqlite::OptionalExtension;
 
-impl SessionRow {
+impl FromSqlite for SessionRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let mut col = ByName::new(r);
         Ok(SessionRow {

@@ -2,6 +2,7 @@
 
 use super::Sqlite;
 use super::columns::ByName;
+use super::columns::FromSqlite;
 use crate::store::devices::DELETE_DEVICES_OF_USER;
 use crate::store::flows::DELETE_FLOWS_OF_USER;
 use crate::store::sessions::DELETE_OTHER_SESSIONS;
@@ -9,7 +10,7 @@ use crate::store::users::*;
 use crate::store::*;
 use rusqlite::OptionalExtension;
 
-impl UserRow {
+impl FromSqlite for UserRow {
     fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let mut col = ByName::new(r);
         Ok(UserRow {
@@ -50,7 +51,7 @@ impl UsersStore for Sqlite {
             let u = u.clone();
             self.write(move |c| Ok(insert_user_sqlite(c, &u)?)).await
         };
-        res.map_err(|e| StoreError::unique_as(e, "users_org_username_key"))
+        res.map_err(|e| e.unique_as("users_org_username_key"))
     }
 
     async fn user_by_login(
