@@ -314,7 +314,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let app = Application::build(&config, Arc::new(SystemClock)).await?;
     tracing::info!(
         url = %format!("http://{}", app.local_addr()),
-        database = app.twofold().store().name(),
+        database = app.twofold().engine_name(),
         data_dir = %config.data_dir.display(),
         "Twofold is listening on http://{}", app.local_addr()
     );

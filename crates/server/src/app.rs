@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::clock::Clock;
-use crate::config::{Config, HttpLimits};
-use crate::domain::{DomainError, Twofold};
+use twofold_core::clock::Clock;
+use twofold_core::config::{Config, HttpLimits};
+use twofold_core::domain::{DomainError, Twofold};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -28,7 +28,7 @@ pub enum StartError {
 /// the secret key checked against the one the database was set up with.
 pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold, DomainError> {
     private_data_dir(config)?;
-    let store = crate::store::open(&config.database).await?;
+    let store = twofold_store::open(&config.database).await?;
     Twofold::open(config, store, clock).await
 }
 
@@ -38,13 +38,13 @@ pub async fn open_for_admin(
     clock: Arc<dyn Clock>,
 ) -> Result<Twofold, DomainError> {
     private_data_dir(config)?;
-    let store = crate::store::open(&config.database).await?;
+    let store = twofold_store::open(&config.database).await?;
     Twofold::open_for_admin(config, store, clock).await
 }
 
 /// Created (mode 0700) before the database opens, so a new SQLite file is born private.
 fn private_data_dir(config: &Config) -> Result<(), DomainError> {
-    crate::files::private_data_dir(&config.data_dir).map_err(|e| {
+    twofold_core::files::private_data_dir(&config.data_dir).map_err(|e| {
         DomainError::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
     })
 }
@@ -91,10 +91,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(purge_expired_forever(self.twofold.clone()));
-        let store = self.twofold.store().clone();
+        let twofold = self.twofold.clone();
         let mailer = self.twofold.mailer().clone();
-        let app = crate::http::router(self.twofold, &self.limits);
-        let res = crate::http::serve::serve(self.listener, app, &self.limits, shutdown).await;
+        let app = twofold_http::router(self.twofold, &self.limits);
+        let res = twofold_http::serve::serve(self.listener, app, &self.limits, shutdown).await;
         housekeeping.abort();
         // Mail queued by the last requests (a lock notice, a code) gets a moment to go out.
         if tokio::time::timeout(MAIL_DRAIN, mailer.idle())
@@ -103,7 +103,7 @@ impl Application {
         {
             tracing::warn!("stopping with mail still undelivered");
         }
-        store.close().await;
+        twofold.close().await;
         res
     }
 }
@@ -113,11 +113,7 @@ async fn purge_expired_forever(twofold: Twofold) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if let Err(e) = twofold
-            .store()
-            .purge_expired(twofold.now().as_millis())
-            .await
-        {
+        if let Err(e) = twofold.purge_expired().await {
             tracing::warn!(error = %e, "purging expired sessions failed");
         }
         if let Err(e) = twofold.retire_miss_costs().await {

@@ -1,21 +1,15 @@
-//! The Twofold service as a library: configuration, domain rules, storage, the HTTP API.
-//! The `twofold` binary (crates/cli) drives it; the integration tests start it on port 0.
+//! The Twofold service put together: `twofold-core`'s domain over a `twofold-store`
+//! engine, served by `twofold-http`, started and stopped as one. The `twofold` binary
+//! (crates/cli) drives it; the integration tests start it on port 0.
 //!
-//! Layers point one way: `http` → `domain` → `store`. No SQL outside `store`, no HTTP
-//! types outside `http`; `crypto`, `clock`, `files`, `mail` and `qr` are leaves anyone may use.
+//! Crates point one way: `twofold-http` → `twofold-core` ← `twofold-store`, and only this
+//! one sees all three. The core's modules are re-exported under their own names.
 
 pub mod app;
-pub mod clock;
-pub mod config;
-pub mod crypto;
-pub mod domain;
-pub mod files;
-pub mod http;
-pub mod mail;
-pub mod qr;
-pub mod store;
+
+pub use twofold_core::{clock, config, crypto, domain, files, mail, qr, store};
 
 pub use app::{Application, StartError, open, open_for_admin, shutdown_signal};
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use config::{Config, ConfigError, Flags};
-pub use domain::{DomainError, Twofold};
+pub use twofold_core::clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use twofold_core::config::{Config, ConfigError, Flags};
+pub use twofold_core::domain::{DomainError, Twofold};

@@ -1,0 +1,256 @@
+//! The rules of Twofold in plain Rust: organisations, users, second factors, the sign-in
+//! flow, sessions. Calls the store; knows nothing of HTTP. Every "now" comes from the
+//! injected [`Clock`].
+
+pub mod api_keys;
+pub mod audit;
+pub mod confirm;
+pub mod devices;
+pub mod email;
+pub mod enrollment;
+pub mod factors;
+pub mod import;
+pub mod input;
+pub mod lockout;
+pub mod operator;
+pub mod org_admin;
+pub mod orgs;
+pub mod password_throttle;
+pub mod policy;
+pub mod recovery;
+pub mod sessions;
+pub mod settings;
+pub mod signin;
+pub mod step_up;
+pub mod users;
+pub(crate) mod verify;
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, Timestamp};
+use crate::config::{Config, Security};
+use crate::crypto::secret_box::{KeyRing, Sealed, SecretKey};
+use crate::crypto::{CryptoError, password::Passwords};
+use crate::mail::Mailer;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("wrong organisation, username or password")]
+    InvalidCredentials,
+    #[error("no valid session")]
+    Unauthenticated,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the code is not valid")]
+    InvalidCode,
+    /// Wrong now, but it would be right `seconds` away (negative: in the past).
+    #[error(
+        "the code is not valid now, but it would have been about {} seconds {}: the device's clock looks off by about that much; set it to the network time",
+        seconds.unsigned_abs(),
+        if *seconds < 0 { "ago" } else { "from now" }
+    )]
+    ClockSkew { seconds: i64 },
+    #[error("this code was already used; wait for the next one")]
+    CodeReused,
+    #[error("the confirmation code is wrong or was already used")]
+    WrongConfirmation,
+    #[error("the mailed code has expired or used up its attempts; ask for a new one")]
+    ConfirmationExpired,
+    /// A new mailed code was asked for too soon after the last.
+    #[error("a code was mailed less than 30 s ago; wait {retry_after} s before asking for another")]
+    TooSoon { retry_after: u64 },
+    #[error("too many failed attempts; try again in {retry_after} s")]
+    Locked { retry_after: u64 },
+    #[error("the sign-in has expired or was already completed; sign in again")]
+    FlowExpired,
+    #[error("{0}")]
+    MethodNotAvailable(String),
+    #[error(
+        "this needs a session that passed a second factor in the last 10 minutes: pass one \
+         (POST /me/session/mfa) or send an elevated token (X-Elevated-Token)"
+    )]
+    StepUpRequired,
+    #[error(
+        "this needs a second factor and you have none: add one (POST /me/factors/totp or \
+         /me/factors/email), pass it (POST /me/session/mfa), then try again"
+    )]
+    EnrollmentRequired,
+    #[error("the elevated token does not carry the scope {scope:?}; step up again asking for it")]
+    InsufficientScope { scope: String },
+    /// Too many wrong passwords for this account lately: a new guess waits.
+    #[error("too many wrong passwords for this account; try again in {retry_after} s")]
+    Throttled { retry_after: u64 },
+    /// The password hashing queue is full.
+    #[error("the server is busy; try again in {retry_after} s")]
+    Overloaded { retry_after: u64 },
+    #[error(
+        "your organisation requires a second factor and this is your last one; to replace a \
+         lost or changed authenticator, regenerate it (POST /me/factors/{{id}}/regenerate)"
+    )]
+    LastFactor,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(CryptoError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+impl From<CryptoError> for DomainError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            // A flood of sign-ins: refused now rather than queued without end.
+            CryptoError::Busy => DomainError::Overloaded { retry_after: 1 },
+            e => DomainError::Crypto(e),
+        }
+    }
+}
+
+/// The service: everything a request needs, cheap to clone.
+#[derive(Clone)]
+pub struct Twofold {
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) passwords: Passwords,
+    pub(crate) security: Arc<Security>,
+    pub(crate) issuer: Arc<str>,
+    pub(crate) mailer: Mailer,
+}
+
+/// The plaintext sealed under every key as its check value.
+const KEY_CHECK: &[u8] = b"twofold secret key check v1";
+
+impl Twofold {
+    /// Opens the database for a server: loads the secret key and checks that it is the
+    /// key this database was set up with, so a misconfigured process refuses to start
+    /// instead of refusing every sign-in.
+    pub async fn open(config: &Config, store: Store, clock: Arc<dyn Clock>) -> Result<Twofold> {
+        crate::files::private_data_dir(&config.data_dir).map_err(|e| {
+            DomainError::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
+        let key = match &config.secret_key {
+            Some(text) => SecretKey::parse(secrecy::ExposeSecret::expose_secret(text))?,
+            None => SecretKey::load_or_create(&config.data_dir)?,
+        };
+        let keys = KeyRing::new(key);
+        // Checked before registering our own key: a process with a stray key must not
+        // leave it behind for the next start to trip over.
+        for id in store.secret_key_ids().await? {
+            if !keys.has_key(&id) {
+                return Err(DomainError::Internal(format!(
+                    "the database holds secrets sealed with key {id}, which this server does not have; \
+                     give every server the same TWOFOLD_SECRET_KEY"
+                )));
+            }
+        }
+        let check = keys.seal(KEY_CHECK, b"key-check")?;
+        let recorded = store
+            .register_secret_key(keys.current_id(), &check.bytes, clock.now().as_millis())
+            .await?;
+        let sealed = Sealed {
+            key_id: keys.current_id().into(),
+            bytes: recorded,
+        };
+        if keys
+            .open(&sealed, b"key-check")
+            .ok()
+            .as_deref()
+            .map(Vec::as_slice)
+            != Some(KEY_CHECK)
+        {
+            return Err(DomainError::Internal(format!(
+                "the secret key {} does not match the key of that id this database was set up with",
+                keys.current_id()
+            )));
+        }
+        Self::assemble(config, clock, store, keys)
+    }
+
+    /// Opens the database for the offline admin commands, which never touch TOTP secrets
+    /// and so need no key: a throwaway one stands in, never stored or registered.
+    pub async fn open_for_admin(
+        config: &Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Twofold> {
+        let keys = KeyRing::new(SecretKey::parse(&SecretKey::generate_text()?)?);
+        Self::assemble(config, clock, store, keys)
+    }
+
+    fn assemble(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Store,
+        keys: KeyRing,
+    ) -> Result<Twofold> {
+        let passwords = Passwords::new(
+            config.security.password_hash_concurrency,
+            config.security.password_hash_queue,
+        )?;
+        let mailer = Mailer::start(&config.mail, &config.data_dir)
+            .map_err(|e| DomainError::Internal(format!("mail: {e}")))?;
+        Ok(Twofold {
+            store,
+            clock,
+            keys: Arc::new(keys),
+            passwords,
+            security: Arc::new(config.security.clone()),
+            issuer: config.issuer.as_str().into(),
+            mailer,
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The database, for tests that look behind the domain. Nothing else may: without the
+    /// `test-support` feature (which only test builds turn on) this does not exist, so the
+    /// HTTP crate and the binary cannot reach the store.
+    #[cfg(feature = "test-support")]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The storage engine's name, for the start-up log.
+    pub fn engine_name(&self) -> &'static str {
+        self.store.name()
+    }
+
+    /// Deletes sign-in flows, sessions and mailed codes that expired, and password
+    /// failures not added to for a day (rows refused on read anyway: this keeps tables
+    /// small).
+    pub async fn purge_expired(&self) -> Result<u64> {
+        Ok(self.store.purge_expired(self.now().as_millis()).await?)
+    }
+
+    /// Closes the database once the writes already sent are done.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// Where mail goes (tests wait for it to be delivered and read the outbox).
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    pub(crate) fn new_id() -> String {
+        // Time-ordered (UUIDv7): new rows land at the end of each id index, on a page
+        // that is already in memory, instead of on a random one (a sign-in writes a
+        // session row and its index entries on every code check).
+        uuid::Uuid::now_v7().to_string()
+    }
+}

@@ -1,0 +1,340 @@
+//! `/me/factors`: enrol, activate, list and remove the user's own second factors.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use twofold_proto::{
+    ActivateFactorRequest, ConfirmationRequired, DeleteFactorRequest, EmailEnrollment,
+    EnrollEmailRequest, EnrollTotpRequest, Factor, FactorStatus, FactorType, Problem,
+    TotpEnrollment,
+};
+
+use twofold_core::domain::email::CodeSent;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Body, Elevated, FactorId, OptionalBody, Session};
+use twofold_core::clock::Timestamp;
+use twofold_core::domain::factors::{self, AddApp, Enrollment, FactorKind, FactorState};
+
+/// A factor as the API shows it.
+pub(super) fn wire(f: factors::Factor) -> Factor {
+    let kind = f.kind();
+    Factor {
+        id: f.id.to_string(),
+        factor_type: match kind {
+            FactorKind::Totp => FactorType::Totp,
+            FactorKind::Email => FactorType::Email,
+        },
+        name: f.name,
+        status: match f.state {
+            FactorState::Active => FactorStatus::Active,
+            FactorState::Pending => FactorStatus::Pending,
+        },
+        created_at: f.created_at.to_rfc3339(),
+        last_used_at: f.last_used_at.map(Timestamp::to_rfc3339),
+        preferred: f.preferred,
+        email: match f.details {
+            factors::FactorDetails::Email { address } => Some(address),
+            factors::FactorDetails::Totp => None,
+        },
+    }
+}
+
+fn qr_failed(e: twofold_core::qr::QrError) -> ApiError {
+    ApiError::from(twofold_core::domain::DomainError::Internal(e.to_string()))
+}
+
+/// The 201 answer to a new pending factor, with its QR code as SVG (shared with the
+/// enrolment inside a sign-in).
+pub(super) fn created(e: Enrollment) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
+    let qr_svg = twofold_core::qr::svg(&e.uri).map_err(qr_failed)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TotpEnrollment {
+            id: e.id,
+            secret: e.secret_base32,
+            uri: e.uri,
+            qr_svg,
+        }),
+    ))
+}
+
+/// A QR code as a PNG answer.
+/// 201 with the new app's secret, or 202 when a code was mailed first.
+pub(super) fn added(outcome: AddApp) -> Result<Response, ApiError> {
+    Ok(match outcome {
+        AddApp::Enrolled(e) => created(e)?.into_response(),
+        AddApp::ConfirmationRequired { expires_at } => (
+            StatusCode::ACCEPTED,
+            axum::Json(ConfirmationRequired {
+                status: "confirmation_required".into(),
+                expires_at: expires_at.to_rfc3339(),
+            }),
+        )
+            .into_response(),
+    })
+}
+
+pub(super) fn png(uri: &str) -> Result<impl IntoResponse + use<>, ApiError> {
+    let png = twofold_core::qr::png(uri).map_err(qr_failed)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+}
+
+/// The user's factors, pending and active. Never includes secrets.
+#[utoipa::path(get, path = "/api/v1/me/factors", tag = "factors",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user's factors, oldest first", body = Vec<Factor>,
+            links(
+                ("activate" = (operation_id = "activate", parameters(("id" = "$response.body#/0/id")))),
+                ("qr_png" = (operation_id = "qr_png", parameters(("id" = "$response.body#/0/id")))),
+                ("delete" = (operation_id = "delete", parameters(("id" = "$response.body#/0/id")))),
+            )),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(st): State<AppState>,
+    Session(caller): Session,
+) -> Result<axum::Json<Vec<Factor>>, ApiError> {
+    let factors = st.twofold.list_factors(&caller).await?;
+    Ok(axum::Json(factors.into_iter().map(wire).collect()))
+}
+
+/// Start enrolling an authenticator app: a pending factor with its secret and QR code.
+#[utoipa::path(post, path = "/api/v1/me/factors/totp", tag = "factors",
+    security(("session" = [])),
+    params(super::ElevatedHeader),
+    request_body(content = Option<EnrollTotpRequest>, description = "Optional; `{}` or no body uses the default name"),
+    responses(
+        (status = 201, description = "A pending factor; activate it with a code from the app", body = TotpEnrollment,
+            links(
+                ("activate" = (operation_id = "activate", parameters(("id" = "$response.body#/id")),
+                    description = "Activate the new factor with a code from the app")),
+                ("qr_png" = (operation_id = "qr_png", parameters(("id" = "$response.body#/id")),
+                    description = "The new factor's QR code")),
+                ("delete" = (operation_id = "delete", parameters(("id" = "$response.body#/id")),
+                    description = "Abandon the enrolment")),
+            )),
+        (status = 202, description = "The user has no active factor (and the organisation asks for it, the default): a 6-digit code valid 5 minutes was mailed to their address; repeat the request with it as `confirmation_code`", body = ConfirmationRequired),
+        (status = 400, description = "Malformed request; `invalid_code`: a wrong or used confirmation code; `code_expired`: it expired or used up its 5 tries", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the user has the most authenticator apps allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works); `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn enroll_totp(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Elevated(elevated): Elevated,
+    OptionalBody(req): OptionalBody<EnrollTotpRequest>,
+) -> Result<Response, ApiError> {
+    let req = req.unwrap_or_default();
+    let outcome = st
+        .twofold
+        .enroll_totp(
+            &caller,
+            req.name.as_deref(),
+            req.confirmation_code.as_deref(),
+            elevated.as_deref(),
+        )
+        .await?;
+    if let AddApp::Enrolled(e) = &outcome {
+        tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %e.id);
+    }
+    added(outcome)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/factors/email", tag = "factors",
+    operation_id = "enroll_email",
+    security(("session" = [])),
+    params(super::ElevatedHeader),
+    request_body(content = Option<EnrollEmailRequest>, description = "Optional; `{}` or no body uses the default name"),
+    responses(
+        (status = 201, description = "A pending email factor; activate it with the mailed code", body = EmailEnrollment,
+            links(
+                ("activate" = (operation_id = "activate", parameters(("id" = "$response.body#/id")),
+                    description = "Activate the new factor with the mailed code")),
+                ("delete" = (operation_id = "delete", parameters(("id" = "$response.body#/id")),
+                    description = "Abandon the enrolment")),
+            )),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: email is already an active factor of the user's", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn enroll_email(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Elevated(elevated): Elevated,
+    OptionalBody(req): OptionalBody<EnrollEmailRequest>,
+) -> Result<(StatusCode, axum::Json<EmailEnrollment>), ApiError> {
+    let req = req.unwrap_or_default();
+    let (id, sent) = st
+        .twofold
+        .enroll_email(&caller, req.name.as_deref(), elevated.as_deref())
+        .await?;
+    tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %id);
+    Ok(email_created(id, sent))
+}
+
+/// The 201 answer to a new pending email factor (shared with the enrolment inside a
+/// sign-in).
+pub(super) fn email_created(
+    id: String,
+    sent: CodeSent,
+) -> (StatusCode, axum::Json<EmailEnrollment>) {
+    let sent = super::auth::code_sent(sent);
+    (
+        StatusCode::CREATED,
+        axum::Json(EmailEnrollment {
+            id,
+            sent_to: sent.sent_to,
+            expires_at: sent.expires_at,
+            resend_after: sent.resend_after,
+        }),
+    )
+}
+
+/// Activate a pending factor with a current code from the authenticator app, or with the
+/// code mailed for an email factor.
+#[utoipa::path(post, path = "/api/v1/me/factors/{id}/activate", tag = "factors",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
+    request_body = ActivateFactorRequest,
+    responses(
+        (status = 200, description = "The factor, now active", body = Factor),
+        (status = 400, description = "Malformed request or code; `code_expired`: an email factor's code expired or used up its 5 tries (ask for a new one)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many failed attempts from this address lately; wait `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn activate(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
+    Body(req): Body<ActivateFactorRequest>,
+) -> Result<axum::Json<Factor>, ApiError> {
+    let preferred = req.preferred.unwrap_or(false);
+    let f = st
+        .twofold
+        .activate_factor(&caller, &id, &req.code, preferred, elevated.as_deref())
+        .await?;
+    tracing::info!(event = "factor.enrolled", user_id = %caller.user.id, factor_id = %f.id);
+    Ok(axum::Json(wire(f)))
+}
+
+/// Remove a factor; an active one needs a current code from itself or an elevated token.
+#[utoipa::path(delete, path = "/api/v1/me/factors/{id}", tag = "factors",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
+    request_body(content = Option<DeleteFactorRequest>, description = "Required for an active factor"),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "Missing or malformed code; `code_expired`: an email factor's step-up code expired or was used (ask for a new one)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: the elevated token is not valid for this session; `insufficient_scope`: it lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds; `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
+    ))]
+pub async fn delete(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
+    OptionalBody(req): OptionalBody<DeleteFactorRequest>,
+) -> Result<StatusCode, ApiError> {
+    let code = req.and_then(|r| r.code);
+    st.twofold
+        .delete_factor(&caller, &id, code.as_deref(), elevated.as_deref())
+        .await?;
+    tracing::info!(event = "factor.removed", user_id = %caller.user.id, factor_id = %id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Make an active factor the preferred one: asked for first at sign-in (an email
+/// factor's code is then mailed at once). The user is mailed.
+#[utoipa::path(put, path = "/api/v1/me/factors/{id}/preferred", tag = "factors",
+    operation_id = "prefer",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
+    responses(
+        (status = 200, description = "The factor, now preferred", body = Factor),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn prefer(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
+) -> Result<axum::Json<Factor>, ApiError> {
+    let f = st
+        .twofold
+        .prefer_factor(&caller, &id, elevated.as_deref())
+        .await?;
+    Ok(axum::Json(wire(f)))
+}
+
+/// A factor's QR code, as a PNG image: a pending one's freely; an active one's again
+/// (to add it to another device) only if the organisation allows it, behind a fresh
+/// second factor, audited and mailed to the user.
+#[utoipa::path(get, path = "/api/v1/me/factors/{id}/qr.png", tag = "factors",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the organisation does not show active factors' QR codes again; `step_up_required`: an active factor, and this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: an email factor has no QR code", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn qr_png(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
+) -> Result<impl IntoResponse, ApiError> {
+    let uri = st
+        .twofold
+        .factor_qr_uri(&caller, &id, elevated.as_deref())
+        .await?;
+    png(&uri)
+}
+
+/// Move an active factor to a new secret (a new or lost device): answers the new secret
+/// and QR code; activate it with a code from the new setup (`POST …/activate`). The old
+/// secret keeps working until then.
+#[utoipa::path(post, path = "/api/v1/me/factors/{id}/regenerate", tag = "factors",
+    operation_id = "regenerate",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
+    responses(
+        (status = 201, description = "The new secret, waiting for a code from it", body = TotpEnrollment),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn regenerate(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
+) -> Result<(StatusCode, axum::Json<TotpEnrollment>), ApiError> {
+    let e = st
+        .twofold
+        .regenerate_factor(&caller, &id, elevated.as_deref())
+        .await?;
+    created(e)
+}

@@ -1,0 +1,252 @@
+//! `/orgs/{org}/…`: an organisation's owners and admins run it. Members get 403
+//! `forbidden`; another organisation, existing or not, is 404 `not_found`.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use twofold_proto::{
+    AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, NewOrgUser, OrgSettings,
+    OrgUser, Problem, SetMfaPolicy, SetOrgSettings,
+};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Body, Elevated, OrgSlug, OrgUserPath, Session};
+use twofold_core::domain::policy::PolicyOutcome;
+
+/// The organisation's users with their MFA status, by username.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/users", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    responses(
+        (status = 200, description = "Every user of the organisation, by username", body = Vec<OrgUser>),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member, not an owner or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_users(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+) -> Result<axum::Json<Vec<OrgUser>>, ApiError> {
+    Ok(axum::Json(st.twofold.org_users(&caller, &org).await?))
+}
+
+/// Create a user in the organisation. Only an owner may create an owner.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"), super::ElevatedHeader),
+    request_body = NewOrgUser,
+    responses(
+        (status = 201, description = "The new user", body = OrgUser),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin creating an owner; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the username is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn create_user(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    Elevated(elevated): Elevated,
+    Body(req): Body<NewOrgUser>,
+) -> Result<(StatusCode, axum::Json<OrgUser>), ApiError> {
+    let user = st
+        .twofold
+        .create_org_user(&caller, &org, req, elevated.as_deref())
+        .await?;
+    tracing::info!(event = "user.created", actor = %caller.user.id, user_id = %user.id);
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+/// `?limit=&before=` of the audit log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPage {
+    /// How many events, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// An event's id: answer the events older than it (the next page).
+    before: Option<String>,
+}
+
+/// The organisation's security events, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"), AuditPage),
+    responses(
+        (status = 200, description = "Up to `limit` events, newest first; pass the last one's id as `before` for the next page", body = Vec<AuditEvent>),
+        (status = 400, description = "`invalid_request`: a bad `limit` or an unknown `before`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn audit_events(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    page: Result<Query<AuditPage>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Vec<AuditEvent>>, ApiError> {
+    let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let events = st
+        .twofold
+        .audit_events(&caller, &org, page.limit, page.before.as_deref())
+        .await?;
+    Ok(axum::Json(events))
+}
+
+/// The organisation's MFA policy.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/mfa-policy", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    responses(
+        (status = 200, description = "The policy", body = MfaPolicy),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_policy(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+) -> Result<axum::Json<MfaPolicy>, ApiError> {
+    Ok(axum::Json(st.twofold.mfa_policy(&caller, &org).await?))
+}
+
+/// Require MFA of every (non-federated) user, ending every session or keeping them; or
+/// stop requiring it, with a code mailed to the caller.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/mfa-policy", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"), super::ElevatedHeader),
+    request_body = SetMfaPolicy,
+    responses(
+        (status = 200, description = "Changed; the answer says how many sessions ended", body = MfaPolicyChanged),
+        (status = 202, description = "`required: false` without a code: a 6-digit code valid 5 minutes was mailed to the caller; repeat the request with `confirmation_code`", body = ConfirmationRequired),
+        (status = 400, description = "`invalid_request` (malformed, no `invalidate_sessions` choice, a grace period over 30 days), `invalid_code` (a wrong or used confirmation code) or `code_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: turning off MFA that is not required", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works); `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+    ))]
+pub async fn put_policy(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    Elevated(elevated): Elevated,
+    Body(req): Body<SetMfaPolicy>,
+) -> Result<Response, ApiError> {
+    let outcome = st
+        .twofold
+        .set_mfa_policy(&caller, &org, req, elevated.as_deref())
+        .await?;
+    Ok(match outcome {
+        PolicyOutcome::Changed(changed) => axum::Json(changed).into_response(),
+        PolicyOutcome::ConfirmationRequired { expires_at } => (
+            StatusCode::ACCEPTED,
+            axum::Json(ConfirmationRequired {
+                status: "confirmation_required".into(),
+                expires_at: expires_at.to_rfc3339(),
+            }),
+        )
+            .into_response(),
+    })
+}
+
+/// Reset a user's MFA (a lost phone): removes all their second factors, ends their
+/// sessions, clears any lock and mails them a notice.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{id}/mfa/reset", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"),
+           ("id" = String, Path, description = "The user's id"), super::ElevatedHeader),
+    responses(
+        (status = 204, description = "Reset; the user enrols again at their next sign-in if MFA is required"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner or on themselves; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such user in the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reset_mfa(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgUserPath(org, id): OrgUserPath,
+    Elevated(elevated): Elevated,
+) -> Result<StatusCode, ApiError> {
+    st.twofold
+        .reset_user_mfa(&caller, &org, &id, elevated.as_deref())
+        .await?;
+    tracing::info!(event = "mfa.reset", actor = %caller.user.id, user_id = %id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Clear a user's second-factor lock.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{id}/unlock", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"),
+           ("id" = String, Path, description = "The user's id"), super::ElevatedHeader),
+    responses(
+        (status = 204, description = "Unlocked (also when there was no lock)"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner or on themselves; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such user in the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn unlock(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgUserPath(org, id): OrgUserPath,
+    Elevated(elevated): Elevated,
+) -> Result<StatusCode, ApiError> {
+    st.twofold
+        .unlock_user(&caller, &org, &id, elevated.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The organisation's MFA options besides the requirement.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/settings", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug")),
+    responses(
+        (status = 200, body = OrgSettings),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_settings(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+) -> Result<axum::Json<OrgSettings>, ApiError> {
+    Ok(axum::Json(st.twofold.org_settings(&caller, &org).await?))
+}
+
+/// Change the organisation's MFA options.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/settings", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"), super::ElevatedHeader),
+    request_body = SetOrgSettings,
+    responses(
+        (status = 200, body = OrgSettings),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_settings(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgSlug(org): OrgSlug,
+    Elevated(elevated): Elevated,
+    Body(req): Body<SetOrgSettings>,
+) -> Result<axum::Json<OrgSettings>, ApiError> {
+    Ok(axum::Json(
+        st.twofold
+            .set_org_settings(&caller, &org, req, elevated.as_deref())
+            .await?,
+    ))
+}

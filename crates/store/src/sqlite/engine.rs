@@ -1,0 +1,508 @@
+//! The SQLite engine: reads on pooled connections run in place, writes run on one writer
+//! thread that commits them in groups.
+//!
+//! Why not an async driver: SQLite is a library, not a server, and a statement costs it a
+//! few microseconds. A driver that runs each connection on a thread of its own and sends
+//! it every statement over a channel (sqlx does) spends tens of microseconds per statement
+//! on the hand-off — ten times the statement itself, and most of a code check's cost.
+//!
+//! - **Reads** take a connection from a small pool and run on the calling task's thread.
+//!   They are index lookups over a WAL database, which never waits for the writer.
+//! - **Writes** are jobs sent to the writer thread, which owns the only writing
+//!   connection (several writers would meet SQLite's busy handler, which sleeps). The
+//!   thread takes every job that is waiting, runs each inside a savepoint of one
+//!   `BEGIN IMMEDIATE` transaction, commits once, and only then answers them: a job's
+//!   answer always means its writes are committed, and under load one commit (one set of
+//!   WAL frames) serves many requests. A job that fails is rolled back to its savepoint
+//!   alone.
+//! - **Checkpoints** of the WAL run on a thread of their own, with a short catch-up on
+//!   the writer between two batches, not inside a commit that requests wait for.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use super::Error;
+use twofold_core::store::StoreError;
+
+/// How long a connection waits for a lock another process holds (the admin CLI, a second
+/// server on the same file) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Jobs committed together at most; bounds the time the first of them waits.
+const MAX_BATCH: usize = 256;
+/// Jobs after which the checkpointer is woken (a job writes a handful of pages, so this
+/// is about SQLite's own threshold of 1,000 WAL pages).
+const CHECKPOINT_AFTER_JOBS: usize = 200;
+/// Idle reader connections kept for reuse.
+const MAX_IDLE_READERS: usize = 16;
+/// Prepared statements cached per connection (rusqlite's default is 16; a code check
+/// alone uses about ten).
+const STATEMENT_CACHE: usize = 64;
+
+/// A handle on one SQLite database; cheap to clone.
+#[derive(Clone)]
+pub struct Sqlite {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    jobs: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+}
+
+impl std::fmt::Debug for Sqlite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sqlite")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+/// Opens one connection with the settings every connection needs.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // NORMAL in WAL mode: a commit is durable once the WAL is synced at the next
+    // checkpoint; a power cut may lose the last commits but never corrupts the file
+    // (docs/PERFORMANCE.md, "durability").
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Keeps the writer's savepoint journals in memory instead of temporary files.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the database at `path`, brings its schema up to date and
+    /// starts the writer thread.
+    pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            twofold_core::files::private_dir(parent)
+                .map_err(|e| StoreError::Connect(format!("{}: {e}", parent.display())))?;
+        }
+        // The file is made 0600 before SQLite opens it: SQLite gives its WAL and
+        // shared-memory files the database file's permissions. Ones left looser by an
+        // older release are tightened.
+        let private = |p: &Path| {
+            twofold_core::files::private_file(p)
+                .map_err(|e| StoreError::Connect(format!("{}: {e}", p.display())))
+        };
+        private(path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            twofold_core::files::tighten(Path::new(&side), 0o600)
+                .map_err(|e| StoreError::Connect(format!("{}: {e}", path.display())))?;
+        }
+        let err = |e: rusqlite::Error| StoreError::Connect(format!("{}: {e}", path.display()));
+        let mut writer = connect(path).map_err(err)?;
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Connect(format!(
+                "{}: cannot switch to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        super::migrate::run(&mut writer)?;
+        // Checkpoints are run by the writer and checkpointer threads (see `run_writer`).
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(err)?;
+        // After the WAL starts again from its beginning, the file is cut back to this.
+        writer
+            .pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+            .map_err(err)?;
+        // The writer touches the hot pages of every table; a larger cache than the 2 MiB
+        // default keeps them (negative: KiB).
+        writer
+            .pragma_update(None, "cache_size", -16_384)
+            .map_err(err)?;
+
+        let checkpointer = connect(path).map_err(err)?;
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let copied = Arc::new(AtomicBool::new(false));
+        let ckpt = Checkpoints {
+            wake,
+            copied: copied.clone(),
+        };
+        let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        let spawn_err =
+            |e: std::io::Error| StoreError::Connect(format!("cannot start a database thread: {e}"));
+        std::thread::Builder::new()
+            .name("twofold-sqlite-ckpt".into())
+            .spawn(move || run_checkpointer(checkpointer, woken, copied))
+            .map_err(spawn_err)?;
+        std::thread::Builder::new()
+            .name("twofold-sqlite-writer".into())
+            .spawn(move || run_writer(writer, rx, ckpt))
+            .map_err(spawn_err)?;
+        Ok(Sqlite {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+                jobs: Mutex::new(Some(tx)),
+            }),
+        })
+    }
+
+    /// Runs `f` on a reader connection, on this thread.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let conn = self.take_reader()?;
+        let out = f(&conn);
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out.map_err(super::driver)
+    }
+
+    fn take_reader(&self) -> Result<Connection, StoreError> {
+        // Closed means closed for reads too, as on PostgreSQL.
+        if self
+            .inner
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
+            return Err(StoreError::Closed);
+        }
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => connect(&self.inner.path)
+                .map_err(|e| StoreError::Connect(format!("{}: {e}", self.inner.path.display()))),
+        }
+    }
+
+    /// Runs `f` on the writer thread inside its own savepoint, and answers once the
+    /// transaction holding it is committed. An `Err` from `f` rolls back its writes only.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(TypedJob {
+            work: Some(f),
+            out: None,
+            reply,
+        });
+        {
+            let jobs = self.inner.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            let sent = jobs.as_ref().map(|tx| tx.send(job));
+            if !matches!(sent, Some(Ok(()))) {
+                return Err(StoreError::Closed);
+            }
+        }
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stops the writer thread once it has finished the jobs already sent.
+    pub fn close(&self) {
+        self.inner
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// A write waiting for the writer thread: it runs, then is settled after the commit.
+trait Job: Send {
+    /// Runs the work inside the current savepoint; false if it failed (roll it back).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller: its own result if the commit succeeded, else the commit's error.
+    fn settle(self: Box<Self>, commit: Result<(), String>);
+}
+
+struct TypedJob<F, T> {
+    work: Option<F>,
+    out: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<F, T> Job for TypedJob<F, T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        // A panic in one job must not take the writer thread (and every later write) down.
+        let out = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(StoreError::Commit("a write job panicked".into()).into()))
+            .map_err(StoreError::from);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn settle(self: Box<Self>, commit: Result<(), String>) {
+        let answer = match (self.out, commit) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (_, Err(e)) => Err(StoreError::Commit(e)),
+            (None, Ok(())) => Err(StoreError::Commit("the write did not run".into())),
+        };
+        // The caller may have gone (its request was cancelled): nothing to tell.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// The writer thread: batches of jobs, one transaction and one commit per batch.
+///
+/// Checkpoints take two steps. The checkpointer thread copies the WAL into the database
+/// on its own connection, with the `fsync`s that takes, while the writer goes on. But a
+/// WAL starts again from its beginning only after a checkpoint that nothing wrote beside;
+/// otherwise it grows without end, every frame a fresh page of file (measured: a fifth of
+/// the CPU went to the kernel zeroing them). So once the checkpointer is done, the writer
+/// catches up between two batches: the few frames written meanwhile, a short pause.
+fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, ckpt: Checkpoints) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut since_checkpoint = 0usize;
+    while let Ok(first) = jobs.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let commit = run_batch(&conn, &mut batch);
+        since_checkpoint = since_checkpoint.saturating_add(batch.len());
+        for job in batch.drain(..) {
+            job.settle(commit.clone());
+        }
+        if ckpt.copied.swap(false, Ordering::AcqRel) {
+            checkpoint(&conn);
+        }
+        if since_checkpoint >= CHECKPOINT_AFTER_JOBS {
+            since_checkpoint = 0;
+            // If a wake-up is already pending, the checkpointer will cover these too.
+            let _ = ckpt.wake.try_send(());
+        }
+    }
+    checkpoint(&conn);
+}
+
+/// The writer's side of the checkpointer: how to wake it, and its "done" flag.
+struct Checkpoints {
+    wake: mpsc::SyncSender<()>,
+    copied: Arc<AtomicBool>,
+}
+
+/// The checkpointer thread (see [`run_writer`]). Ends with the writer thread.
+fn run_checkpointer(conn: Connection, wake: mpsc::Receiver<()>, copied: Arc<AtomicBool>) {
+    while wake.recv().is_ok() {
+        checkpoint(&conn);
+        copied.store(true, Ordering::Release);
+    }
+}
+
+/// Runs the jobs in one `BEGIN IMMEDIATE` transaction, each in a savepoint, and commits.
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| e.to_string())?;
+    for job in batch.iter_mut() {
+        let step = (|| -> rusqlite::Result<()> {
+            conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+            if job.run(conn) {
+                conn.prepare_cached("RELEASE job")?.execute([])?;
+            } else {
+                conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
+                conn.prepare_cached("RELEASE job")?.execute([])?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = step {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.to_string());
+        }
+    }
+    match conn
+        .prepare_cached("COMMIT")
+        .and_then(|mut s| s.execute([]))
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Copies WAL pages into the database without waiting for readers; logged if it fails.
+fn checkpoint(conn: &Connection) {
+    let res = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+    }
+}
+
+/// True if `e` is a UNIQUE or PRIMARY KEY violation.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    fn temp_db() -> PathBuf {
+        std::env::temp_dir()
+            .join(format!("twofold-sqlite-{}", uuid::Uuid::new_v4()))
+            .join("twofold.db")
+    }
+
+    fn temp_conn() -> Connection {
+        let path = temp_db();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        connect(&path).unwrap()
+    }
+
+    type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+    fn job<T, F>(f: F) -> (Box<dyn Job>, Answer<T>)
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = TypedJob {
+            work: Some(f),
+            out: None,
+            reply,
+        };
+        (Box::new(job), answer)
+    }
+
+    fn insert(v: i64) -> impl FnOnce(&Connection) -> Result<(), Error> + Send + 'static {
+        move |c| {
+            c.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            Ok(())
+        }
+    }
+
+    fn values(conn: &Connection, table: &str) -> Vec<i64> {
+        conn.prepare(&format!("SELECT v FROM {table} ORDER BY v"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Runs one batch the way the writer thread does and answers each job's result.
+    fn run_and_settle(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
+        let commit = run_batch(conn, &mut batch);
+        for job in batch {
+            job.settle(commit.clone());
+        }
+    }
+
+    #[test]
+    fn a_failing_job_in_a_batch_rolls_back_only_its_own_writes() {
+        let conn = temp_conn();
+        conn.execute_batch("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)")
+            .unwrap();
+        let (a, a_answer) = job(insert(1));
+        // Writes 2, then fails on a duplicate: its 2 must not survive.
+        let (b, mut b_answer) = job(|c| {
+            insert(2)(c)?;
+            insert(1)(c)
+        });
+        let (d, d_answer) = job(insert(3));
+        run_and_settle(&conn, vec![a, b, d]);
+
+        a_answer.blocking_recv().unwrap().unwrap();
+        d_answer.blocking_recv().unwrap().unwrap();
+        let failed = b_answer.try_recv().unwrap();
+        assert!(
+            matches!(&failed, Err(StoreError::Database(e)) if e.is_unique_violation()),
+            "{failed:?}"
+        );
+        assert_eq!(values(&conn, "t"), [1, 3]);
+    }
+
+    #[test]
+    fn when_the_commit_fails_every_job_of_the_batch_is_told_and_nothing_stays() {
+        let conn = temp_conn();
+        // A deferred foreign key is checked only at COMMIT: a dangling row makes the
+        // commit itself fail, after every job has run and released its savepoint.
+        conn.execute_batch(
+            "CREATE TABLE t (v INTEGER NOT NULL UNIQUE); \
+             CREATE TABLE parent (v INTEGER PRIMARY KEY); \
+             CREATE TABLE child (v INTEGER REFERENCES parent (v) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .unwrap();
+        let (a, a_answer) = job(insert(1));
+        let (b, b_answer) = job(|c| {
+            c.execute("INSERT INTO child (v) VALUES (42)", [])?;
+            Ok(())
+        });
+        run_and_settle(&conn, vec![a, b]);
+
+        for answer in [a_answer, b_answer] {
+            let got = answer.blocking_recv().unwrap();
+            assert!(matches!(got, Err(StoreError::Commit(_))), "{got:?}");
+        }
+        assert!(values(&conn, "t").is_empty());
+        assert!(values(&conn, "child").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_alone_and_the_writer_goes_on() {
+        let db = Sqlite::open(&temp_db()).unwrap();
+        let panicked = db
+            .write(|_| -> Result<(), Error> { panic!("a bug in a write job") })
+            .await;
+        assert!(
+            matches!(panicked, Err(StoreError::Commit(_))),
+            "{panicked:?}"
+        );
+        let count = db
+            .write(|c| Ok(c.query_row("SELECT COUNT(*) FROM orgs", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .unwrap();
+        assert_eq!(count, 0);
+        db.close();
+        let closed = db.write(|_| Ok(())).await;
+        assert!(matches!(closed, Err(StoreError::Closed)), "{closed:?}");
+    }
+}
