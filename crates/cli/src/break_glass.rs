@@ -3,6 +3,8 @@
 
 use twofold_server::Twofold;
 use twofold_server::domain::operator::OperatorView;
+use twofold_server::domain::org_admin::MfaStatus;
+use twofold_server::domain::users::role_str;
 
 use crate::Failure;
 
@@ -54,9 +56,9 @@ pub(crate) async fn list(tf: &Twofold, org: &str, json: bool) -> Result<(), Fail
 
 fn mfa_text(v: &OperatorView) -> &'static str {
     match v.user.mfa {
-        twofold_proto::MfaStatus::Enrolled => "enrolled",
-        twofold_proto::MfaStatus::NotEnrolled => "not enrolled",
-        twofold_proto::MfaStatus::NotApplicable => "sso",
+        MfaStatus::Enrolled => "enrolled",
+        MfaStatus::NotEnrolled => "not enrolled",
+        MfaStatus::NotApplicable => "sso",
     }
 }
 
@@ -64,9 +66,11 @@ fn as_row(v: &OperatorView) -> [String; 6] {
     [
         v.user.username.clone(),
         v.user.email.clone(),
-        format!("{:?}", v.user.role).to_lowercase(),
+        role_str(v.user.role).to_owned(),
         mfa_text(v).to_owned(),
-        v.user.last_login_at.clone().unwrap_or_else(|| "-".into()),
+        v.user
+            .last_login_at
+            .map_or_else(|| "-".into(), |t| t.to_rfc3339()),
         v.locked_until
             .map_or_else(|| "-".into(), |t| t.to_rfc3339()),
     ]
@@ -77,10 +81,10 @@ fn as_json(v: &OperatorView) -> serde_json::Value {
         "id": v.user.id,
         "username": v.user.username,
         "email": v.user.email,
-        "role": v.user.role,
+        "role": role_str(v.user.role),
         "federated": v.user.federated,
-        "mfa": v.user.mfa,
-        "last_login_at": v.user.last_login_at,
+        "mfa": v.user.mfa.as_str(),
+        "last_login_at": v.user.last_login_at.map(|t| t.to_rfc3339()),
         "locked_until": v.locked_until.map(|t| t.to_rfc3339()),
     })
 }

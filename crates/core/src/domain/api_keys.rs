@@ -3,7 +3,6 @@
 //! fast hash is enough), revocable.
 
 use serde_json::json;
-use twofold_proto::{ApiKey, ApiKeyCreated};
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
@@ -14,14 +13,31 @@ use super::input::label;
 use super::sessions::Caller;
 use super::{DomainError, Result, Twofold};
 
+/// An organisation's API key, as its admins see it (never the key itself).
+#[derive(Clone, Debug)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A new API key: the only time its text is shown.
+#[derive(Debug)]
+pub struct ApiKeyCreated {
+    pub id: String,
+    pub name: String,
+    /// The key itself; only its hash is kept.
+    pub key: String,
+    pub created_at: Timestamp,
+}
+
 fn to_api(k: &ApiKeyRow) -> ApiKey {
     ApiKey {
         id: k.id.clone(),
         name: k.name.clone(),
-        created_at: Timestamp::from_millis(k.created_at).to_rfc3339(),
-        last_used_at: k
-            .last_used_at
-            .map(|t| Timestamp::from_millis(t).to_rfc3339()),
+        created_at: Timestamp::from_millis(k.created_at),
+        last_used_at: k.last_used_at.map(Timestamp::from_millis),
     }
 }
 
@@ -50,7 +66,7 @@ impl Twofold {
         self.record_admin(&org, caller, "api_key.created", &row)
             .await;
         Ok(ApiKeyCreated {
-            created_at: Timestamp::from_millis(row.created_at).to_rfc3339(),
+            created_at: Timestamp::from_millis(row.created_at),
             id: row.id,
             name: row.name,
             key: tok.text,

@@ -8,7 +8,6 @@
 use std::future::Future;
 
 use serde_json::Value;
-use twofold_proto::AuditEvent;
 
 use crate::clock::Timestamp;
 use crate::mail::Mail;
@@ -16,6 +15,23 @@ use crate::store::{AuditRow, Checked, UserRow};
 
 use super::sessions::Caller;
 use super::{DomainError, Result, Twofold};
+
+/// A recorded security event, as an admin reads it.
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: Timestamp,
+    /// `signin.succeeded`, `mfa.failed`, `factor.enrolled`, …
+    pub event: String,
+    /// Who did it; `None` when nobody was signed in (a sign-in attempt).
+    pub actor_id: Option<String>,
+    /// Whom it concerns.
+    pub subject_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// More about the event (a JSON object; its members depend on `event`).
+    pub details: Value,
+}
 
 /// Where a request came from.
 #[derive(Clone, Debug, Default)]
@@ -199,7 +215,7 @@ impl Twofold {
             .map(|r| {
                 Ok(AuditEvent {
                     id: r.id,
-                    at: Timestamp::from_millis(r.at).to_rfc3339(),
+                    at: Timestamp::from_millis(r.at),
                     event: r.event,
                     actor_id: r.actor_id,
                     subject_id: r.subject_id,

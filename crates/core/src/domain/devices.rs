@@ -6,7 +6,6 @@
 //! option off.
 
 use serde_json::json;
-use twofold_proto::Device;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
@@ -15,6 +14,19 @@ use crate::store::{DeviceRow, UserRow};
 use super::audit::Event;
 use super::sessions::{Caller, NewSession};
 use super::{DomainError, Result, Twofold};
+
+/// A browser where the user skips the second step until `expires_at`.
+#[derive(Clone, Debug)]
+pub struct RememberedDevice {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// When it last let the user skip a second step.
+    pub last_used_at: Option<Timestamp>,
+    /// Where it was remembered from.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
 
 impl Twofold {
     /// Whether `user`'s organisation lets devices be remembered.
@@ -95,20 +107,18 @@ impl Twofold {
         Ok(Some(session))
     }
 
-    pub async fn list_devices(&self, caller: &Caller) -> Result<Vec<Device>> {
+    pub async fn list_devices(&self, caller: &Caller) -> Result<Vec<RememberedDevice>> {
         let rows = self
             .store
             .devices_of_user(&caller.user.id, self.now().as_millis())
             .await?;
         Ok(rows
             .into_iter()
-            .map(|d| Device {
+            .map(|d| RememberedDevice {
                 id: d.id,
-                created_at: Timestamp::from_millis(d.created_at).to_rfc3339(),
-                expires_at: Timestamp::from_millis(d.expires_at).to_rfc3339(),
-                last_used_at: d
-                    .last_used_at
-                    .map(|t| Timestamp::from_millis(t).to_rfc3339()),
+                created_at: Timestamp::from_millis(d.created_at),
+                expires_at: Timestamp::from_millis(d.expires_at),
+                last_used_at: d.last_used_at.map(Timestamp::from_millis),
                 ip: d.ip,
                 user_agent: d.user_agent,
             })

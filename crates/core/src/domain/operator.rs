@@ -5,7 +5,6 @@
 //! no user of the organisation did it.
 
 use serde_json::json;
-use twofold_proto::OrgUser;
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
@@ -13,7 +12,7 @@ use crate::mail::messages;
 use crate::store::UserRow;
 
 use super::input::{Slug, Username};
-use super::org_admin::Actor;
+use super::org_admin::{Actor, OrgUser};
 use super::{DomainError, Result, Twofold};
 
 /// A user as an operator's listing shows them.

@@ -2,7 +2,6 @@
 //! a second factor (the seeds' "MFA column"), and resetting or unlocking a user's MFA.
 
 use serde_json::json;
-use twofold_proto::{MfaStatus, NewOrgUser, OrgUser, Role};
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
@@ -11,8 +10,51 @@ use crate::store::{OrgRow, UserRow};
 
 use super::audit::Event;
 use super::sessions::Caller;
-use super::users::{NewUser, parse_role};
+use super::users::{NewUser, Role, parse_role};
 use super::{DomainError, Result, Twofold};
+
+/// A user of an organisation, as its admins see them.
+#[derive(Clone, Debug)]
+pub struct OrgUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    pub federated: bool,
+    pub mfa: MfaStatus,
+    pub last_login_at: Option<Timestamp>,
+}
+
+/// The seeds' "MFA column".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MfaStatus {
+    /// At least one active second factor.
+    Enrolled,
+    NotEnrolled,
+    /// Federated: their identity provider does their MFA.
+    NotApplicable,
+}
+
+impl MfaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaStatus::Enrolled => "enrolled",
+            MfaStatus::NotEnrolled => "not_enrolled",
+            MfaStatus::NotApplicable => "not_applicable",
+        }
+    }
+}
+
+/// A user an admin creates.
+#[derive(Debug)]
+pub struct NewOrgUser {
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    /// A first password; `None`: none yet.
+    pub password: Option<String>,
+    pub federated: Option<bool>,
+}
 
 pub(super) fn org_user(u: &UserRow, active_factors: i64) -> Result<OrgUser> {
     Ok(OrgUser {
@@ -28,9 +70,7 @@ pub(super) fn org_user(u: &UserRow, active_factors: i64) -> Result<OrgUser> {
         } else {
             MfaStatus::NotEnrolled
         },
-        last_login_at: u
-            .last_login_at
-            .map(|t| Timestamp::from_millis(t).to_rfc3339()),
+        last_login_at: u.last_login_at.map(Timestamp::from_millis),
     })
 }
 

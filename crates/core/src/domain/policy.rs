@@ -4,7 +4,6 @@
 //! mailed to the admin (`confirm`).
 
 use serde_json::json;
-use twofold_proto::{MfaPolicy, MfaPolicyChanged, SetMfaPolicy};
 
 use crate::clock::Timestamp;
 use crate::mail::messages;
@@ -21,7 +20,37 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// The purpose of the code that confirms turning MFA off.
 const DISABLE_PURPOSE: &str = "policy.disable";
 
+/// An organisation's MFA policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MfaPolicy {
+    /// Every user without a second factor (federated users aside) must enrol one.
+    pub required: bool,
+    /// When and by whom it was last set (`None`: never set).
+    pub updated_at: Option<Timestamp>,
+    pub updated_by: Option<String>,
+    /// Days a user without a factor may still sign in without one once it is required.
+    pub grace_period_days: u32,
+}
+
+/// A change of the policy, as asked for.
+#[derive(Clone, Debug)]
+pub struct SetMfaPolicy {
+    pub required: bool,
+    /// Turning it on: end every session of the organisation (or keep them). Must be said.
+    pub invalidate_sessions: Option<bool>,
+    pub grace_period_days: Option<u32>,
+    /// Turning it off: the code mailed by the first request.
+    pub confirmation_code: Option<String>,
+}
+
 /// What a policy change did.
+#[derive(Debug)]
+pub struct MfaPolicyChanged {
+    pub policy: MfaPolicy,
+    pub sessions_ended: u64,
+}
+
+/// What a policy change did, or that it waits for a mailed code.
 #[derive(Debug)]
 pub enum PolicyOutcome {
     Changed(MfaPolicyChanged),
@@ -46,7 +75,7 @@ fn to_api(p: Option<&PolicyRow>) -> MfaPolicy {
     match p {
         Some(p) => MfaPolicy {
             required: p.required,
-            updated_at: Some(Timestamp::from_millis(p.updated_at).to_rfc3339()),
+            updated_at: Some(Timestamp::from_millis(p.updated_at)),
             updated_by: p.updated_by.clone(),
             grace_period_days: u32::try_from(p.grace_period_days).unwrap_or(0),
         },

@@ -3,13 +3,12 @@
 //! a password alone, 2 after a second factor; `amr` lists the methods (RFC 8176).
 
 use serde_json::json;
-use twofold_proto::{Me, MfaSummary, SessionInfo, SessionSummary};
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
 use crate::store::{SessionRow, UserRow};
 
-use super::users::parse_role;
+use super::users::{Role, parse_role};
 use super::{DomainError, Result, Twofold};
 
 /// A session just created: the token is shown to the client once.
@@ -42,6 +41,52 @@ impl Caller {
             .mfa_at
             .is_some_and(|at| now.as_millis() - at <= FRESH_MFA_MS)
     }
+}
+
+/// The signed-in user, as they see themselves.
+#[derive(Clone, Debug)]
+pub struct Me {
+    pub id: String,
+    /// Their organisation's slug.
+    pub org: String,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    pub federated: bool,
+    pub mfa: MfaSummary,
+    pub session: SessionInfo,
+}
+
+/// Whether a user has second factors, and how many are active.
+#[derive(Clone, Debug)]
+pub struct MfaSummary {
+    pub enrolled: bool,
+    pub factors: u32,
+}
+
+/// What a session has proved.
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    /// 1: a password (or a remembered device); 2: a second factor too.
+    pub aal: u8,
+    /// How it was authenticated (`pwd`, `otp`, …, RFC 8176).
+    pub amr: Vec<String>,
+    pub expires_at: Timestamp,
+}
+
+/// One of the user's live sessions.
+#[derive(Clone, Debug)]
+pub struct SessionSummary {
+    pub id: String,
+    /// The session asking.
+    pub current: bool,
+    pub aal: u8,
+    pub amr: Vec<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Where it was signed in from.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 impl Twofold {
@@ -127,7 +172,7 @@ impl Twofold {
             session: SessionInfo {
                 aal: u8::try_from(caller.session.aal).unwrap_or(1),
                 amr: amr_list(&caller.session.amr),
-                expires_at: Timestamp::from_millis(caller.session.expires_at).to_rfc3339(),
+                expires_at: Timestamp::from_millis(caller.session.expires_at),
             },
         })
     }
@@ -144,8 +189,8 @@ impl Twofold {
                 current: s.id == caller.session.id,
                 aal: u8::try_from(s.aal).unwrap_or(1),
                 amr: amr_list(&s.amr),
-                created_at: Timestamp::from_millis(s.created_at).to_rfc3339(),
-                expires_at: Timestamp::from_millis(s.expires_at).to_rfc3339(),
+                created_at: Timestamp::from_millis(s.created_at),
+                expires_at: Timestamp::from_millis(s.expires_at),
                 ip: s.ip,
                 user_agent: s.user_agent,
                 id: s.id,

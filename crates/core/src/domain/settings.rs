@@ -2,7 +2,6 @@
 //! change them; every change is audited.
 
 use serde_json::json;
-use twofold_proto::{OrgSettings, SetOrgSettings};
 
 use crate::clock::Timestamp;
 use crate::store::OrgSettingsRow;
@@ -11,12 +10,34 @@ use super::audit::Event;
 use super::sessions::Caller;
 use super::{Result, Twofold};
 
+/// An organisation's MFA options besides the requirement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrgSettings {
+    /// An app's QR code may be shown again after enrolment.
+    pub allow_qr_redisplay: bool,
+    /// Users may have a browser remembered to skip the second step.
+    pub remember_devices: bool,
+    /// A user's first authenticator app needs a code mailed to them.
+    pub confirm_first_app_by_email: bool,
+    /// When and by whom they were last set (`None`: never set).
+    pub updated_at: Option<Timestamp>,
+    pub updated_by: Option<String>,
+}
+
+/// New options, as asked for (`confirm_first_app_by_email` unsaid: unchanged).
+#[derive(Clone, Debug)]
+pub struct SetOrgSettings {
+    pub allow_qr_redisplay: bool,
+    pub remember_devices: bool,
+    pub confirm_first_app_by_email: Option<bool>,
+}
+
 fn to_api(row: Option<&OrgSettingsRow>) -> OrgSettings {
     OrgSettings {
         allow_qr_redisplay: row.is_none_or(|r| r.allow_qr_redisplay),
         remember_devices: row.is_none_or(|r| r.remember_devices),
         confirm_first_app_by_email: row.is_none_or(|r| r.confirm_first_app_by_email),
-        updated_at: row.map(|r| Timestamp::from_millis(r.updated_at).to_rfc3339()),
+        updated_at: row.map(|r| Timestamp::from_millis(r.updated_at)),
         updated_by: row.and_then(|r| r.updated_by.clone()),
     }
 }

@@ -18,7 +18,9 @@
 //! elevated token; removing a factor takes one in place of a code from that factor.
 
 use serde_json::json;
-use twofold_proto::{ElevatedToken, Introspection, Method, SessionInfo};
+use twofold_proto::{ElevatedToken, Introspection, Method};
+
+use super::sessions::SessionInfo;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
@@ -118,7 +120,7 @@ impl Twofold {
         Ok(SessionInfo {
             aal: 2,
             amr,
-            expires_at: Timestamp::from_millis(caller.session.expires_at).to_rfc3339(),
+            expires_at: Timestamp::from_millis(caller.session.expires_at),
         })
     }
 

@@ -12,8 +12,6 @@ use super::input::{Email, Slug, Username};
 use super::sessions::Caller;
 use super::{DomainError, Result, Twofold};
 
-pub use twofold_proto::Role;
-
 /// A password of the allowed length, or `invalid_request` naming it as `what`.
 pub(super) fn check_length(p: &str, what: &str) -> Result<()> {
     let len = p.chars().count();
@@ -25,6 +23,16 @@ pub(super) fn check_length(p: &str, what: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// What a user may do in their organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Runs the organisation; only an owner makes or changes an owner.
+    Owner,
+    /// Runs its users and policy.
+    Admin,
+    Member,
 }
 
 pub fn role_str(role: Role) -> &'static str {

@@ -159,7 +159,6 @@ pub struct Verdicts {
 }
 
 impl Verdicts {
-
     /// Evaluates the code for `f`: a step to claim (`(step, drift)`), or `None` (a far
     /// match is noted, the first one only).
     pub fn evaluate(

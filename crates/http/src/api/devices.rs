@@ -2,11 +2,24 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use twofold_core::clock::Timestamp;
+use twofold_core::domain::devices::RememberedDevice;
 use twofold_proto::{Device, Problem};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{DeviceId, Session};
+
+fn wire(d: RememberedDevice) -> Device {
+    Device {
+        id: d.id,
+        created_at: d.created_at.to_rfc3339(),
+        expires_at: d.expires_at.to_rfc3339(),
+        last_used_at: d.last_used_at.map(Timestamp::to_rfc3339),
+        ip: d.ip,
+        user_agent: d.user_agent,
+    }
+}
 
 /// The user's remembered devices, newest first.
 #[utoipa::path(get, path = "/api/v1/me/devices", tag = "sessions",
@@ -20,7 +33,8 @@ pub async fn list(
     State(st): State<AppState>,
     Session(caller): Session,
 ) -> Result<axum::Json<Vec<Device>>, ApiError> {
-    Ok(axum::Json(st.twofold.list_devices(&caller).await?))
+    let devices = st.twofold.list_devices(&caller).await?;
+    Ok(axum::Json(devices.into_iter().map(wire).collect()))
 }
 
 /// Forget a remembered device: its next sign-in asks for the second step again.

@@ -20,7 +20,7 @@ pub async fn me(
     State(st): State<AppState>,
     Session(caller): Session,
 ) -> Result<axum::Json<Me>, ApiError> {
-    Ok(axum::Json(st.twofold.me(&caller).await?))
+    Ok(axum::Json(super::wire::me(st.twofold.me(&caller).await?)))
 }
 
 /// Change the password. The user's other sessions and sign-ins in progress end and their
@@ -83,5 +83,5 @@ pub async fn pass_second_factor(
         .pass_second_factor_in_session(&caller, req.method, &req.code)
         .await?;
     tracing::info!(event = "session.upgraded", user_id = %caller.user.id, method = ?req.method);
-    Ok(axum::Json(session))
+    Ok(axum::Json(super::wire::session_info(session)))
 }

@@ -9,6 +9,7 @@ pub mod orgs;
 pub mod recovery;
 pub mod sessions;
 pub mod step_up;
+mod wire;
 
 use axum::Router;
 use axum::http::header;

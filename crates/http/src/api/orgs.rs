@@ -10,10 +10,14 @@ use twofold_proto::{
     OrgUser, Problem, SetMfaPolicy, SetOrgSettings,
 };
 
+use super::wire;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Body, Elevated, OrgSlug, OrgUserPath, Session};
-use twofold_core::domain::policy::PolicyOutcome;
+use twofold_core::clock::Timestamp;
+use twofold_core::domain::audit;
+use twofold_core::domain::policy::{self, PolicyOutcome};
+use twofold_core::domain::settings;
 
 /// The organisation's users with their MFA status, by username.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/users", tag = "orgs",
@@ -30,7 +34,8 @@ pub async fn list_users(
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
 ) -> Result<axum::Json<Vec<OrgUser>>, ApiError> {
-    Ok(axum::Json(st.twofold.org_users(&caller, &org).await?))
+    let users = st.twofold.org_users(&caller, &org).await?;
+    Ok(axum::Json(users.into_iter().map(wire::org_user).collect()))
 }
 
 /// Create a user in the organisation. Only an owner may create an owner.
@@ -57,10 +62,51 @@ pub async fn create_user(
 ) -> Result<(StatusCode, axum::Json<OrgUser>), ApiError> {
     let user = st
         .twofold
-        .create_org_user(&caller, &org, req, elevated.as_deref())
+        .create_org_user(&caller, &org, wire::new_org_user(req), elevated.as_deref())
         .await?;
     tracing::info!(event = "user.created", actor = %caller.user.id, user_id = %user.id);
-    Ok((StatusCode::CREATED, axum::Json(user)))
+    Ok((StatusCode::CREATED, axum::Json(wire::org_user(user))))
+}
+
+fn wire_event(e: audit::AuditEvent) -> AuditEvent {
+    AuditEvent {
+        id: e.id,
+        at: e.at.to_rfc3339(),
+        event: e.event,
+        actor_id: e.actor_id,
+        subject_id: e.subject_id,
+        ip: e.ip,
+        user_agent: e.user_agent,
+        details: e.details,
+    }
+}
+
+fn wire_policy(p: policy::MfaPolicy) -> MfaPolicy {
+    MfaPolicy {
+        required: p.required,
+        updated_at: p.updated_at.map(Timestamp::to_rfc3339),
+        updated_by: p.updated_by,
+        grace_period_days: p.grace_period_days,
+    }
+}
+
+fn set_policy(req: SetMfaPolicy) -> policy::SetMfaPolicy {
+    policy::SetMfaPolicy {
+        required: req.required,
+        invalidate_sessions: req.invalidate_sessions,
+        grace_period_days: req.grace_period_days,
+        confirmation_code: req.confirmation_code,
+    }
+}
+
+fn wire_settings(s: settings::OrgSettings) -> OrgSettings {
+    OrgSettings {
+        allow_qr_redisplay: s.allow_qr_redisplay,
+        remember_devices: s.remember_devices,
+        confirm_first_app_by_email: s.confirm_first_app_by_email,
+        updated_at: s.updated_at.map(Timestamp::to_rfc3339),
+        updated_by: s.updated_by,
+    }
 }
 
 /// `?limit=&before=` of the audit log.
@@ -97,7 +143,7 @@ pub async fn audit_events(
         .twofold
         .audit_events(&caller, &org, page.limit, page.before.as_deref())
         .await?;
-    Ok(axum::Json(events))
+    Ok(axum::Json(events.into_iter().map(wire_event).collect()))
 }
 
 /// The organisation's MFA policy.
@@ -115,7 +161,9 @@ pub async fn get_policy(
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
 ) -> Result<axum::Json<MfaPolicy>, ApiError> {
-    Ok(axum::Json(st.twofold.mfa_policy(&caller, &org).await?))
+    Ok(axum::Json(wire_policy(
+        st.twofold.mfa_policy(&caller, &org).await?,
+    )))
 }
 
 /// Require MFA of every (non-federated) user, ending every session or keeping them; or
@@ -144,10 +192,14 @@ pub async fn put_policy(
 ) -> Result<Response, ApiError> {
     let outcome = st
         .twofold
-        .set_mfa_policy(&caller, &org, req, elevated.as_deref())
+        .set_mfa_policy(&caller, &org, set_policy(req), elevated.as_deref())
         .await?;
     Ok(match outcome {
-        PolicyOutcome::Changed(changed) => axum::Json(changed).into_response(),
+        PolicyOutcome::Changed(changed) => axum::Json(MfaPolicyChanged {
+            policy: wire_policy(changed.policy),
+            sessions_ended: changed.sessions_ended,
+        })
+        .into_response(),
         PolicyOutcome::ConfirmationRequired { expires_at } => (
             StatusCode::ACCEPTED,
             axum::Json(ConfirmationRequired {
@@ -222,7 +274,9 @@ pub async fn get_settings(
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
 ) -> Result<axum::Json<OrgSettings>, ApiError> {
-    Ok(axum::Json(st.twofold.org_settings(&caller, &org).await?))
+    Ok(axum::Json(wire_settings(
+        st.twofold.org_settings(&caller, &org).await?,
+    )))
 }
 
 /// Change the organisation's MFA options.
@@ -244,9 +298,14 @@ pub async fn put_settings(
     Elevated(elevated): Elevated,
     Body(req): Body<SetOrgSettings>,
 ) -> Result<axum::Json<OrgSettings>, ApiError> {
-    Ok(axum::Json(
+    let req = settings::SetOrgSettings {
+        allow_qr_redisplay: req.allow_qr_redisplay,
+        remember_devices: req.remember_devices,
+        confirm_first_app_by_email: req.confirm_first_app_by_email,
+    };
+    Ok(axum::Json(wire_settings(
         st.twofold
             .set_org_settings(&caller, &org, req, elevated.as_deref())
             .await?,
-    ))
+    )))
 }

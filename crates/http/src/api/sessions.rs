@@ -20,7 +20,13 @@ pub async fn list(
     State(st): State<AppState>,
     Session(caller): Session,
 ) -> Result<axum::Json<Vec<SessionSummary>>, ApiError> {
-    Ok(axum::Json(st.twofold.list_sessions(&caller).await?))
+    let sessions = st.twofold.list_sessions(&caller).await?;
+    Ok(axum::Json(
+        sessions
+            .into_iter()
+            .map(super::wire::session_summary)
+            .collect(),
+    ))
 }
 
 /// End one of the user's sessions (the current one too: that is a logout).

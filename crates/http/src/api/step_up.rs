@@ -9,6 +9,8 @@ use twofold_proto::{
     NewApiKey, Problem, StepUpRequest,
 };
 
+use twofold_core::clock::Timestamp;
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{App, Body, Elevated, OrgKeyPath, OrgSlug, Session};
@@ -105,7 +107,15 @@ pub async fn create_key(
         .twofold
         .create_api_key(&caller, &org, &req.name, elevated.as_deref())
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(key)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ApiKeyCreated {
+            id: key.id,
+            name: key.name,
+            key: key.key,
+            created_at: key.created_at.to_rfc3339(),
+        }),
+    ))
 }
 
 /// The organisation's API keys (never the keys themselves).
@@ -123,7 +133,17 @@ pub async fn list_keys(
     Session(caller): Session,
     OrgSlug(org): OrgSlug,
 ) -> Result<axum::Json<Vec<ApiKey>>, ApiError> {
-    Ok(axum::Json(st.twofold.list_api_keys(&caller, &org).await?))
+    let keys = st.twofold.list_api_keys(&caller, &org).await?;
+    Ok(axum::Json(
+        keys.into_iter()
+            .map(|k| ApiKey {
+                id: k.id,
+                name: k.name,
+                created_at: k.created_at.to_rfc3339(),
+                last_used_at: k.last_used_at.map(Timestamp::to_rfc3339),
+            })
+            .collect(),
+    ))
 }
 
 /// Revoke an API key; applications using it are refused from now on.

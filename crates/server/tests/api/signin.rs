@@ -13,7 +13,7 @@ both_engines! {
         assert_eq!(me.org, org);
         assert_eq!(me.username, "alice");
         assert_eq!(me.email, "alice@example.com");
-        assert_eq!(me.role, Role::Member);
+        assert_eq!(me.role, twofold_proto::Role::Member);
         assert!(!me.federated);
         assert!(!me.mfa.enrolled);
         assert_eq!(me.mfa.factors, 0);

@@ -1,0 +1,88 @@
+//! The domain's answers as the API's JSON types (`twofold-proto`), for the types more than
+//! one resource answers with. The domain knows nothing of the wire; this is where the two
+//! meet (times become RFC 3339 text, enums the API's names).
+
+use twofold_core::clock::Timestamp;
+use twofold_core::domain::org_admin::{self, MfaStatus};
+use twofold_core::domain::sessions;
+use twofold_core::domain::users::Role;
+use twofold_proto as wire;
+
+pub(crate) fn role(r: Role) -> wire::Role {
+    match r {
+        Role::Owner => wire::Role::Owner,
+        Role::Admin => wire::Role::Admin,
+        Role::Member => wire::Role::Member,
+    }
+}
+
+pub(crate) fn role_from(r: wire::Role) -> Role {
+    match r {
+        wire::Role::Owner => Role::Owner,
+        wire::Role::Admin => Role::Admin,
+        wire::Role::Member => Role::Member,
+    }
+}
+
+pub(crate) fn session_info(s: sessions::SessionInfo) -> wire::SessionInfo {
+    wire::SessionInfo {
+        aal: s.aal,
+        amr: s.amr,
+        expires_at: s.expires_at.to_rfc3339(),
+    }
+}
+
+pub(crate) fn me(m: sessions::Me) -> wire::Me {
+    wire::Me {
+        id: m.id,
+        org: m.org,
+        username: m.username,
+        email: m.email,
+        role: role(m.role),
+        federated: m.federated,
+        mfa: wire::MfaSummary {
+            enrolled: m.mfa.enrolled,
+            factors: m.mfa.factors,
+        },
+        session: session_info(m.session),
+    }
+}
+
+pub(crate) fn session_summary(s: sessions::SessionSummary) -> wire::SessionSummary {
+    wire::SessionSummary {
+        id: s.id,
+        current: s.current,
+        aal: s.aal,
+        amr: s.amr,
+        created_at: s.created_at.to_rfc3339(),
+        expires_at: s.expires_at.to_rfc3339(),
+        ip: s.ip,
+        user_agent: s.user_agent,
+    }
+}
+
+pub(crate) fn org_user(u: org_admin::OrgUser) -> wire::OrgUser {
+    wire::OrgUser {
+        id: u.id,
+        username: u.username,
+        email: u.email,
+        role: role(u.role),
+        federated: u.federated,
+        mfa: match u.mfa {
+            MfaStatus::Enrolled => wire::MfaStatus::Enrolled,
+            MfaStatus::NotEnrolled => wire::MfaStatus::NotEnrolled,
+            MfaStatus::NotApplicable => wire::MfaStatus::NotApplicable,
+        },
+        last_login_at: u.last_login_at.map(Timestamp::to_rfc3339),
+    }
+}
+
+pub(crate) fn new_org_user(u: wire::NewOrgUser) -> org_admin::NewOrgUser {
+    org_admin::NewOrgUser {
+        username: u.username,
+        email: u.email,
+        role: role_from(u.role),
+        password: u.password,
+        federated: u.federated,
+    }
+}
