@@ -12,6 +12,8 @@
 #
 #   scripts/perf-compare.sh ecfecfd            # about 12 minutes after the builds
 #   ROUNDS=2 FLOWS=10000 scripts/perf-compare.sh ecfecfd HEAD
+#   PERF_RECORD=20 FLOWS=20000 scripts/perf-compare.sh ecfecfd   # also `perf record` the
+#                         # server for 1 s, 20 s into each run (once the flows are made)
 #
 # Only loopback addresses are used; every run is bounded by DURATION.
 set -euo pipefail
@@ -38,9 +40,11 @@ build() {
   local label="$1" rev="$2" tree="$TREES/$1"
   git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"
   git worktree add --force --detach "$tree" "$rev" >/dev/null
-  (cd "$tree" && CARGO_TARGET_DIR="$TREES/$label-target" cargo build --release -q -p twofold-cli -p twofold-load)
+  # One target directory for both: the dependencies they share are built once, and each
+  # revision's binaries are copied out before the next build replaces them.
+  (cd "$tree" && CARGO_TARGET_DIR="$TREES/target" cargo build --release -q -p twofold-cli -p twofold-load)
   mkdir -p "$TREES/$label-bin"
-  cp "$TREES/$label-target/release/twofold" "$TREES/$label-target/release/twofold-load" "$TREES/$label-bin/"
+  cp "$TREES/target/release/twofold" "$TREES/target/release/twofold-load" "$TREES/$label-bin/"
   git -C "$tree" rev-parse --short HEAD > "$TREES/$label-bin/rev"
 }
 build before "$BEFORE"
@@ -92,7 +96,16 @@ for round in $(seq 1 "$ROUNDS"); do
       echo "== round $round, $label, c$c"
       taskset -c "$LOAD_CORE" "$LOAD" run mfa-step --url "http://127.0.0.1:$PORT" --org load \
         --users-file "$WORK/load.csv" --concurrency "$c" --duration "$DURATION" --flows "$FLOWS" \
-        --server-pid "$SERVER_PID" --json > "$OUT/$label-c$c-r$round.json"
+        --server-pid "$SERVER_PID" --json > "$OUT/$label-c$c-r$round.json" &
+      load_pid=$!
+      if [ -n "${PERF_RECORD:-}" ]; then
+        # Once the flows are prepared (the log says so), sample the server while it checks
+        # codes: `perf report -i $OUT/<label>-c<c>-r<round>.perf` shows where its time went.
+        sleep "$PERF_RECORD"
+        perf record -q -F 1999 -g -p "$SERVER_PID" -o "$OUT/$label-c$c-r$round.perf" -- sleep 1 \
+          2>/dev/null || true
+      fi
+      wait "$load_pid"
     done
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   done

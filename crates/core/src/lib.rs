@@ -1,7 +1,8 @@
 //! Twofold's rules with no transport and no database driver: configuration, the domain
 //! (organisations, users, second factors, sign-in, sessions), the store's traits and rows
 //! that the domain is written against, sealing and hashing, and mail. The engines live in
-//! `twofold-store`, HTTP in `twofold-http`; Cargo keeps both out of here.
+//! `twofold-store`, HTTP and the API's JSON types (`twofold-proto`) in `twofold-http`;
+//! Cargo keeps them all out of here: the domain answers with types of its own.
 //!
 //! Inside, layers point one way: `domain` → `store`. `crypto`, `clock`, `files`, `mail` and
 //! `qr` are leaves anyone may use.

@@ -25,6 +25,8 @@ pub mod step_up;
 pub mod users;
 pub(crate) mod verify;
 
+pub use verify::Method;
+
 use std::sync::Arc;
 
 use crate::clock::{Clock, Timestamp};

@@ -28,8 +28,8 @@
 //! preferred factor's, else the oldest active factor's); when that is email, the code is
 //! mailed at once. Any other listed method may be used for this sign-in instead.
 
+use super::Method;
 use serde_json::json;
-use twofold_proto::Method;
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;

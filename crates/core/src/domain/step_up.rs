@@ -17,8 +17,8 @@
 //! takes either a session that passed a second factor in the last 10 minutes or an
 //! elevated token; removing a factor takes one in place of a code from that factor.
 
+use super::Method;
 use serde_json::json;
-use twofold_proto::{ElevatedToken, Introspection, Method};
 
 use super::sessions::SessionInfo;
 
@@ -35,6 +35,45 @@ use super::{DomainError, Result, Twofold};
 pub const ELEVATED_TTL_MS: i64 = 5 * 60 * 1000;
 /// The scope Twofold's own guarded changes take.
 pub const MANAGE_SCOPE: &str = "mfa:manage";
+
+/// Proof of a fresh second factor for `scopes`, sent with the next sensitive calls.
+#[derive(Debug)]
+pub struct ElevatedToken {
+    /// The token itself; only its hash is kept.
+    pub token: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Timestamp,
+}
+
+/// What a token an application presents is (RFC 7662).
+#[derive(Debug, PartialEq)]
+pub enum Introspection {
+    /// Unknown, expired, spent, revoked or another organisation's: nothing more is said.
+    Inactive,
+    Active(ActiveToken),
+}
+
+/// A live token of one of the organisation's users.
+#[derive(Debug, PartialEq)]
+pub struct ActiveToken {
+    pub kind: TokenType,
+    pub user_id: String,
+    /// The organisation's slug.
+    pub org: String,
+    pub username: String,
+    /// An elevated token's scopes, space-separated.
+    pub scope: Option<String>,
+    pub expires_at: Timestamp,
+    pub issued_at: Timestamp,
+    pub amr: Vec<String>,
+    pub aal: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenType {
+    Session,
+    Elevated,
+}
 
 impl Twofold {
     /// Checks a fresh second factor of the caller's and answers an elevated token for
@@ -70,13 +109,13 @@ impl Twofold {
         self.record_by(
             user,
             "mfa.step_up",
-            json!({"method": method, "scopes": scopes, "single_use": single_use, "factor_id": passed.factor_id}),
+            json!({"method": method.as_str(), "scopes": scopes, "single_use": single_use, "factor_id": passed.factor_id}),
         )
         .await;
         Ok(ElevatedToken {
-            elevated_token: tok.text,
+            token: tok.text,
             scopes,
-            expires_at: Timestamp::from_millis(expires_at).to_rfc3339(),
+            expires_at: Timestamp::from_millis(expires_at),
         })
     }
 
@@ -114,7 +153,7 @@ impl Twofold {
         self.record_by(
             &caller.user,
             "session.upgraded",
-            json!({"method": method, "amr": amr, "factor_id": passed.factor_id}),
+            json!({"method": method.as_str(), "amr": amr, "factor_id": passed.factor_id}),
         )
         .await;
         Ok(SessionInfo {
@@ -209,7 +248,7 @@ impl Twofold {
     /// token is active for its first introspection only.
     pub async fn introspect(&self, org_id: &str, presented: &str) -> Result<Introspection> {
         let now = self.now().as_millis();
-        let inactive = Introspection::default();
+        let inactive = Introspection::Inactive;
         if let Some(hash) = token::lookup_hash(TokenKind::Session, presented) {
             let Some(s) = self.store.session_by_token(&hash, now).await? else {
                 return Ok(inactive);
@@ -220,18 +259,17 @@ impl Twofold {
             if user.org_id != org_id {
                 return Ok(inactive);
             }
-            return Ok(Introspection {
-                active: true,
-                token_type: Some("session".into()),
-                sub: Some(user.id),
-                org: Some(user.org_slug),
-                username: Some(user.username),
+            return Ok(Introspection::Active(ActiveToken {
+                kind: TokenType::Session,
+                user_id: user.id,
+                org: user.org_slug,
+                username: user.username,
                 scope: None,
-                exp: Some(s.expires_at / 1000),
-                iat: Some(s.created_at / 1000),
-                amr: Some(amr_list(&s.amr)),
-                aal: Some(u8::try_from(s.aal).unwrap_or(1)),
-            });
+                expires_at: Timestamp::from_millis(s.expires_at),
+                issued_at: Timestamp::from_millis(s.created_at),
+                amr: amr_list(&s.amr),
+                aal: u8::try_from(s.aal).unwrap_or(1),
+            }));
         }
         if let Some(hash) = token::lookup_hash(TokenKind::Elevated, presented) {
             let Some(e) = self
@@ -251,18 +289,17 @@ impl Twofold {
             if e.single_use && !self.store.spend_elevated(&e.id, now).await? {
                 return Ok(inactive);
             }
-            return Ok(Introspection {
-                active: true,
-                token_type: Some("elevated".into()),
-                sub: Some(user.id),
-                org: Some(user.org_slug),
-                username: Some(user.username),
+            return Ok(Introspection::Active(ActiveToken {
+                kind: TokenType::Elevated,
+                user_id: user.id,
+                org: user.org_slug,
+                username: user.username,
                 scope: Some(e.scopes),
-                exp: Some(e.expires_at / 1000),
-                iat: Some(e.created_at / 1000),
-                amr: Some(amr_list(&e.amr)),
-                aal: Some(2),
-            });
+                expires_at: Timestamp::from_millis(e.expires_at),
+                issued_at: Timestamp::from_millis(e.created_at),
+                amr: amr_list(&e.amr),
+                aal: 2,
+            }));
         }
         Ok(inactive)
     }

@@ -22,7 +22,6 @@ use std::sync::Arc;
 
 use serde_json::json;
 use twofold_otp::{RecoveryCode, Window};
-use twofold_proto::Method;
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
@@ -85,12 +84,25 @@ impl Proof<'_> {
     }
 }
 
-/// The name of a method in the audit log.
-fn method_name(method: Method) -> &'static str {
-    match method {
-        Method::Totp => "totp",
-        Method::Email => "email",
-        Method::RecoveryCode => "recovery_code",
+/// A kind of second factor, as a sign-in or a step-up names the one it answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// A code from an authenticator app.
+    Totp,
+    /// One of the user's recovery codes.
+    RecoveryCode,
+    /// A code mailed to the address of the user's email factor.
+    Email,
+}
+
+impl Method {
+    /// Its name in the audit log (the API's name too).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Totp => "totp",
+            Method::Email => "email",
+            Method::RecoveryCode => "recovery_code",
+        }
     }
 }
 
@@ -409,7 +421,7 @@ fn signed_in(
     method: Method,
     factor_id: Option<&str>,
 ) -> Vec<AuditRow> {
-    let method = method_name(method);
+    let method = method.as_str();
     let details = match factor_id {
         Some(id) => json!({"amr": amr, "method": method, "factor_id": id}),
         None => json!({"amr": amr, "method": method}),
@@ -419,7 +431,7 @@ fn signed_in(
 
 /// The details of `mfa.failed`, as every kind of second factor records it.
 fn failure(attempt: i64, reason: &str, method: Method) -> serde_json::Value {
-    json!({"attempt": attempt, "reason": reason, "method": method_name(method)})
+    json!({"attempt": attempt, "reason": reason, "method": method.as_str()})
 }
 
 /// The domain's rules for an app's code, run inside the store's check.

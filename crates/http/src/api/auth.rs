@@ -19,17 +19,19 @@ use twofold_core::domain::email::CodeSent;
 use twofold_core::domain::sessions::NewSession;
 use twofold_core::domain::signin::LoginOutcome;
 
+crate::fails!(LoginFails {
+    InvalidRequest: "malformed request",
+    InvalidCredentials: "wrong organisation, username or password",
+    Throttled: "too many failed attempts from this address lately, or (the password step) too many wrong passwords for this account; wait `retry_after` seconds",
+    Overloaded: "too many sign-ins are being checked at once; try again in `retry_after` seconds",
+});
+
 /// Sign in with a password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in, or a second factor is needed", body = LoginResponse),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_credentials`: wrong organisation, username or password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: too many failed attempts from this address lately, or (the password step) too many wrong passwords for this account; wait `retry_after` seconds", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
-        (status = 503, description = "`overloaded`: too many sign-ins are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        LoginFails,
     ))]
 pub async fn login(
     State(st): State<AppState>,
@@ -79,25 +81,32 @@ pub async fn login(
             expires_at,
         } => LoginResponse::MfaRequired {
             flow_token,
-            methods,
-            preferred,
+            methods: methods.into_iter().map(super::wire::method).collect(),
+            preferred: super::wire::method(preferred),
             code_sent_to,
             expires_at: expires_at.to_rfc3339(),
         },
     }))
 }
 
+crate::fails!(MfaFails {
+    InvalidRequest: "malformed request or code",
+    MethodNotAvailable: "`email` without an email factor",
+    ConfirmationExpired: "no live mailed code (ask for a new one)",
+    InvalidCode,
+    CodeReused,
+    FlowExpired,
+    Locked: "the second step is locked for `retry_after` seconds",
+    Throttled: "too many failed attempts from this address lately",
+    Overloaded: "too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds",
+});
+
 /// Finish a sign-in with a second factor.
 #[utoipa::path(post, path = "/api/v1/auth/mfa", tag = "auth",
     request_body = MfaRequest,
     responses(
         (status = 200, description = "Signed in at aal 2", body = LoginResponse),
-        (status = 400, description = "Malformed request or code; `method_not_available`: `email` without an email factor; `code_expired`: no live mailed code (ask for a new one)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_code`, `code_reused` or `flow_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds; `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
-        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        MfaFails,
     ))]
 pub async fn mfa(
     State(st): State<AppState>,
@@ -107,7 +116,7 @@ pub async fn mfa(
         .twofold
         .complete_mfa(
             &req.flow_token,
-            req.method,
+            super::wire::method_from(req.method),
             &req.code,
             req.remember_device.unwrap_or(false),
         )
@@ -138,6 +147,13 @@ pub(super) fn code_sent(sent: CodeSent) -> EmailCodeSent {
     }
 }
 
+crate::fails!(SendEmailCodeFails {
+    InvalidRequest: "malformed request",
+    MethodNotAvailable: "the user has no active email factor",
+    FlowExpired,
+    TooSoon: "a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)",
+});
+
 /// Mail a code for this sign-in to the user's email factor: to choose email for this
 /// sign-in, or to get a new code.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/email/send", tag = "auth",
@@ -145,10 +161,7 @@ pub(super) fn code_sent(sent: CodeSent) -> EmailCodeSent {
     request_body = SendEmailCodeRequest,
     responses(
         (status = 200, description = "A code was mailed: valid 5 minutes, once, 5 tries; finish with `POST /auth/mfa` `{method: \"email\"}`", body = EmailCodeSent),
-        (status = 400, description = "Malformed request; `method_not_available`: the user has no active email factor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`flow_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        SendEmailCodeFails,
     ))]
 pub async fn send_email_code(
     State(st): State<AppState>,
@@ -169,6 +182,15 @@ fn authenticated(s: NewSession) -> LoginResponse {
     }
 }
 
+crate::fails!(EnrollTotpFails {
+    InvalidRequest: "malformed request",
+    WrongConfirmation: "a wrong or used confirmation code",
+    ConfirmationExpired: "it expired or used up its 5 tries",
+    FlowExpired: "not a live enrolment flow",
+    TooSoon: "a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)",
+    Throttled: "too many failed attempts from this address lately",
+});
+
 /// Start enrolling an authenticator app inside a sign-in that requires one.
 #[utoipa::path(post, path = "/api/v1/auth/enroll/totp", tag = "auth",
     operation_id = "enroll_totp_in_flow",
@@ -176,10 +198,7 @@ fn authenticated(s: NewSession) -> LoginResponse {
     responses(
         (status = 201, description = "A pending factor; activate it with a code from the app", body = TotpEnrollment),
         (status = 202, description = "Unless the organisation turned it off: a 6-digit code valid 5 minutes was mailed to the user's address; repeat the request with it as `confirmation_code`", body = ConfirmationRequired),
-        (status = 400, description = "Malformed request; `invalid_code`: a wrong or used confirmation code; `code_expired`: it expired or used up its 5 tries", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`flow_expired`: not a live enrolment flow", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works); `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        EnrollTotpFails,
     ))]
 pub async fn enroll_totp(
     State(st): State<AppState>,
@@ -217,16 +236,20 @@ pub async fn enroll_email(
     Ok(super::factors::email_created(id, sent))
 }
 
+crate::fails!(EnrollQrPngFails {
+    InvalidRequest: "a flow token in the URL (it goes in `Authorization: Bearer`)",
+    FlowExpired: "no live enrolment flow's token as `Authorization: Bearer`",
+    NotFound,
+    Conflict: "the factor is not pending",
+});
+
 /// `?flow_token=` of the enrolment QR code.
 #[utoipa::path(get, path = "/api/v1/auth/enroll/{id}/qr.png", tag = "auth",
     security(("flow" = [])),
     params(("id" = String, Path, description = "The pending factor's id")),
     responses(
         (status = 200, description = "PNG image", content_type = "image/png"),
-        (status = 400, description = "`invalid_request`: a flow token in the URL (it goes in `Authorization: Bearer`)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`flow_expired`: no live enrolment flow's token as `Authorization: Bearer`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: the factor is not pending", body = Problem, content_type = "application/problem+json"),
+        EnrollQrPngFails,
     ))]
 pub async fn enroll_qr_png(
     State(st): State<AppState>,
@@ -259,12 +282,14 @@ pub async fn enroll_activate(
     Ok(axum::Json(authenticated(s)))
 }
 
+crate::fails!(LogoutFails { Unauthenticated });
+
 /// End the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     security(("session" = [])),
     responses(
         (status = 204, description = "The session has ended"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        LogoutFails,
     ))]
 pub async fn logout(
     State(st): State<AppState>,

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use twofold_core::clock::Timestamp;
 use twofold_core::domain::devices::RememberedDevice;
-use twofold_proto::{Device, Problem};
+use twofold_proto::Device;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -21,13 +21,15 @@ fn wire(d: RememberedDevice) -> Device {
     }
 }
 
+crate::fails!(ListFails { Unauthenticated });
+
 /// The user's remembered devices, newest first.
 #[utoipa::path(get, path = "/api/v1/me/devices", tag = "sessions",
     operation_id = "list_devices",
     security(("session" = [])),
     responses(
         (status = 200, description = "Remembered devices, newest first", body = Vec<Device>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        ListFails,
     ))]
 pub async fn list(
     State(st): State<AppState>,
@@ -37,6 +39,11 @@ pub async fn list(
     Ok(axum::Json(devices.into_iter().map(wire).collect()))
 }
 
+crate::fails!(ForgetFails {
+    Unauthenticated,
+    NotFound: "no such device of this user",
+});
+
 /// Forget a remembered device: its next sign-in asks for the second step again.
 #[utoipa::path(delete, path = "/api/v1/me/devices/{id}", tag = "sessions",
     operation_id = "forget_device",
@@ -44,8 +51,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The device's id")),
     responses(
         (status = 204, description = "Forgotten"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such device of this user", body = Problem, content_type = "application/problem+json"),
+        ForgetFails,
     ))]
 pub async fn forget(
     State(st): State<AppState>,

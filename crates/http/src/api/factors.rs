@@ -81,6 +81,8 @@ pub(super) fn png(uri: &str) -> Result<impl IntoResponse + use<>, ApiError> {
     Ok(([(header::CONTENT_TYPE, "image/png")], png))
 }
 
+crate::fails!(ListFails { Unauthenticated });
+
 /// The user's factors, pending and active. Never includes secrets.
 #[utoipa::path(get, path = "/api/v1/me/factors", tag = "factors",
     security(("session" = [])),
@@ -91,7 +93,7 @@ pub(super) fn png(uri: &str) -> Result<impl IntoResponse + use<>, ApiError> {
                 ("qr_png" = (operation_id = "qr_png", parameters(("id" = "$response.body#/0/id")))),
                 ("delete" = (operation_id = "delete", parameters(("id" = "$response.body#/0/id")))),
             )),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        ListFails,
     ))]
 pub async fn list(
     State(st): State<AppState>,
@@ -100,6 +102,18 @@ pub async fn list(
     let factors = st.twofold.list_factors(&caller).await?;
     Ok(axum::Json(factors.into_iter().map(wire).collect()))
 }
+
+crate::fails!(EnrollTotpFails {
+    InvalidRequest: "malformed request",
+    WrongConfirmation: "a wrong or used confirmation code",
+    ConfirmationExpired: "it expired or used up its 5 tries",
+    Unauthenticated,
+    StepUpRequired: "the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token",
+    InsufficientScope,
+    Conflict: "the user has the most authenticator apps allowed",
+    TooSoon: "a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)",
+    Throttled: "too many failed attempts from this address lately",
+});
 
 /// Start enrolling an authenticator app: a pending factor with its secret and QR code.
 #[utoipa::path(post, path = "/api/v1/me/factors/totp", tag = "factors",
@@ -117,12 +131,7 @@ pub async fn list(
                     description = "Abandon the enrolment")),
             )),
         (status = 202, description = "The user has no active factor (and the organisation asks for it, the default): a 6-digit code valid 5 minutes was mailed to their address; repeat the request with it as `confirmation_code`", body = ConfirmationRequired),
-        (status = 400, description = "Malformed request; `invalid_code`: a wrong or used confirmation code; `code_expired`: it expired or used up its 5 tries", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: the user has the most authenticator apps allowed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works); `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        EnrollTotpFails,
     ))]
 pub async fn enroll_totp(
     State(st): State<AppState>,
@@ -199,6 +208,18 @@ pub(super) fn email_created(
     )
 }
 
+crate::fails!(ActivateFails {
+    InvalidRequest: "malformed request or code",
+    ConfirmationExpired: "an email factor's code expired or used up its 5 tries (ask for a new one)",
+    InvalidCode,
+    Unauthenticated,
+    StepUpRequired: "the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token",
+    InsufficientScope,
+    NotFound,
+    Conflict: "already active",
+    Throttled: "too many failed attempts from this address lately; wait `retry_after` seconds",
+});
+
 /// Activate a pending factor with a current code from the authenticator app, or with the
 /// code mailed for an email factor.
 #[utoipa::path(post, path = "/api/v1/me/factors/{id}/activate", tag = "factors",
@@ -207,13 +228,7 @@ pub(super) fn email_created(
     request_body = ActivateFactorRequest,
     responses(
         (status = 200, description = "The factor, now active", body = Factor),
-        (status = 400, description = "Malformed request or code; `code_expired`: an email factor's code expired or used up its 5 tries (ask for a new one)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_code` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: already active", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: too many failed attempts from this address lately; wait `retry_after` seconds", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        ActivateFails,
     ))]
 pub async fn activate(
     State(st): State<AppState>,
@@ -260,6 +275,14 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+crate::fails!(PreferFails {
+    Unauthenticated,
+    StepUpRequired,
+    InsufficientScope,
+    NotFound,
+    Conflict: "the factor is not active",
+});
+
 /// Make an active factor the preferred one: asked for first at sign-in (an email
 /// factor's code is then mailed at once). The user is mailed.
 #[utoipa::path(put, path = "/api/v1/me/factors/{id}/preferred", tag = "factors",
@@ -268,10 +291,7 @@ pub async fn delete(
     params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
     responses(
         (status = 200, description = "The factor, now preferred", body = Factor),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
+        PreferFails,
     ))]
 pub async fn prefer(
     State(st): State<AppState>,
@@ -286,6 +306,15 @@ pub async fn prefer(
     Ok(axum::Json(wire(f)))
 }
 
+crate::fails!(QrPngFails {
+    Unauthenticated,
+    Forbidden: "the organisation does not show active factors' QR codes again",
+    StepUpRequired: "an active factor, and this session passed no second factor in the last 10 minutes nor sent a valid elevated token",
+    InsufficientScope,
+    NotFound,
+    Conflict: "an email factor has no QR code",
+});
+
 /// A factor's QR code, as a PNG image: a pending one's freely; an active one's again
 /// (to add it to another device) only if the organisation allows it, behind a fresh
 /// second factor, audited and mailed to the user.
@@ -294,10 +323,7 @@ pub async fn prefer(
     params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
     responses(
         (status = 200, description = "PNG image", content_type = "image/png"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the organisation does not show active factors' QR codes again; `step_up_required`: an active factor, and this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: an email factor has no QR code", body = Problem, content_type = "application/problem+json"),
+        QrPngFails,
     ))]
 pub async fn qr_png(
     State(st): State<AppState>,
@@ -312,6 +338,14 @@ pub async fn qr_png(
     png(&uri)
 }
 
+crate::fails!(RegenerateFails {
+    Unauthenticated,
+    StepUpRequired,
+    InsufficientScope,
+    NotFound,
+    Conflict: "the factor is not active",
+});
+
 /// Move an active factor to a new secret (a new or lost device): answers the new secret
 /// and QR code; activate it with a code from the new setup (`POST …/activate`). The old
 /// secret keeps working until then.
@@ -321,10 +355,7 @@ pub async fn qr_png(
     params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
     responses(
         (status = 201, description = "The new secret, waiting for a code from it", body = TotpEnrollment),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: the factor is not active", body = Problem, content_type = "application/problem+json"),
+        RegenerateFails,
     ))]
 pub async fn regenerate(
     State(st): State<AppState>,

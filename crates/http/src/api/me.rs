@@ -9,12 +9,14 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Body, Session};
 
+crate::fails!(MeFails { Unauthenticated });
+
 /// Who is signed in, their MFA state, and how strongly this session was authenticated.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
     security(("session" = [])),
     responses(
         (status = 200, body = Me),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        MeFails,
     ))]
 pub async fn me(
     State(st): State<AppState>,
@@ -22,6 +24,16 @@ pub async fn me(
 ) -> Result<axum::Json<Me>, ApiError> {
     Ok(axum::Json(super::wire::me(st.twofold.me(&caller).await?)))
 }
+
+crate::fails!(ChangePasswordFails {
+    InvalidRequest: "malformed request, or a new password of the wrong length",
+    InvalidCredentials: "the current password is wrong",
+    Unauthenticated,
+    Conflict: "a federated user has no password here, or it was changed meanwhile",
+    Locked: "wrong passwords or codes locked the user's second step for `retry_after` seconds",
+    Throttled: "too many failed attempts from this address lately",
+    Overloaded: "too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds",
+});
 
 /// Change the password. The user's other sessions and sign-ins in progress end and their
 /// remembered devices are forgotten; this session stays. The user is mailed.
@@ -31,13 +43,7 @@ pub async fn me(
     request_body = ChangePassword,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Malformed request, or a new password of the wrong length", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_credentials`: the current password is wrong; `unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: a federated user has no password here, or it was changed meanwhile", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: wrong passwords or codes locked the user's second step for `retry_after` seconds; `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
-        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        ChangePasswordFails,
     ))]
 pub async fn change_password(
     State(st): State<AppState>,
@@ -80,7 +86,7 @@ pub async fn pass_second_factor(
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
     let session = st
         .twofold
-        .pass_second_factor_in_session(&caller, req.method, &req.code)
+        .pass_second_factor_in_session(&caller, super::wire::method_from(req.method), &req.code)
         .await?;
     tracing::info!(event = "session.upgraded", user_id = %caller.user.id, method = ?req.method);
     Ok(axum::Json(super::wire::session_info(session)))

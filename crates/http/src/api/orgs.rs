@@ -19,15 +19,19 @@ use twofold_core::domain::audit;
 use twofold_core::domain::policy::{self, PolicyOutcome};
 use twofold_core::domain::settings;
 
+crate::fails!(ListUsersFails {
+    Unauthenticated,
+    Forbidden: "the caller is a member, not an owner or admin",
+    NotFound: "not the caller's organisation",
+});
+
 /// The organisation's users with their MFA status, by username.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/users", tag = "orgs",
     security(("session" = [])),
     params(("org" = String, Path, description = "The organisation's slug")),
     responses(
         (status = 200, description = "Every user of the organisation, by username", body = Vec<OrgUser>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member, not an owner or admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        ListUsersFails,
     ))]
 pub async fn list_users(
     State(st): State<AppState>,
@@ -38,6 +42,18 @@ pub async fn list_users(
     Ok(axum::Json(users.into_iter().map(wire::org_user).collect()))
 }
 
+crate::fails!(CreateUserFails {
+    InvalidRequest: "malformed request",
+    Unauthenticated,
+    Forbidden: "a member, or an admin creating an owner",
+    StepUpRequired,
+    EnrollmentRequired,
+    InsufficientScope,
+    NotFound: "not the caller's organisation",
+    Conflict: "the username is taken",
+    Overloaded: "too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds",
+});
+
 /// Create a user in the organisation. Only an owner may create an owner.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/users", tag = "orgs",
     security(("session" = [])),
@@ -45,13 +61,7 @@ pub async fn list_users(
     request_body = NewOrgUser,
     responses(
         (status = 201, description = "The new user", body = OrgUser),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: a member, or an admin creating an owner; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: the username is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        CreateUserFails,
     ))]
 pub async fn create_user(
     State(st): State<AppState>,
@@ -121,16 +131,20 @@ pub struct AuditPage {
     before: Option<String>,
 }
 
+crate::fails!(AuditEventsFails {
+    InvalidRequest: "a bad `limit` or an unknown `before`",
+    Unauthenticated,
+    Forbidden: "the caller is a member",
+    NotFound: "not the caller's organisation",
+});
+
 /// The organisation's security events, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/audit-events", tag = "orgs",
     security(("session" = [])),
     params(("org" = String, Path, description = "The organisation's slug"), AuditPage),
     responses(
         (status = 200, description = "Up to `limit` events, newest first; pass the last one's id as `before` for the next page", body = Vec<AuditEvent>),
-        (status = 400, description = "`invalid_request`: a bad `limit` or an unknown `before`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        AuditEventsFails,
     ))]
 pub async fn audit_events(
     State(st): State<AppState>,
@@ -146,15 +160,19 @@ pub async fn audit_events(
     Ok(axum::Json(events.into_iter().map(wire_event).collect()))
 }
 
+crate::fails!(GetPolicyFails {
+    Unauthenticated,
+    Forbidden: "the caller is a member",
+    NotFound: "not the caller's organisation",
+});
+
 /// The organisation's MFA policy.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/mfa-policy", tag = "orgs",
     security(("session" = [])),
     params(("org" = String, Path, description = "The organisation's slug")),
     responses(
         (status = 200, description = "The policy", body = MfaPolicy),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        GetPolicyFails,
     ))]
 pub async fn get_policy(
     State(st): State<AppState>,
@@ -166,6 +184,16 @@ pub async fn get_policy(
     )))
 }
 
+crate::fails!(PutPolicyFails {
+    ..crate::error::ORG_ADMIN,
+    InvalidRequest: "malformed, no `invalidate_sessions` choice, or a grace period over 30 days",
+    WrongConfirmation: "a wrong or used confirmation code",
+    ConfirmationExpired,
+    Conflict: "turning off MFA that is not required",
+    TooSoon: "a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)",
+    Throttled: "too many failed attempts from this address lately",
+});
+
 /// Require MFA of every (non-federated) user, ending every session or keeping them; or
 /// stop requiring it, with a code mailed to the caller.
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/mfa-policy", tag = "orgs",
@@ -175,13 +203,7 @@ pub async fn get_policy(
     responses(
         (status = 200, description = "Changed; the answer says how many sessions ended", body = MfaPolicyChanged),
         (status = 202, description = "`required: false` without a code: a 6-digit code valid 5 minutes was mailed to the caller; repeat the request with `confirmation_code`", body = ConfirmationRequired),
-        (status = 400, description = "`invalid_request` (malformed, no `invalidate_sessions` choice, a grace period over 30 days), `invalid_code` (a wrong or used confirmation code) or `code_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: turning off MFA that is not required", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works); `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        PutPolicyFails,
     ))]
 pub async fn put_policy(
     State(st): State<AppState>,
@@ -236,6 +258,15 @@ pub async fn reset_mfa(
     Ok(StatusCode::NO_CONTENT)
 }
 
+crate::fails!(UnlockFails {
+    Unauthenticated,
+    Forbidden: "a member, or an admin acting on an owner or on themselves",
+    StepUpRequired,
+    EnrollmentRequired: "the caller has no second factor",
+    InsufficientScope,
+    NotFound: "no such user in the caller's organisation",
+});
+
 /// Clear a user's second-factor lock.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{id}/unlock", tag = "orgs",
     security(("session" = [])),
@@ -243,9 +274,7 @@ pub async fn reset_mfa(
            ("id" = String, Path, description = "The user's id"), super::ElevatedHeader),
     responses(
         (status = 204, description = "Unlocked (also when there was no lock)"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: a member, or an admin acting on an owner or on themselves; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such user in the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        UnlockFails,
     ))]
 pub async fn unlock(
     State(st): State<AppState>,
@@ -279,6 +308,11 @@ pub async fn get_settings(
     )))
 }
 
+crate::fails!(PutSettingsFails {
+    ..crate::error::ORG_ADMIN,
+    InvalidRequest: "malformed request",
+});
+
 /// Change the organisation's MFA options.
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/settings", tag = "orgs",
     security(("session" = [])),
@@ -286,10 +320,7 @@ pub async fn get_settings(
     request_body = SetOrgSettings,
     responses(
         (status = 200, body = OrgSettings),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        PutSettingsFails,
     ))]
 pub async fn put_settings(
     State(st): State<AppState>,

@@ -8,6 +8,14 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Elevated, Session};
 
+crate::fails!(RegenerateFails {
+    Unauthenticated,
+    StepUpRequired,
+    InsufficientScope,
+    Conflict: "the user has no active factor for the codes to stand in for",
+    Overloaded: "too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds",
+});
+
 /// Make ten new recovery codes, replacing any earlier set. Needs a session that passed a
 /// second factor in the last 10 minutes. The codes are shown this once.
 #[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "recovery codes",
@@ -16,11 +24,7 @@ use crate::extract::{Elevated, Session};
     params(super::ElevatedHeader),
     responses(
         (status = 201, description = "The new set; the old one no longer works", body = RecoveryCodes),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: the user has no active factor for the codes to stand in for", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        RegenerateFails,
     ))]
 pub async fn regenerate(
     State(st): State<AppState>,

@@ -2,11 +2,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use twofold_proto::{Problem, SessionSummary};
+use twofold_proto::SessionSummary;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Session, SessionId};
+
+crate::fails!(ListFails { Unauthenticated });
 
 /// The user's live sessions, newest first; `current` marks the one making this request.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "sessions",
@@ -14,7 +16,7 @@ use crate::extract::{Session, SessionId};
     security(("session" = [])),
     responses(
         (status = 200, description = "The user's live sessions, newest first", body = Vec<SessionSummary>),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        ListFails,
     ))]
 pub async fn list(
     State(st): State<AppState>,
@@ -29,6 +31,11 @@ pub async fn list(
     ))
 }
 
+crate::fails!(EndFails {
+    Unauthenticated,
+    NotFound: "no such session of this user",
+});
+
 /// End one of the user's sessions (the current one too: that is a logout).
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "sessions",
     operation_id = "end_session",
@@ -36,8 +43,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The session's id")),
     responses(
         (status = 204, description = "The session has ended"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such session of this user", body = Problem, content_type = "application/problem+json"),
+        EndFails,
     ))]
 pub async fn end(
     State(st): State<AppState>,
@@ -48,13 +54,15 @@ pub async fn end(
     Ok(StatusCode::NO_CONTENT)
 }
 
+crate::fails!(EndOthersFails { Unauthenticated });
+
 /// End every session of the user's but this one ("sign out everywhere else").
 #[utoipa::path(delete, path = "/api/v1/me/sessions", tag = "sessions",
     operation_id = "end_other_sessions",
     security(("session" = [])),
     responses(
         (status = 204, description = "Every other session has ended"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        EndOthersFails,
     ))]
 pub async fn end_others(
     State(st): State<AppState>,

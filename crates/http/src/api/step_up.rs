@@ -15,6 +15,19 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{App, Body, Elevated, OrgKeyPath, OrgSlug, Session};
 
+crate::fails!(StepUpFails {
+    InvalidRequest: "malformed request, code or scopes",
+    MethodNotAvailable: "`email` without an email factor",
+    ConfirmationExpired: "no live mailed code (ask for a new one)",
+    InvalidCode,
+    CodeReused,
+    Unauthenticated,
+    Conflict: "the user has no active factor",
+    Locked: "the second step is locked for `retry_after` seconds",
+    Throttled: "too many failed attempts from this address lately",
+    Overloaded: "too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds",
+});
+
 /// Pass a second factor again for an elevated token: 5 minutes, the given scopes, bound
 /// to this session.
 #[utoipa::path(post, path = "/api/v1/auth/step-up", tag = "step-up",
@@ -22,13 +35,7 @@ use crate::extract::{App, Body, Elevated, OrgKeyPath, OrgSlug, Session};
     request_body = StepUpRequest,
     responses(
         (status = 200, description = "The elevated token", body = ElevatedToken),
-        (status = 400, description = "Malformed request, code or scopes; `method_not_available`: `email` without an email factor; `code_expired`: no live mailed code (ask for a new one)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`conflict`: the user has no active factor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds; `rate_limited`: too many failed attempts from this address lately.", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the lock ends, as `retry_after`"))),
-        (status = 503, description = "`overloaded`: too many passwords or recovery codes are being checked at once; try again in `retry_after` seconds", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
+        StepUpFails,
     ))]
 pub async fn step_up(
     State(st): State<AppState>,
@@ -38,9 +45,15 @@ pub async fn step_up(
     let single_use = req.single_use.unwrap_or(false);
     let t = st
         .twofold
-        .step_up(&caller, req.method, &req.code, &req.scopes, single_use)
+        .step_up(
+            &caller,
+            super::wire::method_from(req.method),
+            &req.code,
+            &req.scopes,
+            single_use,
+        )
         .await?;
-    Ok(axum::Json(t))
+    Ok(axum::Json(super::wire::elevated_token(t)))
 }
 
 /// Mail a code to the user's email factor, for `POST /auth/step-up` with `method: email`
@@ -63,6 +76,11 @@ pub async fn send_email_code(
     Ok(axum::Json(super::auth::code_sent(sent)))
 }
 
+crate::fails!(IntrospectFails {
+    InvalidRequest: "malformed request",
+    Unauthenticated: "no valid API key",
+});
+
 /// Is this session or elevated token active, and whose is it (RFC 7662)? For
 /// applications, with their organisation's API key as the bearer token. Tokens of other
 /// organisations' users are inactive.
@@ -71,18 +89,21 @@ pub async fn send_email_code(
     request_body = IntrospectRequest,
     responses(
         (status = 200, description = "`{active: false}`, or the token's details", body = Introspection),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`: no valid API key", body = Problem, content_type = "application/problem+json"),
+        IntrospectFails,
     ))]
 pub async fn introspect(
     State(st): State<AppState>,
     App(org_id): App,
     Body(req): Body<IntrospectRequest>,
 ) -> Result<axum::Json<Introspection>, ApiError> {
-    Ok(axum::Json(
-        st.twofold.introspect(&org_id, &req.token).await?,
-    ))
+    let found = st.twofold.introspect(&org_id, &req.token).await?;
+    Ok(axum::Json(super::wire::introspection(found)))
 }
+
+crate::fails!(CreateKeyFails {
+    ..crate::error::ORG_ADMIN,
+    InvalidRequest: "malformed request",
+});
 
 /// Make an API key for an application; the key is shown this once.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/api-keys", tag = "orgs",
@@ -91,10 +112,7 @@ pub async fn introspect(
     request_body = NewApiKey,
     responses(
         (status = 201, description = "The new key", body = ApiKeyCreated),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: not the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        CreateKeyFails,
     ))]
 pub async fn create_key(
     State(st): State<AppState>,
@@ -146,6 +164,12 @@ pub async fn list_keys(
     ))
 }
 
+crate::fails!(RevokeKeyFails {
+    Unauthenticated,
+    Forbidden: "the caller is a member",
+    NotFound: "no such key in the caller's organisation",
+});
+
 /// Revoke an API key; applications using it are refused from now on.
 #[utoipa::path(delete, path = "/api/v1/orgs/{org}/api-keys/{id}", tag = "orgs",
     security(("session" = [])),
@@ -153,9 +177,7 @@ pub async fn list_keys(
            ("id" = String, Path, description = "The key's id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the caller is a member", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such key in the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        RevokeKeyFails,
     ))]
 pub async fn revoke_key(
     State(st): State<AppState>,

@@ -3,8 +3,10 @@
 //! meet (times become RFC 3339 text, enums the API's names).
 
 use twofold_core::clock::Timestamp;
+use twofold_core::domain::Method;
 use twofold_core::domain::org_admin::{self, MfaStatus};
 use twofold_core::domain::sessions;
+use twofold_core::domain::step_up::{self, TokenType};
 use twofold_core::domain::users::Role;
 use twofold_proto as wire;
 
@@ -84,5 +86,55 @@ pub(crate) fn new_org_user(u: wire::NewOrgUser) -> org_admin::NewOrgUser {
         role: role_from(u.role),
         password: u.password,
         federated: u.federated,
+    }
+}
+
+pub(crate) fn method(m: Method) -> wire::Method {
+    match m {
+        Method::Totp => wire::Method::Totp,
+        Method::RecoveryCode => wire::Method::RecoveryCode,
+        Method::Email => wire::Method::Email,
+    }
+}
+
+pub(crate) fn method_from(m: wire::Method) -> Method {
+    match m {
+        wire::Method::Totp => Method::Totp,
+        wire::Method::RecoveryCode => Method::RecoveryCode,
+        wire::Method::Email => Method::Email,
+    }
+}
+
+pub(crate) fn elevated_token(t: step_up::ElevatedToken) -> wire::ElevatedToken {
+    wire::ElevatedToken {
+        elevated_token: t.token,
+        scopes: t.scopes,
+        expires_at: t.expires_at.to_rfc3339(),
+    }
+}
+
+/// RFC 7662's answer: times in seconds since the epoch.
+pub(crate) fn introspection(i: step_up::Introspection) -> wire::Introspection {
+    let step_up::Introspection::Active(t) = i else {
+        return wire::Introspection::default();
+    };
+    let secs = |t: Timestamp| t.as_millis() / 1000;
+    wire::Introspection {
+        active: true,
+        token_type: Some(
+            match t.kind {
+                TokenType::Session => "session",
+                TokenType::Elevated => "elevated",
+            }
+            .into(),
+        ),
+        sub: Some(t.user_id),
+        org: Some(t.org),
+        username: Some(t.username),
+        scope: t.scope,
+        exp: Some(secs(t.expires_at)),
+        iat: Some(secs(t.issued_at)),
+        amr: Some(t.amr),
+        aal: Some(t.aal),
     }
 }
