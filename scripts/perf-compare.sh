@@ -12,8 +12,8 @@
 #
 #   scripts/perf-compare.sh ecfecfd            # about 12 minutes after the builds
 #   ROUNDS=2 FLOWS=10000 scripts/perf-compare.sh ecfecfd HEAD
-#   PERF_RECORD=20 FLOWS=20000 scripts/perf-compare.sh ecfecfd   # also `perf record` the
-#                         # server for 1 s, 20 s into each run (once the flows are made)
+#   PERF_RECORD=4999 scripts/perf-compare.sh ecfecfd   # also `perf record` the server
+#                                                       # at 4999 Hz through each run
 #
 # Only loopback addresses are used; every run is bounded by DURATION.
 set -euo pipefail
@@ -94,18 +94,19 @@ for round in $(seq 1 "$ROUNDS"); do
     start_server "$label"
     for c in 16 64; do
       echo "== round $round, $label, c$c"
+      if [ -n "${PERF_RECORD:-}" ]; then
+        # The whole run, flows prepared included: `perf report -i <file> --no-children`
+        # shows where the server's time went (the two revisions serve the same requests).
+        perf record -q -F "$PERF_RECORD" -p "$SERVER_PID" -o "$OUT/$label-c$c-r$round.perf" \
+          2>/dev/null &
+        perf_pid=$!
+      fi
       taskset -c "$LOAD_CORE" "$LOAD" run mfa-step --url "http://127.0.0.1:$PORT" --org load \
         --users-file "$WORK/load.csv" --concurrency "$c" --duration "$DURATION" --flows "$FLOWS" \
-        --server-pid "$SERVER_PID" --json > "$OUT/$label-c$c-r$round.json" &
-      load_pid=$!
+        --server-pid "$SERVER_PID" --json > "$OUT/$label-c$c-r$round.json"
       if [ -n "${PERF_RECORD:-}" ]; then
-        # Once the flows are prepared (the log says so), sample the server while it checks
-        # codes: `perf report -i $OUT/<label>-c<c>-r<round>.perf` shows where its time went.
-        sleep "$PERF_RECORD"
-        perf record -q -F 1999 -g -p "$SERVER_PID" -o "$OUT/$label-c$c-r$round.perf" -- sleep 1 \
-          2>/dev/null || true
+        kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
       fi
-      wait "$load_pid"
     done
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   done
