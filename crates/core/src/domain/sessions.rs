@@ -27,14 +27,20 @@ pub(crate) fn amr_list(amr: &str) -> Vec<String> {
     amr.split_whitespace().map(str::to_owned).collect()
 }
 
-/// The caller of an authenticated request.
+/// The caller of an authenticated request: what the domain found behind the token, handed
+/// back to it by the edge. Its rows stay inside the domain; the edge sees the user's id.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub session: SessionRow,
-    pub user: UserRow,
+    pub(crate) session: SessionRow,
+    pub(crate) user: UserRow,
 }
 
 impl Caller {
+    /// The signed-in user's id (for the edge's logs).
+    pub fn user_id(&self) -> &str {
+        &self.user.id
+    }
+
     /// Whether this session passed a second factor in the last 10 minutes.
     pub fn passed_mfa_recently(&self, now: Timestamp) -> bool {
         self.session

@@ -150,7 +150,7 @@ pub async fn enroll_totp(
         )
         .await?;
     if let AddApp::Enrolled(e) = &outcome {
-        tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %e.id);
+        tracing::info!(event = "factor.enrollment_started", user_id = %caller.user_id(), factor_id = %e.id);
     }
     added(outcome)
 }
@@ -186,7 +186,7 @@ pub async fn enroll_email(
         .twofold
         .enroll_email(&caller, req.name.as_deref(), elevated.as_deref())
         .await?;
-    tracing::info!(event = "factor.enrollment_started", user_id = %caller.user.id, factor_id = %id);
+    tracing::info!(event = "factor.enrollment_started", user_id = %caller.user_id(), factor_id = %id);
     Ok(email_created(id, sent))
 }
 
@@ -242,7 +242,7 @@ pub async fn activate(
         .twofold
         .activate_factor(&caller, &id, &req.code, preferred, elevated.as_deref())
         .await?;
-    tracing::info!(event = "factor.enrolled", user_id = %caller.user.id, factor_id = %f.id);
+    tracing::info!(event = "factor.enrolled", user_id = %caller.user_id(), factor_id = %f.id);
     Ok(axum::Json(wire(f)))
 }
 
@@ -271,7 +271,7 @@ pub async fn delete(
     st.twofold
         .delete_factor(&caller, &id, code.as_deref(), elevated.as_deref())
         .await?;
-    tracing::info!(event = "factor.removed", user_id = %caller.user.id, factor_id = %id);
+    tracing::info!(event = "factor.removed", user_id = %caller.user_id(), factor_id = %id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -57,7 +57,7 @@ pub async fn change_password(
             Zeroizing::new(req.new_password),
         )
         .await?;
-    tracing::info!(event = "password.changed", user_id = %caller.user.id);
+    tracing::info!(event = "password.changed", user_id = %caller.user_id());
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -88,6 +88,6 @@ pub async fn pass_second_factor(
         .twofold
         .pass_second_factor_in_session(&caller, super::wire::method_from(req.method), &req.code)
         .await?;
-    tracing::info!(event = "session.upgraded", user_id = %caller.user.id, method = ?req.method);
+    tracing::info!(event = "session.upgraded", user_id = %caller.user_id(), method = ?req.method);
     Ok(axum::Json(super::wire::session_info(session)))
 }

@@ -74,7 +74,7 @@ pub async fn create_user(
         .twofold
         .create_org_user(&caller, &org, wire::new_org_user(req), elevated.as_deref())
         .await?;
-    tracing::info!(event = "user.created", actor = %caller.user.id, user_id = %user.id);
+    tracing::info!(event = "user.created", actor = %caller.user_id(), user_id = %user.id);
     Ok((StatusCode::CREATED, axum::Json(wire::org_user(user))))
 }
 
@@ -254,7 +254,7 @@ pub async fn reset_mfa(
     st.twofold
         .reset_user_mfa(&caller, &org, &id, elevated.as_deref())
         .await?;
-    tracing::info!(event = "mfa.reset", actor = %caller.user.id, user_id = %id);
+    tracing::info!(event = "mfa.reset", actor = %caller.user_id(), user_id = %id);
     Ok(StatusCode::NO_CONTENT)
 }
 
