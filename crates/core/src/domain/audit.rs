@@ -71,26 +71,37 @@ impl AuditAt {
         }
     }
 
+    /// `e` as a row, at this time and from this origin.
+    pub(crate) fn event(&self, e: Event<'_>) -> AuditRow {
+        AuditRow {
+            id: Twofold::new_id(),
+            org_id: e.org_id.to_owned(),
+            at: self.now.as_millis(),
+            event: e.event.to_owned(),
+            actor_id: e.actor_id.map(str::to_owned),
+            subject_id: e.subject_id.map(str::to_owned),
+            ip: self.origin.ip.clone(),
+            user_agent: self.origin.user_agent.clone(),
+            details: e.details.to_string(),
+        }
+    }
+
     /// Event `event` about `who`; `actor`: they did it themselves (a sign-in), else the
     /// actor is unknown (a failed attempt).
     pub(crate) fn row(
         &self,
         who: Checked<'_>,
-        event: &str,
+        event: &'static str,
         actor: bool,
         details: Value,
     ) -> AuditRow {
-        AuditRow {
-            id: Twofold::new_id(),
-            org_id: who.org_id.to_owned(),
-            at: self.now.as_millis(),
-            event: event.to_owned(),
-            actor_id: actor.then(|| who.user_id.to_owned()),
-            subject_id: Some(who.user_id.to_owned()),
-            ip: self.origin.ip.clone(),
-            user_agent: self.origin.user_agent.clone(),
-            details: details.to_string(),
-        }
+        self.event(Event {
+            org_id: who.org_id,
+            event,
+            actor_id: actor.then_some(who.user_id),
+            subject_id: Some(who.user_id),
+            details,
+        })
     }
 
     /// A failed attempt's events: `event` with `details`, and `mfa.locked` if attempt
@@ -99,7 +110,7 @@ impl AuditAt {
         &self,
         who: Checked<'_>,
         attempt: i64,
-        event: &str,
+        event: &'static str,
         details: Value,
         lock: Option<i64>,
     ) -> Vec<AuditRow> {
@@ -144,18 +155,7 @@ impl Twofold {
     /// The row for `e`, now, from the current request's origin (for a store operation
     /// that records it in its own transaction).
     pub(crate) fn audit_row(&self, e: Event<'_>) -> AuditRow {
-        let origin = current_origin();
-        AuditRow {
-            id: Self::new_id(),
-            org_id: e.org_id.to_owned(),
-            at: self.now().as_millis(),
-            event: e.event.to_owned(),
-            actor_id: e.actor_id.map(str::to_owned),
-            subject_id: e.subject_id.map(str::to_owned),
-            ip: origin.ip,
-            user_agent: origin.user_agent,
-            details: e.details.to_string(),
-        }
+        AuditAt::current(self.now()).event(e)
     }
 
     /// Records an event `user` did to themselves.

@@ -136,13 +136,11 @@ pub struct Twofold {
 const KEY_CHECK: &[u8] = b"twofold secret key check v1";
 
 impl Twofold {
-    /// Opens the database for a server: loads the secret key and checks that it is the
-    /// key this database was set up with, so a misconfigured process refuses to start
-    /// instead of refusing every sign-in.
+    /// The service for a server, over `store`: loads the secret key (from the data
+    /// directory, which the caller has created, if the configuration holds none) and checks
+    /// that it is the key this database was set up with, so a misconfigured process
+    /// refuses to start instead of refusing every sign-in.
     pub async fn open(config: &Config, store: Store, clock: Arc<dyn Clock>) -> Result<Twofold> {
-        crate::files::private_data_dir(&config.data_dir).map_err(|e| {
-            DomainError::Internal(format!("cannot create {}: {e}", config.data_dir.display()))
-        })?;
         let key = match &config.secret_key {
             Some(text) => SecretKey::parse(secrecy::ExposeSecret::expose_secret(text))?,
             None => SecretKey::load_or_create(&config.data_dir)?,

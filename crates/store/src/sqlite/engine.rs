@@ -261,9 +261,10 @@ where
             return false;
         };
         // A panic in one job must not take the writer thread (and every later write) down.
-        let out = catch_unwind(AssertUnwindSafe(|| work(conn)))
-            .unwrap_or_else(|_| Err(StoreError::Commit("a write job panicked".into()).into()))
-            .map_err(StoreError::from);
+        let out = match catch_unwind(AssertUnwindSafe(|| work(conn))) {
+            Ok(out) => out.map_err(StoreError::from),
+            Err(_) => Err(StoreError::Commit("a write job panicked".into())),
+        };
         let ok = out.is_ok();
         self.out = Some(out);
         ok
