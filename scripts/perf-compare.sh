@@ -14,6 +14,10 @@
 #   ROUNDS=2 FLOWS=10000 scripts/perf-compare.sh ecfecfd HEAD
 #   PERF_RECORD=4999 scripts/perf-compare.sh ecfecfd   # also `perf record` the server
 #                                                       # at 4999 Hz through each run
+#   CHEAP_HASH=1 FLOWS=60000 ROUNDS=3 scripts/perf-compare.sh ecfecfd
+#       # an experiment: both revisions built with a cheap Argon2id (m=64 KiB, t=1) for
+#       # passwords, so preparing a flow is quick and a run can check many more codes.
+#       # Never for anything but this measurement; the code check never hashes a password.
 #
 # Only loopback addresses are used; every run is bounded by DURATION.
 set -euo pipefail
@@ -40,6 +44,12 @@ build() {
   local label="$1" rev="$2" tree="$TREES/$1"
   git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"
   git worktree add --force --detach "$tree" "$rev" >/dev/null
+  if [ -n "${CHEAP_HASH:-}" ]; then
+    grep -rl --include=password.rs 'Params::new(19_456, 2, 1, None)' "$tree" \
+      | xargs -r sed -i 's/Params::new(19_456, 2, 1, None)/Params::new(64, 1, 1, None)/'
+    grep -rq --include=password.rs 'Params::new(64, 1, 1, None)' "$tree" \
+      || { echo "CHEAP_HASH: no password parameters to patch in $rev" >&2; exit 1; }
+  fi
   # One target directory for both: the dependencies they share are built once, and each
   # revision's binaries are copied out before the next build replaces them.
   (cd "$tree" && CARGO_TARGET_DIR="$TREES/target" cargo build --release -q -p twofold-cli -p twofold-load)
@@ -64,6 +74,7 @@ trap cleanup EXIT
   echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) cores)"
   echo "- $(rustc --version); before: $(cat "$TREES/before-bin/rev"), after: $(cat "$TREES/after-bin/rev")"
   echo "- run at $(date -u +%Y-%m-%dT%H:%MZ), $ROUNDS round(s), $FLOWS flows per run, $BIG_USERS users"
+  [ -z "${CHEAP_HASH:-}" ] || echo "- CHEAP_HASH: both built with Argon2id m=64 KiB, t=1 for passwords"
 } > "$OUT/machine.md"
 
 # One population (period 1 s: see scripts/perf.sh), imported by each binary.

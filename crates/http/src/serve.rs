@@ -154,7 +154,7 @@ async fn serve_connection(
 async fn health_or_busy(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     if req.uri().path() == "/healthz" {
         let mut res = Response::new(Body::from("ok"));
-        if let Some(id) = super::request_id_value(uuid::Uuid::now_v7()) {
+        if let Some(id) = super::request_id_value(super::new_request_id()) {
             res.headers_mut().insert(super::REQUEST_ID, id);
         }
         return Ok(res);
@@ -178,7 +178,7 @@ async fn health_or_busy(req: Request<Incoming>) -> Result<Response<Body>, Infall
     );
     h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(id) = super::request_id_value(uuid::Uuid::now_v7()) {
+    if let Some(id) = super::request_id_value(super::new_request_id()) {
         h.insert(super::REQUEST_ID, id);
     }
     Ok(res)
