@@ -4,19 +4,22 @@
 //! Every bad value is a one-line [`ConfigError`] naming the setting and where it came
 //! from, so an operator can fix it without reading a backtrace.
 
-use std::fmt::Display;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 pub use environment::Environment;
 
+use self::layers::Layers;
+use self::values::{Count, DbUrl, NonEmpty, NonEmptyText, NonZero, Port, Ranges, Secs, Sender};
+
 mod environment;
+mod layers;
+mod values;
 
 /// The name of the optional configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "twofold.toml";
@@ -377,7 +380,7 @@ impl Config {
     /// silently ignored.
     pub fn load(flags: &Flags, environment: &Environment) -> Result<Config, ConfigError> {
         environment.refuse_unknown()?;
-        let env = &|name: &str| environment.get(name);
+        let env = |name: &str| environment.get(name);
         let data_dir = flags
             .data_dir
             .clone()
@@ -387,271 +390,138 @@ impl Config {
             return Err(ConfigError::new("data directory must not be empty"));
         }
         let mut cfg = Config::with_data_dir(&data_dir);
-        let file = FileConfig::read(&cfg.data_dir)?;
-        let src = Sources {
-            file_path: cfg.data_dir.join(CONFIG_FILE),
-            env,
-        };
+        let set = Layers::read(&cfg.data_dir, environment, flags)?;
 
-        if let Some(v) = src.pick("listen", file.listen, "TWOFOLD_LISTEN", &flags.listen)? {
+        if let Some(v) = set.get("listen")? {
             cfg.listen = v;
         }
-        let db: Option<DbUrl> = src.pick(
-            "database_url",
-            file.database_url,
-            "TWOFOLD_DATABASE_URL",
-            &flags.database_url,
-        )?;
-        if let Some(DbUrl(db)) = db {
+        if let Some(DbUrl(db)) = set.get("database_url")? {
             cfg.database = db;
         }
-        if let Some(v) = src.pick("issuer", file.issuer, "TWOFOLD_ISSUER", &None)? {
-            cfg.issuer = NonEmpty::into(v);
+        if let Some(NonEmpty(v)) = set.get("issuer")? {
+            cfg.issuer = v;
         }
-        if let Some(v) = src.pick("log_format", file.log_format, "TWOFOLD_LOG_FORMAT", &None)? {
+        if let Some(v) = set.get("log_format")? {
             cfg.log_format = v;
         }
-        cfg.secret_key = match (env("TWOFOLD_SECRET_KEY"), env("TWOFOLD_SECRET_KEY_FILE")) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    "set only one of TWOFOLD_SECRET_KEY and TWOFOLD_SECRET_KEY_FILE",
-                ));
-            }
-            (Some(k), None) => Some(SecretString::from(k)),
-            (None, Some(path)) => Some(SecretString::from(
-                std::fs::read_to_string(&path)
-                    .map_err(|e| {
-                        ConfigError::new(format!("cannot read TWOFOLD_SECRET_KEY_FILE {path}: {e}"))
-                    })?
-                    .trim(),
-            )),
-            (None, None) => None,
-        };
+        cfg.secret_key = secret_key(&env)?;
 
-        if let Some(key) = &cfg.secret_key {
-            // Checked here so a malformed key is a configuration error (exit 2) naming
-            // the setting; the value itself is never echoed.
-            let origin = if env("TWOFOLD_SECRET_KEY").is_some() {
-                "TWOFOLD_SECRET_KEY"
-            } else {
-                "TWOFOLD_SECRET_KEY_FILE"
-            };
-            crate::crypto::secret_box::SecretKey::parse(key.expose_secret())
-                .map_err(|e| ConfigError::new(format!("invalid {origin}: {e}")))?;
-        }
         let s = &mut cfg.security;
         let secs = |v: Option<Secs>, d: Duration| v.map_or(d, |Secs(n)| Duration::from_secs(n));
-        s.totp_window = src
-            .pick(
-                "totp_window",
-                file.totp_window,
-                "TWOFOLD_TOTP_WINDOW",
-                &None,
-            )?
-            .unwrap_or(s.totp_window);
+        s.totp_window = set.get("totp_window")?.unwrap_or(s.totp_window);
         if s.totp_window > 10 {
             return Err(ConfigError::new("totp_window must be 0 to 10 steps"));
         }
-        s.lockout_threshold = src
-            .pick(
-                "lockout_threshold",
-                file.lockout_threshold,
-                "TWOFOLD_LOCKOUT_THRESHOLD",
-                &None,
-            )?
-            .unwrap_or(s.lockout_threshold);
+        s.lockout_threshold = set.get("lockout_threshold")?.unwrap_or(s.lockout_threshold);
         if !(1..=100).contains(&s.lockout_threshold) {
             return Err(ConfigError::new("lockout_threshold must be 1 to 100"));
         }
-        s.lockout_base = secs(
-            src.pick(
-                "lockout_base_seconds",
-                file.lockout_base_seconds,
-                "TWOFOLD_LOCKOUT_BASE_SECONDS",
-                &None,
-            )?,
-            s.lockout_base,
-        );
-        s.lockout_max = secs(
-            src.pick(
-                "lockout_max_seconds",
-                file.lockout_max_seconds,
-                "TWOFOLD_LOCKOUT_MAX_SECONDS",
-                &None,
-            )?,
-            s.lockout_max,
-        );
+        s.lockout_base = secs(set.get("lockout_base_seconds")?, s.lockout_base);
+        s.lockout_max = secs(set.get("lockout_max_seconds")?, s.lockout_max);
         if s.lockout_max < s.lockout_base {
             return Err(ConfigError::new(
                 "lockout_max_seconds must not be less than lockout_base_seconds",
             ));
         }
-        s.flow_ttl = secs(
-            src.pick(
-                "flow_ttl_seconds",
-                file.flow_ttl_seconds,
-                "TWOFOLD_FLOW_TTL_SECONDS",
-                &None,
-            )?,
-            s.flow_ttl,
-        );
-        s.session_ttl = secs(
-            src.pick(
-                "session_ttl_seconds",
-                file.session_ttl_seconds,
-                "TWOFOLD_SESSION_TTL_SECONDS",
-                &None,
-            )?,
-            s.session_ttl,
-        );
-        if let Some(NonZero(n)) = src.pick(
-            "password_hash_concurrency",
-            file.password_hash_concurrency,
-            "TWOFOLD_PASSWORD_HASH_CONCURRENCY",
-            &None,
-        )? {
+        s.flow_ttl = secs(set.get("flow_ttl_seconds")?, s.flow_ttl);
+        s.session_ttl = secs(set.get("session_ttl_seconds")?, s.session_ttl);
+        if let Some(NonZero(n)) = set.get("password_hash_concurrency")? {
             s.password_hash_concurrency = n;
             s.password_hash_queue = default_hash_queue(n);
         }
-        if let Some(Count(n)) = src.pick(
-            "password_hash_queue",
-            file.password_hash_queue,
-            "TWOFOLD_PASSWORD_HASH_QUEUE",
-            &None,
-        )? {
+        if let Some(Count(n)) = set.get("password_hash_queue")? {
             s.password_hash_queue = n;
         }
-        s.max_totp_factors = src
-            .pick(
-                "max_totp_factors",
-                file.max_totp_factors,
-                "TWOFOLD_MAX_TOTP_FACTORS",
-                &None,
-            )?
-            .unwrap_or(s.max_totp_factors);
+        s.max_totp_factors = set.get("max_totp_factors")?.unwrap_or(s.max_totp_factors);
         if !(1..=20).contains(&s.max_totp_factors) {
             return Err(ConfigError::new("max_totp_factors must be 1 to 20"));
         }
-        if let Some(days) = src.pick::<u32, _>(
-            "remember_device_days",
-            file.remember_device_days,
-            "TWOFOLD_REMEMBER_DEVICE_DAYS",
-            &None,
-        )? {
+        if let Some(days) = set.get::<u32>("remember_device_days")? {
             if !(1..=365).contains(&days) {
                 return Err(ConfigError::new("remember_device_days must be 1 to 365"));
             }
             s.remember_device_ttl = Duration::from_secs(u64::from(days) * 86_400);
         }
-        s.max_remembered_devices = src
-            .pick(
-                "max_remembered_devices",
-                file.max_remembered_devices,
-                "TWOFOLD_MAX_REMEMBERED_DEVICES",
-                &None,
-            )?
+        s.max_remembered_devices = set
+            .get("max_remembered_devices")?
             .unwrap_or(s.max_remembered_devices);
         if !(1..=100).contains(&s.max_remembered_devices) {
             return Err(ConfigError::new("max_remembered_devices must be 1 to 100"));
         }
-        cfg.mail = mail_config(&src, file.smtp.unwrap_or_default())?;
+
+        cfg.mail = mail_config(&set)?;
+
         let h = &mut cfg.http;
-        if let Some(Count(n)) = src.pick(
-            "max_connections",
-            file.max_connections,
-            "TWOFOLD_MAX_CONNECTIONS",
-            &None,
-        )? {
+        if let Some(Count(n)) = set.get("max_connections")? {
             h.max_connections = n;
         }
         h.header_read_timeout = secs(
-            src.pick(
-                "header_read_timeout_seconds",
-                file.header_read_timeout_seconds,
-                "TWOFOLD_HEADER_READ_TIMEOUT_SECONDS",
-                &None,
-            )?,
+            set.get("header_read_timeout_seconds")?,
             h.header_read_timeout,
         );
-        h.request_timeout = secs(
-            src.pick(
-                "request_timeout_seconds",
-                file.request_timeout_seconds,
-                "TWOFOLD_REQUEST_TIMEOUT_SECONDS",
-                &None,
-            )?,
-            h.request_timeout,
-        );
-        if let Some(Ranges(r)) = src.pick(
-            "trusted_proxies",
-            file.trusted_proxies,
-            "TWOFOLD_TRUSTED_PROXIES",
-            &None,
-        )? {
+        h.request_timeout = secs(set.get("request_timeout_seconds")?, h.request_timeout);
+        if let Some(Ranges(r)) = set.get("trusted_proxies")? {
             h.trusted_proxies = r;
         }
-        if let Some(Count(n)) = src.pick(
-            "ip_failure_burst",
-            file.ip_failure_burst,
-            "TWOFOLD_IP_FAILURE_BURST",
-            &None,
-        )? {
-            h.ip_failure_burst = u32::try_from(n).unwrap_or(u32::MAX);
+        let per_address = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        if let Some(Count(n)) = set.get("ip_failure_burst")? {
+            h.ip_failure_burst = per_address(n);
         }
-        if let Some(Count(n)) = src.pick(
-            "ip_failures_per_minute",
-            file.ip_failures_per_minute,
-            "TWOFOLD_IP_FAILURES_PER_MINUTE",
-            &None,
-        )? {
-            h.ip_failures_per_minute = u32::try_from(n).unwrap_or(u32::MAX);
+        if let Some(Count(n)) = set.get("ip_failures_per_minute")? {
+            h.ip_failures_per_minute = per_address(n);
         }
         Ok(cfg)
     }
 }
 
-/// The `[smtp]` table and the `TWOFOLD_SMTP_*` variables. SMTP is on when a host is
-/// given; `from` applies to the outbox too.
-fn mail_config(src: &Sources<'_>, file: SmtpFile) -> Result<MailConfig, ConfigError> {
+/// `TWOFOLD_SECRET_KEY` or the file `TWOFOLD_SECRET_KEY_FILE` names, checked here so a
+/// malformed key is a configuration error (exit 2) naming the setting; the value itself is
+/// never echoed.
+fn secret_key(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    let (key, origin) = match (env("TWOFOLD_SECRET_KEY"), env("TWOFOLD_SECRET_KEY_FILE")) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "set only one of TWOFOLD_SECRET_KEY and TWOFOLD_SECRET_KEY_FILE",
+            ));
+        }
+        (Some(k), None) => (SecretString::from(k), "TWOFOLD_SECRET_KEY"),
+        (None, Some(path)) => (
+            SecretString::from(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| {
+                        ConfigError::new(format!("cannot read TWOFOLD_SECRET_KEY_FILE {path}: {e}"))
+                    })?
+                    .trim(),
+            ),
+            "TWOFOLD_SECRET_KEY_FILE",
+        ),
+        (None, None) => return Ok(None),
+    };
+    crate::crypto::secret_box::SecretKey::parse(key.expose_secret())
+        .map_err(|e| ConfigError::new(format!("invalid {origin}: {e}")))?;
+    Ok(Some(key))
+}
+
+/// The `smtp.*` settings. SMTP is on when a host is given; `from` applies to the outbox
+/// too.
+fn mail_config(set: &Layers<'_>) -> Result<MailConfig, ConfigError> {
     let mut mail = MailConfig::default();
-    if let Some(Sender(from)) = src.pick("smtp.from", file.from, "TWOFOLD_SMTP_FROM", &None)? {
+    if let Some(Sender(from)) = set.get("smtp.from")? {
         mail.from = from;
     }
-    let host: Option<NonEmptyText> =
-        src.pick("smtp.host", file.host, "TWOFOLD_SMTP_HOST", &None)?;
-    let security: Option<SmtpSecurity> = src.pick(
-        "smtp.security",
-        file.security,
-        "TWOFOLD_SMTP_SECURITY",
-        &None,
-    )?;
-    let port: Option<Port> = src.pick("smtp.port", file.port, "TWOFOLD_SMTP_PORT", &None)?;
-    let username: Option<NonEmptyText> = src.pick(
-        "smtp.username",
-        file.username,
-        "TWOFOLD_SMTP_USERNAME",
-        &None,
-    )?;
-    let password = match ((src.env)("TWOFOLD_SMTP_PASSWORD_FILE"), file.password_file) {
-        (Some(path), _) => Some(read_secret_file("TWOFOLD_SMTP_PASSWORD_FILE", &path)?),
-        (None, Some(path)) => Some(read_secret_file("smtp.password_file", &path)?),
-        (None, None) => src
-            .pick::<NonEmptyText, _>(
-                "smtp.password",
-                file.password,
-                "TWOFOLD_SMTP_PASSWORD",
-                &None,
-            )?
+    let host: Option<NonEmptyText> = set.get("smtp.host")?;
+    let security: Option<SmtpSecurity> = set.get("smtp.security")?;
+    let port: Option<Port> = set.get("smtp.port")?;
+    let username: Option<NonEmptyText> = set.get("smtp.username")?;
+    // A password file, from either layer, wins over a password given inline.
+    let password = match set.given("smtp.password_file") {
+        Some(file) => Some(read_secret_file(&file.short, &file.text)?),
+        None => set
+            .get::<NonEmptyText>("smtp.password")?
             .map(|NonEmptyText(p)| SecretString::from(p)),
     };
-    let ca_file: Option<NonEmptyText> =
-        src.pick("smtp.ca_file", file.ca_file, "TWOFOLD_SMTP_CA_FILE", &None)?;
-    let timeout: Option<Secs> = src.pick(
-        "smtp.timeout_seconds",
-        file.timeout_seconds,
-        "TWOFOLD_SMTP_TIMEOUT_SECONDS",
-        &None,
-    )?;
+    let ca_file: Option<NonEmptyText> = set.get("smtp.ca_file")?;
+    let timeout: Option<Secs> = set.get("smtp.timeout_seconds")?;
     let Some(NonEmptyText(host)) = host else {
         let others = security.is_some()
             || port.is_some()
@@ -736,240 +606,11 @@ pub struct Flags {
     pub database_url: Option<String>,
 }
 
-/// `twofold.toml`. Unknown keys are an error: a misspelt setting must not be ignored.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<String>,
-    database_url: Option<String>,
-    issuer: Option<String>,
-    log_format: Option<String>,
-    totp_window: Option<u32>,
-    lockout_threshold: Option<u32>,
-    lockout_base_seconds: Option<u64>,
-    lockout_max_seconds: Option<u64>,
-    flow_ttl_seconds: Option<u64>,
-    session_ttl_seconds: Option<u64>,
-    password_hash_concurrency: Option<u64>,
-    password_hash_queue: Option<u64>,
-    max_connections: Option<u64>,
-    header_read_timeout_seconds: Option<u64>,
-    request_timeout_seconds: Option<u64>,
-    trusted_proxies: Option<String>,
-    ip_failure_burst: Option<u64>,
-    ip_failures_per_minute: Option<u64>,
-    max_totp_factors: Option<u32>,
-    remember_device_days: Option<u32>,
-    max_remembered_devices: Option<u32>,
-    smtp: Option<SmtpFile>,
-}
-
-/// `[smtp]` in `twofold.toml`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SmtpFile {
-    host: Option<String>,
-    port: Option<u32>,
-    security: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    password_file: Option<String>,
-    from: Option<String>,
-    ca_file: Option<String>,
-    timeout_seconds: Option<u64>,
-}
-
-impl FileConfig {
-    fn read(data_dir: &Path) -> Result<FileConfig, ConfigError> {
-        let path = data_dir.join(CONFIG_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
-            Err(e) => {
-                return Err(ConfigError::new(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )));
-            }
-        };
-        toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!(" (line {})", text[..s.start].matches('\n').count() + 1))
-                .unwrap_or_default();
-            ConfigError::new(format!("{}{line}: {}", path.display(), e.message().trim()))
-        })
-    }
-}
-
-/// Settings parsed from a string, each saying what a good value looks like.
-trait Setting: Sized {
-    fn parse_setting(s: &str) -> Result<Self, String>;
-}
-
-macro_rules! setting_from_str {
-    ($($t:ty),*) => {$(
-        impl Setting for $t {
-            fn parse_setting(s: &str) -> Result<Self, String> {
-                s.trim().parse().map_err(|e| format!("{e}"))
-            }
-        }
-    )*};
-}
-setting_from_str!(u32, LogFormat, SmtpSecurity);
-
-struct Port(u16);
-impl Setting for Port {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        match s.trim().parse::<u16>() {
-            Ok(n) if n > 0 => Ok(Port(n)),
-            _ => Err("expected a port from 1 to 65535".into()),
-        }
-    }
-}
-
-/// Any text but blank.
-struct NonEmptyText(String);
-impl Setting for NonEmptyText {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        if s.trim().is_empty() {
-            return Err("must not be empty".into());
-        }
-        Ok(NonEmptyText(s.to_owned()))
-    }
-}
-
-/// A `From:` address, `Name <a@b>` or `a@b`.
-struct Sender(String);
-impl Setting for Sender {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        s.parse::<lettre::message::Mailbox>()
-            .map_err(|e| format!("not a mail address: {e}"))?;
-        Ok(Sender(s.to_owned()))
-    }
-}
-
-impl Setting for SocketAddr {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        s.trim()
-            .parse()
-            .map_err(|_| "expected an address like 127.0.0.1:8080".into())
-    }
-}
-
-struct DbUrl(Database);
-impl Setting for DbUrl {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        Database::parse(s.trim()).map(DbUrl)
-    }
-}
-
-struct NonEmpty(String);
-impl From<NonEmpty> for String {
-    fn from(v: NonEmpty) -> String {
-        v.0
-    }
-}
-impl Setting for NonEmpty {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        if s.is_empty() || s.contains(':') {
-            return Err("must be non-empty and contain no ':'".into());
-        }
-        Ok(NonEmpty(s.to_owned()))
-    }
-}
-
-struct Secs(u64);
-impl Setting for Secs {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        match s.trim().parse::<u64>() {
-            Ok(n) if (1..=365 * 86_400).contains(&n) => Ok(Secs(n)),
-            _ => Err("expected a whole number of seconds, 1 or more".into()),
-        }
-    }
-}
-
-/// A whole number from 1 to a million.
-struct Count(usize);
-impl Setting for Count {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        match s.trim().parse::<usize>() {
-            Ok(n) if (1..=1_000_000).contains(&n) => Ok(Count(n)),
-            _ => Err("expected a number from 1 to 1000000".into()),
-        }
-    }
-}
-
-/// Comma-separated address ranges.
-struct Ranges(Vec<IpRange>);
-impl Setting for Ranges {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        s.split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .map(Ranges)
-    }
-}
-
-struct NonZero(usize);
-impl Setting for NonZero {
-    fn parse_setting(s: &str) -> Result<Self, String> {
-        match s.trim().parse::<usize>() {
-            Ok(n) if (1..=1024).contains(&n) => Ok(NonZero(n)),
-            _ => Err("expected a number from 1 to 1024".into()),
-        }
-    }
-}
-
-/// The layers a setting can come from, highest precedence last.
-struct Sources<'a> {
-    file_path: PathBuf,
-    env: &'a dyn Fn(&str) -> Option<String>,
-}
-
-impl Sources<'_> {
-    /// The winning value of one setting, parsed, or a one-line error naming its source.
-    fn pick<T: Setting, F: Display>(
-        &self,
-        key: &str,
-        from_file: Option<F>,
-        env_var: &str,
-        from_flag: &Option<String>,
-    ) -> Result<Option<T>, ConfigError> {
-        let flag_name = format!("--{}", key.replace('_', "-"));
-        let (raw, origin) = if let Some(v) = from_flag {
-            (v.clone(), flag_name)
-        } else if let Some(v) = (self.env)(env_var) {
-            (v, env_var.to_owned())
-        } else if let Some(v) = from_file {
-            (
-                v.to_string(),
-                format!("{} `{key}`", self.file_path.display()),
-            )
-        } else {
-            return Ok(None);
-        };
-        // A database URL may hold a password: name the setting, never echo its value
-        // (nor a password's).
-        let shown = if key == "database_url" || key.contains("password") {
-            String::new()
-        } else {
-            format!(" {raw:?}")
-        };
-        T::parse_setting(&raw)
-            .map(Some)
-            .map_err(|why| ConfigError::new(format!("invalid {origin}{shown}: {why}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use std::path::Path;
 
     fn load(dir: &Path, flags: Flags, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let env: HashMap<String, String> = env
@@ -1288,6 +929,39 @@ mod tests {
         }
         std::fs::write(d.join(CONFIG_FILE), "[smtp]\nhots = \"x\"\n").unwrap();
         let e = load(&d, Flags::default(), &[]).unwrap_err().to_string();
-        assert!(e.contains("unknown field `hots`"), "{e}");
+        assert!(
+            e.ends_with(
+                "twofold.toml (line 2): unknown field `hots` (did you mean `host`?): \
+                 it is not a Twofold setting"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn file_values_are_text_numbers_or_lists_of_text() {
+        let d = tmp();
+        std::fs::write(
+            d.join(CONFIG_FILE),
+            "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\ntotp_window = \"2\"\n",
+        )
+        .unwrap();
+        let cfg = load(&d, Flags::default(), &[]).unwrap();
+        assert_eq!(cfg.http.trusted_proxies.len(), 2);
+        assert_eq!(cfg.security.totp_window, 2);
+        std::fs::write(d.join(CONFIG_FILE), "\ntotp_window = true\n").unwrap();
+        let e = load(&d, Flags::default(), &[]).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "twofold.toml (line 2): `totp_window`: expected a string or a whole number"
+            ),
+            "{e}"
+        );
+        std::fs::write(d.join(CONFIG_FILE), "smtp = 3\n").unwrap();
+        let e = load(&d, Flags::default(), &[]).unwrap_err().to_string();
+        assert!(
+            e.ends_with("(line 1): `smtp`: expected a table, [smtp]"),
+            "{e}"
+        );
     }
 }

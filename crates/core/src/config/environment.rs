@@ -5,44 +5,21 @@
 use std::collections::BTreeMap;
 
 use super::ConfigError;
+use super::layers::{ENV_ONLY, SETTINGS, env_name};
 
-/// Every `TWOFOLD_*` variable the server reads.
-pub const KNOWN: &[&str] = &[
-    "TWOFOLD_DATA_DIR",
-    "TWOFOLD_DATABASE_URL",
-    "TWOFOLD_LISTEN",
-    "TWOFOLD_ISSUER",
-    "TWOFOLD_LOG",
-    "TWOFOLD_LOG_FORMAT",
-    "TWOFOLD_SECRET_KEY",
-    "TWOFOLD_SECRET_KEY_FILE",
-    "TWOFOLD_TOTP_WINDOW",
-    "TWOFOLD_LOCKOUT_THRESHOLD",
-    "TWOFOLD_LOCKOUT_BASE_SECONDS",
-    "TWOFOLD_LOCKOUT_MAX_SECONDS",
-    "TWOFOLD_FLOW_TTL_SECONDS",
-    "TWOFOLD_SESSION_TTL_SECONDS",
-    "TWOFOLD_PASSWORD_HASH_CONCURRENCY",
-    "TWOFOLD_PASSWORD_HASH_QUEUE",
-    "TWOFOLD_MAX_TOTP_FACTORS",
-    "TWOFOLD_REMEMBER_DEVICE_DAYS",
-    "TWOFOLD_MAX_REMEMBERED_DEVICES",
-    "TWOFOLD_MAX_CONNECTIONS",
-    "TWOFOLD_HEADER_READ_TIMEOUT_SECONDS",
-    "TWOFOLD_REQUEST_TIMEOUT_SECONDS",
-    "TWOFOLD_TRUSTED_PROXIES",
-    "TWOFOLD_IP_FAILURE_BURST",
-    "TWOFOLD_IP_FAILURES_PER_MINUTE",
-    "TWOFOLD_SMTP_HOST",
-    "TWOFOLD_SMTP_PORT",
-    "TWOFOLD_SMTP_SECURITY",
-    "TWOFOLD_SMTP_USERNAME",
-    "TWOFOLD_SMTP_PASSWORD",
-    "TWOFOLD_SMTP_PASSWORD_FILE",
-    "TWOFOLD_SMTP_FROM",
-    "TWOFOLD_SMTP_CA_FILE",
-    "TWOFOLD_SMTP_TIMEOUT_SECONDS",
-];
+/// Every `TWOFOLD_*` variable the server reads: one per setting, and those only the
+/// environment gives.
+pub fn known() -> Vec<String> {
+    SETTINGS
+        .iter()
+        .map(|key| env_name(key))
+        .chain(ENV_ONLY.iter().map(|v| (*v).to_owned()))
+        .collect()
+}
+
+fn is_known(name: &str) -> bool {
+    ENV_ONLY.contains(&name) || SETTINGS.iter().any(|key| env_name(key) == name)
+}
 
 /// Reserved for the test suite's own switches (`TWOFOLD_TEST_POSTGRES_URL`), which a server
 /// started by a test inherits.
@@ -77,10 +54,10 @@ impl Environment {
         }
     }
 
-    /// One setting's variable. Reading a name missing from [`KNOWN`] is a bug that would
+    /// One setting's variable. Reading a name that is not [`known`] is a bug that would
     /// make its own variable "unknown"; the tests' debug builds catch it.
     pub fn get(&self, name: &str) -> Option<String> {
-        debug_assert!(KNOWN.contains(&name), "{name} is missing from KNOWN");
+        debug_assert!(is_known(name), "{name} is not a setting's variable");
         self.vars.get(name).cloned()
     }
 
@@ -91,13 +68,13 @@ impl Environment {
             .vars
             .keys()
             .filter(|k| k.starts_with("TWOFOLD_") && !k.starts_with(TEST_PREFIX))
-            .find(|k| !KNOWN.contains(&k.as_str()));
+            .find(|k| !is_known(k));
         let Some(name) = unknown else {
             return Ok(());
         };
-        let hint = KNOWN
-            .iter()
-            .map(|known| (edit_distance(name, known), known))
+        let hint = known()
+            .into_iter()
+            .map(|known| (edit_distance(name, &known), known))
             .filter(|(d, _)| *d <= 3)
             .min()
             .map(|(_, known)| format!(" (did you mean {known}?)"))
@@ -109,7 +86,7 @@ impl Environment {
 }
 
 /// Levenshtein distance: enough to point a misspelt variable at the intended one.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -149,11 +126,12 @@ mod tests {
 
     #[test]
     fn settings_test_switches_and_other_programs_variables_pass() {
-        let env = Environment::from_pairs(KNOWN.iter().map(|k| (*k, "x")).chain([
-            ("TWOFOLD_TEST_POSTGRES_URL", "x"),
-            ("PATH", "/bin"),
-            ("TWOFOLDX", "1"),
-        ]));
+        let env =
+            Environment::from_pairs(known().into_iter().map(|k| (k, "x".to_owned())).chain([
+                ("TWOFOLD_TEST_POSTGRES_URL".to_owned(), "x".to_owned()),
+                ("PATH".to_owned(), "/bin".to_owned()),
+                ("TWOFOLDX".to_owned(), "1".to_owned()),
+            ]));
         assert!(env.refuse_unknown().is_ok());
     }
 

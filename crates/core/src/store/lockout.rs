@@ -44,6 +44,7 @@ pub trait LockoutStore: Send + Sync {
         lock_after: LockAfter,
     ) -> Result<Reservation, StoreError>;
 
-    /// Until when `user_id`'s second step is locked, if it is at `now`.
+    /// Until when `user_id`'s second step is locked, if it is at `now`
+    /// ([`StoreError::Missing`] for a user who is not there).
     async fn mfa_locked_until(&self, user_id: &str, now: i64) -> Result<Option<i64>, StoreError>;
 }

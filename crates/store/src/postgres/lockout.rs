@@ -70,9 +70,10 @@ impl LockoutStore for Postgres {
         let until: Option<i64> = {
             sqlx::query_as::<_, LockState>(LOCK_STATE)
                 .bind(user_id)
-                .fetch_one(p)
+                .fetch_optional(p)
                 .await
                 .db()?
+                .ok_or(StoreError::Missing("user"))?
                 .mfa_locked_until
         };
         Ok(until.filter(|&u| u > now))

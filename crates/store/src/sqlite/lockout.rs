@@ -39,10 +39,13 @@ impl LockoutStore for Sqlite {
     }
 
     async fn mfa_locked_until(&self, user_id: &str, now: i64) -> Result<Option<i64>, StoreError> {
-        let until: Option<i64> = self.read(|c| {
-            c.prepare_cached(LOCK_STATE)?
-                .query_row([user_id], |r| r.get("mfa_locked_until"))
-        })?;
+        let until: Option<i64> = self
+            .read(|c| {
+                c.prepare_cached(LOCK_STATE)?
+                    .query_row([user_id], |r| r.get("mfa_locked_until"))
+                    .optional()
+            })?
+            .ok_or(StoreError::Missing("user"))?;
         Ok(until.filter(|&u| u > now))
     }
 }

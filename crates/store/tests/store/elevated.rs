@@ -75,7 +75,7 @@ conformance! {
     async fn an_elevated_token_needs_its_session(store: Store) {
         let (_, alice) = given_alice(&store).await;
         let e = elevated("e", &alice.id, "no-such-session");
-        assert!(store.insert_elevated(&e).await.is_err());
+        assert_refused(store.insert_elevated(&e).await);
         assert!(
             store
                 .elevated_by_token(&e.token_hash)
@@ -211,7 +211,7 @@ conformance! {
             id: "twin".into(),
             ..k.clone()
         };
-        assert!(store.insert_api_key(&twin).await.is_err());
+        assert_duplicate(store.insert_api_key(&twin).await);
         assert_eq!(key_ids(&store, &acme.id).await, ["k"]);
     }
 

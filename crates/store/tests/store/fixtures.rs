@@ -3,7 +3,7 @@
 
 use twofold_core::store::{
     ApiKeyRow, AuditRow, ConfirmationRow, DeviceRow, ElevatedRow, FLOW_MFA, FactorKind, FactorRow,
-    FactorState, FlowRow, OrgRow, RecoveryRow, SessionRow, Store, UserRow,
+    FactorState, FlowRow, OrgRow, RecoveryRow, SessionRow, Store, StoreError, UserRow,
 };
 
 /// The tests' "now" (Unix ms); every time is fixed relative to it.
@@ -277,4 +277,24 @@ where
         out.push(t.await.unwrap());
     }
     out
+}
+
+/// `res` failed because a row with the same unique value is there already.
+#[track_caller]
+pub fn assert_duplicate<T: std::fmt::Debug>(res: Result<T, StoreError>) {
+    match res {
+        Err(StoreError::Duplicate(_)) => {}
+        Err(StoreError::Database(e)) if e.is_unique_violation() => {}
+        other => panic!("expected a unique violation, got {other:?}"),
+    }
+}
+
+/// `res` failed because the database refused the statement (a foreign key, a check, a
+/// table that is not there), not because of a duplicate.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(res: Result<T, StoreError>) {
+    match res {
+        Err(StoreError::Database(e)) if !e.is_unique_violation() => {}
+        other => panic!("expected the database to refuse it, got {other:?}"),
+    }
 }

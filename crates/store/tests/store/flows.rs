@@ -39,7 +39,7 @@ conformance! {
             purpose: "reset".into(),
             ..flow("f", &alice.id)
         };
-        assert!(store.insert_flow(&odd).await.is_err());
+        assert_refused(store.insert_flow(&odd).await);
         assert!(
             store
                 .flow_by_token(&odd.token_hash)
@@ -79,7 +79,7 @@ conformance! {
             purpose: FLOW_ENROLL.into(),
             ..f.clone()
         };
-        assert!(store.insert_flow(&twin).await.is_err());
+        assert_duplicate(store.insert_flow(&twin).await);
         assert_rows_eq!(store.flow_by_token(&f.token_hash).await.unwrap(), Some(&f));
     }
 

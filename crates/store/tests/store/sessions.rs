@@ -80,7 +80,7 @@ conformance! {
             id: "twin".into(),
             ..s.clone()
         };
-        assert!(store.insert_session(&twin).await.is_err());
+        assert_duplicate(store.insert_session(&twin).await);
         assert_eq!(session_ids(&store, &alice.id).await, ["s"]);
     }
 
