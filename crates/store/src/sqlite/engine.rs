@@ -39,10 +39,6 @@ const MAX_BATCH: usize = 256;
 /// Jobs after which the checkpointer is woken (a job writes a handful of pages, so this
 /// is about SQLite's own threshold of 1,000 WAL pages).
 const CHECKPOINT_AFTER_JOBS: usize = 200;
-/// How much of the database file each connection maps (larger files are mapped up to
-/// this and read as usual beyond it).
-const MMAP_BYTES: i64 = 256 * 1024 * 1024;
-
 /// Idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection (rusqlite's default is 16; a code check
@@ -86,11 +82,6 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // Keeps the writer's savepoint journals in memory instead of temporary files.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // Reads of the database file through a memory map instead of a copy into each
-    // connection's page cache: every commit makes each reader drop that cache, and the
-    // next read then cost a system call per page (docs/PERFORMANCE.md). Pages still in
-    // the WAL are read as before.
-    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
