@@ -4,7 +4,9 @@ use super::Mail;
 
 /// One message: each line a paragraph, in plain text and in HTML. The HTML is written with
 /// maud, which escapes every interpolated value (names and organisations are chosen by
-/// users, and may hold `<`, `&`, quotes or apostrophes).
+/// users, and may hold `<`, `&`, quotes or apostrophes). Each paragraph ends its line:
+/// quoted-printable breaks lines longer than 76 characters, and a code on a short line of
+/// its own is never split, for whoever reads the raw message.
 fn mail(to: &str, subject: &str, lines: &[String]) -> Mail {
     Mail {
         to: to.to_owned(),
@@ -12,7 +14,7 @@ fn mail(to: &str, subject: &str, lines: &[String]) -> Mail {
         text: lines.join("\n\n"),
         html: maud::html! {
             @for line in lines {
-                p { (line) }
+                p { (line) } "\n"
             }
         }
         .into_string(),
@@ -247,8 +249,22 @@ mod tests {
         assert_eq!(
             m.html,
             "<p>The second factor &quot;&lt;img src=x onerror='alert(1)'&gt; &amp; \
-             &quot;Bob's&quot;&quot; can now be used to sign in to your account.</p>\
-             <p>If this was not you, tell your administrator at once.</p>"
+             &quot;Bob's&quot;&quot; can now be used to sign in to your account.</p>\n\
+             <p>If this was not you, tell your administrator at once.</p>\n"
         );
+    }
+
+    // Quoted-printable breaks long lines with `=`: in a message whose HTML is one long
+    // line, a code could read `7207=` `32` in the raw message (the README's `code`
+    // helper, an operator's grep of the outbox).
+    #[test]
+    fn a_code_is_whole_in_both_parts_of_the_raw_message() {
+        let m = email_code("a@example.com", CodeUse::AddApp, "720732", 5);
+        let from = "Twofold <no-reply@localhost>".parse().unwrap();
+        let raw = super::super::message::build(&m, &from, crate::clock::Timestamp::from_millis(0))
+            .unwrap()
+            .formatted();
+        let raw = String::from_utf8(raw).unwrap();
+        assert_eq!(raw.matches("Your code: 720732").count(), 2, "{raw}");
     }
 }
