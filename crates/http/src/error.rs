@@ -25,6 +25,24 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The answer's status, stable code and words (the web pages show the same failure
+    /// the API would answer).
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    pub(crate) fn clock_skew_seconds(&self) -> Option<i64> {
+        self.clock_skew_seconds
+    }
+
     pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             status,

@@ -9,6 +9,7 @@ pub mod extract;
 mod parse_errors;
 pub mod serve;
 pub mod throttle;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -41,6 +42,7 @@ pub fn router(twofold: Twofold, limits: &HttpLimits) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api::routes(&state))
+        .merge(web::routes(&state))
         .fallback(error::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
             extract::BODY_LIMIT_BYTES,

@@ -146,15 +146,30 @@ fn is_failure(code: ErrorCode) -> bool {
 
 /// The layer on the routes that take a password or a code.
 pub async fn limit_failures(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    guard(&st, req, next, |retry_after| {
+        ApiError::rate_limited(
+            retry_after,
+            "too many failed attempts from your address; try again later",
+        )
+        .into_response()
+    })
+    .await
+}
+
+/// The throttle around `next`, answering `refused(retry_after)` to an address that must
+/// wait (the API with a problem, the pages with a page). An answer that carries a failing
+/// [`ErrorCode`] in its extensions keeps the token it took.
+pub(crate) async fn guard(
+    st: &AppState,
+    req: Request,
+    next: Next,
+    refused: impl FnOnce(u64) -> Response,
+) -> Response {
     let ip = super::client_ip::of(&req);
     let now = st.twofold.now().as_millis();
     if let Admission::Wait { retry_after } = st.throttle.admit(ip, now) {
         tracing::info!(event = "ratelimit.refused", %ip, retry_after);
-        return ApiError::rate_limited(
-            retry_after,
-            "too many failed attempts from your address; try again later",
-        )
-        .into_response();
+        return refused(retry_after);
     }
     let res = next.run(req).await;
     let failed = res

@@ -217,6 +217,12 @@ impl Twofold {
         self.clock.now()
     }
 
+    /// The longest a browser or device is remembered for (a page keeps its cookie as
+    /// long; the token inside is checked each time).
+    pub fn remember_device_ttl(&self) -> std::time::Duration {
+        self.security.remember_device_ttl
+    }
+
     /// The database, for tests that look behind the domain. Nothing else may: without the
     /// `test-support` feature (which only test builds turn on) this does not exist, so the
     /// HTTP crate and the binary cannot reach the store.

@@ -67,6 +67,16 @@ pub enum LoginOutcome {
     },
 }
 
+/// The second step's choices for a sign-in under way ([`Twofold::sign_in_choices`]).
+#[derive(Clone, Debug)]
+pub struct SignInChoices {
+    pub methods: Vec<Method>,
+    pub preferred: Method,
+    /// Where mailed codes go, partly hidden.
+    pub email_to: Option<String>,
+    pub expires_at: Timestamp,
+}
+
 impl Twofold {
     /// The password step.
     pub async fn login(
@@ -133,13 +143,7 @@ impl Twofold {
         if let (true, Some(old)) = (verified.needs_rehash, hash) {
             self.upgrade_password_hash(&user.id, &old, password).await;
         }
-        let factors: Vec<FactorRow> = self
-            .store
-            .factors_of_user(&user.id)
-            .await?
-            .into_iter()
-            .filter(|f| f.status == FactorState::Active)
-            .collect();
+        let factors = self.active_factors(&user.id).await?;
         if factors.is_empty() {
             let enrollment_days_left = match self.requirement_for(&user).await? {
                 Requirement::None => None,
@@ -183,17 +187,7 @@ impl Twofold {
         let (flow_id, flow_token, expires_at) = self
             .new_flow(&user, FLOW_MFA, self.security.flow_ttl)
             .await?;
-        let has = |kind: FactorKind| factors.iter().any(|f| f.kind == kind);
-        let mut methods = Vec::with_capacity(3);
-        if has(FactorKind::Totp) {
-            methods.push(Method::Totp);
-        }
-        if has(FactorKind::Email) {
-            methods.push(Method::Email);
-        }
-        if self.store.count_unused_recovery_codes(&user.id).await? > 0 {
-            methods.push(Method::RecoveryCode);
-        }
+        let methods = self.methods_of(&user, &factors).await?;
         // The preferred factor, else the oldest; there is one here.
         let Some(preferred) = super::factors::effective_preferred(&factors) else {
             return Err(DomainError::Internal("no active factor to prefer".into()));
@@ -214,6 +208,56 @@ impl Twofold {
             preferred,
             code_sent_to,
             expires_at,
+        })
+    }
+
+    /// `user_id`'s active factors.
+    async fn active_factors(&self, user_id: &str) -> Result<Vec<FactorRow>> {
+        Ok(self
+            .store
+            .factors_of_user(user_id)
+            .await?
+            .into_iter()
+            .filter(|f| f.status == FactorState::Active)
+            .collect())
+    }
+
+    /// The methods `user`, whose active factors are `factors`, may finish a sign-in with.
+    async fn methods_of(&self, user: &UserRow, factors: &[FactorRow]) -> Result<Vec<Method>> {
+        let has = |kind: FactorKind| factors.iter().any(|f| f.kind == kind);
+        let mut methods = Vec::with_capacity(3);
+        if has(FactorKind::Totp) {
+            methods.push(Method::Totp);
+        }
+        if has(FactorKind::Email) {
+            methods.push(Method::Email);
+        }
+        if self.store.count_unused_recovery_codes(&user.id).await? > 0 {
+            methods.push(Method::RecoveryCode);
+        }
+        Ok(methods)
+    }
+
+    /// What the second step of the sign-in `flow_token` may use, for a page that shows it
+    /// again (the answer to the password step said it once). Mails nothing.
+    pub async fn sign_in_choices(&self, flow_token: &str) -> Result<SignInChoices> {
+        let hash =
+            token::lookup_hash(TokenKind::Flow, flow_token).ok_or(DomainError::FlowExpired)?;
+        let (flow, user) = self.live_flow(&hash, FLOW_MFA).await?;
+        let factors = self.active_factors(&user.id).await?;
+        let preferred = match super::factors::effective_preferred(&factors).map(|f| f.kind) {
+            Some(FactorKind::Email) => Method::Email,
+            Some(FactorKind::Totp) => Method::Totp,
+            None => return Err(DomainError::FlowExpired),
+        };
+        Ok(SignInChoices {
+            methods: self.methods_of(&user, &factors).await?,
+            preferred,
+            email_to: factors
+                .iter()
+                .any(|f| f.kind == FactorKind::Email)
+                .then(|| super::email::masked(&user.email)),
+            expires_at: Timestamp::from_millis(flow.expires_at),
         })
     }
 

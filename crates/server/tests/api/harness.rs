@@ -446,6 +446,7 @@ impl TestServer {
             session,
             factor_id: e.id,
             totp,
+            secret: e.secret,
         }
     }
 
@@ -521,6 +522,8 @@ pub struct Enrolled {
     pub session: Client,
     pub factor_id: String,
     pub totp: Totp,
+    /// The app's secret, base32, for computing codes independently of `twofold-otp`.
+    pub secret: String,
 }
 
 impl Enrolled {

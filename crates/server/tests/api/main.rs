@@ -4,6 +4,7 @@
 //! would be its own binary to link).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod harness;
 mod mailbox;
 
@@ -24,6 +25,7 @@ mod lockout;
 mod mail;
 mod openapi;
 mod orgs;
+mod pages;
 mod password;
 mod policy;
 mod recovery;

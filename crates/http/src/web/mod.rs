@@ -1,0 +1,119 @@
+//! The pages people use — signing in and My Account > Security — as server-rendered HTML
+//! that works without JavaScript. Every form calls the same domain action the API calls,
+//! so a page can do nothing the API would refuse, and refuses it in the same words.
+
+mod account;
+mod cookies;
+mod page;
+mod signin;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use maud::html;
+
+use twofold_core::domain::sessions::Caller;
+
+use self::cookies::Jar;
+use self::page::{Page, Viewer, failure, frame};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The pages' router.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    // The forms that take a password or a code: failures there count against the
+    // client's address, as on the API (`http::throttle`).
+    let guessable = Router::new()
+        .route("/login", get(signin::login_page).post(signin::login))
+        .route("/login/code", get(signin::code_page).post(signin::code))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_failures,
+        ));
+    Router::new()
+        .route("/", get(signin::home))
+        .route("/login/code/email", post(signin::send_email_code))
+        .route("/logout", post(signin::logout))
+        .route("/account/security", get(account::security))
+        .merge(guessable)
+        .layer(axum::middleware::map_response(protect))
+        .route("/static/twofold.css", get(stylesheet))
+}
+
+/// The headers every page carries (`page::protect`).
+async fn protect(mut res: Response) -> Response {
+    page::protect(res.headers_mut());
+    res
+}
+
+/// The stylesheet; it changes only with the binary, so browsers may keep it a day.
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        page::STYLESHEET,
+    )
+        .into_response()
+}
+
+/// The signed-in person of this browser, if its session cookie holds a live session.
+async fn signed_in(st: &AppState, headers: &HeaderMap) -> Option<Caller> {
+    let token = cookies::read(headers, Jar::Session)?;
+    st.twofold.authenticate(&token).await.ok()
+}
+
+/// A form that did not come from this site's own page (no CSRF token, or another
+/// origin's): refused, changing nothing.
+fn forbidden(headers: &HeaderMap) -> Response {
+    let (csrf, cookie) = cookies::csrf_token(headers);
+    let viewer = Viewer {
+        signed_in: false,
+        csrf: &csrf,
+    };
+    let mut page = Page::ok(frame(
+        &viewer,
+        "Form refused",
+        html! {
+            p.error role="alert" data-code="csrf_refused" {
+                "This form was not sent from Twofold's own page, or the page was too old. \
+                 Nothing was changed. Go back, reload the page and try again."
+            }
+            p { a href="/" { "Back to Twofold" } }
+        },
+    ))
+    .cookie(cookie);
+    page.status = StatusCode::FORBIDDEN;
+    page.into_response()
+}
+
+/// The per-address throttle in front of the sign-in forms, answering with a page.
+async fn limit_failures(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers().clone();
+    crate::throttle::guard(&st, req, next, move |wait| {
+        let e = ApiError::rate_limited(wait, "too many failed attempts from your address");
+        let (csrf, cookie) = cookies::csrf_token(&headers);
+        let viewer = Viewer {
+            signed_in: false,
+            csrf: &csrf,
+        };
+        let mut res = Page::ok(frame(
+            &viewer,
+            "Sign in",
+            html! { (failure(&e, "throttle-error")) p { a href="/login" { "Back to sign in" } } },
+        ))
+        .cookie(cookie)
+        .failed(&e)
+        .into_response();
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    })
+    .await
+}

@@ -1,0 +1,298 @@
+//! A real browser for the page tests: headless Chromium driven through ChromeDriver's
+//! W3C WebDriver API (a few JSON calls over HTTP, so no client crate). Each [`Browser`]
+//! is its own ChromeDriver and browser profile: a fresh browser, cookies and all.
+//!
+//! Chromium and ChromeDriver come from Debian's `chromium` and `chromium-driver`; when
+//! they are missing, the first browser installs them with apt-get (as root), so the tests
+//! run on a fresh machine. Without them and without a way to install them, the tests
+//! fail saying so: they are never silently skipped.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The key under which WebDriver names an element.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Installs Chromium and ChromeDriver once per test run, if they are not there.
+fn ensure_installed() {
+    static INSTALLED: Mutex<bool> = Mutex::new(false);
+    let mut done = INSTALLED.lock().unwrap_or_else(|p| p.into_inner());
+    if *done || (Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
+        *done = true;
+        return;
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-q", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(Stdio::null())
+        .status();
+    let ok = status.is_ok_and(|s| s.success());
+    if !ok {
+        // The package lists may be missing on a fresh machine.
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        let again = Command::new("apt-get")
+            .args(["install", "-y", "-q", "chromium", "chromium-driver"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status();
+        assert!(
+            again.is_ok_and(|s| s.success()),
+            "the page tests need Chromium and ChromeDriver: `apt-get install chromium \
+             chromium-driver` failed (run the tests as root, or install them first)"
+        );
+    }
+    *done = true;
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One headless Chromium with a profile of its own.
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    /// `http://127.0.0.1:<port>/session/<id>`.
+    session: String,
+    _profile: super::harness::TempDir,
+}
+
+/// Where `TWOFOLD_TEST_SCREENSHOTS` asks page tests to keep their screenshots, if it does.
+pub fn screenshot_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("TWOFOLD_TEST_SCREENSHOTS").map(Into::into)
+}
+
+impl Browser {
+    /// A new browser, `width` CSS pixels wide.
+    pub async fn open(width: u32) -> Browser {
+        ensure_installed();
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start chromedriver");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let profile = super::harness::TempDir(std::env::temp_dir().join(format!(
+            "twofold-chromium-{}",
+            uuid::Uuid::new_v4().simple()
+        )));
+        std::fs::create_dir_all(&profile.0).unwrap();
+        // The flags this machine's closed network needs (no background connections).
+        let args = [
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--hide-scrollbars".to_owned(),
+            "--force-device-scale-factor=1".to_owned(),
+            format!("--window-size={width},900"),
+            format!("--user-data-dir={}", profile.0.display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+        }}});
+        let res: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("chromedriver did not answer")
+            .json()
+            .await
+            .unwrap();
+        let id = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {res}"))
+            .to_owned();
+        Browser {
+            driver,
+            http,
+            session: format!("{base}/session/{id}"),
+            _profile: profile,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res: Value = req.send().await.unwrap().json().await.unwrap();
+        if let Some(err) = res["value"].get("error") {
+            panic!("webdriver {path}: {err}: {}", res["value"]["message"]);
+        }
+        res["value"].clone()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.post("/url", json!({"url": url})).await;
+    }
+
+    pub async fn url(&self) -> String {
+        self.get("/url").await.as_str().unwrap().to_owned()
+    }
+
+    /// The elements that match `css`.
+    pub async fn all(&self, css: &str) -> Vec<String> {
+        self.post("/elements", json!({"using": "css selector", "value": css}))
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[ELEMENT].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The one element that matches `css` (panics, naming it, if there is none).
+    pub async fn find(&self, css: &str) -> String {
+        self.all(css)
+            .await
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {css} on the page"))
+    }
+
+    pub async fn has(&self, css: &str) -> bool {
+        !self.all(css).await.is_empty()
+    }
+
+    /// Types `text` into the field `css`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.post(&format!("/element/{e}/clear"), json!({})).await;
+        self.post(&format!("/element/{e}/value"), json!({"text": text}))
+            .await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.post(&format!("/element/{e}/click"), json!({})).await;
+    }
+
+    /// Clicks `css`, which submits a form, and waits until the page it leads to has
+    /// loaded (a click may return while the browser is still navigating).
+    pub async fn submit(&self, css: &str) {
+        self.script("window.__twofold_before_submit = true; return null")
+            .await;
+        self.click(css).await;
+        for _ in 0..400 {
+            let state = self
+                .post(
+                    "/execute/sync",
+                    json!({"script": "return window.__twofold_before_submit === undefined \
+                                      && document.readyState === 'complete'", "args": []}),
+                )
+                .await;
+            if state == true {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("submitting {css} did not lead to a page");
+    }
+
+    /// The visible text of `css`.
+    pub async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.get(&format!("/element/{e}/text"))
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let e = self.find(css).await;
+        self.get(&format!("/element/{e}/attribute/{name}"))
+            .await
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Runs `script` (a function body; `return` gives the answer) in the page.
+    pub async fn script(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": []}))
+            .await
+    }
+
+    /// Runs `script` and waits for it to call `arguments[0]` with its answer.
+    pub async fn script_async(&self, script: &str) -> Value {
+        self.post("/execute/async", json!({"script": script, "args": []}))
+            .await
+    }
+
+    /// The page as a PNG, also written to `save` when given.
+    pub async fn screenshot(&self, save: Option<&Path>) -> Vec<u8> {
+        let b64 = self.get("/screenshot").await;
+        let png = data_encoding::BASE64
+            .decode(b64.as_str().unwrap().as_bytes())
+            .unwrap();
+        if let Some(path) = save {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &png).unwrap();
+        }
+        png
+    }
+
+    /// The browser's cookies for the current page, as WebDriver describes them.
+    pub async fn cookies(&self) -> Vec<Value> {
+        self.get("/cookie").await.as_array().unwrap().clone()
+    }
+}
+
+impl Browser {
+    /// Ends the browser session (and with it the browser), then ChromeDriver.
+    pub async fn close(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+
+    /// Keeps a screenshot named `name` where [`screenshot_dir`] says, if it does.
+    pub async fn keep(&self, name: &str) {
+        if let Some(dir) = screenshot_dir() {
+            self.screenshot(Some(&dir.join(format!("{name}.png"))))
+                .await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Ending ChromeDriver ends its browser.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

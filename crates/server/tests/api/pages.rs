@@ -1,0 +1,400 @@
+//! The web pages, driven in headless Chromium as a person would use them (`browser.rs`),
+//! and their defences checked over plain HTTP where a browser would hide the attack.
+//! Codes come from Python's standard library (an implementation independent of ours), at
+//! the time of the server's injected clock.
+
+use std::process::Command;
+
+use twofold_server::domain::users::Role;
+
+use crate::browser::Browser;
+use crate::harness::{Engine, PASSWORD, TestServer};
+
+/// The TOTP code (SHA-1, 6 digits, 30 s) of base32 `secret` at `unix_secs`, computed by
+/// Python's standard library.
+fn independent_code(secret: &str, unix_secs: u64) -> String {
+    let script = "import base64,hmac,struct,sys\n\
+        s=base64.b32decode(sys.argv[1]+'='*(-len(sys.argv[1])%8))\n\
+        h=hmac.new(s,struct.pack('>Q',int(sys.argv[2])//30),'sha1').digest()\n\
+        o=h[-1]&15\n\
+        print('%06d'%((struct.unpack('>I',h[o:o+4])[0]&0x7fffffff)%10**6))";
+    let out = Command::new("python3")
+        .args(["-c", script, secret, &unix_secs.to_string()])
+        .output()
+        .expect("python3 is needed to compute codes independently");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+async fn sqlite() -> TestServer {
+    TestServer::start(Engine::Sqlite).await
+}
+
+/// Signs in on the password page.
+async fn password_step(b: &Browser, srv: &TestServer, org: &str, username: &str, password: &str) {
+    b.goto(&format!("{}/login", srv.url)).await;
+    b.fill("#org", org).await;
+    b.fill("#username", username).await;
+    b.fill("#password", password).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+}
+
+#[tokio::test]
+async fn a_person_without_a_second_factor_signs_in_and_sees_their_security_page() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let b = Browser::open(1024).await;
+    b.goto(&format!("{}/login", srv.url)).await;
+    b.keep("login").await;
+    password_step(&b, &srv, &org, &user, PASSWORD).await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    assert_eq!(b.text("h1").await, "Security");
+    assert!(b.text("main").await.contains("password alone"));
+    b.keep("security-no-factor").await;
+    // Signing out ends the session: the page sends the browser back to sign in.
+    b.submit("header nav button[type=submit]").await;
+    assert_eq!(b.url().await, format!("{}/login", srv.url));
+    b.goto(&format!("{}/account/security", srv.url)).await;
+    assert_eq!(b.url().await, format!("{}/login", srv.url));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_said_beside_the_field_and_what_was_typed_stays() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &org, &user, "not the password").await;
+    assert_eq!(
+        b.attribute("#login-error", "data-code").await.as_deref(),
+        Some("invalid_credentials")
+    );
+    assert_eq!(
+        b.text("#login-error").await,
+        "Wrong organisation, username or password."
+    );
+    assert_eq!(
+        b.attribute("#password", "aria-describedby")
+            .await
+            .as_deref(),
+        Some("login-error")
+    );
+    assert_eq!(
+        b.script("return document.querySelector('#org').value")
+            .await,
+        org
+    );
+    assert_eq!(
+        b.script("return document.querySelector('#username').value")
+            .await,
+        user
+    );
+    assert_eq!(
+        b.script("return document.querySelector('#password').value")
+            .await,
+        ""
+    );
+    b.keep("login-wrong-password").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_code_from_the_app_finishes_the_sign_in_and_remember_me_skips_it_in_that_browser_only() {
+    let srv = sqlite().await;
+    let u = srv.enrolled().await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    assert_eq!(b.url().await, format!("{}/login/code", srv.url));
+    assert_eq!(b.text("h1").await, "Two-step verification");
+    assert_eq!(
+        b.attribute("#code", "autocomplete").await.as_deref(),
+        Some("one-time-code")
+    );
+    assert_eq!(
+        b.attribute("#code", "inputmode").await.as_deref(),
+        Some("numeric")
+    );
+    // No recovery codes and no email factor: no other way is offered.
+    assert!(!b.has("a[href='/login/code?method=recovery_code']").await);
+    assert!(!b.has("form[action='/login/code/email']").await);
+    b.keep("code-app").await;
+    b.fill("#code", &independent_code(&u.secret, srv.now_secs()))
+        .await;
+    b.click("#remember").await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    let table = b.text("table").await;
+    assert!(
+        table.contains("Phone") && table.contains("Preferred"),
+        "{table}"
+    );
+    assert!(table.contains("Authenticator app"), "{table}");
+    b.keep("security-one-app").await;
+
+    // Signed out, the same browser skips the second step next time...
+    b.submit("header nav button[type=submit]").await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    // ...and another browser still asks for it.
+    let other = Browser::open(1024).await;
+    password_step(&other, &srv, &u.org, &u.username, PASSWORD).await;
+    assert_eq!(other.url().await, format!("{}/login/code", srv.url));
+    other.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn wrong_drifted_and_reused_codes_are_said_in_words_beside_the_field() {
+    let srv = sqlite().await;
+    let u = srv.enrolled().await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    let now = srv.now_secs();
+    let right = independent_code(&u.secret, now);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+
+    b.fill("#code", wrong).await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.attribute("#code-error", "data-code").await.as_deref(),
+        Some("invalid_code")
+    );
+    assert_eq!(
+        b.attribute("#code", "aria-describedby").await.as_deref(),
+        Some("code-error")
+    );
+
+    // A phone two minutes ahead: its code is refused like any wrong one (a guess must
+    // learn nothing), with advice about the clock...
+    b.fill("#code", &independent_code(&u.secret, now + 120))
+        .await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.attribute("#code-error", "data-code").await.as_deref(),
+        Some("invalid_code")
+    );
+    let said = b.text("#code-error").await;
+    assert!(said.contains("set its clock automatically"), "{said}");
+    b.keep("code-wrong").await;
+    // ...and its next code, 30 s later at the same offset, proves the drift and signs in.
+    srv.advance(30);
+    b.fill("#code", &independent_code(&u.secret, now + 150))
+        .await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+
+    // The drifted code just used, on a new sign-in in another browser: used.
+    let other = Browser::open(1024).await;
+    password_step(&other, &srv, &u.org, &u.username, PASSWORD).await;
+    other
+        .fill("#code", &independent_code(&u.secret, now + 150))
+        .await;
+    other
+        .submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(
+        other.attribute("#code-error", "data-code").await.as_deref(),
+        Some("code_reused")
+    );
+    other.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_locked_second_step_says_when_to_try_again() {
+    let srv = sqlite().await;
+    let u = srv.enrolled().await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    let right = independent_code(&u.secret, srv.now_secs());
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..5 {
+        b.fill("#code", wrong).await;
+        b.submit("form[action='/login/code'] button[type=submit]")
+            .await;
+    }
+    b.fill("#code", &right).await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.attribute("#code-error", "data-code").await.as_deref(),
+        Some("too_many_attempts")
+    );
+    let said = b.text("#code-error").await;
+    assert_eq!(said, "Too many wrong codes. You can try again in 1 minute.");
+    b.keep("code-locked").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_out_of_reach_of_scripts() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &org, &user, PASSWORD).await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    let seen = b.script("return document.cookie").await;
+    assert_eq!(seen, "", "a script read cookies: {seen}");
+    let cookies = b.cookies().await;
+    let session = cookies
+        .iter()
+        .find(|c| c["name"] == "twofold-session")
+        .expect("no session cookie");
+    assert_eq!(session["httpOnly"], true);
+    assert_eq!(session["sameSite"], "Lax");
+    assert!(cookies.iter().all(|c| c["httpOnly"] == true), "{cookies:?}");
+    b.close().await;
+}
+
+/// A plain HTTP client, redirects not followed, that keeps what it is told.
+fn raw() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_site_is_refused_and_changes_nothing() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let http = raw();
+    // The site's own page gives a CSRF token and its cookie.
+    let page = http.get(format!("{}/login", srv.url)).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let body = page.text().await.unwrap();
+    let token = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("org", org.clone()),
+            ("username", user.clone()),
+            ("password", PASSWORD.to_owned()),
+        ]
+    };
+    let attempts = [
+        // Another site's form: it can make the browser send the cookie, not the token.
+        (Some(cookie.as_str()), String::new(), None),
+        (Some(cookie.as_str()), "0".repeat(64), None),
+        // The token without its cookie.
+        (None, token.clone(), None),
+        // Both, but posted from another origin.
+        (
+            Some(cookie.as_str()),
+            token.clone(),
+            Some("https://evil.example"),
+        ),
+    ];
+    for (cookie, csrf, origin) in attempts {
+        let mut req = http.post(format!("{}/login", srv.url)).form(&form(&csrf));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 403, "{cookie:?} {csrf:?} {origin:?}");
+        assert!(
+            res.headers()
+                .get_all("set-cookie")
+                .iter()
+                .all(|c| !c.to_str().unwrap().contains("session")),
+            "a refused form signed in"
+        );
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("data-code=\"csrf_refused\"")
+        );
+    }
+    // Nothing was checked: no sign-in, failed or not, was recorded.
+    let alice = srv
+        .twofold
+        .store()
+        .user_by_login(&org, &user)
+        .await
+        .unwrap()
+        .unwrap();
+    let events = srv
+        .twofold
+        .store()
+        .audit_events(&alice.org_id, None, 50)
+        .await
+        .unwrap();
+    assert!(
+        events.iter().all(|e| !e.event.starts_with("signin.")),
+        "{events:?}"
+    );
+    // The same form from the site's own page signs in.
+    let ok = http
+        .post(format!("{}/login", srv.url))
+        .header("cookie", &cookie)
+        .header("origin", srv.url.as_str())
+        .form(&form(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()["location"], "/account/security");
+}
+
+#[tokio::test]
+async fn every_page_forbids_framing_and_scripts() {
+    let srv = sqlite().await;
+    let http = raw();
+    for path in ["/login", "/account/security", "/login/code", "/"] {
+        let res = http.get(format!("{}{path}", srv.url)).send().await.unwrap();
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("script-src"), "{path}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_framed_page_is_not_shown_even_to_its_own_site() {
+    let srv = sqlite().await;
+    let b = Browser::open(800).await;
+    b.goto(&format!("{}/login", srv.url)).await;
+    // A frame of the same origin: were it allowed, its document would be readable here.
+    let shown = b
+        .script_async(
+            "const done = arguments[0]; const f = document.createElement('iframe'); \
+             f.onload = () => { const d = f.contentDocument; \
+               done(d && d.body ? d.body.innerText : 'blocked'); }; \
+             f.src = '/login'; document.body.appendChild(f);",
+        )
+        .await;
+    assert_eq!(shown, "blocked");
+    b.close().await;
+}
