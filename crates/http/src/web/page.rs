@@ -147,11 +147,11 @@ pub(crate) fn failure(e: &ApiError, id: &str) -> Markup {
                            now; if its codes keep failing, let your phone set its clock \
                            automatically, then try the next code."
             .to_owned(),
-        C::TooManyAttempts => {
-            format!("Too many wrong codes. You can try again in {wait}.")
-        }
-        C::RateLimited => {
-            format!("Too many failed attempts from your network. You can try again in {wait}.")
+        C::TooManyAttempts => format!("Too many wrong codes. You can try again in {wait}."),
+        // The API's words end with the wait in seconds; the page says it in words.
+        C::RateLimited | C::Overloaded => {
+            let what = e.detail().split(';').next().unwrap_or_default();
+            format!("{} You can try again in {wait}.", sentence(what))
         }
         _ => sentence(e.detail()),
     };

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use twofold_core::domain::Method;
+use twofold_core::domain::{DomainError, Method};
 use twofold_core::domain::confirm::RESEND_AFTER_SECS;
 use twofold_core::domain::signin::{LoginOutcome, SignInChoices};
 
@@ -432,7 +432,14 @@ pub(crate) async fn send_email_code(
     };
     match st.twofold.send_sign_in_code(&flow).await {
         Ok(_) => see_other("/login/code?method=email&sent=1", vec![]),
-        // Too soon, say: the last code still works; the page says so beside the field.
+        // Too soon: the last code still works, which the page says beside the field.
+        Err(DomainError::TooSoon { retry_after }) => {
+            let e = ApiError::rate_limited(
+                retry_after,
+                "we emailed you a code less than 30 seconds ago, and it still works",
+            );
+            code_failed(&st, &headers, &flow, Method::Email, &e).await
+        }
         Err(e) => code_failed(&st, &headers, &flow, Method::Email, &ApiError::from(e)).await,
     }
 }

@@ -15,7 +15,10 @@ use crate::mailbox::{Received, SinkOptions, SmtpSink};
 
 /// A server whose mail goes to a real SMTP server, with the configuration changed by
 /// `tweak`.
-async fn server(engine: Engine, tweak: impl FnOnce(&mut Config)) -> (SmtpSink, TestServer) {
+pub(crate) async fn server(
+    engine: Engine,
+    tweak: impl FnOnce(&mut Config),
+) -> (SmtpSink, TestServer) {
     let sink = SmtpSink::start(SinkOptions::default());
     let smtp = sink.smtp_config();
     let mut srv = TestServer::start_with(engine, |c| {
@@ -29,14 +32,14 @@ async fn server(engine: Engine, tweak: impl FnOnce(&mut Config)) -> (SmtpSink, T
 }
 
 /// Reads what the SMTP server received, a message at a time.
-struct Inbox<'a> {
+pub(crate) struct Inbox<'a> {
     srv: &'a TestServer,
     sink: &'a SmtpSink,
     seen: usize,
 }
 
 impl<'a> Inbox<'a> {
-    fn new(srv: &'a TestServer, sink: &'a SmtpSink) -> Self {
+    pub(crate) fn new(srv: &'a TestServer, sink: &'a SmtpSink) -> Self {
         Inbox { srv, sink, seen: 0 }
     }
 
@@ -50,7 +53,7 @@ impl<'a> Inbox<'a> {
     }
 
     /// The code in the one new message whose subject is `subject` (others are skipped).
-    async fn code(&mut self, subject: &str) -> String {
+    pub(crate) async fn code(&mut self, subject: &str) -> String {
         let got: Vec<Received> = self
             .new_mail()
             .await
@@ -64,12 +67,15 @@ impl<'a> Inbox<'a> {
 }
 
 const SET_UP: &str = "Your code to set up sign-in codes by email";
-const SIGN_IN: &str = "Your sign-in code";
+pub(crate) const SIGN_IN: &str = "Your sign-in code";
 const STEP_UP: &str = "Your code to confirm a change";
 
 /// alice, with a password-only session and an active email factor (her only factor);
 /// answers the session and the factor's id.
-async fn with_email(srv: &TestServer, inbox: &mut Inbox<'_>) -> (String, Client, String) {
+pub(crate) async fn with_email(
+    srv: &TestServer,
+    inbox: &mut Inbox<'_>,
+) -> (String, Client, String) {
     let (org, user) = srv.user(Role::Member).await;
     let s = srv.session(&org, &user).await;
     let e = s.enroll_email(None).await.unwrap();

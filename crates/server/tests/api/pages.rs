@@ -8,6 +8,7 @@ use std::process::Command;
 use twofold_server::domain::users::Role;
 
 use crate::browser::Browser;
+use crate::email::{Inbox, SIGN_IN};
 use crate::harness::{Engine, PASSWORD, TestServer};
 
 /// The TOTP code (SHA-1, 6 digits, 30 s) of base32 `secret` at `unix_secs`, computed by
@@ -259,6 +260,84 @@ async fn the_session_cookie_is_out_of_reach_of_scripts() {
     assert_eq!(session["httpOnly"], true);
     assert_eq!(session["sameSite"], "Lax");
     assert!(cookies.iter().all(|c| c["httpOnly"] == true), "{cookies:?}");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_mailed_code_finishes_the_sign_in_and_a_new_one_waits_30_seconds() {
+    let (sink, srv) = crate::email::server(Engine::Sqlite, |_| {}).await;
+    let mut inbox = Inbox::new(&srv, &sink);
+    let (org, _, _) = crate::email::with_email(&srv, &mut inbox).await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &org, "alice", PASSWORD).await;
+    // Email is her preferred (only) factor: the code went at once, and the page says where.
+    assert_eq!(
+        b.text("#code-prompt").await,
+        "We emailed a code to al***@example.com. It works once, for 5 minutes."
+    );
+    let first = inbox.code(SIGN_IN).await;
+    b.keep("code-email").await;
+    // Another right away: refused, and the first one still works.
+    b.submit("form[action='/login/code/email'] button").await;
+    assert_eq!(
+        b.attribute("#code-error", "data-code").await.as_deref(),
+        Some("rate_limited")
+    );
+    assert!(b.text("#code-error").await.contains("it still works"));
+    // 30 seconds later a new one goes, and replaces the first.
+    srv.advance(30);
+    b.submit("form[action='/login/code/email'] button").await;
+    let second = inbox.code(SIGN_IN).await;
+    b.fill("#code", &first).await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.attribute("#code-error", "data-code").await.as_deref(),
+        Some("invalid_code")
+    );
+    b.fill("#code", &second).await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    assert!(b.text("table").await.contains("Email codes"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_recovery_code_may_finish_a_sign_in_instead_of_the_app() {
+    let srv = sqlite().await;
+    let u = srv.enrolled().await;
+    let codes = srv
+        .strong_session(&u)
+        .await
+        .regenerate_recovery_codes()
+        .await
+        .unwrap()
+        .codes;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    b.click("a[href='/login/code?method=recovery_code']").await;
+    assert_eq!(b.text("label[for=code]").await, "Recovery code");
+    b.keep("code-recovery").await;
+    b.fill("#code", &codes[3]).await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    // Used once: the same code on another sign-in is refused.
+    let other = Browser::open(1024).await;
+    password_step(&other, &srv, &u.org, &u.username, PASSWORD).await;
+    other
+        .goto(&format!("{}/login/code?method=recovery_code", srv.url))
+        .await;
+    other.fill("#code", &codes[3]).await;
+    other
+        .submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(
+        other.attribute("#code-error", "data-code").await.as_deref(),
+        Some("invalid_code")
+    );
+    other.close().await;
     b.close().await;
 }
 
