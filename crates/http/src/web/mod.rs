@@ -4,7 +4,9 @@
 
 mod account;
 mod cookies;
+mod enroll;
 mod page;
+mod recovery;
 mod signin;
 
 use axum::Router;
@@ -29,6 +31,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let guessable = Router::new()
         .route("/login", get(signin::login_page).post(signin::login))
         .route("/login/code", get(signin::code_page).post(signin::code))
+        .route("/login/enroll/app", post(enroll::app))
+        .route("/login/enroll/activate", post(enroll::activate))
+        .route(
+            "/account/recovery-codes",
+            get(recovery::page).post(recovery::make),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit_failures,
@@ -36,6 +44,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(signin::home))
         .route("/login/code/email", post(signin::send_email_code))
+        .route("/login/enroll", get(enroll::start))
+        .route("/login/enroll/email", post(enroll::email))
         .route("/logout", post(signin::logout))
         .route("/account/security", get(account::security))
         .merge(guessable)
@@ -66,6 +76,38 @@ async fn stylesheet() -> Response {
 async fn signed_in(st: &AppState, headers: &HeaderMap) -> Option<Caller> {
     let token = cookies::read(headers, Jar::Session)?;
     st.twofold.authenticate(&token).await.ok()
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+}
+
+/// The sign-in under way that a form posted during it belongs to: a form without this
+/// site's CSRF token is refused (a page saying so), and one without a live sign-in sends
+/// the browser back to the sign-in page.
+fn flow_of_form(headers: &HeaderMap, csrf: &str) -> Result<String, Box<Response>> {
+    if !cookies::same_site_form(headers, csrf) {
+        return Err(Box::new(forbidden(headers)));
+    }
+    cookies::read(headers, Jar::Flow).ok_or_else(|| Box::new(page::see_other("/login", vec![])))
+}
+
+/// The signed-in person a form was posted by, refused like [`flow_of_form`] without the
+/// CSRF token and sent to the sign-in page without a live session.
+async fn caller_of_form(
+    st: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Caller, Box<Response>> {
+    if !cookies::same_site_form(headers, csrf) {
+        return Err(Box::new(forbidden(headers)));
+    }
+    signed_in(st, headers)
+        .await
+        .ok_or_else(|| Box::new(page::see_other("/login", vec![])))
 }
 
 /// A form that did not come from this site's own page (no CSRF token, or another

@@ -10,13 +10,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use twofold_core::domain::{DomainError, Method};
 use twofold_core::domain::confirm::RESEND_AFTER_SECS;
 use twofold_core::domain::signin::{LoginOutcome, SignInChoices};
+use twofold_core::domain::{DomainError, Method};
 
 use super::cookies::{self, Jar};
 use super::page::{Page, Viewer, csrf_field, failure, frame, see_other};
-use super::{forbidden, signed_in};
+use super::{CsrfForm, flow_of_form, forbidden, signed_in};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -343,13 +343,11 @@ pub(crate) async fn code(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if !cookies::same_site_form(&headers, &form.csrf) {
-        return forbidden(&headers);
-    }
-    let secure = cookies::secure(&headers);
-    let Some(flow) = cookies::read(&headers, Jar::Flow) else {
-        return see_other("/login", vec![]);
+    let flow = match flow_of_form(&headers, &form.csrf) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
     };
+    let secure = cookies::secure(&headers);
     let Some(method) = method_named(Some(&form.method)) else {
         return see_other("/login/code", vec![]);
     };
@@ -412,23 +410,15 @@ async fn code_failed(
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// "Email me a code": a code for this sign-in, to the user's email factor.
 pub(crate) async fn send_email_code(
     State(st): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !cookies::same_site_form(&headers, &form.csrf) {
-        return forbidden(&headers);
-    }
-    let Some(flow) = cookies::read(&headers, Jar::Flow) else {
-        return see_other("/login", vec![]);
+    let flow = match flow_of_form(&headers, &form.csrf) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
     };
     match st.twofold.send_sign_in_code(&flow).await {
         Ok(_) => see_other("/login/code?method=email&sent=1", vec![]),

@@ -296,3 +296,27 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// The text of the QR code a screenshot shows, read from its pixels as a phone camera
+/// would.
+pub fn read_qr(png_bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = match info.color_type {
+        png::ColorType::Rgba => 4,
+        png::ColorType::Rgb => 3,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Grayscale => 1,
+        other => panic!("unexpected screenshot colours {other:?}"),
+    };
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let p = &buf[(y * w + x) * channels..][..channels.min(3)];
+        (p.iter().map(|&c| u32::from(c)).sum::<u32>() / p.len() as u32) as u8
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "expected one QR code on the screen");
+    grids[0].decode().expect("the QR code does not decode").1
+}

@@ -7,9 +7,9 @@ use std::process::Command;
 
 use twofold_server::domain::users::Role;
 
-use crate::browser::Browser;
+use crate::browser::{Browser, read_qr};
 use crate::email::{Inbox, SIGN_IN};
-use crate::harness::{Engine, PASSWORD, TestServer};
+use crate::harness::{Engine, PASSWORD, TestServer, require_mfa};
 
 /// The TOTP code (SHA-1, 6 digits, 30 s) of base32 `secret` at `unix_secs`, computed by
 /// Python's standard library.
@@ -338,6 +338,90 @@ async fn a_recovery_code_may_finish_a_sign_in_instead_of_the_app() {
         Some("invalid_code")
     );
     other.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_person_who_must_enrol_scans_the_qr_code_from_the_screen_and_gets_recovery_codes() {
+    let srv = sqlite().await;
+    let (org, _) = srv.user(Role::Member).await;
+    let (admin, _) = srv.admin_with_app(&org, "boss", Role::Owner).await;
+    admin
+        .set_mfa_policy(&org, &require_mfa(false, None))
+        .await
+        .unwrap();
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &org, "alice", PASSWORD).await;
+    assert_eq!(b.url().await, format!("{}/login/enroll", srv.url));
+    assert_eq!(b.text("h1").await, "Set up two-step sign-in");
+    b.keep("enroll-choose").await;
+
+    // Seed 000's order: a code mailed to the registered address first...
+    b.submit("form[action='/login/enroll/app'] button").await;
+    b.keep("enroll-confirm").await;
+    let mailed = srv
+        .mailed_code("alice@example.com", "Your code to add an authenticator app")
+        .await;
+    b.fill("#confirmation", &mailed).await;
+    b.submit("form[action='/login/enroll/app'] button").await;
+
+    // ...then the QR code, read from the screen's pixels...
+    let shot = b.screenshot(None).await;
+    b.keep("enroll-qr").await;
+    let uri = read_qr(&shot);
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .unwrap()
+        .to_owned();
+    // ...or typed from the key that "Can't scan the QR code?" reveals, grouped by four.
+    assert!(
+        !b.script("return document.querySelector('#secret').checkVisibility()")
+            .await
+            .as_bool()
+            .unwrap()
+    );
+    b.click("details.key summary").await;
+    assert_eq!(b.text("#secret").await.replace(' ', ""), secret);
+    b.keep("enroll-key").await;
+
+    // A wrong code keeps the QR code on the page and says why.
+    let right = independent_code(&secret, srv.now_secs());
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    b.fill("#code", wrong).await;
+    b.submit("form[action='/login/enroll/activate'] button")
+        .await;
+    assert_eq!(
+        b.attribute("#code-error", "data-code").await.as_deref(),
+        Some("invalid_code")
+    );
+    assert_eq!(read_qr(&b.screenshot(None).await), uri);
+
+    b.fill("#code", &right).await;
+    b.submit("form[action='/login/enroll/activate'] button")
+        .await;
+    assert_eq!(
+        b.url().await,
+        format!("{}/account/recovery-codes?first=1", srv.url)
+    );
+    assert_eq!(b.text("#left").await, "You have no unused recovery codes.");
+    b.keep("recovery-offer").await;
+    b.submit("form[action='/account/recovery-codes'] button")
+        .await;
+    let codes = b.all("#codes li").await;
+    assert_eq!(codes.len(), 10);
+    assert_eq!(
+        b.attribute("a[download]", "download").await.as_deref(),
+        Some("twofold-recovery-codes.txt")
+    );
+    b.keep("recovery-codes").await;
+    b.goto(&format!("{}/account/security", srv.url)).await;
+    assert!(b.text("table").await.contains("Authenticator app"));
     b.close().await;
 }
 

@@ -1,0 +1,163 @@
+//! Recovery codes on a page: how many are left, a new set made and shown once, to copy or
+//! download as a text file. Offered right after the first factor is set up.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use twofold_core::domain::Method;
+
+use super::cookies;
+use super::page::{Page, Viewer, csrf_field, failure, frame, see_other};
+use super::{caller_of_form, signed_in};
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+pub(crate) struct Shown {
+    /// Right after the first factor was set up.
+    first: Option<String>,
+}
+
+/// How many codes are left, and the button for a new set.
+pub(crate) async fn page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Shown>,
+) -> Response {
+    let Some(caller) = signed_in(&st, &headers).await else {
+        return see_other("/login", vec![]);
+    };
+    let (csrf, cookie) = cookies::csrf_token(&headers);
+    let left = match st.twofold.recovery_codes_remaining(&caller).await {
+        Ok(n) => n,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    Page::ok(offer(&csrf, left, q.first.is_some(), None))
+        .cookie(cookie)
+        .into_response()
+}
+
+fn offer(csrf: &str, left: u32, first: bool, err: Option<&ApiError>) -> Markup {
+    let viewer = Viewer {
+        signed_in: true,
+        csrf,
+    };
+    frame(
+        &viewer,
+        "Recovery codes",
+        html! {
+            @if first {
+                p.notice role="status" { "Two-step sign-in is on. You are signed in." }
+            }
+            p { "Recovery codes let you sign in on the day your phone and your mailbox are \
+                 both out of reach. Each works once. Keep them somewhere safe, apart from \
+                 your phone." }
+            p #left { @if left == 0 { "You have no unused recovery codes." }
+                      @else { "You have " (left) " unused recovery codes." } }
+            form method="post" action="/account/recovery-codes" {
+                (csrf_field(csrf))
+                @if let Some(e) = err {
+                    @if e.code() == twofold_proto::ErrorCode::StepUpRequired {
+                        p #step-up-hint { "Making new codes replaces the old ones, so first \
+                                            confirm it is you." }
+                        label for="code" { "Code from your authenticator app" }
+                        input #code .code type="text" name="code" required inputmode="numeric"
+                            autocomplete="one-time-code" maxlength="10"
+                            aria-describedby="step-up-hint";
+                    } @else {
+                        (failure(e, "recovery-error"))
+                    }
+                }
+                button type="submit" {
+                    @if left == 0 { "Make recovery codes" } @else { "Make a new set" }
+                }
+            }
+            p { a href="/account/security" { "Back to Security" } }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MakeForm {
+    #[serde(default)]
+    csrf: String,
+    /// A code from the app, when the session's second factor is not recent.
+    code: Option<String>,
+}
+
+/// A new set, shown once.
+pub(crate) async fn make(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<MakeForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let (csrf, cookie) = cookies::csrf_token(&headers);
+    let left = st
+        .twofold
+        .recovery_codes_remaining(&caller)
+        .await
+        .unwrap_or(0);
+    let fail = |e: ApiError| {
+        Page::ok(offer(&csrf, left, false, Some(&e)))
+            .cookie(cookie.clone())
+            .failed(&e)
+            .into_response()
+    };
+    // Asked inline for a code: pass it first, then go on.
+    if let Some(code) = form.code.as_deref().filter(|c| !c.is_empty())
+        && let Err(e) = st
+            .twofold
+            .pass_second_factor_in_session(&caller, Method::Totp, code)
+            .await
+    {
+        return fail(ApiError::from(e));
+    }
+    let codes = match st.twofold.regenerate_recovery_codes(&caller, None).await {
+        Ok(c) => c,
+        // Step-up required: the page asks for a code inline and this goes on with it.
+        Err(e) => return fail(ApiError::from(e)),
+    };
+    let text = codes.join("\n") + "\n";
+    let viewer = Viewer {
+        signed_in: true,
+        csrf: &csrf,
+    };
+    Page::ok(frame(
+        &viewer,
+        "Your recovery codes",
+        html! {
+            p role="status" { "These are shown only now. Keep them somewhere safe; \
+                               any earlier codes no longer work." }
+            ol.codes #codes {
+                @for c in &codes { li { code { (c) } } }
+            }
+            p {
+                a.button download="twofold-recovery-codes.txt"
+                    href={ "data:text/plain;charset=utf-8," (percent(&text)) } {
+                    "Download as a text file"
+                }
+            }
+            p { a href="/account/security" { "Done" } }
+        },
+    ))
+    .cookie(cookie)
+    .into_response()
+}
+
+/// `text` percent-encoded for a `data:` URL (codes are letters, digits and `-`).
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
