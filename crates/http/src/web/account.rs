@@ -70,9 +70,11 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                                         br; span.hint { (address) }
                                     }
                                 }
-                                td { (kind(f)) }
-                                td { (when(f.created_at)) }
-                                td { (f.last_used_at.map(when).unwrap_or_else(|| "Never".into())) }
+                                td data-label="Kind" { (kind(f)) }
+                                td data-label="Added" { (when(f.created_at)) }
+                                td data-label="Last used" {
+                                    (f.last_used_at.map(when).unwrap_or_else(|| "Never".into()))
+                                }
                             }
                         }
                     }

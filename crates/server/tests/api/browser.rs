@@ -113,9 +113,15 @@ impl Browser {
             format!("--window-size={width},900"),
             format!("--user-data-dir={}", profile.0.display()),
         ];
+        let mut options = json!({"binary": CHROMIUM, "args": args});
+        // A desktop window is at least 500 pixels wide: a phone's screen is emulated.
+        if width < 500 {
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": 740, "pixelRatio": 1.0}});
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:chromeOptions": options,
         }}});
         let res: Value = http
             .post(format!("{base}/session"))
@@ -280,8 +286,19 @@ impl Browser {
         let _ = self.http.delete(&self.session).send().await;
     }
 
-    /// Keeps a screenshot named `name` where [`screenshot_dir`] says, if it does.
-    pub async fn keep(&self, name: &str) {
+    /// Looks at the page as an accessibility checker does (axe-core: no serious or
+    /// critical violation), and keeps a screenshot named `name` where [`screenshot_dir`]
+    /// says, if it does.
+    pub async fn look(&self, name: &str) {
+        let script = format!(
+            "{}\n;const done = arguments[0]; \
+             axe.run(document, {{resultTypes: ['violations']}}).then(r => done(r.violations \
+               .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+               .map(v => v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target).join(', '))));",
+            axe_source()
+        );
+        let found = self.script_async(&script).await;
+        assert_eq!(found, json!([]), "accessibility of the {name} page");
         if let Some(dir) = screenshot_dir() {
             self.screenshot(Some(&dir.join(format!("{name}.png"))))
                 .await;
@@ -295,6 +312,53 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// The pinned axe-core, from the npm registry, fetched once into the build's temporary
+/// directory and reused by later runs. Needs `npm` and the registry.
+const AXE: &str = "axe-core-4.10.3";
+
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(AXE);
+        let js = dir.join("package/axe.min.js");
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
+        lock.lock().unwrap();
+        if !js.exists() {
+            eprintln!(
+                "fetching {AXE} for the accessibility checks into {}",
+                dir.display()
+            );
+            let (name, version) = AXE.rsplit_once('-').unwrap();
+            let packed = Command::new("npm")
+                .args([
+                    "pack",
+                    "--silent",
+                    &format!("{name}@{version}"),
+                    "--pack-destination",
+                ])
+                .arg(&dir)
+                .output()
+                .expect("the accessibility checks need npm");
+            assert!(
+                packed.status.success(),
+                "npm pack {AXE} failed: {}",
+                String::from_utf8_lossy(&packed.stderr)
+            );
+            let tarball = dir.join(format!("{AXE}.tgz"));
+            let unpacked = Command::new("tar")
+                .arg("-xzf")
+                .arg(&tarball)
+                .arg("-C")
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(unpacked.success(), "cannot unpack {}", tarball.display());
+        }
+        std::fs::read_to_string(&js).unwrap()
+    })
 }
 
 /// The text of the QR code a screenshot shows, read from its pixels as a phone camera

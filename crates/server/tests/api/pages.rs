@@ -50,12 +50,12 @@ async fn a_person_without_a_second_factor_signs_in_and_sees_their_security_page(
     let (org, user) = srv.user(Role::Member).await;
     let b = Browser::open(1024).await;
     b.goto(&format!("{}/login", srv.url)).await;
-    b.keep("login").await;
+    b.look("login").await;
     password_step(&b, &srv, &org, &user, PASSWORD).await;
     assert_eq!(b.url().await, format!("{}/account/security", srv.url));
     assert_eq!(b.text("h1").await, "Security");
     assert!(b.text("main").await.contains("password alone"));
-    b.keep("security-no-factor").await;
+    b.look("security-no-factor").await;
     // Signing out ends the session: the page sends the browser back to sign in.
     b.submit("header nav button[type=submit]").await;
     assert_eq!(b.url().await, format!("{}/login", srv.url));
@@ -99,7 +99,7 @@ async fn a_wrong_password_is_said_beside_the_field_and_what_was_typed_stays() {
             .await,
         ""
     );
-    b.keep("login-wrong-password").await;
+    b.look("login-wrong-password").await;
     b.close().await;
 }
 
@@ -122,7 +122,7 @@ async fn a_code_from_the_app_finishes_the_sign_in_and_remember_me_skips_it_in_th
     // No recovery codes and no email factor: no other way is offered.
     assert!(!b.has("a[href='/login/code?method=recovery_code']").await);
     assert!(!b.has("form[action='/login/code/email']").await);
-    b.keep("code-app").await;
+    b.look("code-app").await;
     b.fill("#code", &independent_code(&u.secret, srv.now_secs()))
         .await;
     b.click("#remember").await;
@@ -135,7 +135,7 @@ async fn a_code_from_the_app_finishes_the_sign_in_and_remember_me_skips_it_in_th
         "{table}"
     );
     assert!(table.contains("Authenticator app"), "{table}");
-    b.keep("security-one-app").await;
+    b.look("security-one-app").await;
 
     // Signed out, the same browser skips the second step next time...
     b.submit("header nav button[type=submit]").await;
@@ -187,7 +187,7 @@ async fn wrong_drifted_and_reused_codes_are_said_in_words_beside_the_field() {
     );
     let said = b.text("#code-error").await;
     assert!(said.contains("set its clock automatically"), "{said}");
-    b.keep("code-wrong").await;
+    b.look("code-wrong").await;
     // ...and its next code, 30 s later at the same offset, proves the drift and signs in.
     srv.advance(30);
     b.fill("#code", &independent_code(&u.secret, now + 150))
@@ -239,7 +239,7 @@ async fn a_locked_second_step_says_when_to_try_again() {
     );
     let said = b.text("#code-error").await;
     assert_eq!(said, "Too many wrong codes. You can try again in 1 minute.");
-    b.keep("code-locked").await;
+    b.look("code-locked").await;
     b.close().await;
 }
 
@@ -276,7 +276,7 @@ async fn a_mailed_code_finishes_the_sign_in_and_a_new_one_waits_30_seconds() {
         "We emailed a code to al***@example.com. It works once, for 5 minutes."
     );
     let first = inbox.code(SIGN_IN).await;
-    b.keep("code-email").await;
+    b.look("code-email").await;
     // Another right away: refused, and the first one still works.
     b.submit("form[action='/login/code/email'] button").await;
     assert_eq!(
@@ -318,7 +318,7 @@ async fn a_recovery_code_may_finish_a_sign_in_instead_of_the_app() {
     password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
     b.click("a[href='/login/code?method=recovery_code']").await;
     assert_eq!(b.text("label[for=code]").await, "Recovery code");
-    b.keep("code-recovery").await;
+    b.look("code-recovery").await;
     b.fill("#code", &codes[3]).await;
     b.submit("form[action='/login/code'] button[type=submit]")
         .await;
@@ -354,11 +354,11 @@ async fn a_person_who_must_enrol_scans_the_qr_code_from_the_screen_and_gets_reco
     password_step(&b, &srv, &org, "alice", PASSWORD).await;
     assert_eq!(b.url().await, format!("{}/login/enroll", srv.url));
     assert_eq!(b.text("h1").await, "Set up two-step sign-in");
-    b.keep("enroll-choose").await;
+    b.look("enroll-choose").await;
 
     // Seed 000's order: a code mailed to the registered address first...
     b.submit("form[action='/login/enroll/app'] button").await;
-    b.keep("enroll-confirm").await;
+    b.look("enroll-confirm").await;
     let mailed = srv
         .mailed_code("alice@example.com", "Your code to add an authenticator app")
         .await;
@@ -367,7 +367,7 @@ async fn a_person_who_must_enrol_scans_the_qr_code_from_the_screen_and_gets_reco
 
     // ...then the QR code, read from the screen's pixels...
     let shot = b.screenshot(None).await;
-    b.keep("enroll-qr").await;
+    b.look("enroll-qr").await;
     let uri = read_qr(&shot);
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
     let secret = uri
@@ -384,7 +384,7 @@ async fn a_person_who_must_enrol_scans_the_qr_code_from_the_screen_and_gets_reco
     );
     b.click("details.key summary").await;
     assert_eq!(b.text("#secret").await.replace(' ', ""), secret);
-    b.keep("enroll-key").await;
+    b.look("enroll-key").await;
 
     // A wrong code keeps the QR code on the page and says why.
     let right = independent_code(&secret, srv.now_secs());
@@ -410,7 +410,7 @@ async fn a_person_who_must_enrol_scans_the_qr_code_from_the_screen_and_gets_reco
         format!("{}/account/recovery-codes?first=1", srv.url)
     );
     assert_eq!(b.text("#left").await, "You have no unused recovery codes.");
-    b.keep("recovery-offer").await;
+    b.look("recovery-offer").await;
     b.submit("form[action='/account/recovery-codes'] button")
         .await;
     let codes = b.all("#codes li").await;
@@ -419,9 +419,39 @@ async fn a_person_who_must_enrol_scans_the_qr_code_from_the_screen_and_gets_reco
         b.attribute("a[download]", "download").await.as_deref(),
         Some("twofold-recovery-codes.txt")
     );
-    b.keep("recovery-codes").await;
+    b.look("recovery-codes").await;
     b.goto(&format!("{}/account/security", srv.url)).await;
     assert!(b.text("table").await.contains("Authenticator app"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn pages_fit_a_phone_screen_360_pixels_wide() {
+    let srv = sqlite().await;
+    let u = srv.enrolled().await;
+    let b = Browser::open(360).await;
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth";
+    b.goto(&format!("{}/login", srv.url)).await;
+    assert_eq!(b.script("return window.innerWidth").await, 360);
+    assert_eq!(
+        b.script(fits).await,
+        true,
+        "the sign-in page scrolls sideways"
+    );
+    b.look("phone-login").await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    assert_eq!(b.script(fits).await, true, "the code page scrolls sideways");
+    b.look("phone-code").await;
+    b.fill("#code", &independent_code(&u.secret, srv.now_secs()))
+        .await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.script(fits).await,
+        true,
+        "the security page scrolls sideways"
+    );
+    b.look("phone-security").await;
     b.close().await;
 }
 
