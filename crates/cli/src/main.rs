@@ -312,14 +312,14 @@ async fn open(config: &Config) -> Result<Twofold, Failure> {
 
 async fn serve(config: Config) -> Result<(), Failure> {
     let app = Application::build(&config, Arc::new(SystemClock)).await?;
+    let stop = twofold_server::shutdown_signal();
     tracing::info!(
         url = %format!("http://{}", app.local_addr()),
         database = app.twofold().engine_name(),
         data_dir = %config.data_dir.display(),
         "Twofold is listening on http://{}", app.local_addr()
     );
-    app.run_until_stopped(twofold_server::shutdown_signal())
-        .await?;
+    app.run_until_stopped(stop).await?;
     Ok(())
 }
 

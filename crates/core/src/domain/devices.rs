@@ -30,7 +30,7 @@ pub struct RememberedDevice {
 
 impl Twofold {
     /// Whether `user`'s organisation lets devices be remembered.
-    async fn devices_allowed(&self, user: &UserRow) -> Result<bool> {
+    pub(crate) async fn devices_allowed(&self, user: &UserRow) -> Result<bool> {
         Ok(self
             .store
             .org_settings(&user.org_id)

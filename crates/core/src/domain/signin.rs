@@ -74,6 +74,8 @@ pub struct SignInChoices {
     pub preferred: Method,
     /// Where mailed codes go, partly hidden.
     pub email_to: Option<String>,
+    /// Whether the organisation lets this browser be remembered.
+    pub remember_device: bool,
     pub expires_at: Timestamp,
 }
 
@@ -257,6 +259,7 @@ impl Twofold {
                 .iter()
                 .any(|f| f.kind == FactorKind::Email)
                 .then(|| super::email::masked(&user.email)),
+            remember_device: self.devices_allowed(&user).await?,
             expires_at: Timestamp::from_millis(flow.expires_at),
         })
     }

@@ -1,17 +1,19 @@
 //! My Account > Security: the signed-in person's second factors, as `/api/v1/me/…` shows
 //! them.
 
+use axum::Form;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use maud::html;
+use maud::{Markup, html};
 
 use twofold_core::clock::Timestamp;
 use twofold_core::domain::factors::{Factor, FactorDetails, FactorState};
+use twofold_core::domain::sessions::SessionSummary;
 
 use super::cookies;
-use super::page::{Page, Viewer, frame, see_other};
-use super::signed_in;
+use super::page::{Page, Viewer, csrf_field, frame, see_other};
+use super::{CsrfForm, caller_of_form, signed_in};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -22,6 +24,13 @@ fn when(t: Timestamp) -> String {
         (Some(day), Some(time)) => format!("{day} {time} UTC"),
         _ => iso,
     }
+}
+
+/// [`when`] in a table cell: the day and the time each kept whole.
+fn when_cell(t: Timestamp) -> Markup {
+    let text = when(t);
+    let (day, time) = text.split_once(' ').unwrap_or((&text, ""));
+    html! { span { (day) } " " span { (time) } }
 }
 
 fn kind(f: &Factor) -> &'static str {
@@ -37,9 +46,12 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
         return see_other("/login", vec![]);
     };
     let (csrf, cookie) = cookies::csrf_token(&headers);
-    let factors = match st.twofold.list_factors(&caller).await {
-        Ok(f) => f,
-        Err(e) => return ApiError::from(e).into_response(),
+    let (factors, signed_in_at) = match (
+        st.twofold.list_factors(&caller).await,
+        st.twofold.list_sessions(&caller).await,
+    ) {
+        (Ok(f), Ok(s)) => (f, s),
+        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
     };
     let active: Vec<&Factor> = factors
         .iter()
@@ -59,7 +71,10 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                      email codes so that a stolen password is not enough." }
             } @else {
                 table {
-                    thead { tr { th { "Name" } th { "Kind" } th { "Added" } th { "Last used" } } }
+                    thead { tr {
+                        th { "Name" } th { "Kind" } th { "Added" } th { "Last used" }
+                        th { span.visually-hidden { "Actions" } }
+                    } }
                     tbody {
                         @for f in &active {
                             tr {
@@ -71,19 +86,82 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                                     }
                                 }
                                 td data-label="Kind" { (kind(f)) }
-                                td data-label="Added" { (when(f.created_at)) }
-                                td data-label="Last used" {
-                                    (f.last_used_at.map(when).unwrap_or_else(|| "Never".into()))
+                                td.when data-label="Added" { (when_cell(f.created_at)) }
+                                td.when data-label="Last used" {
+                                    @match f.last_used_at {
+                                        Some(t) => (when_cell(t)),
+                                        None => "Never",
+                                    }
+                                }
+                                td.actions {
+                                    @if !f.preferred {
+                                        form method="post"
+                                            action={ "/account/factors/" (f.id.as_str()) "/preferred" } {
+                                            (csrf_field(&csrf))
+                                            button.link type="submit" {
+                                                "Set as preferred"
+                                                span.visually-hidden { ": " (f.name) }
+                                            }
+                                        }
+                                    }
+                                    a href={ "/account/factors/" (f.id.as_str()) "/delete" } {
+                                        "Delete" span.visually-hidden { ": " (f.name) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+            h2 { "Recovery codes" }
+            p {
+                "For the day your phone and your mailbox are both out of reach. "
+                a href="/account/recovery-codes" { "Recovery codes" }
+            }
+            h2 { "Where you are signed in" }
+            (sessions(&signed_in_at, &csrf))
         },
     ))
     .cookie(cookie)
     .into_response()
+}
+
+/// The live sessions, this one marked, and "Sign out everywhere else".
+fn sessions(list: &[SessionSummary], csrf: &str) -> Markup {
+    html! {
+        ul.sessions {
+            @for s in list {
+                li {
+                    (s.user_agent.as_deref().unwrap_or("An unknown browser or program"))
+                    @if let Some(ip) = &s.ip { " from " (ip) }
+                    ", since " (when(s.created_at))
+                    @if s.current { " " span.badge { "This browser" } }
+                }
+            }
+        }
+        @if list.iter().any(|s| !s.current) {
+            form method="post" action="/account/sessions/others" {
+                (csrf_field(csrf))
+                button.secondary type="submit" { "Sign out everywhere else" }
+            }
+        }
+    }
+}
+
+/// "Sign out everywhere else": every other session of this person ends.
+pub(crate) async fn end_others(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    match st.twofold.end_other_sessions(&caller).await {
+        Ok(_) => see_other("/account/security", vec![]),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 mod account;
 mod cookies;
 mod enroll;
+mod factors;
+mod fresh;
 mod page;
 mod recovery;
 mod signin;
@@ -37,6 +39,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/account/recovery-codes",
             get(recovery::page).post(recovery::make),
         )
+        .route("/account/factors/{id}/preferred", post(factors::prefer))
+        .route(
+            "/account/factors/{id}/delete",
+            get(factors::delete_page).post(factors::delete),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit_failures,
@@ -48,6 +55,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/login/enroll/email", post(enroll::email))
         .route("/logout", post(signin::logout))
         .route("/account/security", get(account::security))
+        .route("/account/sessions/others", post(account::end_others))
         .merge(guessable)
         .layer(axum::middleware::map_response(protect))
         .route("/static/twofold.css", get(stylesheet))

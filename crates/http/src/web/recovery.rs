@@ -9,8 +9,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use twofold_core::domain::Method;
+use twofold_core::domain::sessions::Caller;
 
 use super::cookies;
+use super::fresh;
 use super::page::{Page, Viewer, csrf_field, failure, frame, see_other};
 use super::{caller_of_form, signed_in};
 use crate::AppState;
@@ -36,12 +38,19 @@ pub(crate) async fn page(
         Ok(n) => n,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    Page::ok(offer(&csrf, left, q.first.is_some(), None))
+    Page::ok(offer(&csrf, left, q.first.is_some(), None, None))
         .cookie(cookie)
         .into_response()
 }
 
-fn offer(csrf: &str, left: u32, first: bool, err: Option<&ApiError>) -> Markup {
+/// The page; `err` with `how` the person confirms it is them, when a code is needed.
+fn offer(
+    csrf: &str,
+    left: u32,
+    first: bool,
+    err: Option<&ApiError>,
+    how: Option<&(Method, Option<String>)>,
+) -> Markup {
     let viewer = Viewer {
         signed_in: true,
         csrf,
@@ -61,13 +70,9 @@ fn offer(csrf: &str, left: u32, first: bool, err: Option<&ApiError>) -> Markup {
             form method="post" action="/account/recovery-codes" {
                 (csrf_field(csrf))
                 @if let Some(e) = err {
-                    @if e.code() == twofold_proto::ErrorCode::StepUpRequired {
-                        p #step-up-hint { "Making new codes replaces the old ones, so first \
-                                            confirm it is you." }
-                        label for="code" { "Code from your authenticator app" }
-                        input #code .code type="text" name="code" required inputmode="numeric"
-                            autocomplete="one-time-code" maxlength="10"
-                            aria-describedby="step-up-hint";
+                    @if let Some(how) = how {
+                        p { "Making new codes replaces the old ones, so first confirm it is you." }
+                        (fresh::ask(how, Some(e)))
                     } @else {
                         (failure(e, "recovery-error"))
                     }
@@ -85,8 +90,9 @@ fn offer(csrf: &str, left: u32, first: bool, err: Option<&ApiError>) -> Markup {
 pub(crate) struct MakeForm {
     #[serde(default)]
     csrf: String,
-    /// A code from the app, when the session's second factor is not recent.
-    code: Option<String>,
+    /// A code, when the session's second factor is not recent (`fresh`).
+    step_up_method: Option<String>,
+    step_up_code: Option<String>,
 }
 
 /// A new set, shown once.
@@ -105,25 +111,31 @@ pub(crate) async fn make(
         .recovery_codes_remaining(&caller)
         .await
         .unwrap_or(0);
-    let fail = |e: ApiError| {
-        Page::ok(offer(&csrf, left, false, Some(&e)))
+    let method = form.step_up_method.clone();
+    let fail = async |caller: &Caller, e: ApiError| {
+        let how = fresh::after(&st, caller, &e, method.as_deref()).await;
+        Page::ok(offer(&csrf, left, false, Some(&e), how.as_ref()))
             .cookie(cookie.clone())
             .failed(&e)
             .into_response()
     };
     // Asked inline for a code: pass it first, then go on.
-    if let Some(code) = form.code.as_deref().filter(|c| !c.is_empty())
-        && let Err(e) = st
-            .twofold
-            .pass_second_factor_in_session(&caller, Method::Totp, code)
-            .await
+    let caller = match fresh::pass_if_given(
+        &st,
+        &headers,
+        caller.clone(),
+        form.step_up_method.as_deref(),
+        form.step_up_code.as_deref(),
+    )
+    .await
     {
-        return fail(ApiError::from(e));
-    }
+        Ok(c) => c,
+        Err(e) => return fail(&caller, e).await,
+    };
     let codes = match st.twofold.regenerate_recovery_codes(&caller, None).await {
         Ok(c) => c,
         // Step-up required: the page asks for a code inline and this goes on with it.
-        Err(e) => return fail(ApiError::from(e)),
+        Err(e) => return fail(&caller, ApiError::from(e)).await,
     };
     let text = codes.join("\n") + "\n";
     let viewer = Viewer {

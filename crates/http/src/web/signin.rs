@@ -282,9 +282,11 @@ fn code_form(
                 @if let Some(e) = err {
                     (failure(e, "code-error"))
                 }
-                label .check for="remember" {
-                    input #remember type="checkbox" name="remember" value="yes";
-                    "Remember me on this browser (" (remember_days) " days)"
+                @if choices.remember_device {
+                    label .check for="remember" {
+                        input #remember type="checkbox" name="remember" value="yes";
+                        "Remember me on this browser (" (remember_days) " days)"
+                    }
                 }
                 button type="submit" { "Verify" }
             }

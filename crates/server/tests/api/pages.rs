@@ -455,6 +455,156 @@ async fn pages_fit_a_phone_screen_360_pixels_wide() {
     b.close().await;
 }
 
+/// Signs `u` in with their app in browser `b`, landing on the security page.
+async fn signed_in_with_app(b: &Browser, srv: &TestServer, u: &crate::harness::Enrolled) {
+    password_step(b, srv, &u.org, &u.username, PASSWORD).await;
+    b.fill("#code", &independent_code(&u.secret, srv.now_secs()))
+        .await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+}
+
+#[tokio::test]
+async fn the_security_page_prefers_a_factor_and_deletes_one_with_a_code_from_it() {
+    let srv = sqlite().await;
+    let u = srv.enrolled().await;
+    let strong = srv.strong_session(&u).await;
+    let email = strong.enroll_email(None).await.unwrap();
+    let code = srv
+        .mailed_code(
+            "alice@example.com",
+            "Your code to set up sign-in codes by email",
+        )
+        .await;
+    strong.activate_factor(&email.id, &code).await.unwrap();
+    srv.advance(30);
+
+    let b = Browser::open(1024).await;
+    signed_in_with_app(&b, &srv, &u).await;
+    b.look("security-two-factors").await;
+    // Just signed in with a code: the change goes through at once.
+    b.submit(&format!(
+        "form[action='/account/factors/{}/preferred'] button",
+        email.id
+    ))
+    .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    let rows = b.text("table").await;
+    let email_row = rows
+        .lines()
+        .find(|l| l.contains("Email"))
+        .unwrap_or_default();
+    assert!(email_row.contains("Preferred"), "{rows}");
+
+    // Eleven minutes on, the same change asks for a code inline and then goes on.
+    srv.advance(11 * 60);
+    b.submit(&format!(
+        "form[action='/account/factors/{}/preferred'] button",
+        u.factor_id
+    ))
+    .await;
+    assert_eq!(b.text("legend").await, "Confirm it's you");
+    b.look("confirm-inline").await;
+    b.fill(
+        "#step-up-code",
+        &independent_code(&u.secret, srv.now_secs()),
+    )
+    .await;
+    b.submit(&format!(
+        "form[action='/account/factors/{}/preferred'] button[type=submit]",
+        u.factor_id
+    ))
+    .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    let rows = b.text("table").await;
+    let phone_row = rows
+        .lines()
+        .find(|l| l.contains("Phone"))
+        .unwrap_or_default();
+    assert!(phone_row.contains("Preferred"), "{rows}");
+
+    // Deleting the email factor takes a code mailed to it; a wrong one is said beside the
+    // field and deletes nothing.
+    b.click(&format!("a[href='/account/factors/{}/delete']", email.id))
+        .await;
+    assert!(b.text("#delete-hint").await.contains("al***@example.com"));
+    b.look("delete-email").await;
+    let mailed = srv
+        .mailed_code("alice@example.com", "Your code to confirm a change")
+        .await;
+    let wrong = if mailed == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    b.fill("#code", wrong).await;
+    b.submit("form[action$='/delete'] button").await;
+    assert_eq!(
+        b.attribute("#delete-error", "data-code").await.as_deref(),
+        Some("invalid_code")
+    );
+    b.fill("#code", &mailed).await;
+    b.submit("form[action$='/delete'] button").await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    assert!(!b.text("table").await.contains("Email codes"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_else_ends_the_other_browsers_sessions() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let here = Browser::open(1024).await;
+    let there = Browser::open(1024).await;
+    password_step(&there, &srv, &org, &user, PASSWORD).await;
+    password_step(&here, &srv, &org, &user, PASSWORD).await;
+    let listed = here.all("ul.sessions li").await;
+    assert_eq!(listed.len(), 2);
+    assert!(here.text("ul.sessions").await.contains("This browser"));
+    here.submit("form[action='/account/sessions/others'] button")
+        .await;
+    assert_eq!(here.all("ul.sessions li").await.len(), 1);
+    there.goto(&format!("{}/account/security", srv.url)).await;
+    assert_eq!(there.url().await, format!("{}/login", srv.url));
+    here.goto(&format!("{}/account/security", srv.url)).await;
+    assert_eq!(here.url().await, format!("{}/account/security", srv.url));
+    here.close().await;
+    there.close().await;
+}
+
+#[tokio::test]
+async fn remember_me_is_offered_only_where_the_organisation_allows_it() {
+    let srv = sqlite().await;
+    let u = srv.enrolled().await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    assert!(b.has("#remember").await);
+    let org_id = srv
+        .twofold
+        .store()
+        .user_by_login(&u.org, &u.username)
+        .await
+        .unwrap()
+        .unwrap()
+        .org_id;
+    srv.twofold
+        .store()
+        .put_org_settings(&twofold_server::store::OrgSettingsRow {
+            org_id,
+            allow_qr_redisplay: true,
+            remember_devices: false,
+            confirm_first_app_by_email: false,
+            updated_at: srv.twofold.now().as_millis(),
+            updated_by: None,
+        })
+        .await
+        .unwrap();
+    b.goto(&format!("{}/login/code", srv.url)).await;
+    assert!(!b.has("#remember").await);
+    b.close().await;
+}
+
 /// A plain HTTP client, redirects not followed, that keeps what it is told.
 fn raw() -> reqwest::Client {
     reqwest::Client::builder()

@@ -1,0 +1,207 @@
+//! Changing one's factors from the security page: the preferred one, and deleting one
+//! with a code from it (seed 000: "Enter the code generated into the One-Time Password
+//! field and select Delete"). The same domain actions as `/api/v1/me/factors/…`.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use twofold_core::domain::factors::{Factor, FactorDetails};
+use twofold_core::domain::sessions::Caller;
+
+use super::cookies;
+use super::fresh;
+use super::page::{Page, Viewer, csrf_field, failure, frame, see_other};
+use super::{caller_of_form, signed_in};
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+pub(crate) struct PreferForm {
+    #[serde(default)]
+    csrf: String,
+    step_up_method: Option<String>,
+    step_up_code: Option<String>,
+}
+
+/// "Set as preferred": asked first at the next sign-in.
+pub(crate) async fn prefer(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PreferForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let done = match fresh::pass_if_given(
+        &st,
+        &headers,
+        caller.clone(),
+        form.step_up_method.as_deref(),
+        form.step_up_code.as_deref(),
+    )
+    .await
+    {
+        Ok(fresh) => st
+            .twofold
+            .prefer_factor(&fresh, &id, None)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(_) => see_other("/account/security", vec![]),
+        Err(e) => {
+            let (csrf, cookie) = cookies::csrf_token(&headers);
+            let how = fresh::after(&st, &caller, &e, form.step_up_method.as_deref()).await;
+            let name = factor(&st, &caller, &id).await.map(|f| f.name);
+            let body = html! {
+                form method="post" action={ "/account/factors/" (id) "/preferred" } {
+                    (csrf_field(&csrf))
+                    p { "Make " strong { (name.unwrap_or_default()) } " the method asked for \
+                         first when you sign in." }
+                    @if let Some(how) = &how {
+                        (fresh::ask(how, Some(&e)))
+                    } @else {
+                        (failure(&e, "prefer-error"))
+                    }
+                    button type="submit" { "Set as preferred" }
+                }
+                p { a href="/account/security" { "Cancel" } }
+            };
+            page(&csrf, "Set as preferred", body)
+                .cookie(cookie)
+                .failed(&e)
+                .into_response()
+        }
+    }
+}
+
+fn page(csrf: &str, title: &str, body: Markup) -> Page {
+    let viewer = Viewer {
+        signed_in: true,
+        csrf,
+    };
+    Page::ok(frame(&viewer, title, body))
+}
+
+/// The caller's factor `id`, if it is theirs.
+async fn factor(st: &AppState, caller: &Caller, id: &str) -> Option<Factor> {
+    st.twofold
+        .list_factors(caller)
+        .await
+        .ok()?
+        .into_iter()
+        .find(|f| f.id.as_str() == id)
+}
+
+/// "Delete": asks for a code from the factor itself (for email codes, one is mailed to it).
+pub(crate) async fn delete_page(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(caller) = signed_in(&st, &headers).await else {
+        return see_other("/login", vec![]);
+    };
+    let Some(f) = factor(&st, &caller, &id).await else {
+        return see_other("/account/security", vec![]);
+    };
+    let (csrf, cookie) = cookies::csrf_token(&headers);
+    let sent_to = match f.details {
+        FactorDetails::Email { .. } => st
+            .twofold
+            .send_step_up_code(&caller)
+            .await
+            .ok()
+            .map(|s| s.sent_to),
+        FactorDetails::Totp => None,
+    };
+    page(
+        &csrf,
+        "Delete a second factor",
+        delete_form(&csrf, &f, sent_to.as_deref(), None),
+    )
+    .cookie(cookie)
+    .into_response()
+}
+
+fn delete_form(csrf: &str, f: &Factor, sent_to: Option<&str>, err: Option<&ApiError>) -> Markup {
+    let (hint, label) = match f.details {
+        FactorDetails::Totp => (
+            "To delete it, enter the code it shows now.".to_owned(),
+            "One-Time Password",
+        ),
+        FactorDetails::Email { .. } => (
+            match sent_to {
+                Some(to) => format!("To delete it, enter the code we emailed to {to}."),
+                None => "To delete it, enter the code we emailed you a moment ago.".to_owned(),
+            },
+            "Code from the email",
+        ),
+    };
+    html! {
+        p { "You will no longer be able to sign in with " strong { (f.name) } "." }
+        form method="post" action={ "/account/factors/" (f.id.as_str()) "/delete" } {
+            (csrf_field(csrf))
+            p #delete-hint { (hint) }
+            label for="code" { (label) }
+            input #code .code type="text" name="code" required inputmode="numeric"
+                autocomplete="one-time-code" maxlength="10"
+                aria-describedby=(if err.is_some() { "delete-error" } else { "delete-hint" });
+            @if let Some(e) = err {
+                (failure(e, "delete-error"))
+            }
+            button type="submit" { "Delete" }
+        }
+        p { a href="/account/security" { "Cancel" } }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// Deletes the factor, with the code from it.
+pub(crate) async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<DeleteForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let Some(f) = factor(&st, &caller, &id).await else {
+        return see_other("/account/security", vec![]);
+    };
+    match st
+        .twofold
+        .delete_factor(&caller, &id, Some(&form.code), None)
+        .await
+    {
+        Ok(()) => see_other("/account/security", vec![]),
+        Err(e) => {
+            let e = ApiError::from(e);
+            let (csrf, cookie) = cookies::csrf_token(&headers);
+            page(
+                &csrf,
+                "Delete a second factor",
+                delete_form(&csrf, &f, None, Some(&e)),
+            )
+            .cookie(cookie)
+            .failed(&e)
+            .into_response()
+        }
+    }
+}

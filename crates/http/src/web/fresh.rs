@@ -1,0 +1,115 @@
+//! "Confirm it's you": a change that needs a second factor passed in the last minutes
+//! asks for a code inline, then goes on with the same form — never a dead end. The code is
+//! checked by the same domain action as `POST /api/v1/me/session/mfa`.
+
+use axum::http::HeaderMap;
+use maud::{Markup, html};
+
+use twofold_core::domain::Method;
+use twofold_core::domain::factors::{Factor, FactorDetails, FactorState};
+use twofold_core::domain::sessions::Caller;
+
+use super::page::failure;
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The code a form carries after it was asked for one: `totp` or `email`.
+pub(crate) fn method_of(name: Option<&str>) -> Method {
+    match name {
+        Some("email") => Method::Email,
+        _ => Method::Totp,
+    }
+}
+
+/// Passes the session's second factor again with `code`, when the form carries one, and
+/// answers the caller as they are now (their session's second factor just passed).
+pub(crate) async fn pass_if_given(
+    st: &AppState,
+    headers: &HeaderMap,
+    caller: Caller,
+    method: Option<&str>,
+    code: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+        return Ok(caller);
+    };
+    st.twofold
+        .pass_second_factor_in_session(&caller, method_of(method), code)
+        .await
+        .map_err(ApiError::from)?;
+    // The session row changed; the caller read before it did must not be used on.
+    super::signed_in(st, headers)
+        .await
+        .ok_or_else(|| ApiError::from(twofold_core::domain::DomainError::Unauthenticated))
+}
+
+/// Whether `e` asks for a fresh second factor (the form should ask for a code).
+pub(crate) fn wants_code(e: &ApiError) -> bool {
+    e.code() == twofold_proto::ErrorCode::StepUpRequired
+}
+
+/// How the person will confirm: with their app when they have one, else with a code
+/// mailed to their email factor now (where it went is said; a code mailed under 30
+/// seconds ago still works, so none is sent then).
+async fn prepare(st: &AppState, caller: &Caller) -> (Method, Option<String>) {
+    let factors = st.twofold.list_factors(caller).await.unwrap_or_default();
+    let active = |app: bool| {
+        factors.iter().any(|f: &Factor| {
+            f.state == FactorState::Active && matches!(f.details, FactorDetails::Totp) == app
+        })
+    };
+    if active(true) || !active(false) {
+        return (Method::Totp, None);
+    }
+    let sent_to = match st.twofold.send_step_up_code(caller).await {
+        Ok(sent) => Some(sent.sent_to),
+        Err(_) => None,
+    };
+    (Method::Email, sent_to)
+}
+
+/// How to ask again after `e`, if `e` is about confirming it is them: a step-up required
+/// prepares one (mailing a code to an email-only person), a refused code asks again the
+/// same way (`method`, as the form sent it) without mailing another.
+pub(crate) async fn after(
+    st: &AppState,
+    caller: &Caller,
+    e: &ApiError,
+    method: Option<&str>,
+) -> Option<(Method, Option<String>)> {
+    use twofold_proto::ErrorCode as C;
+    match e.code() {
+        C::StepUpRequired => Some(prepare(st, caller).await),
+        C::InvalidCode | C::CodeReused | C::CodeExpired | C::TooManyAttempts
+            if method.is_some() =>
+        {
+            Some((method_of(method), None))
+        }
+        _ => None,
+    }
+}
+
+/// The code field inside a form that posts its action again with it.
+pub(crate) fn ask(how: &(Method, Option<String>), err: Option<&ApiError>) -> Markup {
+    let (method, sent_to) = how;
+    html! {
+        fieldset.confirm {
+            legend { "Confirm it's you" }
+            p #fresh-hint {
+                @match (method, sent_to) {
+                    (Method::Email, Some(to)) => { "We emailed a code to " (to) ". Enter it here." }
+                    (Method::Email, None) => { "Enter the code we emailed you a moment ago." }
+                    _ => { "Enter the code your authenticator app shows now." }
+                }
+            }
+            input type="hidden" name="step_up_method" value=(method.as_str());
+            label for="step-up-code" { "Code" }
+            input #step-up-code .code type="text" name="step_up_code" required
+                inputmode="numeric" autocomplete="one-time-code" maxlength="10"
+                aria-describedby=(if err.is_some_and(|e| !wants_code(e)) { "fresh-error" } else { "fresh-hint" });
+            @if let Some(e) = err.filter(|e| !wants_code(e)) {
+                (failure(e, "fresh-error"))
+            }
+        }
+    }
+}
