@@ -57,6 +57,9 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
         .iter()
         .filter(|f| f.state == FactorState::Active)
         .collect();
+    let has_email = active
+        .iter()
+        .any(|f| matches!(f.details, FactorDetails::Email { .. }));
     let viewer = Viewer {
         signed_in: true,
         csrf: &csrf,
@@ -110,6 +113,20 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                                 }
                             }
                         }
+                    }
+                }
+            }
+            div.add {
+                form method="post" action="/account/factors/app" {
+                    (csrf_field(&csrf))
+                    label for="app-name" { "Name for a new authenticator app" }
+                    input #app-name type="text" name="name" value="Authenticator app" maxlength="64";
+                    button type="submit" { "+ Add authenticator app" }
+                }
+                @if !has_email {
+                    form method="post" action="/account/factors/email" {
+                        (csrf_field(&csrf))
+                        button.secondary type="submit" { "Add email codes" }
                     }
                 }
             }

@@ -61,6 +61,7 @@ pub(crate) fn scan_and_verify(
     action: &str,
     id: &str,
     uri: &str,
+    button: &str,
     err: Option<&ApiError>,
 ) -> Markup {
     html! {
@@ -84,7 +85,7 @@ pub(crate) fn scan_and_verify(
             @if let Some(e) = err {
                 (failure(e, "code-error"))
             }
-            button type="submit" { "Verify" }
+            button type="submit" { (button) }
         }
     }
 }
@@ -163,7 +164,14 @@ pub(crate) async fn app(
         Ok(AddApp::Enrolled(e)) => Page::ok(frame(
             &viewer(&csrf),
             "Add your authenticator app",
-            scan_and_verify(&csrf, "/login/enroll/activate", &e.id, &e.uri, None),
+            scan_and_verify(
+                &csrf,
+                "/login/enroll/activate",
+                &e.id,
+                &e.uri,
+                "Verify",
+                None,
+            ),
         ))
         .cookie(cookie)
         .into_response(),
@@ -299,7 +307,14 @@ pub(crate) async fn activate(
                     Ok(uri) => frame(
                         &viewer(&csrf),
                         "Add your authenticator app",
-                        scan_and_verify(&csrf, "/login/enroll/activate", &form.id, &uri, Some(&e)),
+                        scan_and_verify(
+                            &csrf,
+                            "/login/enroll/activate",
+                            &form.id,
+                            &uri,
+                            "Verify",
+                            Some(&e),
+                        ),
                     ),
                     // The flow or the factor is gone: start again.
                     Err(_) => return see_other("/login", vec![cookies::clear(secure, Jar::Flow)]),

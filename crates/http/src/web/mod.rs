@@ -3,6 +3,7 @@
 //! so a page can do nothing the API would refuse, and refuses it in the same words.
 
 mod account;
+mod add;
 mod cookies;
 mod enroll;
 mod factors;
@@ -39,6 +40,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/account/recovery-codes",
             get(recovery::page).post(recovery::make),
         )
+        .route("/account/factors/app", post(add::app))
+        .route("/account/factors/activate", post(add::activate))
         .route("/account/factors/{id}/preferred", post(factors::prefer))
         .route(
             "/account/factors/{id}/delete",
@@ -56,6 +59,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/logout", post(signin::logout))
         .route("/account/security", get(account::security))
         .route("/account/sessions/others", post(account::end_others))
+        .route("/account/factors/email", post(add::email))
         .merge(guessable)
         .layer(axum::middleware::map_response(protect))
         .route("/static/twofold.css", get(stylesheet))

@@ -605,6 +605,76 @@ async fn remember_me_is_offered_only_where_the_organisation_allows_it() {
     b.close().await;
 }
 
+#[tokio::test]
+async fn an_app_is_added_from_the_security_page_in_seed_000s_order() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &org, &user, PASSWORD).await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    b.fill("#app-name", "Work phone").await;
+    b.submit("form[action='/account/factors/app'] button").await;
+    // A first app: the code mailed to the registered address comes first...
+    assert!(
+        b.text("#confirm-hint")
+            .await
+            .contains("We emailed a verification code")
+    );
+    let mailed = srv
+        .mailed_code("alice@example.com", "Your code to add an authenticator app")
+        .await;
+    b.fill("#confirmation", &mailed).await;
+    b.submit("form[action='/account/factors/app'] button").await;
+    // ...then the QR code, read off the screen, and the app's code, and Add.
+    let uri = read_qr(&b.screenshot(None).await);
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .unwrap()
+        .to_owned();
+    b.look("add-app-qr").await;
+    assert_eq!(
+        b.text("form[action='/account/factors/activate'] button")
+            .await,
+        "Add"
+    );
+    b.fill("#code", &independent_code(&secret, srv.now_secs()))
+        .await;
+    b.submit("form[action='/account/factors/activate'] button")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    let table = b.text("table").await;
+    assert!(
+        table.contains("Work phone") && table.contains("Preferred"),
+        "{table}"
+    );
+
+    // Email codes next. This session never passed a second factor, so the page first asks
+    // for a code from the new app (the next one: the last was used to add it), then goes on.
+    srv.advance(30);
+    b.submit("form[action='/account/factors/email'] button")
+        .await;
+    assert_eq!(b.text("legend").await, "Confirm it's you");
+    b.fill("#step-up-code", &independent_code(&secret, srv.now_secs()))
+        .await;
+    b.submit("form[action='/account/factors/email'] button[type=submit]")
+        .await;
+    assert!(b.text("#code-hint").await.contains("al***@example.com"));
+    let mailed = srv
+        .mailed_code(
+            "alice@example.com",
+            "Your code to set up sign-in codes by email",
+        )
+        .await;
+    b.fill("#code", &mailed).await;
+    b.submit("form[action='/account/factors/activate'] button")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    assert!(b.text("table").await.contains("Email codes"));
+    assert!(!b.has("form[action='/account/factors/email']").await);
+    b.close().await;
+}
+
 /// A plain HTTP client, redirects not followed, that keeps what it is told.
 fn raw() -> reqwest::Client {
     reqwest::Client::builder()

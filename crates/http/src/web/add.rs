@@ -1,0 +1,293 @@
+//! Adding a factor from the security page (seed 000): **+ Add authenticator app** — the
+//! code mailed to the registered address first where that rule applies (a first app),
+//! then the QR code or the key, then the app's code and **Add** — and **Add email codes**.
+//! The same domain actions as `POST /api/v1/me/factors/…`.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use twofold_core::domain::factors::AddApp;
+use twofold_core::domain::sessions::Caller;
+
+use super::caller_of_form;
+use super::cookies;
+use super::enroll::scan_and_verify;
+use super::fresh;
+use super::page::{Page, Viewer, csrf_field, failure, frame, see_other};
+use crate::AppState;
+use crate::error::ApiError;
+
+fn page(csrf: &str, title: &str, body: Markup) -> Page {
+    let viewer = Viewer {
+        signed_in: true,
+        csrf,
+    };
+    Page::ok(frame(&viewer, title, body))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AppForm {
+    #[serde(default)]
+    csrf: String,
+    name: Option<String>,
+    confirmation_code: Option<String>,
+    step_up_method: Option<String>,
+    step_up_code: Option<String>,
+}
+
+/// "+ Add authenticator app".
+pub(crate) async fn app(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<AppForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let (csrf, cookie) = cookies::csrf_token(&headers);
+    let name = form
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Authenticator app")
+        .to_owned();
+    let added = match fresh::pass_if_given(
+        &st,
+        &headers,
+        caller.clone(),
+        form.step_up_method.as_deref(),
+        form.step_up_code.as_deref(),
+    )
+    .await
+    {
+        Ok(fresh) => st
+            .twofold
+            .enroll_totp(&fresh, Some(&name), form.confirmation_code.as_deref(), None)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    let title = "Add authenticator app";
+    match added {
+        Ok(AddApp::ConfirmationRequired { .. }) => page(&csrf, title, confirm(&csrf, &name, None))
+            .cookie(cookie)
+            .into_response(),
+        Ok(AddApp::Enrolled(e)) => page(
+            &csrf,
+            title,
+            scan_and_verify(
+                &csrf,
+                "/account/factors/activate",
+                &e.id,
+                &e.uri,
+                "Add",
+                None,
+            ),
+        )
+        .cookie(cookie)
+        .into_response(),
+        Err(e) => {
+            let body = match (
+                form.confirmation_code.is_some(),
+                refused_how(&st, &caller, &e, &form.step_up_method).await,
+            ) {
+                // A wrong mailed code: beside its field.
+                (true, _) => confirm(&csrf, &name, Some(&e)),
+                (false, Some(how)) => html! {
+                    form method="post" action="/account/factors/app" {
+                        (csrf_field(&csrf))
+                        input type="hidden" name="name" value=(name);
+                        p { "Adding a way to sign in changes your account's security." }
+                        (fresh::ask(&how, Some(&e)))
+                        button type="submit" { "Continue" }
+                    }
+                    p { a href="/account/security" { "Cancel" } }
+                },
+                (false, None) => html! {
+                    (failure(&e, "add-error"))
+                    p { a href="/account/security" { "Back to Security" } }
+                },
+            };
+            page(&csrf, title, body)
+                .cookie(cookie)
+                .failed(&e)
+                .into_response()
+        }
+    }
+}
+
+async fn refused_how(
+    st: &AppState,
+    caller: &Caller,
+    e: &ApiError,
+    method: &Option<String>,
+) -> Option<(twofold_core::domain::Method, Option<String>)> {
+    fresh::after(st, caller, e, method.as_deref()).await
+}
+
+/// The code mailed to the registered address, before a first app is added.
+fn confirm(csrf: &str, name: &str, err: Option<&ApiError>) -> Markup {
+    html! {
+        p #confirm-hint { "We emailed a verification code to your registered address. It works \
+                           once, for 5 minutes." }
+        form method="post" action="/account/factors/app" {
+            (csrf_field(csrf))
+            input type="hidden" name="name" value=(name);
+            label for="confirmation" { "Verification code" }
+            input #confirmation .code type="text" name="confirmation_code" required
+                inputmode="numeric" autocomplete="one-time-code" maxlength="10"
+                aria-describedby=(if err.is_some() { "confirm-error" } else { "confirm-hint" });
+            @if let Some(e) = err {
+                (failure(e, "confirm-error"))
+            }
+            button type="submit" { "Continue" }
+        }
+        p { a href="/account/security" { "Cancel" } }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    step_up_method: Option<String>,
+    step_up_code: Option<String>,
+}
+
+/// "Add email codes": a code goes to the registered address now.
+pub(crate) async fn email(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let (csrf, cookie) = cookies::csrf_token(&headers);
+    let title = "Add email codes";
+    let added = match fresh::pass_if_given(
+        &st,
+        &headers,
+        caller.clone(),
+        form.step_up_method.as_deref(),
+        form.step_up_code.as_deref(),
+    )
+    .await
+    {
+        Ok(fresh) => st
+            .twofold
+            .enroll_email(&fresh, None, None)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok((id, sent)) => page(&csrf, title, email_code(&csrf, &id, &sent.sent_to, None))
+            .cookie(cookie)
+            .into_response(),
+        Err(e) => {
+            let body = match refused_how(&st, &caller, &e, &form.step_up_method).await {
+                Some(how) => html! {
+                    form method="post" action="/account/factors/email" {
+                        (csrf_field(&csrf))
+                        p { "Adding a way to sign in changes your account's security." }
+                        (fresh::ask(&how, Some(&e)))
+                        button type="submit" { "Continue" }
+                    }
+                    p { a href="/account/security" { "Cancel" } }
+                },
+                None => html! {
+                    (failure(&e, "add-error"))
+                    p { a href="/account/security" { "Back to Security" } }
+                },
+            };
+            page(&csrf, title, body)
+                .cookie(cookie)
+                .failed(&e)
+                .into_response()
+        }
+    }
+}
+
+fn email_code(csrf: &str, id: &str, sent_to: &str, err: Option<&ApiError>) -> Markup {
+    html! {
+        p #code-hint { "We emailed a code to " (sent_to) ". It works once, for 5 minutes." }
+        form method="post" action="/account/factors/activate" {
+            (csrf_field(csrf))
+            input type="hidden" name="id" value=(id);
+            input type="hidden" name="sent_to" value=(sent_to);
+            label for="code" { "Code from the email" }
+            input #code .code type="text" name="code" required inputmode="numeric"
+                autocomplete="one-time-code" maxlength="10"
+                aria-describedby=(if err.is_some() { "code-error" } else { "code-hint" });
+            @if let Some(e) = err {
+                (failure(e, "code-error"))
+            }
+            button type="submit" { "Add" }
+        }
+        p { a href="/account/security" { "Cancel" } }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ActivateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    code: String,
+    /// Set for email codes (where the code went), to show the page again.
+    sent_to: Option<String>,
+}
+
+/// The new factor's first code: it is active.
+pub(crate) async fn activate(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ActivateForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    match st
+        .twofold
+        .activate_factor(&caller, &form.id, &form.code, false, None)
+        .await
+    {
+        Ok(_) => see_other("/account/security", vec![]),
+        Err(e) => {
+            let e = ApiError::from(e);
+            let (csrf, cookie) = cookies::csrf_token(&headers);
+            let (title, body) = match &form.sent_to {
+                Some(to) => ("Add email codes", email_code(&csrf, &form.id, to, Some(&e))),
+                None => match st.twofold.factor_qr_uri(&caller, &form.id, None).await {
+                    Ok(uri) => (
+                        "Add authenticator app",
+                        scan_and_verify(
+                            &csrf,
+                            "/account/factors/activate",
+                            &form.id,
+                            &uri,
+                            "Add",
+                            Some(&e),
+                        ),
+                    ),
+                    Err(_) => return see_other("/account/security", vec![]),
+                },
+            };
+            page(&csrf, title, body)
+                .cookie(cookie)
+                .failed(&e)
+                .into_response()
+        }
+    }
+}
