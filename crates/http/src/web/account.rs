@@ -107,6 +107,25 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                                             }
                                         }
                                     }
+                                    @if matches!(f.details, FactorDetails::Totp) {
+                                        form method="post"
+                                            action={ "/account/factors/" (f.id.as_str()) "/qr" } {
+                                            (csrf_field(&csrf))
+                                            button.link type="submit" {
+                                                span aria-hidden="true" { "👁 " }
+                                                "Show QR code"
+                                                span.visually-hidden { ": " (f.name) }
+                                            }
+                                        }
+                                        form method="post"
+                                            action={ "/account/factors/" (f.id.as_str()) "/regenerate" } {
+                                            (csrf_field(&csrf))
+                                            button.link type="submit" {
+                                                "Regenerate"
+                                                span.visually-hidden { ": " (f.name) }
+                                            }
+                                        }
+                                    }
                                     a href={ "/account/factors/" (f.id.as_str()) "/delete" } {
                                         "Delete" span.visually-hidden { ": " (f.name) }
                                     }

@@ -205,3 +205,130 @@ pub(crate) async fn delete(
         }
     }
 }
+
+#[derive(Deserialize)]
+pub(crate) struct AppActionForm {
+    #[serde(default)]
+    csrf: String,
+    step_up_method: Option<String>,
+    step_up_code: Option<String>,
+}
+
+/// What a signed-in action on an app does once the person confirmed it is them.
+#[derive(Clone, Copy)]
+enum AppAction {
+    /// The eye icon: the app's QR code again (where the organisation allows it).
+    ShowQr,
+    /// A new secret for a new device; the old one works until the new one's first code.
+    Regenerate,
+}
+
+impl AppAction {
+    fn path(self) -> &'static str {
+        match self {
+            AppAction::ShowQr => "qr",
+            AppAction::Regenerate => "regenerate",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            AppAction::ShowQr => "Show QR code",
+            AppAction::Regenerate => "Regenerate",
+        }
+    }
+}
+
+/// The eye icon (seed 003): the app's QR code and key again.
+pub(crate) async fn show_qr(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AppActionForm>,
+) -> Response {
+    app_action(st, id, headers, form, AppAction::ShowQr).await
+}
+
+/// Regenerate (seed 003): a new secret, scanned and confirmed with its first code.
+pub(crate) async fn regenerate(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AppActionForm>,
+) -> Response {
+    app_action(st, id, headers, form, AppAction::Regenerate).await
+}
+
+async fn app_action(
+    st: AppState,
+    id: String,
+    headers: HeaderMap,
+    form: AppActionForm,
+    action: AppAction,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let Some(f) = factor(&st, &caller, &id).await else {
+        return see_other("/account/security", vec![]);
+    };
+    let (csrf, cookie) = cookies::csrf_token(&headers);
+    let done = match fresh::pass_if_given(
+        &st,
+        &headers,
+        caller.clone(),
+        form.step_up_method.as_deref(),
+        form.step_up_code.as_deref(),
+    )
+    .await
+    {
+        Ok(fresh) => match action {
+            AppAction::ShowQr => st.twofold.factor_qr_uri(&fresh, &id, None).await,
+            AppAction::Regenerate => st
+                .twofold
+                .regenerate_factor(&fresh, &id, None)
+                .await
+                .map(|e| e.uri),
+        }
+        .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    let body = match &done {
+        Ok(uri) => match action {
+            AppAction::ShowQr => html! {
+                p { "Scan it with the device that should show codes for " strong { (f.name) } "." }
+                (super::enroll::qr(uri))
+                p.secret { "Or type this key: " code #secret { (super::enroll::grouped(&super::enroll::secret_of(uri))) } }
+                p { a href="/account/security" { "Done" } }
+            },
+            AppAction::Regenerate => html! {
+                p { "A new secret for " strong { (f.name) } ". The old one keeps working \
+                     until the new one's first code is accepted." }
+                (super::enroll::scan_and_verify(&csrf, "/account/factors/activate", &id, uri, "Add", None))
+                p { a href="/account/security" { "Cancel" } }
+            },
+        },
+        Err(e) => {
+            let how = fresh::after(&st, &caller, e, form.step_up_method.as_deref()).await;
+            html! {
+                @if let Some(how) = how {
+                    form method="post"
+                        action={ "/account/factors/" (id) "/" (action.path()) } {
+                        (csrf_field(&csrf))
+                        (fresh::ask(&how, Some(e)))
+                        button type="submit" { "Continue" }
+                    }
+                } @else {
+                    (failure(e, "app-error"))
+                }
+                p { a href="/account/security" { "Back to Security" } }
+            }
+        }
+    };
+    let mut page = page(&csrf, action.title(), body).cookie(cookie);
+    if let Err(e) = &done {
+        page = page.failed(e);
+    }
+    page.into_response()
+}

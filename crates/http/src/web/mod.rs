@@ -43,6 +43,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/account/factors/app", post(add::app))
         .route("/account/factors/activate", post(add::activate))
         .route("/account/factors/{id}/preferred", post(factors::prefer))
+        .route("/account/factors/{id}/qr", post(factors::show_qr))
+        .route(
+            "/account/factors/{id}/regenerate",
+            post(factors::regenerate),
+        )
         .route(
             "/account/factors/{id}/delete",
             get(factors::delete_page).post(factors::delete),

@@ -675,6 +675,80 @@ async fn an_app_is_added_from_the_security_page_in_seed_000s_order() {
     b.close().await;
 }
 
+#[tokio::test]
+async fn the_eye_icon_shows_the_app_again_and_regenerate_moves_it_to_a_new_secret() {
+    let srv = sqlite().await;
+    let u = srv.enrolled().await;
+    let b = Browser::open(1024).await;
+    signed_in_with_app(&b, &srv, &u).await;
+    let secret_of = |uri: &str| {
+        uri.split(['?', '&'])
+            .find_map(|p| p.strip_prefix("secret="))
+            .unwrap()
+            .to_owned()
+    };
+    // Just signed in with a code: the QR code shows at once, the same secret as the app's.
+    b.submit(&format!(
+        "form[action='/account/factors/{}/qr'] button",
+        u.factor_id
+    ))
+    .await;
+    assert_eq!(secret_of(&read_qr(&b.screenshot(None).await)), u.secret);
+    b.look("show-qr").await;
+
+    // Regenerate, eleven minutes on: a code from the app first, then the new secret.
+    srv.advance(11 * 60);
+    b.goto(&format!("{}/account/security", srv.url)).await;
+    b.submit(&format!(
+        "form[action='/account/factors/{}/regenerate'] button",
+        u.factor_id
+    ))
+    .await;
+    b.fill(
+        "#step-up-code",
+        &independent_code(&u.secret, srv.now_secs()),
+    )
+    .await;
+    b.submit(&format!(
+        "form[action='/account/factors/{}/regenerate'] button[type=submit]",
+        u.factor_id
+    ))
+    .await;
+    let new_secret = secret_of(&read_qr(&b.screenshot(None).await));
+    assert_ne!(new_secret, u.secret);
+    b.look("regenerate").await;
+    srv.advance(30);
+    b.fill("#code", &independent_code(&new_secret, srv.now_secs()))
+        .await;
+    b.submit("form[action='/account/factors/activate'] button")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+
+    // From now on the new secret's codes sign in, the old one's do not.
+    srv.advance(30);
+    let other = Browser::open(1024).await;
+    password_step(&other, &srv, &u.org, &u.username, PASSWORD).await;
+    other
+        .fill("#code", &independent_code(&u.secret, srv.now_secs()))
+        .await;
+    other
+        .submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(
+        other.attribute("#code-error", "data-code").await.as_deref(),
+        Some("invalid_code")
+    );
+    other
+        .fill("#code", &independent_code(&new_secret, srv.now_secs()))
+        .await;
+    other
+        .submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(other.url().await, format!("{}/account/security", srv.url));
+    other.close().await;
+    b.close().await;
+}
+
 /// A plain HTTP client, redirects not followed, that keeps what it is told.
 fn raw() -> reqwest::Client {
     reqwest::Client::builder()
