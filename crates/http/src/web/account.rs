@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use twofold_core::clock::Timestamp;
+use twofold_core::domain::devices::RememberedDevice;
 use twofold_core::domain::factors::{Factor, FactorDetails, FactorState};
 use twofold_core::domain::sessions::SessionSummary;
 
@@ -16,6 +17,11 @@ use super::page::{Page, Viewer, csrf_field, frame, see_other};
 use super::{CsrfForm, caller_of_form, signed_in};
 use crate::AppState;
 use crate::error::ApiError;
+
+/// The eye icon (seed 003), drawn inline: no emoji font needed, no request made.
+const EYE: maud::PreEscaped<&str> = maud::PreEscaped(
+    r#"<svg class="icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false"><path d="M12 5C6.5 5 2.5 12 2.5 12s4 7 9.5 7 9.5-7 9.5-7-4-7-9.5-7z" fill="none" stroke="currentColor" stroke-width="2"/><circle cx="12" cy="12" r="3" fill="currentColor"/></svg>"#,
+);
 
 /// `2026-12-03 17:01 UTC`.
 fn when(t: Timestamp) -> String {
@@ -46,12 +52,15 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
         return see_other("/login", vec![]);
     };
     let (csrf, cookie) = cookies::csrf_token(&headers);
-    let (factors, signed_in_at) = match (
+    let (factors, signed_in_at, devices) = match (
         st.twofold.list_factors(&caller).await,
         st.twofold.list_sessions(&caller).await,
+        st.twofold.list_devices(&caller).await,
     ) {
-        (Ok(f), Ok(s)) => (f, s),
-        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+        (Ok(f), Ok(s), Ok(d)) => (f, s, d),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return ApiError::from(e).into_response();
+        }
     };
     let active: Vec<&Factor> = factors
         .iter()
@@ -112,7 +121,7 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                                             action={ "/account/factors/" (f.id.as_str()) "/qr" } {
                                             (csrf_field(&csrf))
                                             button.link type="submit" {
-                                                span aria-hidden="true" { "👁 " }
+                                                (EYE) " "
                                                 "Show QR code"
                                                 span.visually-hidden { ": " (f.name) }
                                             }
@@ -156,10 +165,22 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
             }
             h2 { "Where you are signed in" }
             (sessions(&signed_in_at, &csrf))
+            h2 { "Remembered browsers" }
+            (remembered(&devices, &csrf))
+            h2 { "Password" }
+            p { a href="/account/password" { "Change password" } }
         },
     ))
     .cookie(cookie)
     .into_response()
+}
+
+/// "Firefox … from 203.0.113.7": what a session or a remembered browser was seen as.
+fn seen_from(user_agent: Option<&str>, ip: Option<&str>) -> Markup {
+    html! {
+        (user_agent.unwrap_or("An unknown browser or program"))
+        @if let Some(ip) = ip { " from " (ip) }
+    }
 }
 
 /// The live sessions, this one marked, and "Sign out everywhere else".
@@ -168,8 +189,7 @@ fn sessions(list: &[SessionSummary], csrf: &str) -> Markup {
         ul.sessions {
             @for s in list {
                 li {
-                    (s.user_agent.as_deref().unwrap_or("An unknown browser or program"))
-                    @if let Some(ip) = &s.ip { " from " (ip) }
+                    (seen_from(s.user_agent.as_deref(), s.ip.as_deref()))
                     ", since " (when(s.created_at))
                     @if s.current { " " span.badge { "This browser" } }
                 }
@@ -181,6 +201,52 @@ fn sessions(list: &[SessionSummary], csrf: &str) -> Markup {
                 button.secondary type="submit" { "Sign out everywhere else" }
             }
         }
+    }
+}
+
+/// The browsers that skip the second step, each with Forget.
+fn remembered(list: &[RememberedDevice], csrf: &str) -> Markup {
+    html! {
+        @if list.is_empty() {
+            p { "None. Tick Remember me on this browser when you sign in to skip the second \
+                 step there." }
+        } @else {
+            ul.sessions {
+                @for d in list {
+                    li {
+                        (seen_from(d.user_agent.as_deref(), d.ip.as_deref()))
+                        ", until " (when(d.expires_at))
+                        " "
+                        form.inline method="post" action={ "/account/devices/" (d.id) "/forget" } {
+                            (csrf_field(csrf))
+                            button.link type="submit" { "Forget" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct DevicePath {
+    id: String,
+}
+
+/// "Forget": that browser asks for the second step again.
+pub(crate) async fn forget_device(
+    State(st): State<AppState>,
+    axum::extract::Path(DevicePath { id }): axum::extract::Path<DevicePath>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    match st.twofold.forget_device(&caller, &id).await {
+        Ok(()) => see_other("/account/security", vec![]),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

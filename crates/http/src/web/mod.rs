@@ -9,6 +9,7 @@ mod enroll;
 mod factors;
 mod fresh;
 mod page;
+mod password;
 mod recovery;
 mod signin;
 
@@ -42,6 +43,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/account/factors/app", post(add::app))
         .route("/account/factors/activate", post(add::activate))
+        .route(
+            "/account/password",
+            get(password::page).post(password::change),
+        )
         .route("/account/factors/{id}/preferred", post(factors::prefer))
         .route("/account/factors/{id}/qr", post(factors::show_qr))
         .route(
@@ -65,6 +70,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/account/security", get(account::security))
         .route("/account/sessions/others", post(account::end_others))
         .route("/account/factors/email", post(add::email))
+        .route("/account/devices/{id}/forget", post(account::forget_device))
         .merge(guessable)
         .layer(axum::middleware::map_response(protect))
         .route("/static/twofold.css", get(stylesheet))

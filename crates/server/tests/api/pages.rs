@@ -146,6 +146,15 @@ async fn a_code_from_the_app_finishes_the_sign_in_and_remember_me_skips_it_in_th
     password_step(&other, &srv, &u.org, &u.username, PASSWORD).await;
     assert_eq!(other.url().await, format!("{}/login/code", srv.url));
     other.close().await;
+
+    // The security page lists the remembered browser; forgotten, it asks again.
+    let remembered = b.all("form[action$='/forget']").await;
+    assert_eq!(remembered.len(), 1);
+    b.submit("form[action$='/forget'] button").await;
+    assert!(!b.has("form[action$='/forget']").await);
+    b.submit("header nav button[type=submit]").await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    assert_eq!(b.url().await, format!("{}/login/code", srv.url));
     b.close().await;
 }
 
@@ -746,6 +755,41 @@ async fn the_eye_icon_shows_the_app_again_and_regenerate_moves_it_to_a_new_secre
         .await;
     assert_eq!(other.url().await, format!("{}/account/security", srv.url));
     other.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_password_is_changed_with_the_current_one_and_other_sessions_end() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let there = Browser::open(1024).await;
+    password_step(&there, &srv, &org, &user, PASSWORD).await;
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &org, &user, PASSWORD).await;
+    b.click("a[href='/account/password']").await;
+    b.look("password").await;
+    let new = "a brand new passphrase";
+    let change = async |current: &str, again: &str| {
+        b.fill("#current", current).await;
+        b.fill("#new", new).await;
+        b.fill("#again", again).await;
+        b.submit("form[action='/account/password'] button").await;
+    };
+    change("not my password", new).await;
+    assert_eq!(
+        b.attribute("#password-error", "data-code").await.as_deref(),
+        Some("invalid_credentials")
+    );
+    change(PASSWORD, "a brand new passphrasf").await;
+    assert_eq!(b.text("#new-error").await, "The two new passwords differ.");
+    change(PASSWORD, new).await;
+    assert_eq!(b.text("h1").await, "Password changed");
+    // The other browser's session ended; the new password signs in.
+    there.goto(&format!("{}/account/security", srv.url)).await;
+    assert_eq!(there.url().await, format!("{}/login", srv.url));
+    password_step(&there, &srv, &org, &user, new).await;
+    assert_eq!(there.url().await, format!("{}/account/security", srv.url));
+    there.close().await;
     b.close().await;
 }
 
