@@ -233,6 +233,19 @@ impl Twofold {
             .is_some_and(|p| p.required))
     }
 
+    /// Days left for the caller to set up the second factor their organisation requires:
+    /// `None` when nothing is asked of them (MFA not required, a factor already active, a
+    /// federated user).
+    pub async fn enrollment_days_left(&self, caller: &Caller) -> Result<Option<u32>> {
+        if self.store.count_active_factors(&caller.user.id).await? > 0 {
+            return Ok(None);
+        }
+        Ok(match self.requirement_for(&caller.user).await? {
+            Requirement::Grace { days_left } => Some(days_left),
+            Requirement::None | Requirement::Enroll => None,
+        })
+    }
+
     /// What the policy asks of `user`, who has no active factor.
     pub(crate) async fn requirement_for(&self, user: &UserRow) -> Result<Requirement> {
         if user.federated {

@@ -52,13 +52,14 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
         return see_other("/login", vec![]);
     };
     let (csrf, cookie) = cookies::csrf_token(&headers);
-    let (factors, signed_in_at, devices) = match (
+    let (factors, signed_in_at, devices, grace) = match (
         st.twofold.list_factors(&caller).await,
         st.twofold.list_sessions(&caller).await,
         st.twofold.list_devices(&caller).await,
+        st.twofold.enrollment_days_left(&caller).await,
     ) {
-        (Ok(f), Ok(s), Ok(d)) => (f, s, d),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+        (Ok(f), Ok(s), Ok(d), Ok(g)) => (f, s, d, g),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => {
             return ApiError::from(e).into_response();
         }
     };
@@ -77,6 +78,13 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
         &viewer,
         "Security",
         html! {
+            @if let Some(days) = grace {
+                p.warning #grace role="status" {
+                    "Your organisation requires two-step sign-in. Set it up within "
+                    (days) @if days == 1 { " day" } @else { " days" }
+                    ": after that, setting it up is the only way to sign in."
+                }
+            }
             h2 { "Additional Authentication" }
             @if active.is_empty() {
                 p { "You sign in with your password alone. Add an authenticator app or \

@@ -74,6 +74,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(guessable)
         .layer(axum::middleware::map_response(protect))
         .route("/static/twofold.css", get(stylesheet))
+        .route("/static/twofold.js", get(script))
 }
 
 /// The headers every page carries (`page::protect`).
@@ -91,6 +92,19 @@ async fn stylesheet() -> Response {
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         page::STYLESHEET,
+    )
+        .into_response()
+}
+
+/// The script, kept like the stylesheet.
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        page::SCRIPT,
     )
         .into_response()
 }

@@ -10,10 +10,15 @@ use crate::error::ApiError;
 /// The stylesheet, compiled in: no build step and no file to deploy.
 pub(crate) const STYLESHEET: &str = include_str!("style.css");
 
-/// Scripts: none. Styles and images: this site's (images also as `data:` for the QR code).
-/// Forms post only here, no site may frame a page, and `<base>` cannot redirect links.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The one script (a Copy button), compiled in; every page works without it.
+pub(crate) const SCRIPT: &str = include_str!("copy.js");
+
+/// Scripts: this site's file only, never inline. Styles and images: this site's (images
+/// also as `data:`). Forms post only here, no site may frame a page, and `<base>` cannot
+/// redirect links.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+                   base-uri 'none'";
 
 /// A page being answered: its status, body and any cookies it sets.
 pub(crate) struct Page {
@@ -107,6 +112,7 @@ pub(crate) fn frame(viewer: &Viewer<'_>, title: &str, main: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Twofold" }
                 link rel="stylesheet" href="/static/twofold.css";
+                script src="/static/twofold.js" defer {}
             }
             body {
                 header.top {

@@ -148,12 +148,13 @@ pub(crate) async fn make(
         html! {
             p role="status" { "These are shown only now. Keep them somewhere safe; \
                                any earlier codes no longer work." }
-            ol.codes #codes {
+            ol.codes #codes data-text=(text) {
                 @for c in &codes { li { code { (c) } } }
             }
             p {
-                a.button download="twofold-recovery-codes.txt"
-                    href={ "data:text/plain;charset=utf-8," (percent(&text)) } {
+                button.secondary type="button" data-copy="codes" hidden { "Copy" }
+                " "
+                a.button download="twofold-recovery-codes.txt" data-download="codes" hidden {
                     "Download as a text file"
                 }
             }
@@ -162,14 +163,4 @@ pub(crate) async fn make(
     ))
     .cookie(cookie)
     .into_response()
-}
-
-/// `text` percent-encoded for a `data:` URL (codes are letters, digits and `-`).
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -424,10 +424,23 @@ async fn a_person_who_must_enrol_scans_the_qr_code_from_the_screen_and_gets_reco
         .await;
     let codes = b.all("#codes li").await;
     assert_eq!(codes.len(), 10);
+    // The Copy button (the pages' one script) shows where a clipboard is, and copies.
+    b.click("button[data-copy=codes]").await;
+    let said = b.text("button[data-copy=codes]").await;
+    assert!(
+        said == "Copied" || said.starts_with("Could not copy"),
+        "{said}"
+    );
+    // The download is made in the browser: the codes never travel in a URL.
     assert_eq!(
         b.attribute("a[download]", "download").await.as_deref(),
         Some("twofold-recovery-codes.txt")
     );
+    let href = b.attribute("a[download]", "href").await.unwrap_or_default();
+    assert!(href.starts_with("blob:"), "{href}");
+    // (The page's CSP lets no script fetch even a blob: the file holds the list's text.)
+    let text = b.attribute("#codes", "data-text").await.unwrap_or_default();
+    assert_eq!(text.lines().count(), 10);
     b.look("recovery-codes").await;
     b.goto(&format!("{}/account/security", srv.url)).await;
     assert!(b.text("table").await.contains("Authenticator app"));
@@ -784,12 +797,87 @@ async fn a_password_is_changed_with_the_current_one_and_other_sessions_end() {
     assert_eq!(b.text("#new-error").await, "The two new passwords differ.");
     change(PASSWORD, new).await;
     assert_eq!(b.text("h1").await, "Password changed");
+    b.look("password-changed").await;
     // The other browser's session ended; the new password signs in.
     there.goto(&format!("{}/account/security", srv.url)).await;
     assert_eq!(there.url().await, format!("{}/login", srv.url));
     password_step(&there, &srv, &org, &user, new).await;
     assert_eq!(there.url().await, format!("{}/account/security", srv.url));
     there.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_security_page_says_how_many_days_are_left_to_set_up_a_factor() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let (admin, _) = srv.admin_with_app(&org, "boss", Role::Owner).await;
+    admin
+        .set_mfa_policy(&org, &require_mfa(false, Some(7)))
+        .await
+        .unwrap();
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &org, &user, PASSWORD).await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    assert!(b.text("#grace").await.contains("within 7 days"));
+    b.look("security-grace").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_person_who_must_enrol_may_choose_codes_by_email() {
+    let (sink, srv) = crate::email::server(Engine::Sqlite, |_| {}).await;
+    let mut inbox = Inbox::new(&srv, &sink);
+    let (org, _) = srv.user(Role::Member).await;
+    let (admin, _) = srv.admin_with_app(&org, "boss", Role::Owner).await;
+    admin
+        .set_mfa_policy(&org, &require_mfa(false, None))
+        .await
+        .unwrap();
+    let b = Browser::open(1024).await;
+    password_step(&b, &srv, &org, "alice", PASSWORD).await;
+    b.submit("form[action='/login/enroll/email'] button").await;
+    assert!(b.text("#code-hint").await.contains("al***@example.com"));
+    b.look("enroll-email").await;
+    let code = inbox
+        .code("Your code to set up sign-in codes by email")
+        .await;
+    b.fill("#code", &code).await;
+    b.submit("form[action='/login/enroll/activate'] button")
+        .await;
+    assert_eq!(
+        b.url().await,
+        format!("{}/account/recovery-codes?first=1", srv.url)
+    );
+    b.goto(&format!("{}/account/security", srv.url)).await;
+    assert!(b.text("table").await.contains("Email codes"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_form_of_another_site_posted_in_a_browser_is_refused_in_words() {
+    let srv = sqlite().await;
+    let (org, user) = srv.user(Role::Member).await;
+    let b = Browser::open(1024).await;
+    // The browser has the site's CSRF cookie (it saw the sign-in page) ...
+    b.goto(&format!("{}/login", srv.url)).await;
+    // ... and another site's page posts the sign-in form with the right password.
+    let evil = format!(
+        "data:text/html,<title>x</title><form method=post action='{}/login'>\
+         <input name=org value={org}><input name=username value={user}>\
+         <input name=password value='{PASSWORD}'><button>go</button></form>",
+        srv.url
+    );
+    b.goto(&evil).await;
+    b.submit("button").await;
+    assert_eq!(b.text("h1").await, "Form refused");
+    assert_eq!(
+        b.attribute("[data-code]", "data-code").await.as_deref(),
+        Some("csrf_refused")
+    );
+    b.look("form-refused").await;
+    b.goto(&format!("{}/account/security", srv.url)).await;
+    assert_eq!(b.url().await, format!("{}/login", srv.url));
     b.close().await;
 }
 
@@ -896,7 +984,7 @@ async fn a_form_posted_from_another_site_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn every_page_forbids_framing_and_scripts() {
+async fn every_page_forbids_framing_and_foreign_or_inline_scripts() {
     let srv = sqlite().await;
     let http = raw();
     for path in ["/login", "/account/security", "/login/code", "/"] {
@@ -905,7 +993,9 @@ async fn every_page_forbids_framing_and_scripts() {
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
-        assert!(!csp.contains("script-src"), "{path}: {csp}");
+        // Scripts from this site's file only: never inline, never another site's.
+        assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert_eq!(h["referrer-policy"], "same-origin", "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
