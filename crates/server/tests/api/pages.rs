@@ -35,6 +35,18 @@ async fn sqlite() -> TestServer {
     TestServer::start(Engine::Sqlite).await
 }
 
+/// An organisation whose owner requires MFA, with `grace` days to set it up, and alice,
+/// who has no factor yet; answers the organisation.
+async fn org_requiring_mfa(srv: &TestServer, grace: Option<u32>) -> String {
+    let (org, _) = srv.user(Role::Member).await;
+    let (admin, _) = srv.admin_with_app(&org, "boss", Role::Owner).await;
+    admin
+        .set_mfa_policy(&org, &require_mfa(false, grace))
+        .await
+        .unwrap();
+    org
+}
+
 /// Signs in on the password page.
 async fn password_step(b: &Browser, srv: &TestServer, org: &str, username: &str, password: &str) {
     b.goto(&format!("{}/login", srv.url)).await;
@@ -353,12 +365,7 @@ async fn a_recovery_code_may_finish_a_sign_in_instead_of_the_app() {
 #[tokio::test]
 async fn a_person_who_must_enrol_scans_the_qr_code_from_the_screen_and_gets_recovery_codes() {
     let srv = sqlite().await;
-    let (org, _) = srv.user(Role::Member).await;
-    let (admin, _) = srv.admin_with_app(&org, "boss", Role::Owner).await;
-    admin
-        .set_mfa_policy(&org, &require_mfa(false, None))
-        .await
-        .unwrap();
+    let org = org_requiring_mfa(&srv, None).await;
     let b = Browser::open(1024).await;
     password_step(&b, &srv, &org, "alice", PASSWORD).await;
     assert_eq!(b.url().await, format!("{}/login/enroll", srv.url));
@@ -810,14 +817,9 @@ async fn a_password_is_changed_with_the_current_one_and_other_sessions_end() {
 #[tokio::test]
 async fn the_security_page_says_how_many_days_are_left_to_set_up_a_factor() {
     let srv = sqlite().await;
-    let (org, user) = srv.user(Role::Member).await;
-    let (admin, _) = srv.admin_with_app(&org, "boss", Role::Owner).await;
-    admin
-        .set_mfa_policy(&org, &require_mfa(false, Some(7)))
-        .await
-        .unwrap();
+    let org = org_requiring_mfa(&srv, Some(7)).await;
     let b = Browser::open(1024).await;
-    password_step(&b, &srv, &org, &user, PASSWORD).await;
+    password_step(&b, &srv, &org, "alice", PASSWORD).await;
     assert_eq!(b.url().await, format!("{}/account/security", srv.url));
     assert!(b.text("#grace").await.contains("within 7 days"));
     b.look("security-grace").await;
@@ -828,12 +830,7 @@ async fn the_security_page_says_how_many_days_are_left_to_set_up_a_factor() {
 async fn a_person_who_must_enrol_may_choose_codes_by_email() {
     let (sink, srv) = crate::email::server(Engine::Sqlite, |_| {}).await;
     let mut inbox = Inbox::new(&srv, &sink);
-    let (org, _) = srv.user(Role::Member).await;
-    let (admin, _) = srv.admin_with_app(&org, "boss", Role::Owner).await;
-    admin
-        .set_mfa_policy(&org, &require_mfa(false, None))
-        .await
-        .unwrap();
+    let org = org_requiring_mfa(&srv, None).await;
     let b = Browser::open(1024).await;
     password_step(&b, &srv, &org, "alice", PASSWORD).await;
     b.submit("form[action='/login/enroll/email'] button").await;
