@@ -11,23 +11,14 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use twofold_core::domain::factors::AddApp;
-use twofold_core::domain::sessions::Caller;
 
 use super::caller_of_form;
 use super::cookies;
-use super::enroll::scan_and_verify;
+use super::enroll::{confirm_form, email_code_form, scan_and_verify};
 use super::fresh;
-use super::page::{Page, Viewer, csrf_field, failure, frame, see_other};
+use super::page::{csrf_field, failure, see_other, signed_in_page as page};
 use crate::AppState;
 use crate::error::ApiError;
-
-fn page(csrf: &str, title: &str, body: Markup) -> Page {
-    let viewer = Viewer {
-        signed_in: true,
-        csrf,
-    };
-    Page::ok(frame(&viewer, title, body))
-}
 
 #[derive(Deserialize)]
 pub(crate) struct AppForm {
@@ -95,7 +86,7 @@ pub(crate) async fn app(
         Err(e) => {
             let body = match (
                 form.confirmation_code.is_some(),
-                refused_how(&st, &caller, &e, &form.step_up_method).await,
+                fresh::after(&st, &caller, &e, form.step_up_method.as_deref()).await,
             ) {
                 // A wrong mailed code: beside its field.
                 (true, _) => confirm(&csrf, &name, Some(&e)),
@@ -122,32 +113,10 @@ pub(crate) async fn app(
     }
 }
 
-async fn refused_how(
-    st: &AppState,
-    caller: &Caller,
-    e: &ApiError,
-    method: &Option<String>,
-) -> Option<(twofold_core::domain::Method, Option<String>)> {
-    fresh::after(st, caller, e, method.as_deref()).await
-}
-
 /// The code mailed to the registered address, before a first app is added.
 fn confirm(csrf: &str, name: &str, err: Option<&ApiError>) -> Markup {
     html! {
-        p #confirm-hint { "We emailed a verification code to your registered address. It works \
-                           once, for 5 minutes." }
-        form method="post" action="/account/factors/app" {
-            (csrf_field(csrf))
-            input type="hidden" name="name" value=(name);
-            label for="confirmation" { "Verification code" }
-            input #confirmation .code type="text" name="confirmation_code" required
-                inputmode="numeric" autocomplete="one-time-code" maxlength="10"
-                aria-describedby=(if err.is_some() { "confirm-error" } else { "confirm-hint" });
-            @if let Some(e) = err {
-                (failure(e, "confirm-error"))
-            }
-            button type="submit" { "Continue" }
-        }
+        (confirm_form(csrf, "/account/factors/app", name, err))
         p { a href="/account/security" { "Cancel" } }
     }
 }
@@ -193,7 +162,7 @@ pub(crate) async fn email(
             .cookie(cookie)
             .into_response(),
         Err(e) => {
-            let body = match refused_how(&st, &caller, &e, &form.step_up_method).await {
+            let body = match fresh::after(&st, &caller, &e, form.step_up_method.as_deref()).await {
                 Some(how) => html! {
                     form method="post" action="/account/factors/email" {
                         (csrf_field(&csrf))
@@ -218,20 +187,7 @@ pub(crate) async fn email(
 
 fn email_code(csrf: &str, id: &str, sent_to: &str, err: Option<&ApiError>) -> Markup {
     html! {
-        p #code-hint { "We emailed a code to " (sent_to) ". It works once, for 5 minutes." }
-        form method="post" action="/account/factors/activate" {
-            (csrf_field(csrf))
-            input type="hidden" name="id" value=(id);
-            input type="hidden" name="sent_to" value=(sent_to);
-            label for="code" { "Code from the email" }
-            input #code .code type="text" name="code" required inputmode="numeric"
-                autocomplete="one-time-code" maxlength="10"
-                aria-describedby=(if err.is_some() { "code-error" } else { "code-hint" });
-            @if let Some(e) = err {
-                (failure(e, "code-error"))
-            }
-            button type="submit" { "Add" }
-        }
+        (email_code_form(csrf, "/account/factors/activate", id, sent_to, "Add", err))
         p { a href="/account/security" { "Cancel" } }
     }
 }

@@ -187,28 +187,61 @@ pub(crate) async fn app(
     }
 }
 
-/// "Enter the code we emailed you": proof that the person adding an app reads the
-/// registered mailbox, not only knows the password.
+/// "Enter the code we emailed you": proof that the person adding a first app reads the
+/// registered mailbox, not only knows the password. The form posts to `action` with the
+/// app's `name`, at sign-in and on the security page alike.
+pub(crate) fn confirm_form(csrf: &str, action: &str, name: &str, err: Option<&ApiError>) -> Markup {
+    html! {
+        p #confirm-hint { "We emailed a verification code to your registered address. \
+                           It works once, for 5 minutes." }
+        form method="post" action=(action) {
+            (csrf_field(csrf))
+            input type="hidden" name="name" value=(name);
+            label for="confirmation" { "Verification code" }
+            input #confirmation .code type="text" name="confirmation_code" required
+                inputmode="numeric" autocomplete="one-time-code" maxlength="10"
+                aria-describedby=(if err.is_some() { "confirm-error" } else { "confirm-hint" });
+            @if let Some(e) = err {
+                (failure(e, "confirm-error"))
+            }
+            button type="submit" { "Continue" }
+        }
+    }
+}
+
+/// The first code of a new email factor, mailed to `sent_to`, posted to `action` with the
+/// factor's `id` (and `sent_to`, to show the page again).
+pub(crate) fn email_code_form(
+    csrf: &str,
+    action: &str,
+    id: &str,
+    sent_to: &str,
+    button: &str,
+    err: Option<&ApiError>,
+) -> Markup {
+    html! {
+        p #code-hint { "We emailed a code to " (sent_to) ". It works once, for 5 minutes." }
+        form method="post" action=(action) {
+            (csrf_field(csrf))
+            input type="hidden" name="id" value=(id);
+            input type="hidden" name="sent_to" value=(sent_to);
+            label for="code" { "Code from the email" }
+            input #code .code type="text" name="code" required inputmode="numeric"
+                autocomplete="one-time-code" maxlength="10"
+                aria-describedby=(if err.is_some() { "code-error" } else { "code-hint" });
+            @if let Some(e) = err {
+                (failure(e, "code-error"))
+            }
+            button type="submit" { (button) }
+        }
+    }
+}
+
 fn confirm(csrf: &str, name: &str, err: Option<&ApiError>) -> Markup {
     frame(
         &viewer(csrf),
         "Add your authenticator app",
-        html! {
-            p #confirm-hint { "We emailed a verification code to your registered address. \
-                               It works once, for 5 minutes." }
-            form method="post" action="/login/enroll/app" {
-                (csrf_field(csrf))
-                input type="hidden" name="name" value=(name);
-                label for="confirmation" { "Verification code" }
-                input #confirmation .code type="text" name="confirmation_code" required
-                    inputmode="numeric" autocomplete="one-time-code" maxlength="10"
-                    aria-describedby=(if err.is_some() { "confirm-error" } else { "confirm-hint" });
-                @if let Some(e) = err {
-                    (failure(e, "confirm-error"))
-                }
-                button type="submit" { "Continue" }
-            }
-        },
+        confirm_form(csrf, "/login/enroll/app", name, err),
     )
 }
 
@@ -241,22 +274,7 @@ fn email_code(csrf: &str, id: &str, sent_to: &str, err: Option<&ApiError>) -> Ma
     frame(
         &viewer(csrf),
         "Set up codes by email",
-        html! {
-            p #code-hint { "We emailed a code to " (sent_to) ". It works once, for 5 minutes." }
-            form method="post" action="/login/enroll/activate" {
-                (csrf_field(csrf))
-                input type="hidden" name="id" value=(id);
-                input type="hidden" name="sent_to" value=(sent_to);
-                label for="code" { "Code from the email" }
-                input #code .code type="text" name="code" required inputmode="numeric"
-                    autocomplete="one-time-code" maxlength="10"
-                    aria-describedby=(if err.is_some() { "code-error" } else { "code-hint" });
-                @if let Some(e) = err {
-                    (failure(e, "code-error"))
-                }
-                button type="submit" { "Verify" }
-            }
-        },
+        email_code_form(csrf, "/login/enroll/activate", id, sent_to, "Verify", err),
     )
 }
 

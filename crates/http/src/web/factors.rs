@@ -14,7 +14,7 @@ use twofold_core::domain::sessions::Caller;
 
 use super::cookies;
 use super::fresh;
-use super::page::{Page, Viewer, csrf_field, failure, frame, see_other};
+use super::page::{csrf_field, failure, see_other, signed_in_page as page};
 use super::{caller_of_form, signed_in};
 use crate::AppState;
 use crate::error::ApiError;
@@ -80,14 +80,6 @@ pub(crate) async fn prefer(
                 .into_response()
         }
     }
-}
-
-fn page(csrf: &str, title: &str, body: Markup) -> Page {
-    let viewer = Viewer {
-        signed_in: true,
-        csrf,
-    };
-    Page::ok(frame(&viewer, title, body))
 }
 
 /// The caller's factor `id`, if it is theirs.

@@ -136,6 +136,15 @@ pub(crate) fn frame(viewer: &Viewer<'_>, title: &str, main: Markup) -> Markup {
     }
 }
 
+/// A page for a signed-in person: `body` in the frame, under `title`.
+pub(crate) fn signed_in_page(csrf: &str, title: &str, body: Markup) -> Page {
+    let viewer = Viewer {
+        signed_in: true,
+        csrf,
+    };
+    Page::ok(frame(&viewer, title, body))
+}
+
 /// The hidden field that carries the CSRF token in a form.
 pub(crate) fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
