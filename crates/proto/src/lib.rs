@@ -24,7 +24,7 @@ pub use factors::{
 pub use me::{ChangePassword, Device, Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{
     AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, MfaStatus, NewOrgUser,
-    OrgSettings, OrgUser, SetMfaPolicy, SetOrgSettings,
+    OrgSettings, OrgUser, SetMfaPolicy, SetOrgSettings, SetRole,
 };
 
 pub use step_up::{

@@ -19,8 +19,9 @@ pub struct NewOrgUser {
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub email: String,
     pub role: Role,
-    /// 8 to 1024 characters. Without one (and not federated), the user cannot sign in
-    /// until a password is set.
+    /// 8 to 1024 characters. Without one (and not federated), the user is mailed an
+    /// invitation: a code, valid 7 days, with which they choose their own password on the
+    /// `/welcome` page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub password: Option<String>,
@@ -207,6 +208,9 @@ pub struct OrgSettings {
     /// before they can add their first authenticator app, so a stolen password alone
     /// cannot enrol the thief's phone. Default `true`.
     pub confirm_first_app_by_email: bool,
+    /// The most authenticator apps a user may have: 1 to the server's `max_totp_factors`
+    /// (its default).
+    pub max_authenticator_apps: u32,
     /// RFC 3339, UTC; `null` while the defaults hold.
     pub updated_at: Option<String>,
     /// The admin who changed them last.
@@ -223,4 +227,15 @@ pub struct SetOrgSettings {
     /// Absent: unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_first_app_by_email: Option<bool>,
+    /// 1 to the server's `max_totp_factors`. Absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_authenticator_apps: Option<u32>,
+}
+
+/// `PUT /api/v1/orgs/{org}/users/{id}/role`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetRole {
+    pub role: Role,
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::clock::Timestamp;
 use crate::mail::Mail;
-use crate::store::{AuditRow, Checked, UserRow};
+use crate::store::{AuditFilter, AuditRow, Checked, UserRow};
 
 use super::sessions::Caller;
 use super::{DomainError, Result, Twofold};
@@ -124,6 +124,18 @@ impl AuditAt {
     }
 }
 
+/// Which events to read, a page at a time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuditQuery<'a> {
+    pub limit: Option<u32>,
+    /// An event's id: the events older than it.
+    pub before: Option<&'a str>,
+    /// Only events this user did or that concern them.
+    pub user_id: Option<&'a str>,
+    /// Only events of this name (`mfa.reset`) or area (`mfa`).
+    pub event: Option<&'a str>,
+}
+
 /// The most events one page holds.
 pub const MAX_PAGE: u32 = 500;
 /// A page's size when the caller does not say.
@@ -180,16 +192,40 @@ impl Twofold {
         }
     }
 
-    /// The organisation's events, newest first: up to `limit` (default 50, at most 500),
-    /// older than event `before` if given.
+    /// The organisation's events that pass `q`'s filters, newest first: up to `limit`
+    /// (default 50, at most 500), older than event `before` if given.
     pub async fn audit_events(
         &self,
         caller: &Caller,
         slug: &str,
-        limit: Option<u32>,
-        before: Option<&str>,
+        q: AuditQuery<'_>,
     ) -> Result<Vec<AuditEvent>> {
         let org = self.org_for_admin(caller, slug).await?;
+        let AuditQuery {
+            limit,
+            before,
+            user_id,
+            event,
+        } = q;
+        let mut filter = AuditFilter {
+            user_id: user_id.unwrap_or_default().to_owned(),
+            ..AuditFilter::default()
+        };
+        if let Some(kind) = event.map(str::trim).filter(|e| !e.is_empty()) {
+            if kind.len() > 64
+                || !kind
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+            {
+                return Err(DomainError::InvalidInput(
+                    "event: an event's name (`mfa.reset`) or its area (`mfa`)".into(),
+                ));
+            }
+            match kind.trim_end_matches('.') {
+                area if !area.contains('.') => filter.area = format!("{area}."),
+                exact => filter.event = exact.to_owned(),
+            }
+        }
         let limit = limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(DomainError::InvalidInput(format!(
@@ -209,7 +245,7 @@ impl Twofold {
             None => None,
         };
         self.store
-            .audit_events(&org.id, cursor.as_ref(), i64::from(limit))
+            .audit_page(&org.id, &filter, cursor.as_ref(), i64::from(limit))
             .await?
             .into_iter()
             .map(|r| {

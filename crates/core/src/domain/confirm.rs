@@ -19,7 +19,7 @@ pub const ATTEMPTS: i64 = 5;
 /// How long after a code another of the same purpose may be mailed.
 pub const RESEND_AFTER_SECS: u64 = 30;
 
-fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+pub(super) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut b = [0u8; N];
     getrandom::getrandom(&mut b).map_err(|e| DomainError::Internal(format!("randomness: {e}")))?;
     Ok(b)
@@ -54,7 +54,7 @@ pub(crate) fn six_digits_typed(typed: &str) -> Option<String> {
 
 impl Twofold {
     /// What is stored of mailed code `code` with `salt`.
-    fn code_mac(&self, salt: &[u8], code: &str) -> Result<Vec<u8>> {
+    pub(super) fn code_mac(&self, salt: &[u8], code: &str) -> Result<Vec<u8>> {
         Ok(self.keys.mac(b"mailed code", &[salt, code.as_bytes()])?)
     }
 

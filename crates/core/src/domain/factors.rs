@@ -216,7 +216,7 @@ impl Twofold {
             resync_step: None,
             resync_at: None,
         };
-        let max = i64::from(self.security.max_totp_factors);
+        let max = i64::from(self.max_apps_of(&user.org_id).await?);
         match self.store.replace_pending_totp(&row, max).await? {
             NewPending::Inserted => Ok(Enrollment {
                 id,
@@ -521,7 +521,12 @@ impl Twofold {
     /// The user's factors, oldest first, the one asked for first at sign-in marked
     /// `preferred`.
     pub async fn list_factors(&self, caller: &Caller) -> Result<Vec<Factor>> {
-        let factors = self.store.factors_of_user(&caller.user.id).await?;
+        self.factors_of(&caller.user.id).await
+    }
+
+    /// User `user_id`'s factors, the preferred one marked.
+    pub(crate) async fn factors_of(&self, user_id: &str) -> Result<Vec<Factor>> {
+        let factors = self.store.factors_of_user(user_id).await?;
         let preferred = effective_preferred(&factors).map(|f| f.id.as_str());
         Ok(factors.iter().map(|f| Factor::of(f, preferred)).collect())
     }

@@ -11,6 +11,7 @@ pub mod enrollment;
 pub mod factors;
 pub mod import;
 pub mod input;
+pub mod invitations;
 pub mod lockout;
 pub mod operator;
 pub mod org_admin;

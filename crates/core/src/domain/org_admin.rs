@@ -6,11 +6,11 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::mail::messages;
-use crate::store::{OrgRow, UserRow};
+use crate::store::{OrgRow, UserRow, UserSearch};
 
 use super::audit::Event;
 use super::sessions::Caller;
-use super::users::{NewUser, Role, parse_role};
+use super::users::{NewUser, Role, parse_role, role_str};
 use super::{DomainError, Result, Twofold};
 
 /// A user of an organisation, as its admins see them.
@@ -23,6 +23,45 @@ pub struct OrgUser {
     pub federated: bool,
     pub mfa: MfaStatus,
     pub last_login_at: Option<Timestamp>,
+    /// Their second step is locked until then (wrong codes).
+    pub locked_until: Option<Timestamp>,
+    /// Whether they have a password (an invited user has none until they accept).
+    pub has_password: bool,
+}
+
+/// A search of the organisation's users, a page at a time (the console's Users table).
+#[derive(Clone, Debug, Default)]
+pub struct UsersQuery {
+    /// Part of a username or email, in any case; empty: everyone.
+    pub text: String,
+    /// The page after this username, or (`before`) the page before that one.
+    pub after: Option<String>,
+    pub before: Option<String>,
+    /// Users per page, 1 to [`MAX_USERS_PAGE`].
+    pub limit: u32,
+}
+
+/// The most users one page lists.
+pub const MAX_USERS_PAGE: u32 = 200;
+
+/// One page of users and how many match in all.
+#[derive(Clone, Debug)]
+pub struct UsersPage {
+    pub users: Vec<OrgUser>,
+    pub total: u64,
+    /// There are users before the first of this page, or after its last.
+    pub has_prev: bool,
+    pub has_next: bool,
+}
+
+/// A user as their admin's user page shows them: what the list shows and their factors
+/// (kinds and names; never a secret).
+#[derive(Clone, Debug)]
+pub struct OrgUserDetail {
+    pub user: OrgUser,
+    pub factors: Vec<super::factors::Factor>,
+    /// Unused recovery codes.
+    pub recovery_codes: u32,
 }
 
 /// The seeds' "MFA column".
@@ -54,6 +93,8 @@ pub struct NewOrgUser {
     /// A first password; `None`: none yet.
     pub password: Option<String>,
     pub federated: Option<bool>,
+    /// Where the invitation mail sends them (the web page `/welcome`), when known.
+    pub welcome_url: Option<String>,
 }
 
 pub(super) fn org_user(u: &UserRow, active_factors: i64) -> Result<OrgUser> {
@@ -71,6 +112,8 @@ pub(super) fn org_user(u: &UserRow, active_factors: i64) -> Result<OrgUser> {
             MfaStatus::NotEnrolled
         },
         last_login_at: u.last_login_at.map(Timestamp::from_millis),
+        locked_until: None,
+        has_password: u.password_hash.is_some(),
     })
 }
 
@@ -105,6 +148,170 @@ impl Twofold {
             .iter()
             .map(|(u, active)| org_user(u, *active))
             .collect()
+    }
+
+    /// A page of the organisation's users matching `q`, by username, each with their MFA
+    /// status and lock.
+    pub async fn search_org_users(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        q: UsersQuery,
+    ) -> Result<UsersPage> {
+        let org = self.org_for_admin(caller, slug).await?;
+        if !(1..=MAX_USERS_PAGE).contains(&q.limit) {
+            return Err(DomainError::InvalidInput(format!(
+                "limit must be 1 to {MAX_USERS_PAGE}"
+            )));
+        }
+        let text: String = q.text.trim().chars().take(100).collect();
+        let backwards = q.before.is_some() && q.after.is_none();
+        let from = if backwards { q.before } else { q.after }.unwrap_or_default();
+        let paging = !from.is_empty();
+        let search = UserSearch {
+            text,
+            from,
+            backwards,
+            // One more than asked: whether there is another page.
+            limit: i64::from(q.limit) + 1,
+        };
+        let (mut rows, total) = self.store.search_users(&org.id, &search).await?;
+        let more = rows.len() > q.limit as usize;
+        if more {
+            if backwards {
+                rows.remove(0);
+            } else {
+                rows.pop();
+            }
+        }
+        let now = self.now().as_millis();
+        let users = rows
+            .iter()
+            .map(|r| {
+                let mut u = org_user(&r.user, r.active_factors)?;
+                u.locked_until = r
+                    .mfa_locked_until
+                    .filter(|t| *t > now)
+                    .map(Timestamp::from_millis);
+                Ok(u)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (has_prev, has_next) = if backwards {
+            (more, true)
+        } else {
+            (paging, more)
+        };
+        Ok(UsersPage {
+            users,
+            total: u64::try_from(total).unwrap_or(0),
+            has_prev,
+            has_next,
+        })
+    }
+
+    /// User `id` of the organisation with their factors, for its owners and admins.
+    pub async fn org_user_detail(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+    ) -> Result<OrgUserDetail> {
+        let org = self.org_for_admin(caller, slug).await?;
+        let user = self
+            .store
+            .user_by_id(id)
+            .await?
+            .filter(|u| u.org_id == org.id)
+            .ok_or(DomainError::NotFound("user"))?;
+        let factors = self.factors_of(&user.id).await?;
+        let active = factors
+            .iter()
+            .filter(|f| f.state == super::factors::FactorState::Active)
+            .count();
+        let mut listed = org_user(&user, i64::try_from(active).unwrap_or(i64::MAX))?;
+        let now = self.now().as_millis();
+        listed.locked_until = self
+            .store
+            .mfa_locked_until(&user.id, now)
+            .await?
+            .map(Timestamp::from_millis);
+        let recovery_codes = self.store.count_unused_recovery_codes(&user.id).await?;
+        Ok(OrgUserDetail {
+            user: listed,
+            factors,
+            recovery_codes: u32::try_from(recovery_codes).unwrap_or(0),
+        })
+    }
+
+    /// The usernames of those of `ids` who are users of the organisation (for showing an
+    /// audit event's actor and subject by name).
+    pub async fn org_usernames(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let org = self.org_for_admin(caller, slug).await?;
+        let mut names = std::collections::HashMap::new();
+        for id in ids {
+            if names.contains_key(*id) {
+                continue;
+            }
+            if let Some(u) = self.store.user_by_id(id).await?
+                && u.org_id == org.id
+            {
+                names.insert(u.id, u.username);
+            }
+        }
+        Ok(names)
+    }
+
+    /// The id of user `username` of the organisation, for its owners and admins.
+    pub async fn org_user_id(&self, caller: &Caller, slug: &str, username: &str) -> Result<String> {
+        let org = self.org_for_admin(caller, slug).await?;
+        self.store
+            .user_by_login(&org.slug, username.trim())
+            .await?
+            .map(|u| u.id)
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    /// Gives user `id` the role `role`. Only an owner makes someone an owner or changes an
+    /// owner's role; nobody changes their own (so an organisation always keeps the owner
+    /// who acts). Audited.
+    pub async fn set_user_role(
+        &self,
+        caller: &Caller,
+        slug: &str,
+        id: &str,
+        role: Role,
+        elevated: Option<&str>,
+    ) -> Result<OrgUser> {
+        if role == Role::Owner && parse_role(&caller.user.role)? != Role::Owner {
+            self.org_for_admin(caller, slug).await?;
+            return Err(DomainError::Forbidden(
+                "only an owner may make someone an owner".into(),
+            ));
+        }
+        let user = self
+            .org_member_for_admin(caller, slug, id, elevated)
+            .await?;
+        let from = parse_role(&user.role)?;
+        if from != role && self.store.set_role(&user.id, role_str(role)).await? {
+            self.record_by_actor(
+                &user,
+                "user.role_changed",
+                Actor::Admin(&caller.user),
+                json!({"from": role_str(from), "to": role_str(role)}),
+            )
+            .await;
+        }
+        let changed = self
+            .store
+            .user_by_id(&user.id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        org_user(&changed, self.store.count_active_factors(&user.id).await?)
     }
 
     /// Creates a user in the organisation. Only an owner may create another owner: an
@@ -143,6 +350,11 @@ impl Twofold {
             .user_by_id(&id)
             .await?
             .ok_or(DomainError::NotFound("user"))?;
+        // Without a password and not federated, they could never sign in: they are mailed
+        // an invitation to choose their own (never a password an admin chose and sent).
+        if user.password_hash.is_none() && !user.federated {
+            self.invite(&user, new.welcome_url.as_deref()).await?;
+        }
         org_user(&user, 0)
     }
 }
@@ -153,7 +365,7 @@ impl Twofold {
     /// organisation is `not_found`; an owner can be acted on only by an owner; the caller
     /// cannot act on themselves here: their own factors are changed with a code from one
     /// (`/me/factors`), and their own lock waits like anyone's.
-    async fn org_member_for_admin(
+    pub(crate) async fn org_member_for_admin(
         &self,
         caller: &Caller,
         slug: &str,

@@ -132,6 +132,11 @@ impl Twofold {
                 "grace_period_days must be 0 to {MAX_GRACE_DAYS}"
             )));
         }
+        let was_required = self
+            .store
+            .mfa_policy(&org.id)
+            .await?
+            .is_some_and(|p| p.required);
         let row = PolicyRow {
             org_id: org.id.clone(),
             required: true,
@@ -143,7 +148,12 @@ impl Twofold {
         let actor = Some(caller.user.id.as_str());
         self.record(Event {
             org_id: &org.id,
-            event: "policy.enabled",
+            // Already required: the grace period changed (it runs again from now).
+            event: if was_required {
+                "policy.changed"
+            } else {
+                "policy.enabled"
+            },
             actor_id: actor,
             subject_id: None,
             details: json!({"grace_period_days": grace, "invalidate_sessions": invalidate}),

@@ -8,7 +8,7 @@ use crate::store::OrgSettingsRow;
 
 use super::audit::Event;
 use super::sessions::Caller;
-use super::{Result, Twofold};
+use super::{DomainError, Result, Twofold};
 
 /// An organisation's MFA options besides the requirement.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +19,8 @@ pub struct OrgSettings {
     pub remember_devices: bool,
     /// A user's first authenticator app needs a code mailed to them.
     pub confirm_first_app_by_email: bool,
+    /// The most authenticator apps a user may have.
+    pub max_authenticator_apps: u32,
     /// When and by whom they were last set (`None`: never set).
     pub updated_at: Option<Timestamp>,
     pub updated_by: Option<String>,
@@ -30,10 +32,17 @@ pub struct SetOrgSettings {
     pub allow_qr_redisplay: bool,
     pub remember_devices: bool,
     pub confirm_first_app_by_email: Option<bool>,
+    /// 1 to the server's `max_totp_factors`; unsaid: unchanged.
+    pub max_authenticator_apps: Option<u32>,
 }
 
-fn to_api(row: Option<&OrgSettingsRow>) -> OrgSettings {
+/// `row`'s options; `server_max`: the server's limit on authenticator apps.
+fn to_api(row: Option<&OrgSettingsRow>, server_max: u32) -> OrgSettings {
     OrgSettings {
+        max_authenticator_apps: row
+            .and_then(|r| r.max_authenticator_apps)
+            .and_then(|n| u32::try_from(n).ok())
+            .map_or(server_max, |n| n.min(server_max)),
         allow_qr_redisplay: row.is_none_or(|r| r.allow_qr_redisplay),
         remember_devices: row.is_none_or(|r| r.remember_devices),
         confirm_first_app_by_email: row.is_none_or(|r| r.confirm_first_app_by_email),
@@ -45,7 +54,19 @@ fn to_api(row: Option<&OrgSettingsRow>) -> OrgSettings {
 impl Twofold {
     pub async fn org_settings(&self, caller: &Caller, slug: &str) -> Result<OrgSettings> {
         let org = self.org_for_admin(caller, slug).await?;
-        Ok(to_api(self.store.org_settings(&org.id).await?.as_ref()))
+        Ok(to_api(
+            self.store.org_settings(&org.id).await?.as_ref(),
+            self.security.max_totp_factors,
+        ))
+    }
+
+    /// The most authenticator apps a user of organisation `org_id` may have.
+    pub(crate) async fn max_apps_of(&self, org_id: &str) -> Result<u32> {
+        Ok(to_api(
+            self.store.org_settings(org_id).await?.as_ref(),
+            self.security.max_totp_factors,
+        )
+        .max_authenticator_apps)
     }
 
     pub async fn set_org_settings(
@@ -59,17 +80,27 @@ impl Twofold {
         // Turning an option on (QR codes shown again, remembered devices, no mailed code
         // before a first app) weakens everyone's protection.
         self.require_admin_second_factor(caller, elevated).await?;
-        let confirm_first_app_by_email = match req.confirm_first_app_by_email {
-            Some(v) => v,
-            None => {
-                to_api(self.store.org_settings(&org.id).await?.as_ref()).confirm_first_app_by_email
+        let server_max = self.security.max_totp_factors;
+        let current = self.store.org_settings(&org.id).await?;
+        let confirm_first_app_by_email = req
+            .confirm_first_app_by_email
+            .unwrap_or(to_api(current.as_ref(), server_max).confirm_first_app_by_email);
+        let max_authenticator_apps = match req.max_authenticator_apps {
+            Some(n) if !(1..=server_max).contains(&n) => {
+                return Err(DomainError::InvalidInput(format!(
+                    "max_authenticator_apps must be 1 to {server_max} (the server's \
+                     max_totp_factors)"
+                )));
             }
+            Some(n) => Some(i64::from(n)),
+            None => current.as_ref().and_then(|r| r.max_authenticator_apps),
         };
         let row = OrgSettingsRow {
             org_id: org.id.clone(),
             allow_qr_redisplay: req.allow_qr_redisplay,
             remember_devices: req.remember_devices,
             confirm_first_app_by_email,
+            max_authenticator_apps,
             updated_at: self.now().as_millis(),
             updated_by: Some(caller.user.id.clone()),
         };
@@ -89,10 +120,11 @@ impl Twofold {
                 "allow_qr_redisplay": req.allow_qr_redisplay,
                 "remember_devices": req.remember_devices,
                 "confirm_first_app_by_email": confirm_first_app_by_email,
+                "max_authenticator_apps": max_authenticator_apps,
                 "devices_forgotten": forgotten,
             }),
         })
         .await;
-        Ok(to_api(Some(&row)))
+        Ok(to_api(Some(&row), server_max))
     }
 }

@@ -32,7 +32,7 @@ pub mod users;
 use std::ops::Deref;
 use std::sync::Arc;
 
-pub use audit::{AuditCursor, AuditRow, AuditStore};
+pub use audit::{AuditCursor, AuditFilter, AuditRow, AuditStore};
 pub use code_check::{
     CheckOutcome, CheckRules, Checked, CodeCheck, CodeCheckStore, Evaluation, Finish, RuleError,
 };
@@ -54,7 +54,7 @@ pub use policy::{PolicyRow, PolicyStore};
 pub use recovery::{RecoveryRow, RecoveryStore};
 pub use sessions::{SessionRow, SessionsStore};
 pub use settings::{OrgSettingsRow, SettingsStore};
-pub use users::{UserRow, UsersStore};
+pub use users::{ListedUser, UserRow, UserSearch, UsersStore};
 
 /// Everything an engine provides: every area's trait, and looking after itself.
 #[async_trait::async_trait]

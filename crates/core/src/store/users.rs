@@ -36,6 +36,72 @@ pub const USERS_OF_ORG: &str = "SELECT u.id, u.org_id, o.slug AS org_slug, u.use
      (SELECT COUNT(*) FROM factors f WHERE f.user_id = u.id AND f.status = 'active') AS active_factors \
      FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.org_id = $1 ORDER BY u.username";
 
+/// One page of the organisation's users, as the admin console lists them.
+#[derive(Clone, Debug, Default)]
+pub struct UserSearch {
+    /// Users whose username or email holds this, in any case (empty: everyone).
+    pub text: String,
+    /// Usernames after this one (the next page), or before it (`backwards`: the page
+    /// before); empty: from the first.
+    pub from: String,
+    pub backwards: bool,
+    pub limit: i64,
+}
+
+/// A user as the console lists them: with their active factors and their lock.
+#[derive(Clone, Debug)]
+pub struct ListedUser {
+    pub user: UserRow,
+    pub active_factors: i64,
+    /// Unix ms; may be in the past.
+    pub mfa_locked_until: Option<i64>,
+}
+
+/// `text` as a LIKE pattern for "contains", lowercased, its wildcards escaped.
+pub fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The filter [`users_page_sql`] and [`count_users_sql`] share. Binds: org id, the
+/// [`contains_pattern`] or '' for everyone.
+const SEARCH: &str = "u.org_id = $1 AND ($2 = '' \
+     OR lower(u.username) LIKE $2 ESCAPE '\\' OR lower(u.email) LIKE $2 ESCAPE '\\')";
+
+/// The users matching a search. Binds: org id, pattern.
+pub fn count_users_sql() -> String {
+    format!("SELECT COUNT(*) AS n FROM users u WHERE {SEARCH}")
+}
+
+/// A page of users by username (`backwards`: the page before, newest last). Binds: org
+/// id, pattern, the username to start after (or before), limit.
+pub fn users_page_sql(backwards: bool) -> String {
+    let (cmp, order) = if backwards {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    format!(
+        "SELECT u.id, u.org_id, o.slug AS org_slug, u.username, u.email, u.role, \
+         u.federated, u.password_hash, u.created_at, u.last_login_at, u.last_login_ip, \
+         u.mfa_locked_until, \
+         (SELECT COUNT(*) FROM factors f WHERE f.user_id = u.id AND f.status = 'active') \
+         AS active_factors \
+         FROM users u JOIN orgs o ON o.id = u.org_id \
+         WHERE {SEARCH} AND ($3 = '' OR u.username {cmp} $3) \
+         ORDER BY u.username {order} LIMIT $4"
+    )
+}
+
+pub const SET_ROLE: &str = "UPDATE users SET role = $1 WHERE id = $2";
+
 pub const REPLACE_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3";
 
@@ -58,6 +124,14 @@ pub trait UsersStore: Send + Sync {
     /// Every user of organisation `org_id`, by username, each with how many active
     /// second factors they have.
     async fn users_of_org(&self, org_id: &str) -> Result<Vec<(UserRow, i64)>, StoreError>;
+
+    /// A page of organisation `org_id`'s users matching `q`, by username, and how many
+    /// match in all.
+    async fn search_users(
+        &self,
+        org_id: &str,
+        q: &UserSearch,
+    ) -> Result<(Vec<ListedUser>, i64), StoreError>;
 
     async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError>;
 
@@ -93,6 +167,11 @@ pub trait UsersStore: Send + Sync {
 }
 
 impl Store {
+    /// Gives user `user_id` role `role`; false if there is no such user.
+    pub async fn set_role(&self, user_id: &str, role: &str) -> Result<bool, StoreError> {
+        Ok(self.exec_text(SET_ROLE, &[role, user_id]).await? == 1)
+    }
+
     /// Records that the right password for `user_id` was given from `ip`.
     pub async fn set_last_login_ip(&self, user_id: &str, ip: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET last_login_ip = $1 WHERE id = $2 \

@@ -83,6 +83,8 @@ pub fn router_and_document(state: &AppState) -> (Router<AppState>, utoipa::opena
         .routes(routes!(step_up::revoke_key))
         .routes(routes!(orgs::reset_mfa))
         .routes(routes!(orgs::unlock))
+        .routes(routes!(orgs::set_role))
+        .routes(routes!(orgs::reinvite))
         .merge(guessable)
         .split_for_parts();
     LinkFieldNames.modify(&mut doc);

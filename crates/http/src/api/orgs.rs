@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use twofold_proto::{
     AuditEvent, ConfirmationRequired, MfaPolicy, MfaPolicyChanged, NewOrgUser, OrgSettings,
-    OrgUser, Problem, SetMfaPolicy, SetOrgSettings,
+    OrgUser, Problem, SetMfaPolicy, SetOrgSettings, SetRole,
 };
 
 use super::wire;
@@ -114,6 +114,7 @@ fn wire_settings(s: settings::OrgSettings) -> OrgSettings {
         allow_qr_redisplay: s.allow_qr_redisplay,
         remember_devices: s.remember_devices,
         confirm_first_app_by_email: s.confirm_first_app_by_email,
+        max_authenticator_apps: s.max_authenticator_apps,
         updated_at: s.updated_at.map(Timestamp::to_rfc3339),
         updated_by: s.updated_by,
     }
@@ -129,10 +130,14 @@ pub struct AuditPage {
     limit: Option<u32>,
     /// An event's id: answer the events older than it (the next page).
     before: Option<String>,
+    /// A user's id: only the events they did or that concern them.
+    user: Option<String>,
+    /// An event's name (`mfa.reset`) or area (`mfa`): only those events.
+    event: Option<String>,
 }
 
 crate::fails!(AuditEventsFails {
-    InvalidRequest: "a bad `limit` or an unknown `before`",
+    InvalidRequest: "a bad `limit`, an unknown `before` or a malformed `event`",
     Unauthenticated,
     Forbidden: "the caller is a member",
     NotFound: "not the caller's organisation",
@@ -155,7 +160,16 @@ pub async fn audit_events(
     let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let events = st
         .twofold
-        .audit_events(&caller, &org, page.limit, page.before.as_deref())
+        .audit_events(
+            &caller,
+            &org,
+            audit::AuditQuery {
+                limit: page.limit,
+                before: page.before.as_deref(),
+                user_id: page.user.as_deref(),
+                event: page.event.as_deref(),
+            },
+        )
         .await?;
     Ok(axum::Json(events.into_iter().map(wire_event).collect()))
 }
@@ -333,10 +347,84 @@ pub async fn put_settings(
         allow_qr_redisplay: req.allow_qr_redisplay,
         remember_devices: req.remember_devices,
         confirm_first_app_by_email: req.confirm_first_app_by_email,
+        max_authenticator_apps: req.max_authenticator_apps,
     };
     Ok(axum::Json(wire_settings(
         st.twofold
             .set_org_settings(&caller, &org, req, elevated.as_deref())
             .await?,
     )))
+}
+
+crate::fails!(SetRoleFails {
+    InvalidRequest: "malformed request",
+    Unauthenticated,
+    Forbidden: "a member; an admin making an owner or acting on an owner; anyone acting on themselves",
+    StepUpRequired,
+    EnrollmentRequired: "the caller has no second factor",
+    InsufficientScope,
+    NotFound: "no such user in the caller's organisation",
+});
+
+/// Change a user's role. Only an owner makes an owner or changes an owner's role; nobody
+/// changes their own.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/users/{id}/role", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"),
+           ("id" = String, Path, description = "The user's id"), super::ElevatedHeader),
+    request_body = SetRole,
+    responses(
+        (status = 200, description = "The user with their new role", body = OrgUser),
+        SetRoleFails,
+    ))]
+pub async fn set_role(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgUserPath(org, id): OrgUserPath,
+    Elevated(elevated): Elevated,
+    Body(req): Body<SetRole>,
+) -> Result<axum::Json<OrgUser>, ApiError> {
+    let user = st
+        .twofold
+        .set_user_role(
+            &caller,
+            &org,
+            &id,
+            wire::role_from(req.role),
+            elevated.as_deref(),
+        )
+        .await?;
+    Ok(axum::Json(wire::org_user(user)))
+}
+
+crate::fails!(ReinviteFails {
+    Unauthenticated,
+    Forbidden: "a member, or an admin acting on an owner or on themselves",
+    StepUpRequired,
+    EnrollmentRequired: "the caller has no second factor",
+    InsufficientScope,
+    NotFound: "no such user in the caller's organisation",
+    Conflict: "the user already has a password, or is federated",
+});
+
+/// Mail a user who has not chosen a password yet a new invitation (the last one expired
+/// or was lost); the earlier code stops working.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{id}/invitation", tag = "orgs",
+    security(("session" = [])),
+    params(("org" = String, Path, description = "The organisation's slug"),
+           ("id" = String, Path, description = "The user's id"), super::ElevatedHeader),
+    responses(
+        (status = 204, description = "Mailed"),
+        ReinviteFails,
+    ))]
+pub async fn reinvite(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    OrgUserPath(org, id): OrgUserPath,
+    Elevated(elevated): Elevated,
+) -> Result<StatusCode, ApiError> {
+    st.twofold
+        .reinvite_user(&caller, &org, &id, None, elevated.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

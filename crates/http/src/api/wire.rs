@@ -86,6 +86,7 @@ pub(crate) fn new_org_user(u: wire::NewOrgUser) -> org_admin::NewOrgUser {
         role: role_from(u.role),
         password: u.password,
         federated: u.federated,
+        welcome_url: None,
     }
 }
 

@@ -149,6 +149,7 @@ both_engines! {
             step_up_required(s.set_mfa_policy(&org, &require_mfa(false, None)).await.unwrap_err());
             step_up_required(s.set_org_settings(&org, &twofold_proto::SetOrgSettings {
                 allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: Some(false),
+                max_authenticator_apps: None,
             }).await.unwrap_err());
             step_up_required(s.create_org_user(&org, &twofold_proto::NewOrgUser {
                 username: "mallory".into(), email: "m@example.com".into(),

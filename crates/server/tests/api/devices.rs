@@ -85,14 +85,14 @@ both_engines! {
         let u = srv.enrolled().await;
         let admin = srv.admin_in(&u.org, "root").await;
         let device = remembered(&srv, &u).await;
-        admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: false, confirm_first_app_by_email: None }).await.unwrap();
+        admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: false, confirm_first_app_by_email: None, max_authenticator_apps: None }).await.unwrap();
         assert!(matches!(on_device(&srv, &u, &device).await, LoginResponse::MfaRequired { .. }));
         // While off, remember_device gives no token.
         let flow = srv.flow(&u).await;
         let done = srv.client.mfa(&MfaRequest { flow_token: flow, method: Method::Totp, code: u.code(&srv, 0), remember_device: Some(true) }).await.unwrap();
         assert!(matches!(done, LoginResponse::Authenticated { device_token: None, .. }), "{done:?}");
         srv.advance(30);
-        admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: None }).await.unwrap();
+        admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: None, max_authenticator_apps: None }).await.unwrap();
         let device = remembered(&srv, &u).await;
         let id = admin.org_users(&u.org).await.unwrap().into_iter().find(|x| x.username == u.username).unwrap().id;
         admin.reset_user_mfa(&u.org, &id).await.unwrap();

@@ -107,7 +107,7 @@ both_engines! {
         let (org, user) = srv.user(Role::Member).await;
         let admin = srv.admin_in(&org, "root").await;
         assert!(admin.org_settings(&org).await.unwrap().confirm_first_app_by_email);
-        let off = SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: Some(false) };
+        let off = SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: Some(false), max_authenticator_apps: None };
         let settings = admin.set_org_settings(&org, &off).await.unwrap();
         assert!(!settings.confirm_first_app_by_email);
         let s = srv.session(&org, &user).await;
@@ -116,7 +116,7 @@ both_engines! {
         s.activate_factor(&e.id, &totp.generate_at(srv.now_secs())).await.unwrap();
         assert!(srv.mails_to("alice@example.com", FIRST_APP_MAIL).await.is_empty());
         // Left unchanged by a later change that does not name it.
-        let later = SetOrgSettings { allow_qr_redisplay: false, remember_devices: true, confirm_first_app_by_email: None };
+        let later = SetOrgSettings { allow_qr_redisplay: false, remember_devices: true, confirm_first_app_by_email: None, max_authenticator_apps: None };
         assert!(!admin.set_org_settings(&org, &later).await.unwrap().confirm_first_app_by_email);
         // A second app takes a fresh second factor, never a mailed code.
         srv.advance(30);

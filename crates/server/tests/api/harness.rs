@@ -239,6 +239,7 @@ impl TestServer {
                     allow_qr_redisplay: true,
                     remember_devices: true,
                     confirm_first_app_by_email: false,
+                    max_authenticator_apps: None,
                     updated_at: START,
                     updated_by: None,
                 })
@@ -358,6 +359,7 @@ impl TestServer {
                 allow_qr_redisplay: true,
                 remember_devices: true,
                 confirm_first_app_by_email: false,
+                max_authenticator_apps: None,
                 updated_at: START,
                 updated_by: None,
             })

@@ -624,6 +624,7 @@ async fn remember_me_is_offered_only_where_the_organisation_allows_it() {
             allow_qr_redisplay: true,
             remember_devices: false,
             confirm_first_app_by_email: false,
+            max_authenticator_apps: None,
             updated_at: srv.twofold.now().as_millis(),
             updated_by: None,
         })

@@ -41,7 +41,7 @@ both_engines! {
         let u = srv.enrolled().await;
         let admin = srv.admin_in(&u.org, "root").await;
         assert!(admin.org_settings(&u.org).await.unwrap().allow_qr_redisplay);
-        let s = admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: false, remember_devices: true, confirm_first_app_by_email: None }).await.unwrap();
+        let s = admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: false, remember_devices: true, confirm_first_app_by_email: None, max_authenticator_apps: None }).await.unwrap();
         assert!(!s.allow_qr_redisplay);
         assert!(s.updated_by.is_some());
         let strong = srv.strong_session(&u).await;
@@ -50,7 +50,7 @@ both_engines! {
         // Regenerating still works.
         strong.regenerate_factor(&u.factor_id).await.unwrap();
         // Members cannot change it.
-        let e = u.session.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: None }).await.unwrap_err();
+        let e = u.session.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: None, max_authenticator_apps: None }).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
         let events = admin.audit_events(&u.org, None, None).await.unwrap();
         assert!(events.iter().any(|e| e.event == "settings.changed"));

@@ -51,25 +51,26 @@ impl AuditStore for Postgres {
         }
     }
 
-    async fn audit_events(
+    async fn audit_page(
         &self,
         org_id: &str,
+        filter: &AuditFilter,
         before: Option<&AuditCursor>,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError> {
         let p = &self.pool;
         // Without a cursor, one later than any event.
         let (at, id) = before.map_or((i64::MAX, String::new()), |c| (c.at, c.id.clone()));
-        let sql = format!(
-            "{SELECT_AUDIT} WHERE org_id = $1 AND (at < $2 OR (at = $2 AND id < $3) OR $4) \
-             ORDER BY at DESC, id DESC LIMIT $5"
-        );
         let first_page = before.is_none();
-        Ok(sqlx::query(&sql)
+        let area = area_pattern(&filter.area);
+        Ok(sqlx::query(PAGE)
             .bind(org_id)
             .bind(at)
             .bind(&id)
             .bind(first_page)
+            .bind(&filter.user_id)
+            .bind(&filter.event)
+            .bind(&area)
             .bind(limit)
             .try_map(AuditRow::from_pg)
             .fetch_all(p)

@@ -189,6 +189,7 @@ impl FromPg for OrgSettingsRow {
             allow_qr_redisplay: r.try_get("allow_qr_redisplay")?,
             remember_devices: r.try_get("remember_devices")?,
             confirm_first_app_by_email: r.try_get("confirm_first_app_by_email")?,
+            max_authenticator_apps: r.try_get("max_authenticator_apps")?,
             updated_at: r.try_get("updated_at")?,
             updated_by: r.try_get("updated_by")?,
         })

@@ -30,6 +30,7 @@ impl SettingsStore for Postgres {
                 .bind(s.confirm_first_app_by_email)
                 .bind(s.updated_at)
                 .bind(&s.updated_by)
+                .bind(s.max_authenticator_apps)
                 .execute(p)
                 .await
                 .db()?;

@@ -77,6 +77,46 @@ impl UsersStore for Postgres {
             .db()?)
     }
 
+    async fn search_users(
+        &self,
+        org_id: &str,
+        q: &UserSearch,
+    ) -> Result<(Vec<ListedUser>, i64), StoreError> {
+        let p = &self.pool;
+        let pattern = if q.text.is_empty() {
+            String::new()
+        } else {
+            contains_pattern(&q.text)
+        };
+        let mut users = sqlx::query(&users_page_sql(q.backwards))
+            .bind(org_id)
+            .bind(&pattern)
+            .bind(&q.from)
+            .bind(q.limit)
+            .try_map(|r: sqlx::postgres::PgRow| {
+                let active_factors: i64 = sqlx::Row::try_get(&r, "active_factors")?;
+                let mfa_locked_until: Option<i64> = sqlx::Row::try_get(&r, "mfa_locked_until")?;
+                Ok(ListedUser {
+                    user: UserRow::from_pg(r)?,
+                    active_factors,
+                    mfa_locked_until,
+                })
+            })
+            .fetch_all(p)
+            .await
+            .db()?;
+        if q.backwards {
+            users.reverse();
+        }
+        let (n,): (i64,) = sqlx::query_as(&count_users_sql())
+            .bind(org_id)
+            .bind(&pattern)
+            .fetch_one(p)
+            .await
+            .db()?;
+        Ok((users, n))
+    }
+
     async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
         let p = &self.pool;
         const SQL: &str = "UPDATE users SET last_login_at = $1 WHERE id = $2";

@@ -68,23 +68,30 @@ impl AuditStore for Sqlite {
         })
     }
 
-    async fn audit_events(
+    async fn audit_page(
         &self,
         org_id: &str,
+        filter: &AuditFilter,
         before: Option<&AuditCursor>,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError> {
         // Without a cursor, one later than any event.
         let (at, id) = before.map_or((i64::MAX, String::new()), |c| (c.at, c.id.clone()));
-        let sql = format!(
-            "{SELECT_AUDIT} WHERE org_id = $1 AND (at < $2 OR (at = $2 AND id < $3) OR $4) \
-             ORDER BY at DESC, id DESC LIMIT $5"
-        );
         let first_page = before.is_none();
+        let area = area_pattern(&filter.area);
         self.read(|c| {
-            c.prepare_cached(&sql)?
+            c.prepare_cached(PAGE)?
                 .query_map(
-                    rusqlite::params![org_id, at, id, first_page, limit],
+                    rusqlite::params![
+                        org_id,
+                        at,
+                        id,
+                        first_page,
+                        filter.user_id,
+                        filter.event,
+                        area,
+                        limit
+                    ],
                     AuditRow::from_sqlite,
                 )?
                 .collect()

@@ -58,6 +58,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_hardening",
         include_str!("../../migrations/sqlite/0012_hardening.sql"),
     ),
+    (
+        "0013_console",
+        include_str!("../../migrations/sqlite/0013_console.sql"),
+    ),
 ];
 
 /// Where the applied migrations are recorded. `user_version` is kept in step too, for

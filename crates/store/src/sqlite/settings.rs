@@ -18,6 +18,7 @@ impl SettingsStore for Sqlite {
                         allow_qr_redisplay: col.get("allow_qr_redisplay")?,
                         remember_devices: col.get("remember_devices")?,
                         confirm_first_app_by_email: col.get("confirm_first_app_by_email")?,
+                        max_authenticator_apps: col.get("max_authenticator_apps")?,
                         updated_at: col.get("updated_at")?,
                         updated_by: col.get("updated_by")?,
                     })
@@ -36,7 +37,8 @@ impl SettingsStore for Sqlite {
                     s.remember_devices,
                     s.confirm_first_app_by_email,
                     s.updated_at,
-                    s.updated_by
+                    s.updated_by,
+                    s.max_authenticator_apps
                 ])?;
                 Ok(())
             })

@@ -86,6 +86,39 @@ impl UsersStore for Sqlite {
         })
     }
 
+    async fn search_users(
+        &self,
+        org_id: &str,
+        q: &UserSearch,
+    ) -> Result<(Vec<ListedUser>, i64), StoreError> {
+        let pattern = if q.text.is_empty() {
+            String::new()
+        } else {
+            contains_pattern(&q.text)
+        };
+        let page_sql = users_page_sql(q.backwards);
+        let count_sql = count_users_sql();
+        self.read(|c| {
+            let mut users: Vec<ListedUser> = c
+                .prepare_cached(&page_sql)?
+                .query_map(rusqlite::params![org_id, pattern, q.from, q.limit], |r| {
+                    Ok(ListedUser {
+                        user: UserRow::from_sqlite(r)?,
+                        active_factors: r.get("active_factors")?,
+                        mfa_locked_until: r.get("mfa_locked_until")?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            if q.backwards {
+                users.reverse();
+            }
+            let n: i64 = c
+                .prepare_cached(&count_sql)?
+                .query_row(rusqlite::params![org_id, pattern], |r| r.get("n"))?;
+            Ok((users, n))
+        })
+    }
+
     async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET last_login_at = $1 WHERE id = $2";
         {

@@ -1,6 +1,6 @@
 //! `AuditStore`: an organisation's security events, newest first, paged by cursor.
 
-use twofold_core::store::{AuditRow, Store};
+use twofold_core::store::{AuditFilter, AuditRow, Store};
 
 use crate::fixtures::*;
 
@@ -135,5 +135,36 @@ conformance! {
                 .is_none()
         );
         assert!(store.audit_cursor(&acme.id, "e2").await.unwrap().is_none());
+    }
+
+    async fn events_are_filtered_by_user_and_by_kind_or_area(store: Store) {
+        let acme = given_org(&store, "acme").await;
+        let rows = [
+            AuditRow { event: "mfa.reset".into(), actor_id: Some("admin".into()), subject_id: Some("bob".into()), ..audit("e1", &acme.id, T0) },
+            AuditRow { event: "mfa.locked".into(), actor_id: None, subject_id: Some("bob".into()), ..audit("e2", &acme.id, T0 + 1) },
+            AuditRow { event: "signin.succeeded".into(), actor_id: Some("admin".into()), subject_id: Some("admin".into()), ..audit("e3", &acme.id, T0 + 2) },
+            AuditRow { event: "mfa_x.other".into(), actor_id: None, subject_id: None, ..audit("e4", &acme.id, T0 + 3) },
+        ];
+        for r in &rows {
+            store.insert_audit(r).await.unwrap();
+        }
+        let ids = |f: AuditFilter| {
+            let store = store.clone();
+            let org = acme.id.clone();
+            async move {
+                store.audit_page(&org, &f, None, 10).await.unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(ids(AuditFilter::default()).await, ["e4", "e3", "e2", "e1"]);
+        // As the subject or as the actor.
+        assert_eq!(ids(AuditFilter { user_id: "bob".into(), ..Default::default() }).await, ["e2", "e1"]);
+        assert_eq!(ids(AuditFilter { user_id: "admin".into(), ..Default::default() }).await, ["e3", "e1"]);
+        assert_eq!(ids(AuditFilter { event: "mfa.reset".into(), ..Default::default() }).await, ["e1"]);
+        // `mfa.` is the area: not `mfa_x.`, whose `_` a LIKE would take for any character.
+        assert_eq!(ids(AuditFilter { area: "mfa.".into(), ..Default::default() }).await, ["e2", "e1"]);
+        assert_eq!(
+            ids(AuditFilter { user_id: "bob".into(), area: "mfa.".into(), event: "mfa.locked".into() }).await,
+            ["e2"]
+        );
     }
 }

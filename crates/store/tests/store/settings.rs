@@ -18,7 +18,7 @@ conformance! {
             org_id: acme.id.clone(),
             allow_qr_redisplay: true,
             remember_devices: false,
-            confirm_first_app_by_email: true,
+            confirm_first_app_by_email: true, max_authenticator_apps: None,
             updated_at: T0,
             updated_by: Some("admin-1".into()),
         };
@@ -30,7 +30,7 @@ conformance! {
             org_id: acme.id.clone(),
             allow_qr_redisplay: false,
             remember_devices: true,
-            confirm_first_app_by_email: false,
+            confirm_first_app_by_email: false, max_authenticator_apps: None,
             updated_at: T0 + HOUR,
             updated_by: None,
         };

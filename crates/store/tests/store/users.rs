@@ -561,4 +561,66 @@ conformance! {
             Reservation::Granted { attempt: 1 }
         );
     }
+
+    async fn users_are_searched_by_part_of_a_name_or_email_in_any_case_a_page_at_a_time(store: Store) {
+        let acme = given_org(&store, "acme").await;
+        let globex = given_org(&store, "globex").await;
+        for name in ["alice", "Bob", "carol", "dave", "erin", "50%_off"] {
+            given_user(&store, &acme, name).await;
+        }
+        given_user(&store, &globex, "alice2").await;
+        given_key(&store).await;
+        store.insert_factor(&totp("f-carol", "acme-carol")).await.unwrap();
+        let names = |page: &[twofold_core::store::ListedUser]| {
+            page.iter().map(|u| u.user.username.clone()).collect::<Vec<_>>()
+        };
+        let search = |text: &str, from: &str, backwards: bool, limit: i64| twofold_core::store::UserSearch {
+            text: text.into(),
+            from: from.into(),
+            backwards,
+            limit,
+        };
+        // Everyone, by username (bytes: upper case first), two at a time.
+        let (page, total) = store.search_users(&acme.id, &search("", "", false, 2)).await.unwrap();
+        assert_eq!(total, 6);
+        assert_eq!(names(&page), ["50%_off", "Bob"]);
+        let (page, _) = store.search_users(&acme.id, &search("", "Bob", false, 2)).await.unwrap();
+        assert_eq!(names(&page), ["alice", "carol"]);
+        assert_eq!(page[1].active_factors, 1);
+        assert_eq!(page[0].active_factors, 0);
+        // The page before "carol", in order.
+        let (page, _) = store.search_users(&acme.id, &search("", "carol", true, 2)).await.unwrap();
+        assert_eq!(names(&page), ["Bob", "alice"]);
+        // Any case, in the username or the email; another organisation's users never.
+        let (page, total) = store.search_users(&acme.id, &search("BO", "", false, 10)).await.unwrap();
+        assert_eq!((names(&page), total), (vec!["Bob".to_owned()], 1));
+        let (page, _) = store.search_users(&acme.id, &search("acme.EXAMPLE", "", false, 10)).await.unwrap();
+        assert_eq!(page.len(), 6);
+        let (page, _) = store.search_users(&acme.id, &search("ali", "", false, 10)).await.unwrap();
+        assert_eq!(names(&page), ["alice"]);
+        // LIKE's wildcards are plain characters here.
+        let (page, total) = store.search_users(&acme.id, &search("%_", "", false, 10)).await.unwrap();
+        assert_eq!((names(&page), total), (vec!["50%_off".to_owned()], 1));
+        let (page, total) = store.search_users(&acme.id, &search("_", "", false, 10)).await.unwrap();
+        assert_eq!((page.len(), total), (1, 1));
+    }
+
+    async fn a_listed_user_carries_their_lock(store: Store) {
+        let (acme, alice) = given_alice(&store).await;
+        for _ in 0..5 {
+            store.reserve_mfa_attempt(&alice.id, T0, Box::new(lock_on_fifth)).await.unwrap();
+        }
+        let q = twofold_core::store::UserSearch { limit: 10, ..Default::default() };
+        let (page, _) = store.search_users(&acme.id, &q).await.unwrap();
+        assert_eq!(page[0].mfa_locked_until, Some(T0 + MIN));
+    }
+
+    async fn a_role_is_set_on_the_user_only(store: Store) {
+        let (acme, alice) = given_alice(&store).await;
+        let bob = given_user(&store, &acme, "bob").await;
+        assert!(store.set_role(&alice.id, "admin").await.unwrap());
+        assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().role, "admin");
+        assert_eq!(store.user_by_id(&bob.id).await.unwrap().unwrap().role, "member");
+        assert!(!store.set_role("nobody", "admin").await.unwrap());
+    }
 }
