@@ -139,6 +139,12 @@ impl Twofold {
             .ok_or(DomainError::NotFound("organisation"))
     }
 
+    /// Whether `caller` may run organisation `slug`: `not_found` for another organisation,
+    /// `forbidden` for a member (the console's pages ask before showing anything).
+    pub async fn check_org_admin(&self, caller: &Caller, slug: &str) -> Result<()> {
+        self.org_for_admin(caller, slug).await.map(|_| ())
+    }
+
     /// Every user of the organisation, by username, with their MFA status.
     pub async fn org_users(&self, caller: &Caller, slug: &str) -> Result<Vec<OrgUser>> {
         let org = self.org_for_admin(caller, slug).await?;

@@ -231,6 +231,20 @@ impl Twofold {
         }))
     }
 
+    /// Forgets the code mailed to the caller to turn MFA off (they closed the dialog): it
+    /// no longer works, and turning MFA off starts again with a new one.
+    pub async fn cancel_mfa_disable(&self, caller: &Caller, slug: &str) -> Result<()> {
+        self.org_for_admin(caller, slug).await?;
+        if let Some(row) = self
+            .store
+            .confirmation(&caller.user.id, DISABLE_PURPOSE)
+            .await?
+        {
+            self.store.drop_confirmation(&row).await?;
+        }
+        Ok(())
+    }
+
     /// Whether `user`'s organisation requires them to have a second factor.
     pub(crate) async fn mfa_required_for(&self, user: &UserRow) -> Result<bool> {
         if user.federated {

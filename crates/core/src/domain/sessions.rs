@@ -41,6 +41,21 @@ impl Caller {
         &self.user.id
     }
 
+    /// The organisation they belong to.
+    pub fn org_slug(&self) -> &str {
+        &self.user.org_slug
+    }
+
+    /// Their registered address.
+    pub fn email(&self) -> &str {
+        &self.user.email
+    }
+
+    /// Their role in the organisation (a member if the stored role were unreadable).
+    pub fn role(&self) -> super::users::Role {
+        super::users::parse_role(&self.user.role).unwrap_or(super::users::Role::Member)
+    }
+
     /// Whether this session passed a second factor in the last 10 minutes.
     pub fn passed_mfa_recently(&self, now: Timestamp) -> bool {
         self.session

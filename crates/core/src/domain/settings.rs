@@ -60,6 +60,11 @@ impl Twofold {
         ))
     }
 
+    /// The most authenticator apps an organisation may allow (`max_totp_factors`).
+    pub fn server_max_apps(&self) -> u32 {
+        self.security.max_totp_factors
+    }
+
     /// The most authenticator apps a user of organisation `org_id` may have.
     pub(crate) async fn max_apps_of(&self, org_id: &str) -> Result<u32> {
         Ok(to_api(

@@ -235,6 +235,34 @@ pub fn password_changed(to: &str, sessions_ended: u64) -> Mail {
     )
 }
 
+/// An admin created an account for the user: a code to set their first password with.
+pub fn invitation(
+    to: &str,
+    org: &str,
+    username: &str,
+    code: &str,
+    welcome: Option<&str>,
+    days: u64,
+) -> Mail {
+    let whereto = match welcome {
+        Some(url) => format!("Open {url} and enter:"),
+        None => "Open Twofold's sign-in page, choose \"I have an invitation\" and enter:".into(),
+    };
+    mail(
+        to,
+        "You are invited to Twofold",
+        &[
+            format!("An administrator of {org} made you an account."),
+            whereto,
+            format!("Organisation: {org}"),
+            format!("Username: {username}"),
+            format!("Invitation code: {code}"),
+            format!("Then choose your password. The code works once and for {days} days."),
+            "If you did not expect this, ignore this message.".into(),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,32 +295,4 @@ mod tests {
         let raw = String::from_utf8(raw).unwrap();
         assert_eq!(raw.matches("Your code: 720732").count(), 2, "{raw}");
     }
-}
-
-/// An admin created an account for the user: a code to set their first password with.
-pub fn invitation(
-    to: &str,
-    org: &str,
-    username: &str,
-    code: &str,
-    welcome: Option<&str>,
-    days: u64,
-) -> Mail {
-    let whereto = match welcome {
-        Some(url) => format!("Open {url} and enter:"),
-        None => "Open Twofold's sign-in page, choose \"I have an invitation\" and enter:".into(),
-    };
-    mail(
-        to,
-        "You are invited to Twofold",
-        &[
-            format!("An administrator of {org} made you an account."),
-            whereto,
-            format!("Organisation: {org}"),
-            format!("Username: {username}"),
-            format!("Invitation code: {code}"),
-            format!("Then choose your password. The code works once and for {days} days."),
-            "If you did not expect this, ignore this message.".into(),
-        ],
-    )
 }

@@ -24,7 +24,7 @@ const EYE: maud::PreEscaped<&str> = maud::PreEscaped(
 );
 
 /// `2026-12-03 17:01 UTC`.
-fn when(t: Timestamp) -> String {
+pub(crate) fn when(t: Timestamp) -> String {
     let iso = t.to_rfc3339();
     match (iso.get(..10), iso.get(11..16)) {
         (Some(day), Some(time)) => format!("{day} {time} UTC"),
@@ -33,7 +33,7 @@ fn when(t: Timestamp) -> String {
 }
 
 /// [`when`] in a table cell: the day and the time each kept whole.
-fn when_cell(t: Timestamp) -> Markup {
+pub(crate) fn when_cell(t: Timestamp) -> Markup {
     let text = when(t);
     let (day, time) = text.split_once(' ').unwrap_or((&text, ""));
     html! { span { (day) } " " span { (time) } }
@@ -73,6 +73,7 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
     let viewer = Viewer {
         signed_in: true,
         csrf: &csrf,
+        console: super::console::console_of(&caller),
     };
     Page::ok(frame(
         &viewer,

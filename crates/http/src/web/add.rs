@@ -16,7 +16,7 @@ use super::caller_of_form;
 use super::cookies;
 use super::enroll::{confirm_form, email_code_form, scan_and_verify};
 use super::fresh;
-use super::page::{csrf_field, failure, see_other, signed_in_page as page};
+use super::page::{csrf_field, failure, see_other, see_other_to, signed_in_page as page};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -28,6 +28,18 @@ pub(crate) struct AppForm {
     confirmation_code: Option<String>,
     step_up_method: Option<String>,
     step_up_code: Option<String>,
+    /// Where to go once the app is added (the console, on the way to requiring MFA).
+    then: Option<String>,
+}
+
+/// `then` if it is a page of the console to come back to; anything else is dropped (a
+/// form must not send the browser off the site).
+fn then_path(then: Option<&str>) -> Option<&str> {
+    then.filter(|t| {
+        t.starts_with("/orgs/")
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-.?=&".contains(&b))
+    })
 }
 
 /// "+ Add authenticator app".
@@ -65,10 +77,13 @@ pub(crate) async fn app(
         Err(e) => Err(e),
     };
     let title = "Add authenticator app";
+    let then = then_path(form.then.as_deref());
     match added {
-        Ok(AddApp::ConfirmationRequired { .. }) => page(&csrf, title, confirm(&csrf, &name, None))
-            .cookie(cookie)
-            .into_response(),
+        Ok(AddApp::ConfirmationRequired { .. }) => {
+            page(&csrf, title, confirm(&csrf, &name, None, then))
+                .cookie(cookie)
+                .into_response()
+        }
         Ok(AddApp::Enrolled(e)) => page(
             &csrf,
             title,
@@ -79,6 +94,7 @@ pub(crate) async fn app(
                 &e.uri,
                 "Add",
                 None,
+                then,
             ),
         )
         .cookie(cookie)
@@ -89,11 +105,12 @@ pub(crate) async fn app(
                 fresh::after(&st, &caller, &e, form.step_up_method.as_deref()).await,
             ) {
                 // A wrong mailed code: beside its field.
-                (true, _) => confirm(&csrf, &name, Some(&e)),
+                (true, _) => confirm(&csrf, &name, Some(&e), then),
                 (false, Some(how)) => html! {
                     form method="post" action="/account/factors/app" {
                         (csrf_field(&csrf))
                         input type="hidden" name="name" value=(name);
+                        @if let Some(t) = then { input type="hidden" name="then" value=(t); }
                         p { "Adding a way to sign in changes your account's security." }
                         (fresh::ask(&how, Some(&e)))
                         button type="submit" { "Continue" }
@@ -114,9 +131,9 @@ pub(crate) async fn app(
 }
 
 /// The code mailed to the registered address, before a first app is added.
-fn confirm(csrf: &str, name: &str, err: Option<&ApiError>) -> Markup {
+fn confirm(csrf: &str, name: &str, err: Option<&ApiError>, then: Option<&str>) -> Markup {
     html! {
-        (confirm_form(csrf, "/account/factors/app", name, err))
+        (confirm_form(csrf, "/account/factors/app", name, err, then))
         p { a href="/account/security" { "Cancel" } }
     }
 }
@@ -202,6 +219,7 @@ pub(crate) struct ActivateForm {
     code: String,
     /// Set for email codes (where the code went), to show the page again.
     sent_to: Option<String>,
+    then: Option<String>,
 }
 
 /// The new factor's first code: it is active.
@@ -219,7 +237,10 @@ pub(crate) async fn activate(
         .activate_factor(&caller, &form.id, &form.code, false, None)
         .await
     {
-        Ok(_) => see_other("/account/security", vec![]),
+        Ok(_) => match then_path(form.then.as_deref()) {
+            Some(then) => see_other_to(then, vec![]),
+            None => see_other("/account/security", vec![]),
+        },
         Err(e) => {
             let e = ApiError::from(e);
             let (csrf, cookie) = cookies::csrf_token(&headers);
@@ -235,6 +256,7 @@ pub(crate) async fn activate(
                             &uri,
                             "Add",
                             Some(&e),
+                            then_path(form.then.as_deref()),
                         ),
                     ),
                     Err(_) => return see_other("/account/security", vec![]),

@@ -63,6 +63,7 @@ pub(crate) fn scan_and_verify(
     uri: &str,
     button: &str,
     err: Option<&ApiError>,
+    then: Option<&str>,
 ) -> Markup {
     html! {
         ol.steps {
@@ -77,6 +78,7 @@ pub(crate) fn scan_and_verify(
         form method="post" action=(action) {
             (csrf_field(csrf))
             input type="hidden" name="id" value=(id);
+            @if let Some(t) = then { input type="hidden" name="then" value=(t); }
             label for="code" { "One-Time Password" }
             p.hint #code-hint { "The 6-digit code the app shows for Twofold." }
             input #code .code type="text" name="code" required inputmode="numeric"
@@ -94,6 +96,7 @@ fn viewer(csrf: &str) -> Viewer<'_> {
     Viewer {
         signed_in: false,
         csrf,
+        console: None,
     }
 }
 
@@ -171,6 +174,7 @@ pub(crate) async fn app(
                 &e.uri,
                 "Verify",
                 None,
+                None,
             ),
         ))
         .cookie(cookie)
@@ -190,13 +194,20 @@ pub(crate) async fn app(
 /// "Enter the code we emailed you": proof that the person adding a first app reads the
 /// registered mailbox, not only knows the password. The form posts to `action` with the
 /// app's `name`, at sign-in and on the security page alike.
-pub(crate) fn confirm_form(csrf: &str, action: &str, name: &str, err: Option<&ApiError>) -> Markup {
+pub(crate) fn confirm_form(
+    csrf: &str,
+    action: &str,
+    name: &str,
+    err: Option<&ApiError>,
+    then: Option<&str>,
+) -> Markup {
     html! {
         p #confirm-hint { "We emailed a verification code to your registered address. \
                            It works once, for 5 minutes." }
         form method="post" action=(action) {
             (csrf_field(csrf))
             input type="hidden" name="name" value=(name);
+            @if let Some(t) = then { input type="hidden" name="then" value=(t); }
             label for="confirmation" { "Verification code" }
             input #confirmation .code type="text" name="confirmation_code" required
                 inputmode="numeric" autocomplete="one-time-code" maxlength="10"
@@ -241,7 +252,7 @@ fn confirm(csrf: &str, name: &str, err: Option<&ApiError>) -> Markup {
     frame(
         &viewer(csrf),
         "Add your authenticator app",
-        confirm_form(csrf, "/login/enroll/app", name, err),
+        confirm_form(csrf, "/login/enroll/app", name, err, None),
     )
 }
 
@@ -332,6 +343,7 @@ pub(crate) async fn activate(
                             &uri,
                             "Verify",
                             Some(&e),
+                            None,
                         ),
                     ),
                     // The flow or the factor is gone: start again.

@@ -297,7 +297,7 @@ async fn app_action(
             AppAction::Regenerate => html! {
                 p { "A new secret for " strong { (f.name) } ". The old one keeps working \
                      until the new one's first code is accepted." }
-                (super::enroll::scan_and_verify(&csrf, "/account/factors/activate", &id, uri, "Add", None))
+                (super::enroll::scan_and_verify(&csrf, "/account/factors/activate", &id, uri, "Add", None, None))
                 p { a href="/account/security" { "Cancel" } }
             },
         },

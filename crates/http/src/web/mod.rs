@@ -1,9 +1,10 @@
-//! The pages people use — signing in and My Account > Security — as server-rendered HTML
-//! that works without JavaScript. Every form calls the same domain action the API calls,
+//! The pages people use — signing in, My Account > Security, and the admin console
+//! (`console`) — as server-rendered HTML that works without JavaScript. Every form calls the same domain action the API calls,
 //! so a page can do nothing the API would refuse, and refuses it in the same words.
 
 mod account;
 mod add;
+mod console;
 mod cookies;
 mod enroll;
 mod factors;
@@ -12,6 +13,7 @@ mod page;
 mod password;
 mod recovery;
 mod signin;
+mod welcome;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -30,9 +32,12 @@ use crate::error::ApiError;
 
 /// The pages' router.
 pub fn routes(state: &AppState) -> Router<AppState> {
+    let (console, console_guarded) = console::routes();
     // The forms that take a password or a code: failures there count against the
     // client's address, as on the API (`http::throttle`).
     let guessable = Router::new()
+        .route("/welcome", get(welcome::page).post(welcome::accept))
+        .merge(console_guarded)
         .route("/login", get(signin::login_page).post(signin::login))
         .route("/login/code", get(signin::code_page).post(signin::code))
         .route("/login/enroll/app", post(enroll::app))
@@ -71,6 +76,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/account/sessions/others", post(account::end_others))
         .route("/account/factors/email", post(add::email))
         .route("/account/devices/{id}/forget", post(account::forget_device))
+        .merge(console)
         .merge(guessable)
         .layer(axum::middleware::map_response(protect))
         .route("/static/twofold.css", get(stylesheet))
@@ -154,6 +160,7 @@ fn forbidden(headers: &HeaderMap) -> Response {
     let viewer = Viewer {
         signed_in: false,
         csrf: &csrf,
+        console: None,
     };
     let mut page = Page::ok(frame(
         &viewer,
@@ -180,6 +187,7 @@ async fn limit_failures(State(st): State<AppState>, req: Request, next: Next) ->
         let viewer = Viewer {
             signed_in: false,
             csrf: &csrf,
+            console: None,
         };
         let mut res = Page::ok(frame(
             &viewer,

@@ -74,9 +74,18 @@ impl IntoResponse for Page {
 /// A redirect after a form (303: the browser follows it with a GET, so reloading the next
 /// page never posts the form again), with the cookies the form set.
 pub(crate) fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
+    see_other_to(to, cookies)
+}
+
+/// [`see_other`] to a path made at run time (a path of this site, never one from a
+/// request without checking it).
+pub(crate) fn see_other_to(to: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     let h = res.headers_mut();
-    h.insert(header::LOCATION, HeaderValue::from_static(to));
+    let Ok(to) = HeaderValue::from_str(to) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    h.insert(header::LOCATION, to);
     for c in cookies {
         h.append(header::SET_COOKIE, c);
     }
@@ -96,14 +105,27 @@ pub(crate) fn protect(headers: &mut HeaderMap) {
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
 }
 
-/// Who is looking at a page: signed in or not, and the CSRF token its forms repeat.
+/// Who is looking at a page: signed in or not, the CSRF token its forms repeat, and the
+/// organisation they run (an owner or admin: the header links to its console).
 pub(crate) struct Viewer<'a> {
     pub(crate) signed_in: bool,
     pub(crate) csrf: &'a str,
+    pub(crate) console: Option<&'a str>,
 }
 
 /// A whole page: `title` names it in the tab and as its heading.
 pub(crate) fn frame(viewer: &Viewer<'_>, title: &str, main: Markup) -> Markup {
+    document(viewer, title, None, html! { h1 { (title) } (main) })
+}
+
+/// A page with `main`'s whole content given, `class` on its `main` (the console's
+/// wider layout).
+pub(crate) fn document(
+    viewer: &Viewer<'_>,
+    title: &str,
+    class: Option<&str>,
+    main: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -119,6 +141,9 @@ pub(crate) fn frame(viewer: &Viewer<'_>, title: &str, main: Markup) -> Markup {
                     a.brand href="/" { "Twofold" }
                     @if viewer.signed_in {
                         nav aria-label="Account" {
+                            @if let Some(org) = viewer.console {
+                                a href={ "/orgs/" (org) "/users" } { "Organisation" }
+                            }
                             a href="/account/security" { "Security" }
                             form method="post" action="/logout" {
                                 (csrf_field(viewer.csrf))
@@ -127,8 +152,7 @@ pub(crate) fn frame(viewer: &Viewer<'_>, title: &str, main: Markup) -> Markup {
                         }
                     }
                 }
-                main {
-                    h1 { (title) }
+                main class=[class] {
                     (main)
                 }
             }
@@ -141,6 +165,7 @@ pub(crate) fn signed_in_page(csrf: &str, title: &str, body: Markup) -> Page {
     let viewer = Viewer {
         signed_in: true,
         csrf,
+        console: None,
     };
     Page::ok(frame(&viewer, title, body))
 }

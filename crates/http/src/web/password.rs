@@ -28,6 +28,7 @@ fn form_page(csrf: &str, err: Option<&ApiError>) -> Markup {
     let viewer = Viewer {
         signed_in: true,
         csrf,
+        console: None,
     };
     frame(
         &viewer,
@@ -124,6 +125,7 @@ pub(crate) async fn change(
             let viewer = Viewer {
                 signed_in: true,
                 csrf: &csrf,
+                console: None,
             };
             Page::ok(frame(
                 &viewer,

@@ -54,6 +54,7 @@ fn offer(
     let viewer = Viewer {
         signed_in: true,
         csrf,
+        console: None,
     };
     frame(
         &viewer,
@@ -141,6 +142,7 @@ pub(crate) async fn make(
     let viewer = Viewer {
         signed_in: true,
         csrf: &csrf,
+        console: None,
     };
     Page::ok(frame(
         &viewer,

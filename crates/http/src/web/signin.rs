@@ -63,6 +63,7 @@ fn login_form(csrf: &str, org: &str, username: &str, err: Option<&ApiError>) -> 
     let viewer = Viewer {
         signed_in: false,
         csrf,
+        console: None,
     };
     frame(
         &viewer,
@@ -85,6 +86,7 @@ fn login_form(csrf: &str, org: &str, username: &str, err: Option<&ApiError>) -> 
                 }
                 button type="submit" { "Sign in" }
             }
+            p.others { a href="/welcome" { "I have an invitation" } }
         },
     )
 }
@@ -238,6 +240,7 @@ fn code_form(
     let viewer = Viewer {
         signed_in: false,
         csrf,
+        console: None,
     };
     let email_to = choices.email_to.as_deref().unwrap_or("your address");
     let (prompt, label) = match method {
