@@ -49,17 +49,36 @@ pub(crate) async fn home(State(st): State<AppState>, headers: HeaderMap) -> Resp
 }
 
 /// The sign-in page.
-pub(crate) async fn login_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
+#[derive(Deserialize)]
+pub(crate) struct LoginNotice {
+    /// Every session of the organisation just ended (MFA was required by this admin).
+    ended: Option<String>,
+}
+
+pub(crate) async fn login_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(n): Query<LoginNotice>,
+) -> Response {
     if signed_in(&st, &headers).await.is_some() {
         return see_other("/account/security", vec![]);
     }
     let (csrf, cookie) = cookies::csrf_token(&headers);
-    Page::ok(login_form(&csrf, "", "", None))
+    let notice = n.ended.is_some().then(|| {
+        html! { p.notice #notice role="status" { "MFA is now required, and every session of             your organisation ended, yours too. Sign in again." } }
+    });
+    Page::ok(login_form(&csrf, "", "", None, notice))
         .cookie(cookie)
         .into_response()
 }
 
-fn login_form(csrf: &str, org: &str, username: &str, err: Option<&ApiError>) -> Markup {
+fn login_form(
+    csrf: &str,
+    org: &str,
+    username: &str,
+    err: Option<&ApiError>,
+    notice: Option<Markup>,
+) -> Markup {
     let viewer = Viewer {
         signed_in: false,
         csrf,
@@ -69,6 +88,7 @@ fn login_form(csrf: &str, org: &str, username: &str, err: Option<&ApiError>) -> 
         &viewer,
         "Sign in",
         html! {
+            @if let Some(n) = notice { (n) }
             form method="post" action="/login" {
                 (csrf_field(csrf))
                 label for="org" { "Organisation" }
@@ -147,7 +167,7 @@ pub(crate) async fn login(
         Err(e) => {
             let e = ApiError::from(e);
             let (csrf, cookie) = cookies::csrf_token(&headers);
-            Page::ok(login_form(&csrf, &form.org, &form.username, Some(&e)))
+            Page::ok(login_form(&csrf, &form.org, &form.username, Some(&e), None))
                 .cookie(cookie)
                 .failed(&e)
                 .into_response()
@@ -203,7 +223,7 @@ fn expired(
     cookie: Option<axum::http::HeaderValue>,
     e: &ApiError,
 ) -> Response {
-    Page::ok(login_form(csrf, "", "", Some(e)))
+    Page::ok(login_form(csrf, "", "", Some(e), None))
         .cookie(cookie)
         .cookie(Some(cookies::clear(cookies::secure(headers), Jar::Flow)))
         .failed(e)

@@ -13,6 +13,7 @@ mod admin_actions;
 mod audit;
 mod auth_required;
 mod concurrency;
+mod console;
 mod devices;
 mod drift;
 mod email;

@@ -13,7 +13,7 @@ use crate::harness::{Engine, PASSWORD, TestServer, require_mfa};
 
 /// The TOTP code (SHA-1, 6 digits, 30 s) of base32 `secret` at `unix_secs`, computed by
 /// Python's standard library.
-fn independent_code(secret: &str, unix_secs: u64) -> String {
+pub(crate) fn independent_code(secret: &str, unix_secs: u64) -> String {
     let script = "import base64,hmac,struct,sys\n\
         s=base64.b32decode(sys.argv[1]+'='*(-len(sys.argv[1])%8))\n\
         h=hmac.new(s,struct.pack('>Q',int(sys.argv[2])//30),'sha1').digest()\n\
@@ -48,7 +48,13 @@ async fn org_requiring_mfa(srv: &TestServer, grace: Option<u32>) -> String {
 }
 
 /// Signs in on the password page.
-async fn password_step(b: &Browser, srv: &TestServer, org: &str, username: &str, password: &str) {
+pub(crate) async fn password_step(
+    b: &Browser,
+    srv: &TestServer,
+    org: &str,
+    username: &str,
+    password: &str,
+) {
     b.goto(&format!("{}/login", srv.url)).await;
     b.fill("#org", org).await;
     b.fill("#username", username).await;

@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::web::CsrfForm;
 use crate::web::account::when;
-use crate::web::page::{failure, see_other_to};
+use crate::web::page::{failure, see_other, see_other_to};
 
 const TITLE: &str = "Multi-Factor Authentication";
 
@@ -218,7 +218,7 @@ fn enable_dialog(admin: &Admin, grace: u32, enrolled: bool) -> Markup {
                          those without one set it up at their next sign-in." }
                     ul {
                         li { strong { "Invalidate all active sessions:" } " everyone is signed out \
-                             on every device now and signs in again, with MFA." }
+                             on every device now, you too, and signs in again with MFA." }
                         li { strong { "Keep existing sessions:" } " sessions already open stay \
                              valid until they expire; MFA applies from the next sign-in." }
                     }
@@ -330,6 +330,8 @@ pub(crate) async fn enable(
     )
     .await;
     match outcome {
+        // Every session ended, the admin's too: they sign in again, told why.
+        Ok(PolicyOutcome::Changed(_)) if invalidate => see_other("/login?ended=1", vec![]),
         Ok(PolicyOutcome::Changed(changed)) => see_other_to(
             &admin.url(&format!(
                 "mfa?done=enabled&ended={}",
