@@ -14,8 +14,8 @@ use twofold_proto::{
     ErrorCode, Factor, IntrospectRequest, Introspection, LoginRequest, LoginResponse, Me,
     Method as SignInMethod, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser,
     OrgSettings, OrgUser, PassSecondFactor, Problem, RecoveryCodes, RecoveryCodesStatus,
-    SendEmailCodeRequest, SessionInfo, SessionSummary, SetMfaPolicy, SetOrgSettings, StepUpRequest,
-    TotpEnrollment,
+    SendEmailCodeRequest, SessionInfo, SessionSummary, SetMfaPolicy, SetOrgSettings, SetRole,
+    StepUpRequest, TotpEnrollment,
 };
 
 /// The answer to adding an authenticator app.
@@ -348,6 +348,26 @@ impl Client {
     /// Clears user `id`'s second-factor lock in organisation `org`.
     pub async fn unlock_user(&self, org: &str, id: &str) -> Result<()> {
         let path = format!("/api/v1/orgs/{org}/users/{id}/unlock");
+        self.send(self.request(Method::POST, &path)).await?;
+        Ok(())
+    }
+
+    /// Gives user `id` of organisation `org` the role `role`.
+    pub async fn set_user_role(
+        &self,
+        org: &str,
+        id: &str,
+        role: twofold_proto::Role,
+    ) -> Result<OrgUser> {
+        let rb = self
+            .request(Method::PUT, &format!("/api/v1/orgs/{org}/users/{id}/role"))
+            .json(&SetRole { role });
+        self.json(rb).await
+    }
+
+    /// Mails user `id` of organisation `org` a new invitation.
+    pub async fn reinvite_user(&self, org: &str, id: &str) -> Result<()> {
+        let path = format!("/api/v1/orgs/{org}/users/{id}/invitation");
         self.send(self.request(Method::POST, &path)).await?;
         Ok(())
     }

@@ -64,6 +64,7 @@ async fn openapi_document_lists_every_route() {
             "POST /api/v1/me/session/mfa",
             "POST /api/v1/orgs/{org}/api-keys",
             "POST /api/v1/orgs/{org}/users",
+            "POST /api/v1/orgs/{org}/users/{id}/invitation",
             "POST /api/v1/orgs/{org}/users/{id}/mfa/reset",
             "POST /api/v1/orgs/{org}/users/{id}/unlock",
             "POST /api/v1/tokens/introspect",
@@ -71,6 +72,7 @@ async fn openapi_document_lists_every_route() {
             "PUT /api/v1/me/password",
             "PUT /api/v1/orgs/{org}/mfa-policy",
             "PUT /api/v1/orgs/{org}/settings",
+            "PUT /api/v1/orgs/{org}/users/{id}/role",
         ]
     );
     // Every documented route answers something other than "no such route".

@@ -4,9 +4,28 @@
 use twofold_client::Client;
 use twofold_otp::{Secret, Totp, TotpParams};
 use twofold_proto::{ErrorCode, MfaStatus, NewOrgUser, Role as WireRole};
+use twofold_server::domain::DomainError;
+use twofold_server::domain::invitations::Acceptance;
 use twofold_server::domain::users::Role;
 
 use crate::harness::{PASSWORD, TestServer, both_engines};
+
+/// Chooses `username`'s first password with invitation `code`, as `/welcome` does.
+async fn accept(
+    srv: &TestServer,
+    org: &str,
+    username: &str,
+    code: &str,
+) -> Result<(), DomainError> {
+    srv.twofold
+        .accept_invitation(Acceptance {
+            org,
+            username,
+            code,
+            password: zeroize::Zeroizing::new("their own passphrase".into()),
+        })
+        .await
+}
 
 fn new_user(username: &str, role: WireRole) -> NewOrgUser {
     NewOrgUser {
@@ -145,5 +164,69 @@ both_engines! {
         let (org, _) = srv.user(Role::Admin).await;
         let e = srv.client.org_users(&org).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::Unauthenticated), "{e}");
+    }
+
+    async fn roles_change_as_the_rules_allow_and_never_ones_own(srv: TestServer) {
+        let (org, _) = srv.user(Role::Member).await;
+        let owner = srv.admin_with_app(&org, "olga", Role::Owner).await.0;
+        let admin = srv.admin_in(&org, "adam").await;
+        let users = owner.org_users(&org).await.unwrap();
+        let id = |name: &str| users.iter().find(|u| u.username == name).unwrap().id.clone();
+        // An admin makes a member an admin, but not an owner, and cannot touch an owner.
+        let alice = admin.set_user_role(&org, &id("alice"), WireRole::Admin).await.unwrap();
+        assert_eq!(alice.role, WireRole::Admin);
+        let e = admin.set_user_role(&org, &id("alice"), WireRole::Owner).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        let e = admin.set_user_role(&org, &id("olga"), WireRole::Member).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        // Nobody changes their own role, an owner included.
+        let e = admin.set_user_role(&org, &id("adam"), WireRole::Owner).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        let e = owner.set_user_role(&org, &id("olga"), WireRole::Member).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Forbidden), "{e}");
+        // An owner makes an owner; another organisation's user does not exist.
+        let adam = owner.set_user_role(&org, &id("adam"), WireRole::Owner).await.unwrap();
+        assert_eq!(adam.role, WireRole::Owner);
+        let e = owner.set_user_role(&org, "nobody", WireRole::Member).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::NotFound), "{e}");
+        let events = owner.audit_events(&org, None, None).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.event == "user.role_changed").count(), 2);
+    }
+
+    async fn a_user_created_without_a_password_is_invited_and_can_be_invited_again(srv: TestServer) {
+        let (org, _) = srv.user(Role::Member).await;
+        let admin = srv.admin_in(&org, "adam").await;
+        let new = NewOrgUser { password: None, ..new_user("carol", WireRole::Member) };
+        let carol = admin.create_org_user(&org, &new).await.unwrap();
+        let first = srv.mails_to("carol@example.com", "You are invited").await;
+        assert_eq!(first.len(), 1);
+        let code_in = |m: &crate::mailbox::Received| {
+            m.text.split("Invitation code: ").nth(1).unwrap()[..19].to_owned()
+        };
+        let old = code_in(&first[0]);
+        admin.reinvite_user(&org, &carol.id).await.unwrap();
+        let mails = srv.mails_to("carol@example.com", "You are invited").await;
+        let new_code = code_in(mails.last().unwrap());
+        let e = accept(&srv, &org, "carol", &old).await.unwrap_err();
+        assert!(matches!(e, DomainError::WrongConfirmation), "{e:?}");
+        accept(&srv, &org, "carol", &new_code).await.unwrap();
+        let signed_in = srv.client.login(&org, "carol", "their own passphrase").await.unwrap();
+        assert!(
+            matches!(signed_in, twofold_proto::LoginResponse::Authenticated { .. }),
+            "{signed_in:?}"
+        );
+        // With a password, there is nothing to invite her to.
+        let e = admin.reinvite_user(&org, &carol.id).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Conflict), "{e}");
+        // An invitation expires after 7 days.
+        admin
+            .create_org_user(&org, &NewOrgUser { password: None, ..new_user("dave", WireRole::Member) })
+            .await
+            .unwrap();
+        let mails = srv.mails_to("dave@example.com", "You are invited").await;
+        let code = code_in(&mails[0]);
+        srv.advance(7 * 24 * 3600 + 1);
+        let e = accept(&srv, &org, "dave", &code).await.unwrap_err();
+        assert!(matches!(e, DomainError::ConfirmationExpired), "{e:?}");
     }
 }
