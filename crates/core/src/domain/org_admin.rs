@@ -41,6 +41,9 @@ pub struct UsersQuery {
     pub limit: u32,
 }
 
+/// A search counts its matches up to this many (and then says "or more").
+pub const COUNT_CAP: i64 = 10_000;
+
 /// The most users one page lists.
 pub const MAX_USERS_PAGE: u32 = 200;
 
@@ -48,6 +51,7 @@ pub const MAX_USERS_PAGE: u32 = 200;
 #[derive(Clone, Debug)]
 pub struct UsersPage {
     pub users: Vec<OrgUser>,
+    /// How many match; for a search, at most [`COUNT_CAP`] + 1 (more than the cap).
     pub total: u64,
     /// There are users before the first of this page, or after its last.
     pub has_prev: bool,
@@ -181,8 +185,19 @@ impl Twofold {
             // One more than asked: whether there is another page.
             limit: i64::from(q.limit) + 1,
         };
-        let (mut rows, total) = self.store.search_users(&org.id, &search).await?;
+        let mut rows = self.store.users_page(&org.id, &search).await?;
         let more = rows.len() > q.limit as usize;
+        // A first page with room to spare holds every match: no need to count them.
+        let total = if !paging && !more {
+            i64::try_from(rows.len()).unwrap_or(i64::MAX)
+        } else {
+            let cap = if search.text.is_empty() {
+                i64::MAX
+            } else {
+                COUNT_CAP + 1
+            };
+            self.store.count_users(&org.id, &search.text, cap).await?
+        };
         if more {
             if backwards {
                 rows.remove(0);

@@ -57,10 +57,13 @@ pub struct ListedUser {
     pub mfa_locked_until: Option<i64>,
 }
 
-/// `text` as a LIKE pattern for "contains", lowercased, its wildcards escaped.
+/// `text` as a LIKE pattern for "contains", its wildcards escaped ('' stays '': everyone).
 pub fn contains_pattern(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
     let mut p = String::from("%");
-    for c in text.to_lowercase().chars() {
+    for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             p.push('\\');
         }
@@ -70,19 +73,30 @@ pub fn contains_pattern(text: &str) -> String {
     p
 }
 
-/// The filter [`users_page_sql`] and [`count_users_sql`] share. Binds: org id, the
-/// [`contains_pattern`] or '' for everyone.
-const SEARCH: &str = "u.org_id = $1 AND ($2 = '' \
-     OR lower(u.username) LIKE $2 ESCAPE '\\' OR lower(u.email) LIKE $2 ESCAPE '\\')";
+/// The filter of [`users_page_sql`] and [`count_users_sql`]. Binds: org id, the
+/// [`contains_pattern`] or '' for everyone. `like` is the engine's case-insensitive LIKE:
+/// SQLite's `LIKE` is (for ASCII), PostgreSQL's `ILIKE`. (No `lower()`: at 100,000 users
+/// it made a search three times slower.)
+fn search(like: &str) -> String {
+    format!(
+        "u.org_id = $1 AND ($2 = '' OR u.username {like} $2 ESCAPE '\\' \
+         OR u.email {like} $2 ESCAPE '\\')"
+    )
+}
 
-/// The users matching a search. Binds: org id, pattern.
-pub fn count_users_sql() -> String {
-    format!("SELECT COUNT(*) AS n FROM users u WHERE {SEARCH}")
+/// How many users match, counting no further than `$3` (a search that matches most of a
+/// large organisation is answered "10,000 or more" instead of scanning them all). Binds:
+/// org id, pattern, the cap.
+pub fn count_users_sql(like: &str) -> String {
+    format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM users u WHERE {} LIMIT $3) AS m",
+        search(like)
+    )
 }
 
 /// A page of users by username (`backwards`: the page before, newest last). Binds: org
 /// id, pattern, the username to start after (or before), limit.
-pub fn users_page_sql(backwards: bool) -> String {
+pub fn users_page_sql(like: &str, backwards: bool) -> String {
     let (cmp, order) = if backwards {
         ("<", "DESC")
     } else {
@@ -95,8 +109,9 @@ pub fn users_page_sql(backwards: bool) -> String {
          (SELECT COUNT(*) FROM factors f WHERE f.user_id = u.id AND f.status = 'active') \
          AS active_factors \
          FROM users u JOIN orgs o ON o.id = u.org_id \
-         WHERE {SEARCH} AND ($3 = '' OR u.username {cmp} $3) \
-         ORDER BY u.username {order} LIMIT $4"
+         WHERE {} AND ($3 = '' OR u.username {cmp} $3) \
+         ORDER BY u.username {order} LIMIT $4",
+        search(like)
     )
 }
 
@@ -125,13 +140,13 @@ pub trait UsersStore: Send + Sync {
     /// second factors they have.
     async fn users_of_org(&self, org_id: &str) -> Result<Vec<(UserRow, i64)>, StoreError>;
 
-    /// A page of organisation `org_id`'s users matching `q`, by username, and how many
-    /// match in all.
-    async fn search_users(
-        &self,
-        org_id: &str,
-        q: &UserSearch,
-    ) -> Result<(Vec<ListedUser>, i64), StoreError>;
+    /// A page of organisation `org_id`'s users matching `q`, by username.
+    async fn users_page(&self, org_id: &str, q: &UserSearch)
+    -> Result<Vec<ListedUser>, StoreError>;
+
+    /// How many of organisation `org_id`'s users hold `text` in their username or email,
+    /// counting no further than `cap`.
+    async fn count_users(&self, org_id: &str, text: &str, cap: i64) -> Result<i64, StoreError>;
 
     async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError>;
 

@@ -77,20 +77,15 @@ impl UsersStore for Postgres {
             .db()?)
     }
 
-    async fn search_users(
+    async fn users_page(
         &self,
         org_id: &str,
         q: &UserSearch,
-    ) -> Result<(Vec<ListedUser>, i64), StoreError> {
+    ) -> Result<Vec<ListedUser>, StoreError> {
         let p = &self.pool;
-        let pattern = if q.text.is_empty() {
-            String::new()
-        } else {
-            contains_pattern(&q.text)
-        };
-        let mut users = sqlx::query(&users_page_sql(q.backwards))
+        let mut users = sqlx::query(&users_page_sql("ILIKE", q.backwards))
             .bind(org_id)
-            .bind(&pattern)
+            .bind(contains_pattern(&q.text))
             .bind(&q.from)
             .bind(q.limit)
             .try_map(|r: sqlx::postgres::PgRow| {
@@ -108,13 +103,19 @@ impl UsersStore for Postgres {
         if q.backwards {
             users.reverse();
         }
-        let (n,): (i64,) = sqlx::query_as(&count_users_sql())
+        Ok(users)
+    }
+
+    async fn count_users(&self, org_id: &str, text: &str, cap: i64) -> Result<i64, StoreError> {
+        let p = &self.pool;
+        let (n,): (i64,) = sqlx::query_as(&count_users_sql("ILIKE"))
             .bind(org_id)
-            .bind(&pattern)
+            .bind(contains_pattern(text))
+            .bind(cap)
             .fetch_one(p)
             .await
             .db()?;
-        Ok((users, n))
+        Ok(n)
     }
 
     async fn record_login(&self, user_id: &str, now: i64) -> Result<(), StoreError> {

@@ -86,21 +86,15 @@ impl UsersStore for Sqlite {
         })
     }
 
-    async fn search_users(
+    async fn users_page(
         &self,
         org_id: &str,
         q: &UserSearch,
-    ) -> Result<(Vec<ListedUser>, i64), StoreError> {
-        let pattern = if q.text.is_empty() {
-            String::new()
-        } else {
-            contains_pattern(&q.text)
-        };
-        let page_sql = users_page_sql(q.backwards);
-        let count_sql = count_users_sql();
-        self.read(|c| {
-            let mut users: Vec<ListedUser> = c
-                .prepare_cached(&page_sql)?
+    ) -> Result<Vec<ListedUser>, StoreError> {
+        let pattern = contains_pattern(&q.text);
+        let sql = users_page_sql("LIKE", q.backwards);
+        let mut users: Vec<ListedUser> = self.read(|c| {
+            c.prepare_cached(&sql)?
                 .query_map(rusqlite::params![org_id, pattern, q.from, q.limit], |r| {
                     Ok(ListedUser {
                         user: UserRow::from_sqlite(r)?,
@@ -108,14 +102,20 @@ impl UsersStore for Sqlite {
                         mfa_locked_until: r.get("mfa_locked_until")?,
                     })
                 })?
-                .collect::<rusqlite::Result<_>>()?;
-            if q.backwards {
-                users.reverse();
-            }
-            let n: i64 = c
-                .prepare_cached(&count_sql)?
-                .query_row(rusqlite::params![org_id, pattern], |r| r.get("n"))?;
-            Ok((users, n))
+                .collect()
+        })?;
+        if q.backwards {
+            users.reverse();
+        }
+        Ok(users)
+    }
+
+    async fn count_users(&self, org_id: &str, text: &str, cap: i64) -> Result<i64, StoreError> {
+        let pattern = contains_pattern(text);
+        let sql = count_users_sql("LIKE");
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_row(rusqlite::params![org_id, pattern, cap], |r| r.get("n"))
         })
     }
 

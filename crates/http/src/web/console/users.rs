@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use twofold_core::domain::org_admin::{MfaStatus, NewOrgUser, OrgUser, UsersQuery};
+use twofold_core::domain::org_admin::{COUNT_CAP, MfaStatus, NewOrgUser, OrgUser, UsersQuery};
 use twofold_core::domain::users::{Role, parse_role};
 
 use super::{Admin, Section, admin_of, admin_of_form, guarded, stopped};
@@ -82,6 +82,7 @@ pub(crate) async fn page(
         }
         p #count role="status" {
             @if s.q.is_empty() { (found.total) @if found.total == 1 { " user" } @else { " users" } }
+            @else if found.total > COUNT_CAP as u64 { "More than " (COUNT_CAP) " matching “" (s.q) "”" }
             @else { (found.total) " matching “" (s.q) "”" }
         }
         @if !found.users.is_empty() {
