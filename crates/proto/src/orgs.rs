@@ -227,8 +227,14 @@ pub struct SetOrgSettings {
     /// Absent: unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_first_app_by_email: Option<bool>,
-    /// 1 to the server's `max_totp_factors`. Absent: unchanged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 1 to the server's `max_totp_factors` (at most 20; more than the server allows is
+    /// 409 `conflict`). Absent: unchanged.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 20))]
     pub max_authenticator_apps: Option<u32>,
 }
 

@@ -91,10 +91,16 @@ impl Twofold {
             .confirm_first_app_by_email
             .unwrap_or(to_api(current.as_ref(), server_max).confirm_first_app_by_email);
         let max_authenticator_apps = match req.max_authenticator_apps {
-            Some(n) if !(1..=server_max).contains(&n) => {
-                return Err(DomainError::InvalidInput(format!(
-                    "max_authenticator_apps must be 1 to {server_max} (the server's \
-                     max_totp_factors)"
+            Some(0) => {
+                return Err(DomainError::InvalidInput(
+                    "max_authenticator_apps must be at least 1".into(),
+                ));
+            }
+            // Well formed, but more than this server is configured to allow.
+            Some(n) if n > server_max => {
+                return Err(DomainError::Conflict(format!(
+                    "this server allows at most {server_max} authenticator apps per user \
+                     (its max_totp_factors)"
                 )));
             }
             Some(n) => Some(i64::from(n)),

@@ -325,6 +325,7 @@ pub async fn get_settings(
 crate::fails!(PutSettingsFails {
     ..crate::error::ORG_ADMIN,
     InvalidRequest: "malformed request",
+    Conflict: "`max_authenticator_apps` is more than the server's `max_totp_factors`",
 });
 
 /// Change the organisation's MFA options.

@@ -229,4 +229,25 @@ both_engines! {
         let e = accept(&srv, &org, "dave", &code).await.unwrap_err();
         assert!(matches!(e, DomainError::ConfirmationExpired), "{e:?}");
     }
+
+    async fn the_apps_allowed_are_the_organisations_choice_within_the_servers_limit(srv: TestServer) {
+        let (org, _) = srv.user(Role::Member).await;
+        let admin = srv.admin_in(&org, "adam").await;
+        let set = |n: u32| twofold_proto::SetOrgSettings {
+            allow_qr_redisplay: true,
+            remember_devices: true,
+            confirm_first_app_by_email: None,
+            max_authenticator_apps: Some(n),
+        };
+        assert_eq!(admin.org_settings(&org).await.unwrap().max_authenticator_apps, 5);
+        let e = admin.set_org_settings(&org, &set(6)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Conflict), "{e}");
+        let e = admin.set_org_settings(&org, &set(0)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::InvalidRequest), "{e}");
+        let s = admin.set_org_settings(&org, &set(1)).await.unwrap();
+        assert_eq!(s.max_authenticator_apps, 1);
+        // Adam has one app: a second is refused.
+        let e = admin.enroll_totp(None).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Conflict), "{e}");
+    }
 }

@@ -565,7 +565,7 @@ conformance! {
     async fn users_are_searched_by_part_of_a_name_or_email_in_any_case_a_page_at_a_time(store: Store) {
         let acme = given_org(&store, "acme").await;
         let globex = given_org(&store, "globex").await;
-        for name in ["alice", "Bob", "carol", "dave", "erin", "50%_off"] {
+        for name in ["alice", "bob", "carol", "dave", "erin", "50%_off"] {
             given_user(&store, &acme, name).await;
         }
         given_user(&store, &globex, "alice2").await;
@@ -580,23 +580,23 @@ conformance! {
             backwards,
             limit,
         };
-        // Everyone, by username (bytes: upper case first), two at a time.
+        // Everyone, by username, two at a time.
         let page = store.users_page(&acme.id, &search("", "", false, 2)).await.unwrap();
         assert_eq!(store.count_users(&acme.id, "", i64::MAX).await.unwrap(), 6);
         // The count stops at its cap.
         assert_eq!(store.count_users(&acme.id, "example", 4).await.unwrap(), 4);
-        assert_eq!(names(&page), ["50%_off", "Bob"]);
-        let page = store.users_page(&acme.id, &search("", "Bob", false, 2)).await.unwrap();
-        assert_eq!(names(&page), ["alice", "carol"]);
+        assert_eq!(names(&page), ["50%_off", "alice"]);
+        let page = store.users_page(&acme.id, &search("", "alice", false, 2)).await.unwrap();
+        assert_eq!(names(&page), ["bob", "carol"]);
         assert_eq!(page[1].active_factors, 1);
         assert_eq!(page[0].active_factors, 0);
         // The page before "carol", in order.
         let page = store.users_page(&acme.id, &search("", "carol", true, 2)).await.unwrap();
-        assert_eq!(names(&page), ["Bob", "alice"]);
+        assert_eq!(names(&page), ["alice", "bob"]);
         // Any case, in the username or the email; another organisation's users never.
         let page = store.users_page(&acme.id, &search("BO", "", false, 10)).await.unwrap();
         let total = store.count_users(&acme.id, "BO", 100).await.unwrap();
-        assert_eq!((names(&page), total), (vec!["Bob".to_owned()], 1));
+        assert_eq!((names(&page), total), (vec!["bob".to_owned()], 1));
         let page = store.users_page(&acme.id, &search("acme.EXAMPLE", "", false, 10)).await.unwrap();
         assert_eq!(page.len(), 6);
         let page = store.users_page(&acme.id, &search("ali", "", false, 10)).await.unwrap();

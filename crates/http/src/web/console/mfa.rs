@@ -597,7 +597,13 @@ async fn save_options(
     .await;
     match outcome {
         Ok(_) => see_other_to(&admin.url("mfa?done=saved"), vec![]),
-        Err(stop) if stop.ask.is_none() && stop.error.code() == ErrorCode::InvalidRequest => {
+        Err(stop)
+            if stop.ask.is_none()
+                && matches!(
+                    stop.error.code(),
+                    ErrorCode::InvalidRequest | ErrorCode::Conflict
+                ) =>
+        {
             render(st, admin, Dialog::None, None, Some(&stop.error)).await
         }
         Err(stop) => {
