@@ -327,12 +327,12 @@ impl Twofold {
             )
             .await;
         }
-        let changed = self
-            .store
-            .user_by_id(&user.id)
-            .await?
-            .ok_or(DomainError::NotFound("user"))?;
-        org_user(&changed, self.store.count_active_factors(&user.id).await?)
+        let active = self.store.count_active_factors(&user.id).await?;
+        let changed = UserRow {
+            role: role_str(role).to_owned(),
+            ..user
+        };
+        org_user(&changed, active)
     }
 
     /// Creates a user in the organisation. Only an owner may create another owner: an

@@ -46,15 +46,7 @@ pub fn area_pattern(area: &str) -> String {
     if area.is_empty() {
         return String::new();
     }
-    let mut p = String::new();
-    for c in area.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
+    format!("{}%", super::like_escaped(area))
 }
 
 /// The events after `before`, newest first. Binds: org id, the cursor's time and id,

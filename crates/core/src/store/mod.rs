@@ -95,6 +95,19 @@ pub trait Engine:
     async fn exec_text(&self, sql: &'static str, args: &[&str]) -> Result<u64, StoreError>;
 }
 
+/// `text` for a LIKE pattern with `ESCAPE '\\'`: its wildcards (`%`, `_`) and the escape
+/// character itself stand for themselves.
+pub fn like_escaped(text: &str) -> String {
+    let mut p = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p
+}
+
 /// The rows [`Engine::purge_expired_rows`] deletes. Binds: now.
 pub const EXPIRED: [&str; 3] = [
     "DELETE FROM login_flows WHERE expires_at <= $1",

@@ -62,15 +62,7 @@ pub fn contains_pattern(text: &str) -> String {
     if text.is_empty() {
         return String::new();
     }
-    let mut p = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
+    format!("%{}%", super::like_escaped(text))
 }
 
 /// The filter of [`users_page_sql`] and [`count_users_sql`]. Binds: org id, the

@@ -51,6 +51,14 @@ impl Page {
         self.failed = Some(e.code());
         self
     }
+
+    /// [`Page::failed`] when there is a failure to show.
+    pub(crate) fn failed_if(self, e: Option<&ApiError>) -> Self {
+        match e {
+            Some(e) => self.failed(e),
+            None => self,
+        }
+    }
 }
 
 impl IntoResponse for Page {

@@ -72,6 +72,18 @@ pub(crate) async fn login_page(
         .into_response()
 }
 
+/// The organisation and username fields, as typed so far (sign-in and `/welcome`).
+pub(crate) fn who_fields(org: &str, username: &str) -> Markup {
+    html! {
+        label for="org" { "Organisation" }
+        input #org type="text" name="org" value=(org) required
+            autocomplete="organization" autocapitalize="none" spellcheck="false";
+        label for="username" { "Username" }
+        input #username type="text" name="username" value=(username) required
+            autocomplete="username" autocapitalize="none" spellcheck="false";
+    }
+}
+
 fn login_form(
     csrf: &str,
     org: &str,
@@ -91,12 +103,7 @@ fn login_form(
             @if let Some(n) = notice { (n) }
             form method="post" action="/login" {
                 (csrf_field(csrf))
-                label for="org" { "Organisation" }
-                input #org type="text" name="org" value=(org) required
-                    autocomplete="organization" autocapitalize="none" spellcheck="false";
-                label for="username" { "Username" }
-                input #username type="text" name="username" value=(username) required
-                    autocomplete="username" autocapitalize="none" spellcheck="false";
+                (who_fields(org, username))
                 label for="password" { "Password" }
                 input #password type="password" name="password" required
                     autocomplete="current-password"

@@ -14,6 +14,7 @@ use twofold_proto::ErrorCode;
 
 use super::cookies;
 use super::page::{Page, Viewer, csrf_field, failure, frame};
+use super::signin::who_fields;
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -52,12 +53,7 @@ fn form(csrf: &str, org: &str, username: &str, err: Option<&ApiError>) -> Markup
                  Enter it with your organisation and username, and choose your password." }
             form method="post" action="/welcome" {
                 (csrf_field(csrf))
-                label for="org" { "Organisation" }
-                input #org type="text" name="org" value=(org) required
-                    autocomplete="organization" autocapitalize="none" spellcheck="false";
-                label for="username" { "Username" }
-                input #username type="text" name="username" value=(username) required
-                    autocomplete="username" autocapitalize="none" spellcheck="false";
+                (who_fields(org, username))
                 label for="code" { "Invitation code" }
                 input #code type="text" name="code" required autocomplete="off"
                     autocapitalize="characters" spellcheck="false" maxlength="40"

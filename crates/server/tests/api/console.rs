@@ -538,14 +538,14 @@ async fn an_api_key_is_shown_once_listed_with_its_use_and_revoked() {
     b.look("console-api-key-created").await;
     assert!(b.text("#keys").await.contains("intranet"));
     // It works for introspection; the list then shows its use.
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/v1/tokens/introspect", srv.url))
-        .bearer_auth(&key)
-        .json(&serde_json::json!({"token": "nothing"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let introspect = || {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/tokens/introspect", srv.url))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"token": "nothing"}))
+            .send()
+    };
+    assert_eq!(introspect().await.unwrap().status(), 200);
     b.goto(&format!("{}/orgs/{org}/api-keys", srv.url)).await;
     assert!(!b.has("#new-key").await, "shown once");
     assert!(
@@ -555,14 +555,7 @@ async fn an_api_key_is_shown_once_listed_with_its_use_and_revoked() {
     );
     b.submit("#keys form button").await;
     assert!(b.has("#no-keys").await);
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/v1/tokens/introspect", srv.url))
-        .bearer_auth(&key)
-        .json(&serde_json::json!({"token": "nothing"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+    assert_eq!(introspect().await.unwrap().status(), 401);
     // The audit log exports what happened, as CSV and as JSON lines.
     b.goto(&format!("{}/orgs/{org}/audit?event=api_key", srv.url))
         .await;

@@ -182,11 +182,10 @@ pub(crate) async fn page(
             }
         }
     };
-    let mut page = admin.page(Section::Audit, "Audit log", body);
-    if let Some(e) = &err {
-        page = page.failed(e);
-    }
-    page.into_response()
+    admin
+        .page(Section::Audit, "Audit log", body)
+        .failed_if(err.as_ref())
+        .into_response()
 }
 
 /// Who, by username where they are a user here.

@@ -82,11 +82,10 @@ async fn render(
             button type="submit" { "Create key" }
         }
     };
-    let mut page = admin.page(Section::Keys, TITLE, body);
-    if let Some(e) = err {
-        page = page.failed(e);
-    }
-    page.into_response()
+    admin
+        .page(Section::Keys, TITLE, body)
+        .failed_if(err)
+        .into_response()
 }
 
 /// The new key, this once.

@@ -117,14 +117,14 @@ async fn render(
             Dialog::None => {}
         }
     };
-    let mut page = admin.page(Section::Mfa, TITLE, body);
-    if let Some(e) = err.or(match &dialog {
+    let dialog_err = match &dialog {
         Dialog::DisableCode { err, .. } => err.as_ref(),
         _ => None,
-    }) {
-        page = page.failed(e);
-    }
-    page.into_response()
+    };
+    admin
+        .page(Section::Mfa, TITLE, body)
+        .failed_if(err.or(dialog_err))
+        .into_response()
 }
 
 /// The toggle, and when it is on, since when and the grace period.
@@ -563,20 +563,24 @@ pub(crate) struct OptionsForm {
     step_up_code: Option<String>,
 }
 
-/// "Save options", for an admin whose form passed the CSRF check.
-async fn save_options(
-    st: &AppState,
-    headers: &HeaderMap,
-    admin: &Admin,
-    form: &OptionsForm,
+/// "Save options".
+pub(crate) async fn options(
+    State(st): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<OptionsForm>,
 ) -> Response {
+    let admin = match admin_of_form(&st, &headers, &org, &form.csrf).await {
+        Ok(a) => a,
+        Err(refused) => return *refused,
+    };
     let max = match form.max_apps.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(v) => match v.parse::<u32>() {
             Ok(n) => Some(n),
             Err(_) => {
                 let e = ApiError::bad_request("the number of authenticator apps is a whole number");
-                return render(st, admin, Dialog::None, None, Some(&e)).await;
+                return render(&st, &admin, Dialog::None, None, Some(&e)).await;
             }
         },
     };
@@ -587,9 +591,9 @@ async fn save_options(
         max_authenticator_apps: max,
     };
     let outcome = guarded(
-        st,
-        headers,
-        admin,
+        &st,
+        &headers,
+        &admin,
         form.step_up_method.as_deref(),
         form.step_up_code.as_deref(),
         async |c| st.twofold.set_org_settings(c, &admin.org, req, None).await,
@@ -604,10 +608,9 @@ async fn save_options(
                     ErrorCode::InvalidRequest | ErrorCode::Conflict
                 ) =>
         {
-            render(st, admin, Dialog::None, None, Some(&stop.error)).await
+            render(&st, &admin, Dialog::None, None, Some(&stop.error)).await
         }
         Err(stop) => {
-            let on = |v: &Option<String>| if v.is_some() { "on" } else { "" };
             let max = form.max_apps.clone().unwrap_or_default();
             let mut fields = vec![("max_apps", max.as_str())];
             for (name, v) in [
@@ -616,11 +619,11 @@ async fn save_options(
                 ("first_app_email", &form.first_app_email),
             ] {
                 if v.is_some() {
-                    fields.push((name, on(v)));
+                    fields.push((name, "on"));
                 }
             }
             stopped(
-                admin,
+                &admin,
                 Section::Mfa,
                 TITLE,
                 &admin.url("mfa/options"),
@@ -630,18 +633,4 @@ async fn save_options(
             )
         }
     }
-}
-
-/// "Save options".
-pub(crate) async fn options(
-    State(st): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<OptionsForm>,
-) -> Response {
-    let admin = match admin_of_form(&st, &headers, &org, &form.csrf).await {
-        Ok(a) => a,
-        Err(refused) => return *refused,
-    };
-    save_options(&st, &headers, &admin, &form).await
 }

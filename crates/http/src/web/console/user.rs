@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use twofold_core::domain::factors::{FactorDetails, FactorState};
 use twofold_core::domain::org_admin::{MfaStatus, OrgUserDetail};
-use twofold_core::domain::users::{Role, parse_role};
+use twofold_core::domain::users::{Role, parse_role, role_str};
 
 use super::users::{mfa_words, role_words, status};
 use super::{Admin, Section, admin_of, admin_of_form, guarded, stopped};
@@ -154,11 +154,9 @@ fn render(admin: &Admin, u: &OrgUserDetail, done: Option<&str>, err: Option<&Api
         }
         p { a href=(admin.url("users")) { "← All users" } }
     };
-    let mut page = admin.page(Section::Users, &user.username, body);
-    if let Some(e) = err {
-        page = page.failed(e);
-    }
-    page
+    admin
+        .page(Section::Users, &user.username, body)
+        .failed_if(err)
 }
 
 fn role_form(admin: &Admin, u: &OrgUserDetail) -> Markup {
@@ -171,17 +169,13 @@ fn role_form(admin: &Admin, u: &OrgUserDetail) -> Markup {
             select #role name="role" {
                 @for r in [Role::Member, Role::Admin, Role::Owner] {
                     @if r != Role::Owner || owner {
-                        option value=(role_value(r)) selected[r == current] { (role_words(r)) }
+                        option value=(role_str(r)) selected[r == current] { (role_words(r)) }
                     }
                 }
             }
             button.secondary type="submit" { "Change role" }
         }
     }
-}
-
-fn role_value(r: Role) -> &'static str {
-    twofold_core::domain::users::role_str(r)
 }
 
 /// "Reset MFA": what it does, and the button that does it.

@@ -232,11 +232,9 @@ fn new_user(admin: &Admin, f: &NewForm, err: Option<&ApiError>) -> crate::web::p
         }
         p { a href=(admin.url("users")) { "Cancel" } }
     };
-    let mut page = admin.page(Section::Users, "Create user", body);
-    if let Some(e) = err {
-        page = page.failed(e);
-    }
-    page
+    admin
+        .page(Section::Users, "Create user", body)
+        .failed_if(err)
 }
 
 /// "Create user".
