@@ -4,19 +4,36 @@
 //! Every error answer is decoded into its [`Problem`] so callers match on the stable
 //! [`ErrorCode`], never on text.
 
-use reqwest::{Method, RequestBuilder, StatusCode};
+pub use reqwest::StatusCode;
+use reqwest::{Method, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use twofold_proto::{
     ActivateFactorRequest, ActivateInFlowRequest, ApiKey, ApiKeyCreated, AuditEvent,
     ChangePassword, ConfirmationRequired, DeleteFactorRequest, Device, ElevatedToken,
     EmailCodeSent, EmailEnrollment, EnrollEmailRequest, EnrollInFlowRequest, EnrollTotpRequest,
-    ErrorCode, Factor, IntrospectRequest, Introspection, LoginRequest, LoginResponse, Me,
-    Method as SignInMethod, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser,
+    ErrorCode, Factor, FactorUri, IntrospectRequest, Introspection, LoginRequest, LoginResponse,
+    Me, Method as SignInMethod, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser,
     OrgSettings, OrgUser, PassSecondFactor, Problem, RecoveryCodes, RecoveryCodesStatus,
     SendEmailCodeRequest, SessionInfo, SessionSummary, SetMfaPolicy, SetOrgSettings, SetRole,
     StepUpRequest, TotpEnrollment,
 };
+
+/// `?limit=&before=&user=&event=` of the audit log.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuditFilter<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// An event's id: the events older than it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<&'a str>,
+    /// A user's id: the events they did or that concern them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<&'a str>,
+    /// An event's name (`mfa.reset`) or area (`mfa`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<&'a str>,
+}
 
 /// The answer to adding an authenticator app.
 #[derive(Clone, Debug, PartialEq)]
@@ -390,13 +407,24 @@ impl Client {
         limit: Option<u32>,
         before: Option<&str>,
     ) -> Result<Vec<AuditEvent>> {
-        let mut rb = self.request(Method::GET, &format!("/api/v1/orgs/{org}/audit-events"));
-        if let Some(limit) = limit {
-            rb = rb.query(&[("limit", limit.to_string())]);
-        }
-        if let Some(before) = before {
-            rb = rb.query(&[("before", before)]);
-        }
+        let page = AuditFilter {
+            limit,
+            before,
+            ..AuditFilter::default()
+        };
+        self.audit_events_where(org, &page).await
+    }
+
+    /// A page of organisation `org`'s audit log, newest first, only the events `filter`
+    /// names.
+    pub async fn audit_events_where(
+        &self,
+        org: &str,
+        filter: &AuditFilter<'_>,
+    ) -> Result<Vec<AuditEvent>> {
+        let rb = self
+            .request(Method::GET, &format!("/api/v1/orgs/{org}/audit-events"))
+            .query(filter);
         self.json(rb).await
     }
 
@@ -529,6 +557,12 @@ impl Client {
             .send(self.request(Method::GET, &format!("/api/v1/me/factors/{id}/qr.png")))
             .await?;
         Ok(res.bytes().await?.to_vec())
+    }
+
+    /// `GET /me/factors/{id}/uri`: the Key URI of a factor's QR code.
+    pub async fn factor_uri(&self, id: &str) -> Result<FactorUri> {
+        let path = format!("/api/v1/me/factors/{id}/uri");
+        self.json(self.request(Method::GET, &path)).await
     }
 
     /// `POST /auth/step-up`: a fresh second factor for an elevated token.

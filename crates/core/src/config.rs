@@ -794,6 +794,19 @@ mod tests {
     }
 
     #[test]
+    fn the_client_commands_server_variable_is_not_a_mistake() {
+        let d = tmp();
+        assert!(
+            load(
+                &d,
+                Flags::default(),
+                &[("TWOFOLD_URL", "http://127.0.0.1:8080")]
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
     fn a_malformed_postgres_url_is_a_configuration_error() {
         for bad in [
             "postgres://u@h:54x2/db",

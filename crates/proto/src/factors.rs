@@ -81,6 +81,14 @@ pub struct TotpEnrollment {
     pub qr_svg: String,
 }
 
+/// `GET /api/v1/me/factors/{id}/uri`: what the factor's QR code encodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FactorUri {
+    /// The `otpauth://totp/…` Key URI (it holds the secret).
+    pub uri: String,
+}
+
 /// `POST /api/v1/me/factors/email`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

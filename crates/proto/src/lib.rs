@@ -18,8 +18,8 @@ pub use auth::{
 pub use error::{ErrorCode, Problem};
 pub use factors::{
     ActivateFactorRequest, DeleteFactorRequest, EmailEnrollment, EnrollEmailRequest,
-    EnrollTotpRequest, Factor, FactorStatus, FactorType, RecoveryCodes, RecoveryCodesStatus,
-    TotpEnrollment,
+    EnrollTotpRequest, Factor, FactorStatus, FactorType, FactorUri, RecoveryCodes,
+    RecoveryCodesStatus, TotpEnrollment,
 };
 pub use me::{ChangePassword, Device, Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{

@@ -2,7 +2,8 @@
 //! start it (`serve`, the offline admin commands, `secret-key generate`), configured only
 //! through flags, environment and files, driven over loopback HTTP, with TOTP codes from an
 //! independent implementation (Python's standard library), on SQLite and, when
-//! `TWOFOLD_TEST_POSTGRES_URL` is set, on PostgreSQL shared by two server processes.
+//! `TWOFOLD_TEST_POSTGRES_URL` is set, on PostgreSQL shared by two server processes; and
+//! the client commands in a pseudo-terminal (`terminal/`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
@@ -19,3 +20,4 @@ mod serve;
 mod signin;
 mod slowloris;
 mod support;
+mod terminal;

@@ -25,6 +25,10 @@ fn is_known(name: &str) -> bool {
 /// started by a test inherits.
 const TEST_PREFIX: &str = "TWOFOLD_TEST_";
 
+/// The client commands' own variables (`TWOFOLD_URL`, the server they talk to): not the
+/// server's settings, but not mistakes either when a server's environment holds them.
+const CLIENT_VARS: &[&str] = &["TWOFOLD_URL"];
+
 /// A snapshot of the environment the configuration is read from.
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
@@ -68,6 +72,7 @@ impl Environment {
             .vars
             .keys()
             .filter(|k| k.starts_with("TWOFOLD_") && !k.starts_with(TEST_PREFIX))
+            .filter(|k| !CLIENT_VARS.contains(&k.as_str()))
             .find(|k| !is_known(k));
         let Some(name) = unknown else {
             return Ok(());

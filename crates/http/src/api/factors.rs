@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use twofold_proto::{
     ActivateFactorRequest, ConfirmationRequired, DeleteFactorRequest, EmailEnrollment,
-    EnrollEmailRequest, EnrollTotpRequest, Factor, FactorStatus, FactorType, Problem,
+    EnrollEmailRequest, EnrollTotpRequest, Factor, FactorStatus, FactorType, FactorUri, Problem,
     TotpEnrollment,
 };
 
@@ -336,6 +336,30 @@ pub async fn qr_png(
         .factor_qr_uri(&caller, &id, elevated.as_deref())
         .await?;
     png(&uri)
+}
+
+/// A factor's Key URI as JSON, for clients that draw the QR code themselves (the `twofold`
+/// CLI draws it in the terminal). The same rules as the PNG: a pending factor's freely, an
+/// active one's only if the organisation allows it, behind a fresh second factor, audited
+/// and mailed to the user.
+#[utoipa::path(get, path = "/api/v1/me/factors/{id}/uri", tag = "factors",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),
+    responses(
+        (status = 200, description = "The `otpauth://` Key URI", body = FactorUri),
+        QrPngFails,
+    ))]
+pub async fn uri(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+    Elevated(elevated): Elevated,
+) -> Result<axum::Json<FactorUri>, ApiError> {
+    let uri = st
+        .twofold
+        .factor_qr_uri(&caller, &id, elevated.as_deref())
+        .await?;
+    Ok(axum::Json(FactorUri { uri }))
 }
 
 crate::fails!(RegenerateFails {

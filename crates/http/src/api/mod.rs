@@ -73,6 +73,7 @@ pub fn router_and_document(state: &AppState) -> (Router<AppState>, utoipa::opena
         .routes(routes!(factors::list))
         .routes(routes!(factors::enroll_email))
         .routes(routes!(factors::qr_png))
+        .routes(routes!(factors::uri))
         .routes(routes!(factors::prefer))
         .routes(routes!(factors::regenerate))
         .routes(routes!(orgs::list_users, orgs::create_user))

@@ -22,6 +22,7 @@ both_engines! {
         assert!(e.qr_svg.contains("<svg"));
         let png = s.factor_qr_png(&e.id).await.unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(s.factor_uri(&e.id).await.unwrap().uri, e.uri, "the URI the QR code shows");
         let list = s.factors().await.unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].id, e.id);
@@ -92,6 +93,8 @@ both_engines! {
         let u = srv.enrolled().await;
         let e = u.session.factor_qr_png(&u.factor_id).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::StepUpRequired));
+        let e = u.session.factor_uri(&u.factor_id).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::StepUpRequired));
     }
 
     async fn another_users_factor_is_not_found(srv: TestServer) {
@@ -100,6 +103,7 @@ both_engines! {
         let code = a.code(&srv, 0);
         for e in [
             b.session.factor_qr_png(&a.factor_id).await.unwrap_err(),
+            b.session.factor_uri(&a.factor_id).await.unwrap_err(),
             b.session.activate_factor(&a.factor_id, &code).await.unwrap_err(),
             b.session.delete_factor(&a.factor_id, Some(&code)).await.unwrap_err(),
             b.session.delete_factor("no-such-id", Some(&code)).await.unwrap_err(),

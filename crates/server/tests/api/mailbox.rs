@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use twofold_server::config::{SmtpConfig, SmtpSecurity};
 
+/// The SMTP server's script and requirements. Spelt through `../server` so that the CLI's
+/// tests, which include this file too, find them from their own crate.
+const SUPPORT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/support");
+
 /// One message as received, parsed as MIME.
 #[derive(Clone, Debug)]
 pub struct Received {
@@ -113,8 +117,7 @@ fn smtp_python() -> PathBuf {
             if let Ok(p) = std::env::var("TWOFOLD_TEST_SMTP_PYTHON") {
                 return PathBuf::from(p);
             }
-            let requirements =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/requirements.txt");
+            let requirements = Path::new(SUPPORT).join("requirements.txt");
             let pinned = std::fs::read(&requirements).unwrap();
             let digest = {
                 use sha2::Digest;
@@ -177,7 +180,7 @@ impl SmtpSink {
         std::fs::create_dir_all(dir.join("out")).unwrap();
         std::fs::create_dir_all(dir.join("certs")).unwrap();
         let python = smtp_python().display().to_string();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let script = Path::new(SUPPORT).join("smtp_sink.py");
         let mut cmd = Command::new(&python);
         cmd.args(["-W", "ignore"])
             .arg(&script)

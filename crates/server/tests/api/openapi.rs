@@ -40,6 +40,7 @@ async fn openapi_document_lists_every_route() {
             "GET /api/v1/me/devices",
             "GET /api/v1/me/factors",
             "GET /api/v1/me/factors/{id}/qr.png",
+            "GET /api/v1/me/factors/{id}/uri",
             "GET /api/v1/me/recovery-codes",
             "GET /api/v1/me/sessions",
             "GET /api/v1/orgs/{org}/api-keys",

@@ -7,7 +7,9 @@ use std::path::Path;
 use twofold_server::Twofold;
 use twofold_server::domain::import::{COLUMNS, ImportRecord, RowError};
 
-use crate::Failure;
+use crate::args::Output;
+use crate::failure::Failure;
+use crate::output;
 
 /// Bad rows printed before the rest are only counted.
 const MAX_ROW_ERRORS_SHOWN: usize = 50;
@@ -18,10 +20,12 @@ pub fn read_records(path: &Path) -> Result<(Vec<ImportRecord>, Vec<RowError>), F
     let reader: Box<dyn std::io::Read> = if path == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(
-            std::fs::File::open(path)
-                .map_err(|e| Failure(1, format!("cannot read {}: {e}", path.display())))?,
-        )
+        Box::new(std::fs::File::open(path).map_err(|e| {
+            Failure::new(
+                "invalid_input",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?)
     };
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -35,7 +39,10 @@ pub fn read_records(path: &Path) -> Result<(Vec<ImportRecord>, Vec<RowError>), F
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) && line == 0 {
-                    return Err(Failure(1, format!("cannot read {}: {e}", path.display())));
+                    return Err(Failure::new(
+                        "invalid_input",
+                        format!("cannot read {}: {e}", path.display()),
+                    ));
                 }
                 errors.push(RowError {
                     line,
@@ -87,7 +94,13 @@ pub fn read_records(path: &Path) -> Result<(Vec<ImportRecord>, Vec<RowError>), F
 }
 
 /// Runs the whole command; prints the outcome on stdout.
-pub async fn import(tf: &Twofold, org: &str, path: &Path, dry_run: bool) -> Result<(), Failure> {
+pub async fn import(
+    tf: &Twofold,
+    org: &str,
+    path: &Path,
+    dry_run: bool,
+    out: Output,
+) -> Result<(), Failure> {
     let (records, mut errors) = read_records(path)?;
     let total = records.len() + errors.len();
     let checked = tf.check_import(org, records).await?;
@@ -100,8 +113,8 @@ pub async fn import(tf: &Twofold, org: &str, path: &Path, dry_run: bool) -> Resu
         if errors.len() > MAX_ROW_ERRORS_SHOWN {
             eprintln!("… and {} more", errors.len() - MAX_ROW_ERRORS_SHOWN);
         }
-        return Err(Failure(
-            1,
+        return Err(Failure::new(
+            "invalid_input",
             format!(
                 "{} of {total} rows are invalid; nothing was imported",
                 errors.len()
@@ -109,15 +122,22 @@ pub async fn import(tf: &Twofold, org: &str, path: &Path, dry_run: bool) -> Resu
         ));
     }
     if total == 0 {
-        return Err(Failure(1, format!("{}: no rows to import", path.display())));
+        return Err(Failure::new(
+            "invalid_input",
+            format!("{}: no rows to import", path.display()),
+        ));
     }
     let (valid, with_totp) = (checked.valid_rows(), checked.with_totp());
     if dry_run {
-        let rows = if valid == 1 { "row" } else { "rows" };
-        println!(
-            "{valid} valid {rows} ({with_totp} with an authenticator); nothing was written (--dry-run)"
-        );
-        return Ok(());
+        let result = serde_json::json!({
+            "dry_run": true, "valid_rows": valid, "with_authenticator": with_totp,
+        });
+        return output::print(out, &result, |_| {
+            let rows = if valid == 1 { "row" } else { "rows" };
+            println!(
+                "{valid} valid {rows} ({with_totp} with an authenticator); nothing was written (--dry-run)"
+            );
+        });
     }
     if checked.plain_passwords() > 0 {
         eprintln!(
@@ -129,11 +149,15 @@ pub async fn import(tf: &Twofold, org: &str, path: &Path, dry_run: bool) -> Resu
     let summary = tf.run_import(checked, &mut |done| bar.show(done)).await;
     bar.finish();
     let summary = summary?;
-    println!(
-        "imported {} users ({} with an authenticator) into {org}",
-        summary.users, summary.factors
-    );
-    Ok(())
+    let result = serde_json::json!({
+        "org": org, "imported_users": summary.users, "with_authenticator": summary.factors,
+    });
+    output::print(out, &result, |_| {
+        println!(
+            "imported {} users ({} with an authenticator) into {org}",
+            summary.users, summary.factors
+        );
+    })
 }
 
 /// A one-line progress bar on standard error, drawn only when it is a terminal (so logs

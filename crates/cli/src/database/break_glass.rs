@@ -6,7 +6,9 @@ use twofold_server::domain::operator::OperatorView;
 use twofold_server::domain::org_admin::MfaStatus;
 use twofold_server::domain::users::role_str;
 
-use crate::Failure;
+use crate::args::Output;
+use crate::failure::Failure;
+use crate::output;
 
 /// Who runs the command, for the audit log: the user behind `sudo`, else the login name.
 pub(crate) fn operator() -> String {
@@ -17,41 +19,23 @@ pub(crate) fn operator() -> String {
 }
 
 /// `twofold user list`.
-pub(crate) async fn list(tf: &Twofold, org: &str, json: bool) -> Result<(), Failure> {
+pub(crate) async fn list(tf: &Twofold, org: &str, out: Output) -> Result<(), Failure> {
     let users = tf.operator_list_users(org).await?;
-    if json {
-        let rows: Vec<serde_json::Value> = users.iter().map(as_json).collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    let rows: Vec<[String; 6]> = users.iter().map(as_row).collect();
-    let header = [
-        "USERNAME",
-        "EMAIL",
-        "ROLE",
-        "MFA",
-        "LAST SIGN-IN",
-        "LOCKED UNTIL",
-    ];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let print = |cells: &[String]| {
-        let line: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    };
-    print(&header.map(str::to_owned));
-    for row in &rows {
-        print(row);
-    }
-    Ok(())
+    let rows: Vec<serde_json::Value> = users.iter().map(as_json).collect();
+    output::print(out, &rows, |_| {
+        let rows: Vec<[String; 6]> = users.iter().map(as_row).collect();
+        output::table(
+            [
+                "USERNAME",
+                "EMAIL",
+                "ROLE",
+                "MFA",
+                "LAST SIGN-IN",
+                "LOCKED UNTIL",
+            ],
+            &rows,
+        );
+    })
 }
 
 fn mfa_text(v: &OperatorView) -> &'static str {

@@ -1,0 +1,185 @@
+//! What every command that talks to a server shares: the server, the kept session, the
+//! terminal, and [`Ctx::call`], which runs one API call and takes care of what a person
+//! should not have to: signing in when there is no session or it has expired (then the
+//! command carries on), and passing a second factor again when a change needs a fresh
+//! one (`step_up_required`).
+
+use twofold_client::Client;
+use twofold_proto::{ErrorCode, FactorStatus, FactorType, Method};
+
+use super::second_factor::{self, Choices};
+use super::session_file::{Saved, SessionFile};
+use super::signin::{self, Who};
+use super::term::Term;
+use crate::args::{Output, Remote};
+use crate::failure::{Failure, from_client};
+
+pub struct Ctx {
+    pub term: Term,
+    pub out: Output,
+    /// The server's address as given, without a trailing `/`: the session file's key.
+    server: String,
+    file: SessionFile,
+    saved: Option<Saved>,
+    /// Without a session token.
+    anonymous: Client,
+}
+
+impl Ctx {
+    pub fn new(remote: &Remote, out: Output) -> Result<Ctx, Failure> {
+        let server = remote.server.trim_end_matches('/').to_owned();
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(Failure::usage(format!(
+                "--server {server}: give the server's address as http://host:port or https://host"
+            )));
+        }
+        let file = SessionFile::locate()?;
+        let saved = file.get(&server)?;
+        Ok(Ctx {
+            term: Term::new(
+                remote.password_stdin,
+                remote.code_stdin,
+                out == Output::Json,
+            ),
+            out,
+            anonymous: Client::new(server.clone()),
+            server,
+            file,
+            saved,
+        })
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    pub fn saved(&self) -> Option<&Saved> {
+        self.saved.as_ref()
+    }
+
+    /// A client carrying the session, if there is one.
+    pub fn client(&self) -> Client {
+        match &self.saved {
+            Some(s) => self.anonymous.with_token(&s.session_token),
+            None => self.anonymous.clone(),
+        }
+    }
+
+    /// Signs in (asking for what `who` lacks) and keeps the session.
+    pub async fn sign_in(
+        &mut self,
+        org: Option<String>,
+        username: Option<String>,
+    ) -> Result<&Saved, Failure> {
+        let last = self.saved.take();
+        let who = Who {
+            org,
+            username,
+            last: last.as_ref(),
+        };
+        let saved = signin::sign_in(&mut self.term, &self.anonymous, who).await?;
+        self.file.put(&self.server, Some(&saved))?;
+        Ok(self.saved.insert(saved))
+    }
+
+    /// Forgets the kept session (it was ended, here or by the server).
+    pub fn forget(&mut self) -> Result<(), Failure> {
+        self.saved = None;
+        self.file.put(&self.server, None)
+    }
+
+    /// Runs `f` with the session, signing in first when there is none, again when it has
+    /// expired, and passing a second factor again when the server asks for a fresh one.
+    pub async fn call<T>(
+        &mut self,
+        f: impl AsyncFn(&Client) -> twofold_client::Result<T>,
+    ) -> Result<T, Failure> {
+        if self.saved.is_none() {
+            self.sign_in_again("You are not signed in to this server: sign in.")
+                .await?;
+        }
+        let (mut signed_in, mut stepped_up) = (false, false);
+        loop {
+            let client = self.client();
+            match f(&client).await {
+                Err(e) if e.code() == Some(ErrorCode::Unauthenticated) && !signed_in => {
+                    signed_in = true;
+                    self.sign_in_again("Your session has expired: sign in again.")
+                        .await?;
+                }
+                Err(e) if e.code() == Some(ErrorCode::StepUpRequired) && !stepped_up => {
+                    stepped_up = true;
+                    self.pass_second_factor().await?;
+                }
+                other => return other.map_err(from_client),
+            }
+        }
+    }
+
+    async fn sign_in_again(&mut self, why: &str) -> Result<(), Failure> {
+        if !self.term.can_ask_password() {
+            if self.saved.is_some() {
+                self.forget()?;
+            }
+            return Err(Failure::new(
+                "unauthenticated",
+                format!(
+                    "not signed in to {} (or the session expired): run `twofold login`",
+                    self.server
+                ),
+            ));
+        }
+        self.term.say(why);
+        let (org, username) = match &self.saved {
+            Some(s) => (Some(s.org.clone()), Some(s.username.clone())),
+            None => (None, None),
+        };
+        self.sign_in(org, username).await.map(|_| ())
+    }
+
+    /// Passes a second factor with this session (`POST /me/session/mfa`), which makes it
+    /// fresh for the next 10 minutes of guarded changes.
+    pub async fn pass_second_factor(&mut self) -> Result<(), Failure> {
+        let client = self.client();
+        let factors = client.factors().await.map_err(from_client)?;
+        let active: Vec<_> = factors
+            .iter()
+            .filter(|f| f.status == FactorStatus::Active)
+            .collect();
+        let Some(first) = active.iter().find(|f| f.preferred).or(active.first()) else {
+            return Err(Failure::new(
+                "enrollment_required",
+                "this change needs a second factor and you have none: add one with \
+                 `twofold mfa add-app` first",
+            ));
+        };
+        let mut methods = Vec::new();
+        for t in [FactorType::Totp, FactorType::Email] {
+            if active.iter().any(|f| f.factor_type == t) {
+                methods.push(signin::method_of(t));
+            }
+        }
+        let remaining = client
+            .recovery_codes_status()
+            .await
+            .map_err(from_client)?
+            .remaining;
+        if remaining > 0 {
+            methods.push(Method::RecoveryCode);
+        }
+        self.term.say("This change needs your second factor again.");
+        let choices = Choices {
+            methods,
+            current: signin::method_of(first.factor_type),
+            sent_to: None,
+        };
+        second_factor::ask(
+            &mut self.term,
+            choices,
+            async |method, code| client.pass_second_factor(method, code).await,
+            async || client.send_step_up_email_code().await,
+        )
+        .await
+        .map(|_| ())
+    }
+}
