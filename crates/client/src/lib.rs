@@ -99,6 +99,25 @@ impl Client {
         }
     }
 
+    /// A client for a program that waits at a prompt between requests (the CLI): a new
+    /// connection for each request, since the server closes idle ones after a few seconds
+    /// and a program blocked reading the terminal never sees the close (the next request
+    /// would fail on the dead connection); and a bound on every request, so a hung server
+    /// is an error, not a hung terminal.
+    pub fn for_prompts(base_url: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            // Only a TLS backend failing to load makes this fail; there is none here.
+            .unwrap_or_default();
+        Self {
+            http,
+            ..Self::new(base_url)
+        }
+    }
+
     /// The same client, sending `token` as its bearer session token.
     pub fn with_token(&self, token: impl Into<String>) -> Self {
         Self {

@@ -42,7 +42,7 @@ impl Ctx {
                 out == Output::Json,
             ),
             out,
-            anonymous: Client::new(server.clone()),
+            anonymous: Client::for_prompts(server.clone()),
             server,
             file,
             saved,

@@ -33,7 +33,12 @@ pub struct Desk {
 impl Desk {
     /// A server whose mail goes to its outbox, with organisation `acme`.
     pub fn start() -> Desk {
-        Desk::with(None)
+        Desk::with(None, &[])
+    }
+
+    /// The same, the server's environment holding `env` too.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Desk {
+        Desk::with(None, env)
     }
 
     /// A server that delivers its mail to a real SMTP server.
@@ -43,12 +48,13 @@ impl Desk {
             auth: None,
             greylist: 0,
         });
-        Desk::with(Some(sink))
+        Desk::with(Some(sink), &[])
     }
 
-    fn with(sink: Option<mailbox::SmtpSink>) -> Desk {
+    fn with(sink: Option<mailbox::SmtpSink>, env: &[(&str, &str)]) -> Desk {
         let data = TempDir::new();
         let mut cmd = serve_cmd(&data);
+        cmd.envs(env.iter().copied());
         if let Some(s) = &sink {
             cmd.env("TWOFOLD_SMTP_HOST", "127.0.0.1")
                 .env("TWOFOLD_SMTP_PORT", s.port.to_string())

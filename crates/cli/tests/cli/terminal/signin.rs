@@ -80,6 +80,21 @@ fn login_asks_in_order_hides_the_password_and_takes_a_right_code_after_a_wrong_o
 }
 
 #[test]
+fn a_person_slow_at_the_prompt_is_not_failed_by_a_connection_the_server_closed() {
+    // The server closes idle connections after 1 s here; the person takes 2 s to type.
+    let desk = Desk::start_with_env(&[("TWOFOLD_HEADER_READ_TIMEOUT_SECONDS", "1")]);
+    desk.user("alice", "member");
+    let secret = with_app(&desk, "alice");
+    let mut t = desk.terminal(&["login", "--org", "acme", "--username", "alice"]);
+    t.answer("Password: ", PASSWORD);
+    t.expect("Code from your authenticator app: ");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    t.type_line(&totp(&secret, 0));
+    t.expect("Signed in to");
+    t.finish_ok();
+}
+
+#[test]
 fn an_email_code_is_read_from_the_smtp_server() {
     let desk = Desk::with_smtp();
     desk.user("alice", "member");
