@@ -66,7 +66,17 @@ impl Drop for TempDir {
 /// The `twofold` binary under test, with every `TWOFOLD_*` variable of the caller's
 /// environment removed so a developer's own settings cannot change what a test sees.
 pub fn twofold() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_twofold"));
+    clean(Command::new(env!("CARGO_BIN_EXE_twofold")))
+}
+
+/// [`twofold`] in a session of its own (`setsid`): no controlling terminal to prompt on.
+pub fn twofold_detached() -> Command {
+    let mut cmd = Command::new("setsid");
+    cmd.arg("--wait").arg(env!("CARGO_BIN_EXE_twofold"));
+    clean(cmd)
+}
+
+fn clean(mut cmd: Command) -> Command {
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("TWOFOLD_") {
             cmd.env_remove(k);

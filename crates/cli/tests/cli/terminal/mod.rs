@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use rexpect::session::PtySession;
 
-use crate::support::{Finished, Server, TempDir, mailed_code, run, serve_cmd, totp_codes, twofold};
+use crate::support::{
+    Finished, Server, TempDir, mailed_code, run, serve_cmd, totp_codes, twofold, twofold_detached,
+};
 
 #[path = "../../../../server/tests/api/mailbox.rs"]
 #[allow(dead_code)]
@@ -103,7 +105,10 @@ impl Desk {
 
     /// `twofold ARGS` as this person runs it: their configuration directory, this server.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = twofold();
+        self.configure(twofold(), args)
+    }
+
+    fn configure(&self, mut cmd: Command, args: &[&str]) -> Command {
         cmd.env("XDG_CONFIG_HOME", self.home.path())
             .env("TWOFOLD_URL", self.server.url(""))
             .env("TERM", "dumb")
@@ -140,9 +145,11 @@ impl Desk {
         assert!(out.status.success(), "{out:?}");
     }
 
-    /// `twofold ARGS` without a terminal (a script), fed `stdin`.
+    /// `twofold ARGS` without a terminal (a script), fed `stdin`. Started in a session of
+    /// its own, so that it has no controlling terminal even when the tests run in one,
+    /// where it would ask the developer's terminal for a password.
     pub fn script(&self, args: &[&str], stdin: Option<&str>) -> Finished {
-        run(&mut self.command(args), stdin)
+        run(&mut self.configure(twofold_detached(), args), stdin)
     }
 
     fn mail_dir(&self) -> PathBuf {
