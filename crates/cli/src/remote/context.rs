@@ -117,7 +117,9 @@ impl Ctx {
     }
 
     async fn sign_in_again(&mut self, why: &str) -> Result<(), Failure> {
-        if !self.term.can_ask_password() {
+        // Without a session to take them from, the organisation and username are asked
+        // for too, which needs a terminal.
+        if !self.term.can_ask_password() || (self.saved.is_none() && !self.term.interactive()) {
             if self.saved.is_some() {
                 self.forget()?;
             }

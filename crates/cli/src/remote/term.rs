@@ -48,6 +48,11 @@ impl Term {
         self.code_stdin
     }
 
+    /// Whether there is a terminal to ask on.
+    pub fn interactive(&self) -> bool {
+        tty().is_ok()
+    }
+
     /// Whether a password can be had, by asking or from stdin.
     pub fn can_ask_password(&self) -> bool {
         (self.password_stdin && !self.password_taken) || tty().is_ok()
@@ -77,7 +82,11 @@ impl Term {
             None => format!("{label}: "),
         };
         loop {
-            let answer = read_visible(&prompt, label)?;
+            let flag = format!(
+                "--{}",
+                label.to_ascii_lowercase().replace("organisation", "org")
+            );
+            let answer = read_visible(&prompt, &label.to_ascii_lowercase(), &flag)?;
             let answer = answer.trim();
             if !answer.is_empty() {
                 return Ok(answer.to_owned());
@@ -126,14 +135,18 @@ impl Term {
             })?;
             return Ok(Zeroizing::new(answer));
         }
-        Ok(Zeroizing::new(read_visible(prompt, "code")?))
+        Ok(Zeroizing::new(read_visible(
+            prompt,
+            "code",
+            "--code-stdin",
+        )?))
     }
 }
 
 fn no_terminal(what: &str, flag: &str) -> Failure {
     Failure::new(
         "input_required",
-        format!("a {what} is needed and there is no terminal to ask for it: use {flag}"),
+        format!("the {what} is needed and there is no terminal to ask for it: use {flag}"),
     )
 }
 
@@ -145,8 +158,8 @@ fn tty() -> std::io::Result<std::fs::File> {
         .open("/dev/tty")
 }
 
-fn read_visible(prompt: &str, what: &str) -> Result<String, Failure> {
-    let mut tty = tty().map_err(|_| no_terminal(what, "the flags for scripts (see --help)"))?;
+fn read_visible(prompt: &str, what: &str, flag: &str) -> Result<String, Failure> {
+    let mut tty = tty().map_err(|_| no_terminal(what, flag))?;
     tty.write_all(prompt.as_bytes())
         .and_then(|()| tty.flush())
         .map_err(|e| Failure::new("input_required", format!("cannot ask for the {what}: {e}")))?;

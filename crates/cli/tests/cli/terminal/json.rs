@@ -116,6 +116,17 @@ fn every_command_answers_json_and_fails_with_a_stable_code() {
     assert_eq!(out["signed_out"], true);
     // Signed out, and no terminal to ask for a password.
     assert_eq!(error_of(&j(&["whoami"]), 1)["code"], "unauthenticated");
+    // A password alone does not say who to sign in as: `twofold login` does.
+    let out = desk.script(
+        &["whoami", "--password-stdin", "--output", "json"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let error = error_of(&out, 1);
+    assert_eq!(error["code"], "unauthenticated");
+    assert!(
+        error["message"].as_str().unwrap().contains("twofold login"),
+        "{error}"
+    );
 
     // The database commands too.
     let created = json_of(&desk.script(
