@@ -3,7 +3,8 @@
 //! through flags, environment and files, driven over loopback HTTP, with TOTP codes from an
 //! independent implementation (Python's standard library), on SQLite and, when
 //! `TWOFOLD_TEST_POSTGRES_URL` is set, on PostgreSQL shared by two server processes; and
-//! the client commands in a pseudo-terminal (`terminal/`).
+//! the client commands in a pseudo-terminal (`terminal/`); and the TypeScript SDK's tests
+//! against this binary (`sdk.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
@@ -14,6 +15,7 @@ mod import;
 mod load;
 mod postgres;
 mod races;
+mod sdk;
 mod secret_key;
 mod secrets_at_rest;
 mod serve;

@@ -1,0 +1,434 @@
+// A client for one Twofold server and one user's session: the verbs of seed 004
+// (`registerTotpMfaDevice`, `authenticateTotpMfaDevice`, `getMfaDevices`,
+// `deleteMfaDevice`, …) over Twofold's API. Each verb is one API call (or two, where the
+// API asks for a step first); the rules stay on the server.
+import type { components } from "./generated/openapi.js";
+import { TwofoldError } from "./errors.js";
+import { type Fetch, type Request, send } from "./http.js";
+
+type S = components["schemas"];
+export type Method = S["Method"];
+export type MfaDevice = S["Factor"];
+export type User = S["Me"];
+export type Session = S["SessionSummary"];
+export type RememberedDevice = S["Device"];
+export type SignInResponse = S["LoginResponse"];
+export type EmailCodeSent = S["EmailCodeSent"];
+export type RecoveryCodesStatus = S["RecoveryCodesStatus"];
+export type SessionInfo = S["SessionInfo"];
+
+export interface TwofoldClientOptions {
+  /** The server's root, e.g. `https://mfa.example.com`. */
+  baseUrl: string;
+  /** A session token kept from an earlier sign-in. */
+  sessionToken?: string | null;
+  /** Another `fetch` (tests, a custom agent); the platform's by default. */
+  fetch?: Fetch;
+}
+
+/** Proof of a fresh second factor for named scopes (seed 004's elevated access token). */
+export interface ElevatedToken {
+  token: string;
+  scopes: string[];
+  /** RFC 3339, UTC. */
+  expiresAt: string;
+  singleUse: boolean;
+}
+
+/** A sign-in waiting for its second step, or for a first factor to be enrolled. */
+export interface PendingSignIn {
+  kind: "mfa_required" | "enrollment_required";
+  flowToken: string;
+  /** For `mfa_required`: the methods that may finish it, and the preferred one. */
+  methods: Method[];
+  preferred?: Method;
+  /** Where the preferred email code was mailed, partly hidden. */
+  codeSentTo?: string;
+  expiresAt: string;
+}
+
+/** The answer to registering an authenticator app. */
+export type TotpRegistration =
+  | {
+      status: "registered";
+      /** The device's id: authenticate it with a first code. */
+      id: string;
+      /** The `otpauth://` URI to show as a QR code. */
+      uri: string;
+      /** Base32, for typing into an app that cannot scan. */
+      secret: string;
+      qrSvg: string;
+    }
+  | {
+      /** The user's first app: a code was mailed to them; register again with it. */
+      status: "confirmation_required";
+      expiresAt: string;
+    };
+
+export interface AuthenticateOptions {
+  code: string;
+  /** Scopes for an elevated token (`["wallet:export"]`); Twofold's own changes take `mfa:manage`. */
+  requestedScopes?: string[];
+  /** The elevated token is good for one use only. */
+  singleUse?: boolean;
+}
+
+/** What an authentication gave: a finished sign-in, a raised session, or an elevated token. */
+export type AuthenticateResult =
+  | { kind: "signed_in"; response: SignInResponse }
+  | { kind: "session"; session: SessionInfo }
+  | { kind: "elevated"; elevatedToken: ElevatedToken }
+  | { kind: "device_activated"; device: MfaDevice };
+
+/** Twofold's scope for its own guarded changes. */
+export const MANAGE_SCOPE = "mfa:manage";
+
+export class TwofoldClient {
+  readonly baseUrl: string;
+  /** The session's bearer token, once signed in. */
+  sessionToken: string | null;
+  /** A sign-in that waits for its second step (`completeMfa`) or an enrolment. */
+  pendingSignIn: PendingSignIn | null = null;
+  /**
+   * The elevated token of the last authentication with `requestedScopes`: attached to the
+   * next sensitive call by itself, and dropped once used (or expired).
+   */
+  elevatedToken: ElevatedToken | null = null;
+  /** The authenticator app registered last and not yet authenticated. */
+  pendingTotpDeviceId: string | null = null;
+  readonly #fetch: Fetch;
+
+  constructor(options: TwofoldClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.sessionToken = options.sessionToken ?? null;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async #call<T>(req: Request): Promise<T> {
+    return (await send<T>(this.#fetch, this.baseUrl, { token: this.sessionToken, ...req })).body;
+  }
+
+  /** A guarded change: sent with the elevated token if one is held, which is then dropped. */
+  async #guarded<T>(req: Request): Promise<{ status: number; body: T }> {
+    const held = this.#liveElevated();
+    const elevatedToken = req.elevatedToken ?? held?.token ?? null;
+    const answer = await send<T>(this.#fetch, this.baseUrl, {
+      token: this.sessionToken,
+      ...req,
+      elevatedToken,
+    });
+    if (held && elevatedToken === held.token) this.elevatedToken = null;
+    return answer;
+  }
+
+  #liveElevated(): ElevatedToken | null {
+    const e = this.elevatedToken;
+    if (e && Date.parse(e.expiresAt) <= Date.now()) this.elevatedToken = null;
+    return this.elevatedToken;
+  }
+
+  #signedIn(r: SignInResponse): SignInResponse {
+    if (r.status === "authenticated") {
+      this.sessionToken = r.session_token;
+      this.pendingSignIn = null;
+    } else if (r.status === "mfa_required") {
+      this.pendingSignIn = {
+        kind: r.status,
+        flowToken: r.flow_token,
+        methods: r.methods,
+        preferred: r.preferred,
+        codeSentTo: r.code_sent_to ?? undefined,
+        expiresAt: r.expires_at,
+      };
+    } else {
+      this.pendingSignIn = {
+        kind: r.status,
+        flowToken: r.flow_token,
+        methods: [],
+        expiresAt: r.expires_at,
+      };
+    }
+    return r;
+  }
+
+  #flow(kind: PendingSignIn["kind"]): string {
+    const p = this.pendingSignIn;
+    if (!p || p.kind !== kind) {
+      throw new TwofoldError("flow_expired", 0, `no sign-in is waiting (${kind})`);
+    }
+    return p.flowToken;
+  }
+
+  // ---- Signing in ---------------------------------------------------------------------
+
+  /** `POST /auth/login`: signed in, or a second step (`completeMfa`) or an enrolment waits. */
+  async signIn(input: {
+    org: string;
+    username: string;
+    password: string;
+    deviceToken?: string;
+  }): Promise<SignInResponse> {
+    const r = await this.#call<SignInResponse>({
+      method: "POST",
+      path: "/auth/login",
+      token: null,
+      body: {
+        org: input.org,
+        username: input.username,
+        password: input.password,
+        ...(input.deviceToken ? { device_token: input.deviceToken } : {}),
+      },
+    });
+    return this.#signedIn(r);
+  }
+
+  /** `POST /auth/mfa`: finishes the waiting sign-in with a code of `method`. */
+  async completeMfa(input: {
+    method: Method;
+    code: string;
+    rememberDevice?: boolean;
+  }): Promise<SignInResponse> {
+    const r = await this.#call<SignInResponse>({
+      method: "POST",
+      path: "/auth/mfa",
+      token: null,
+      body: {
+        flow_token: this.#flow("mfa_required"),
+        method: input.method,
+        code: input.code,
+        ...(input.rememberDevice ? { remember_device: true } : {}),
+      },
+    });
+    return this.#signedIn(r);
+  }
+
+  /** Mails a code for the waiting sign-in (to choose email, or for a new code). */
+  async sendSignInEmailCode(): Promise<EmailCodeSent> {
+    return this.#call({
+      method: "POST",
+      path: "/auth/mfa/email/send",
+      token: null,
+      body: { flow_token: this.#flow("mfa_required") },
+    });
+  }
+
+  /** `POST /auth/logout`, and forgets the session and any elevated token. */
+  async signOut(): Promise<void> {
+    if (this.sessionToken) await this.#call({ method: "POST", path: "/auth/logout" });
+    this.sessionToken = null;
+    this.elevatedToken = null;
+  }
+
+  /** `GET /me`. */
+  async getUser(): Promise<User> {
+    return this.#call({ method: "GET", path: "/me" });
+  }
+
+  // ---- Authenticator apps (seed 004) ----------------------------------------------------
+
+  /**
+   * Registers an authenticator app: `{uri, secret}` to show as a QR code. Like the seed's,
+   * a registered app is not yet authenticated: `authenticateTotpMfaDevice` with its first
+   * code does that. During a sign-in that requires enrolment, this enrols within it.
+   */
+  async registerTotpMfaDevice(
+    input: { name?: string; confirmationCode?: string } = {},
+  ): Promise<TotpRegistration> {
+    const enrolling = this.pendingSignIn?.kind === "enrollment_required";
+    const body = {
+      ...(enrolling ? { flow_token: this.#flow("enrollment_required") } : {}),
+      ...(input.name ? { name: input.name } : {}),
+      ...(input.confirmationCode ? { confirmation_code: input.confirmationCode } : {}),
+    };
+    const req: Request = enrolling
+      ? { method: "POST", path: "/auth/enroll/totp", body, token: null }
+      : { method: "POST", path: "/me/factors/totp", body };
+    const answer = enrolling
+      ? await send<unknown>(this.#fetch, this.baseUrl, req)
+      : await this.#guarded<unknown>(req);
+    if (answer.status === 202) {
+      const c = answer.body as S["ConfirmationRequired"];
+      return { status: "confirmation_required", expiresAt: c.expires_at };
+    }
+    const e = answer.body as S["TotpEnrollment"];
+    this.pendingTotpDeviceId = e.id;
+    return { status: "registered", id: e.id, uri: e.uri, secret: e.secret, qrSvg: e.qr_svg };
+  }
+
+  /**
+   * Checks a code from an authenticator app, and does what is waiting:
+   * - a registered app not yet authenticated (`deviceId`, or the last registered): it
+   *   becomes active (and, in a sign-in that required enrolment, signs in);
+   * - a sign-in waiting for its second step: it is finished;
+   * - with `requestedScopes`: an elevated token, kept in `elevatedToken` and attached to the
+   *   next sensitive call by itself;
+   * - else: the session passes a second factor now (session-based MFA).
+   */
+  async authenticateTotpMfaDevice(
+    input: AuthenticateOptions & { deviceId?: string; preferred?: boolean },
+  ): Promise<AuthenticateResult> {
+    const deviceId = input.deviceId ?? this.pendingTotpDeviceId;
+    if (deviceId && !input.requestedScopes) {
+      if (this.pendingSignIn?.kind === "enrollment_required") {
+        const r = await this.#call<SignInResponse>({
+          method: "POST",
+          path: "/auth/enroll/activate",
+          token: null,
+          body: { flow_token: this.pendingSignIn.flowToken, id: deviceId, code: input.code },
+        });
+        this.pendingTotpDeviceId = null;
+        return { kind: "signed_in", response: this.#signedIn(r) };
+      }
+      const device = await this.#call<MfaDevice>({
+        method: "POST",
+        path: `/me/factors/${encodeURIComponent(deviceId)}/activate`,
+        body: { code: input.code, ...(input.preferred ? { preferred: true } : {}) },
+      });
+      this.pendingTotpDeviceId = null;
+      return { kind: "device_activated", device };
+    }
+    return this.authenticateMfa({ ...input, method: "totp" });
+  }
+
+  /**
+   * A code of any method (`totp`, `email`, `recovery_code`): finishes a waiting sign-in,
+   * or gives an elevated token for `requestedScopes`, or raises the session.
+   */
+  async authenticateMfa(input: AuthenticateOptions & { method: Method }): Promise<AuthenticateResult> {
+    if (this.pendingSignIn?.kind === "mfa_required" && !input.requestedScopes) {
+      return { kind: "signed_in", response: await this.completeMfa(input) };
+    }
+    if (input.requestedScopes) {
+      const e = await this.#call<S["ElevatedToken"]>({
+        method: "POST",
+        path: "/auth/step-up",
+        body: {
+          method: input.method,
+          code: input.code,
+          scopes: input.requestedScopes,
+          ...(input.singleUse ? { single_use: true } : {}),
+        },
+      });
+      this.elevatedToken = {
+        token: e.elevated_token,
+        scopes: e.scopes,
+        expiresAt: e.expires_at,
+        singleUse: input.singleUse ?? false,
+      };
+      return { kind: "elevated", elevatedToken: this.elevatedToken };
+    }
+    const session = await this.#call<SessionInfo>({
+      method: "POST",
+      path: "/me/session/mfa",
+      body: { method: input.method, code: input.code },
+    });
+    return { kind: "session", session };
+  }
+
+  /** The user's devices (factors): apps and email, pending and active. Never a secret. */
+  async getMfaDevices(): Promise<MfaDevice[]> {
+    return this.#call({ method: "GET", path: "/me/factors" });
+  }
+
+  /**
+   * Deletes a device: with `mfaAuthToken` (an elevated token, the seed's MFA token) or the
+   * one held, or with a current `code` from the device itself.
+   */
+  async deleteMfaDevice(input: {
+    deviceId: string;
+    mfaAuthToken?: string;
+    code?: string;
+  }): Promise<void> {
+    await this.#guarded({
+      method: "DELETE",
+      path: `/me/factors/${encodeURIComponent(input.deviceId)}`,
+      body: input.code ? { code: input.code } : {},
+      elevatedToken: input.code ? null : (input.mfaAuthToken ?? undefined),
+    });
+  }
+
+  /** Makes a device the one asked for first at sign-in. */
+  async setPreferredMfaDevice(input: { deviceId: string }): Promise<MfaDevice> {
+    const a = await this.#guarded<MfaDevice>({
+      method: "PUT",
+      path: `/me/factors/${encodeURIComponent(input.deviceId)}/preferred`,
+    });
+    return a.body;
+  }
+
+  // ---- Email codes ----------------------------------------------------------------------
+
+  /** Adds email as a factor: a code is mailed; `authenticateEmailMfaDevice` activates it. */
+  async registerEmailMfaDevice(input: { name?: string } = {}): Promise<S["EmailEnrollment"]> {
+    const a = await this.#guarded<S["EmailEnrollment"]>({
+      method: "POST",
+      path: "/me/factors/email",
+      body: input.name ? { name: input.name } : {},
+    });
+    return a.body;
+  }
+
+  /** Activates a registered email device with the code mailed to it. */
+  async authenticateEmailMfaDevice(input: {
+    deviceId: string;
+    code: string;
+    preferred?: boolean;
+  }): Promise<MfaDevice> {
+    return this.#call({
+      method: "POST",
+      path: `/me/factors/${encodeURIComponent(input.deviceId)}/activate`,
+      body: { code: input.code, ...(input.preferred ? { preferred: true } : {}) },
+    });
+  }
+
+  /** Mails a code for a step-up or a guarded change (`authenticateMfa` with `email`). */
+  async sendEmailCode(): Promise<EmailCodeSent> {
+    if (this.pendingSignIn?.kind === "mfa_required") return this.sendSignInEmailCode();
+    return this.#call({ method: "POST", path: "/auth/step-up/email/send" });
+  }
+
+  // ---- Recovery codes -------------------------------------------------------------------
+
+  /** Ten new recovery codes, shown once; the old ones stop working. */
+  async createRecoveryCodes(): Promise<string[]> {
+    const a = await this.#guarded<S["RecoveryCodes"]>({ method: "POST", path: "/me/recovery-codes" });
+    return a.body.codes;
+  }
+
+  async getRecoveryCodesStatus(): Promise<RecoveryCodesStatus> {
+    return this.#call({ method: "GET", path: "/me/recovery-codes" });
+  }
+
+  /** A recovery code in place of an app's code (sign-in, step-up, session). */
+  async authenticateRecoveryCode(input: AuthenticateOptions): Promise<AuthenticateResult> {
+    return this.authenticateMfa({ ...input, method: "recovery_code" });
+  }
+
+  // ---- Sessions and remembered devices ---------------------------------------------------
+
+  async getSessions(): Promise<Session[]> {
+    return this.#call({ method: "GET", path: "/me/sessions" });
+  }
+
+  async endSession(input: { sessionId: string }): Promise<void> {
+    await this.#call({ method: "DELETE", path: `/me/sessions/${encodeURIComponent(input.sessionId)}` });
+  }
+
+  /** Ends every session of the user but this one. */
+  async endOtherSessions(): Promise<void> {
+    await this.#call({ method: "DELETE", path: "/me/sessions" });
+  }
+
+  async getRememberedDevices(): Promise<RememberedDevice[]> {
+    return this.#call({ method: "GET", path: "/me/devices" });
+  }
+
+  async forgetRememberedDevice(input: { deviceId: string }): Promise<void> {
+    await this.#call({ method: "DELETE", path: `/me/devices/${encodeURIComponent(input.deviceId)}` });
+  }
+}
+
+/** A client for one server and one user's session. */
+export function createTwofoldClient(options: TwofoldClientOptions): TwofoldClient {
+  return new TwofoldClient(options);
+}

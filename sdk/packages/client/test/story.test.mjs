@@ -1,0 +1,124 @@
+// Seed 004's story with @twofold/client against a real `twofold serve`: sign in, register an
+// authenticator app, its first code, sign in again with a code, step up with
+// requestedScopes and the token attached to a guarded call by itself, a single-use token
+// refused the second time, delete a device with an MFA token, recovery codes.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { MANAGE_SCOPE, TwofoldError, createTwofoldClient, introspect } from "../dist/index.js";
+import { PASSWORD, startServer, totp } from "../../../scripts/server.mjs";
+
+let server;
+before(async () => {
+  server = await startServer();
+});
+after(() => server.stop());
+
+/** A signed-in client of a new admin with an active app; answers it and the app's secret. */
+async function withApp() {
+  const username = server.user("admin");
+  const client = createTwofoldClient({ baseUrl: server.url });
+  const first = await client.signIn({ org: "acme", username, password: PASSWORD });
+  assert.equal(first.status, "authenticated");
+  const asked = await client.registerTotpMfaDevice({ name: "Phone" });
+  assert.equal(asked.status, "confirmation_required");
+  const code = await server.mailedCode(username, "Your code to add an authenticator app");
+  const reg = await client.registerTotpMfaDevice({ name: "Phone", confirmationCode: code });
+  assert.equal(reg.status, "registered");
+  assert.match(reg.uri, /^otpauth:\/\/totp\//);
+  const done = await client.authenticateTotpMfaDevice({ code: totp(reg.secret, -1) });
+  assert.equal(done.kind, "device_activated");
+  assert.equal(done.device.status, "active");
+  return { client, username, secret: reg.secret, deviceId: reg.id };
+}
+
+test("seed 004's story, end to end", async () => {
+  const { client, username, secret, deviceId } = await withApp();
+  const devices = await client.getMfaDevices();
+  assert.deepEqual(
+    devices.map((d) => [d.id, d.type, d.status]),
+    [[deviceId, "totp", "active"]],
+  );
+
+  // Signing in again takes a code.
+  await client.signOut();
+  const signIn = await client.signIn({ org: "acme", username, password: PASSWORD });
+  assert.equal(signIn.status, "mfa_required");
+  assert.deepEqual(client.pendingSignIn.methods, ["totp"]);
+  const signedIn = await client.authenticateTotpMfaDevice({ code: totp(secret, 0) });
+  assert.equal(signedIn.kind, "signed_in");
+  assert.equal((await client.getUser()).session.aal, 2);
+
+  // Step-up: an elevated token for mfa:manage, kept and attached to the next guarded call
+  // by itself, then dropped; single-use, so that call spent it.
+  const stepped = await client.authenticateTotpMfaDevice({
+    code: totp(secret, 1),
+    requestedScopes: [MANAGE_SCOPE],
+    singleUse: true,
+  });
+  assert.equal(stepped.kind, "elevated");
+  const spent = stepped.elevatedToken.token;
+  assert.ok(client.elevatedToken);
+  const codes = await client.createRecoveryCodes();
+  assert.equal(codes.length, 10);
+  assert.equal(client.elevatedToken, null, "dropped once used");
+
+  // An application's server checks tokens with the organisation's API key.
+  const key = await client_api_key(client);
+  assert.equal((await introspect({ baseUrl: server.url, apiKey: key, token: spent })).active, false,
+    "the guarded call spent the single-use token");
+
+  // A single-use token for the application's own scope: good once, refused the second time.
+  const wallet = await client.authenticateRecoveryCode({
+    code: codes[0],
+    requestedScopes: ["wallet:export"],
+    singleUse: true,
+  });
+  const first = await introspect({ baseUrl: server.url, apiKey: key, token: wallet.elevatedToken.token });
+  assert.equal(first.active, true);
+  assert.equal(first.scope, "wallet:export");
+  const again = await introspect({ baseUrl: server.url, apiKey: key, token: wallet.elevatedToken.token });
+  assert.equal(again.active, false);
+
+  // A token for another scope does not delete a device: the problem names the scope.
+  const other = await client.authenticateRecoveryCode({
+    code: codes[1],
+    requestedScopes: ["wallet:export"],
+  });
+  const err = await client
+    .deleteMfaDevice({ deviceId, mfaAuthToken: other.elevatedToken.token })
+    .catch((e) => e);
+  assert.ok(err instanceof TwofoldError);
+  assert.equal(err.code, "insufficient_scope");
+  assert.equal(err.scope, MANAGE_SCOPE);
+
+  // Delete the device with an MFA token (seed 004: authenticate, then delete with it).
+  const mfa = await client.authenticateRecoveryCode({
+    code: codes[2],
+    requestedScopes: [MANAGE_SCOPE],
+    singleUse: true,
+  });
+  await client.deleteMfaDevice({ deviceId, mfaAuthToken: mfa.elevatedToken.token });
+  assert.deepEqual(await client.getMfaDevices(), []);
+  // The same token again: spent.
+  const reused = await client
+    .deleteMfaDevice({ deviceId, mfaAuthToken: mfa.elevatedToken.token })
+    .catch((e) => e);
+  assert.ok(reused instanceof TwofoldError);
+
+  // Recovery codes: three used.
+  assert.equal((await client.getRecoveryCodesStatus()).remaining, 7);
+  const sessions = await client.getSessions();
+  assert.ok(sessions.some((s) => s.current));
+  assert.deepEqual(await client.getRememberedDevices(), []);
+});
+
+/** Creates an API key of acme with the client's fresh session. */
+async function client_api_key(client) {
+  const res = await fetch(`${server.url}/api/v1/orgs/acme/api-keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${client.sessionToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "app" }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await res.json()).key;
+}
