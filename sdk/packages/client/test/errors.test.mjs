@@ -101,3 +101,22 @@ test("a user without a factor cannot step up", async () => {
   );
   assert.deepEqual([e.code, e.status], ["conflict", 409]);
 });
+
+test("a mailed code asked for again too soon: rate_limited, with the wait", async () => {
+  const { client, username } = await passwordOnly();
+  const { id } = await client.registerEmailMfaDevice({ name: "Mail" });
+  const code = await server.mailedCode(username, "Your code to set up sign-in codes by email");
+  const device = await client.authenticateEmailMfaDevice({ deviceId: id, code });
+  assert.equal(device.status, "active");
+  await client.sendEmailCode();
+  const e = await failure(client.sendEmailCode());
+  assert.deepEqual([e.code, e.status], ["rate_limited", 429]);
+  assert.ok(e.retryAfter > 0 && e.retryAfter <= 30, String(e.retryAfter));
+});
+
+test("an answer that is not a problem document is unexpected_response", async () => {
+  const html = async () => new Response("<h1>Bad gateway</h1>", { status: 502 });
+  const client = createTwofoldClient({ baseUrl: server.url, fetch: html });
+  const e = await failure(client.getUser());
+  assert.deepEqual([e.code, e.status], ["unexpected_response", 502]);
+});

@@ -122,3 +122,30 @@ async function client_api_key(client) {
   assert.equal(res.status, 201, await res.clone().text());
   return (await res.json()).key;
 }
+
+test("a sign-in that requires enrolment enrols an app within it", async () => {
+  // An admin requires MFA in acme, with a second factor passed just now.
+  const { client: admin, secret } = await withApp();
+  await admin.authenticateTotpMfaDevice({ code: totp(secret, 0) });
+  const res = await fetch(`${server.url}/api/v1/orgs/acme/mfa-policy`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${admin.sessionToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ required: true, invalidate_sessions: false }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+
+  const username = server.user();
+  const client = createTwofoldClient({ baseUrl: server.url });
+  const answer = await client.signIn({ org: "acme", username, password: PASSWORD });
+  assert.equal(answer.status, "enrollment_required");
+  assert.equal(client.sessionToken, null);
+  const asked = await client.registerTotpMfaDevice();
+  assert.equal(asked.status, "confirmation_required");
+  const code = await server.mailedCode(username, "Your code to add an authenticator app");
+  const reg = await client.registerTotpMfaDevice({ confirmationCode: code });
+  assert.equal(reg.status, "registered");
+  const done = await client.authenticateTotpMfaDevice({ code: totp(reg.secret, 0) });
+  assert.equal(done.kind, "signed_in");
+  assert.equal(done.response.status, "authenticated");
+  assert.equal((await client.getUser()).session.aal, 2);
+});
