@@ -123,6 +123,53 @@ async function client_api_key(client) {
   return (await res.json()).key;
 }
 
+test("email codes, the preferred device, remembered devices and sessions", async () => {
+  const { client, username, secret, deviceId } = await withApp();
+  await client.authenticateTotpMfaDevice({ code: totp(secret, 0) });
+  const { id: emailId, sent_to } = await client.registerEmailMfaDevice({ name: "Mail" });
+  assert.match(sent_to, /@example\.com$/);
+  const code = await server.mailedCode(username, "Your code to set up sign-in codes by email");
+  await client.authenticateEmailMfaDevice({ deviceId: emailId, code });
+  const preferred = await client.setPreferredMfaDevice({ deviceId: emailId });
+  assert.equal(preferred.preferred, true);
+  assert.equal((await client.getMfaDevices()).find((d) => d.id === deviceId).preferred, false);
+
+  // Email is preferred now: the next sign-in mails a code at once and says where.
+  const other = createTwofoldClient({ baseUrl: server.url });
+  const mailed = server.mailCount();
+  const answer = await other.signIn({ org: "acme", username, password: PASSWORD });
+  assert.equal(answer.status, "mfa_required");
+  assert.equal(answer.preferred, "email");
+  assert.equal(other.pendingSignIn.codeSentTo, sent_to);
+  const signInCode = await server.mailedCode(username, "Your sign-in code", mailed);
+  const done = await other.completeMfa({ method: "email", code: signInCode, rememberDevice: true });
+  assert.ok(done.device_token, "remembered");
+
+  // The remembered device skips the second step, until it is forgotten.
+  const third = createTwofoldClient({ baseUrl: server.url });
+  const skipped = await third.signIn({ org: "acme", username, password: PASSWORD, deviceToken: done.device_token });
+  assert.equal(skipped.status, "authenticated");
+  const remembered = await client.getRememberedDevices();
+  assert.equal(remembered.length, 1);
+  await client.forgetRememberedDevice({ deviceId: remembered[0].id });
+  assert.deepEqual(await client.getRememberedDevices(), []);
+  const again = await createTwofoldClient({ baseUrl: server.url }).signIn({
+    org: "acme", username, password: PASSWORD, deviceToken: done.device_token,
+  });
+  assert.equal(again.status, "mfa_required");
+
+  // Sessions: end one, then every other.
+  const sessions = await client.getSessions();
+  assert.ok(sessions.length >= 3, JSON.stringify(sessions));
+  await client.endSession({ sessionId: sessions.find((s) => !s.current).id });
+  await client.endOtherSessions();
+  const left = await client.getSessions();
+  assert.deepEqual(left.map((s) => s.current), [true]);
+  const ended = await other.getUser().catch((e) => e);
+  assert.equal(ended.code, "unauthenticated");
+});
+
+// Last: it makes acme require MFA, which the tests above do not expect.
 test("a sign-in that requires enrolment enrols an app within it", async () => {
   // An admin requires MFA in acme, with a second factor passed just now.
   const { client: admin, secret } = await withApp();
