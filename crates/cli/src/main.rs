@@ -24,12 +24,32 @@ use database::Offline;
 use failure::Failure;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let out = cli.output;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => ExitCode::from(f.report(out)),
     }
+}
+
+/// A command line clap refused: its own text for people (and `--help`, `--version`), one
+/// JSON line with `--output json`.
+fn usage_error(e: clap::Error) -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json");
+    if !json || !e.use_stderr() {
+        e.exit();
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("bad usage");
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    ExitCode::from(Failure::usage(message).report(args::Output::Json))
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {

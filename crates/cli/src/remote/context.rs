@@ -79,7 +79,33 @@ impl Ctx {
         };
         let saved = signin::sign_in(&mut self.term, &self.anonymous, who).await?;
         self.file.put(&self.server, Some(&saved))?;
+        // The session this one replaces is ended, not left to run unseen until it expires
+        // (best effort: it may have expired already).
+        if let Some(old) = last.filter(|l| l.session_token != saved.session_token) {
+            let _ = self.anonymous.with_token(&old.session_token).logout().await;
+        }
         Ok(self.saved.insert(saved))
+    }
+
+    /// Asks for codes until `submit` takes one ([`second_factor::until_accepted`]), passing
+    /// a second factor again when the server asks for a fresh one meanwhile: the second
+    /// request of a guarded change (an app's first code, a mailed confirmation) is guarded
+    /// too, and a person slow at the prompt may outlast the 10 minutes.
+    pub async fn until_accepted<T>(
+        &mut self,
+        prompt: &str,
+        submit: impl AsyncFn(&str) -> twofold_client::Result<T>,
+    ) -> Result<T, Failure> {
+        let mut stepped_up = false;
+        loop {
+            match second_factor::until_accepted(&mut self.term, prompt, &submit).await {
+                Err(f) if f.code == ErrorCode::StepUpRequired.as_str() && !stepped_up => {
+                    stepped_up = true;
+                    self.pass_second_factor().await?;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Forgets the kept session (it was ended, here or by the server).

@@ -7,7 +7,6 @@ use twofold_client::TotpStart;
 use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use super::context::Ctx;
-use super::second_factor::until_accepted;
 use super::signin::{show_app, show_uri};
 use crate::args::MfaCommand;
 use crate::failure::{Failure, from_client};
@@ -43,10 +42,11 @@ pub async fn run(ctx: &mut Ctx, cmd: MfaCommand) -> Result<(), Failure> {
             ));
             show_app(&ctx.term, &e)?;
             let client = ctx.client();
-            let f = until_accepted(&mut ctx.term, "Code from the app: ", async |code| {
-                client.activate_factor(&e.id, code).await
-            })
-            .await?;
+            let f = ctx
+                .until_accepted("Code from the app: ", async |code| {
+                    client.activate_factor(&e.id, code).await
+                })
+                .await?;
             print_factor(ctx, &f, "now uses its new secret")
         }
     }
@@ -129,10 +129,8 @@ async fn add_app(ctx: &mut Ctx, name: Option<&str>, preferred: bool) -> Result<(
                 "Your first authenticator app: to make sure it is you, a code was mailed to \
                  your address.",
             );
-            until_accepted(
-                &mut ctx.term,
-                "Code from the email: ",
-                async |code| match client.start_totp(name, Some(code)).await? {
+            ctx.until_accepted("Code from the email: ", async |code| {
+                match client.start_totp(name, Some(code)).await? {
                     TotpStart::Enrolled(e) => Ok(e),
                     TotpStart::ConfirmationRequired(_) => {
                         Err(twofold_client::ClientError::Unexpected {
@@ -140,8 +138,8 @@ async fn add_app(ctx: &mut Ctx, name: Option<&str>, preferred: bool) -> Result<(
                             body: "the server asked for a mailed code again".into(),
                         })
                     }
-                },
-            )
+                }
+            })
             .await?
         }
     };
@@ -160,12 +158,13 @@ async fn add_email(ctx: &mut Ctx, name: Option<&str>, preferred: bool) -> Result
 /// code to go); what failed is what gets reported.
 async fn activate(ctx: &mut Ctx, id: &str, prompt: &str, preferred: bool) -> Result<(), Failure> {
     let client = ctx.client();
-    let activated = until_accepted(&mut ctx.term, prompt, async |code| {
-        client
-            .activate_factor_as(id, code, preferred.then_some(true))
-            .await
-    })
-    .await;
+    let activated = ctx
+        .until_accepted(prompt, async |code| {
+            client
+                .activate_factor_as(id, code, preferred.then_some(true))
+                .await
+        })
+        .await;
     if activated.is_err() {
         let _ = client.delete_factor(id, None).await;
     }
@@ -191,7 +190,7 @@ async fn remove(ctx: &mut Ctx, wanted: &str) -> Result<(), Failure> {
                 format!("Your one-time code (sent to {}): ", sent.sent_to)
             }
         };
-        until_accepted(&mut ctx.term, &prompt, async |code| {
+        ctx.until_accepted(&prompt, async |code| {
             client.delete_factor(&f.id, Some(code)).await
         })
         .await?;

@@ -8,7 +8,6 @@ use twofold_proto::{MfaStatus, OrgUser, SetMfaPolicy};
 
 use super::account::role_text;
 use super::context::Ctx;
-use super::second_factor::until_accepted;
 use crate::args::{OrgCommand, OrgMfaCommand, Output};
 use crate::failure::Failure;
 use crate::output::{self, or_dash};
@@ -155,16 +154,17 @@ async fn disable(ctx: &mut Ctx) -> Result<(), Failure> {
         sent.expires_at
     ));
     let client = ctx.client();
-    let changed = until_accepted(&mut ctx.term, "Code from the email: ", async |code| {
-        let req = SetMfaPolicy {
-            required: false,
-            invalidate_sessions: None,
-            grace_period_days: None,
-            confirmation_code: Some(code.to_owned()),
-        };
-        client.set_mfa_policy(&org, &req).await
-    })
-    .await?;
+    let changed = ctx
+        .until_accepted("Code from the email: ", async |code| {
+            let req = SetMfaPolicy {
+                required: false,
+                invalidate_sessions: None,
+                grace_period_days: None,
+                confirmation_code: Some(code.to_owned()),
+            };
+            client.set_mfa_policy(&org, &req).await
+        })
+        .await?;
     output::print(ctx.out, &changed, |_| {
         println!("MFA is no longer required in {org}.");
     })

@@ -26,11 +26,20 @@ pub async fn ask<T>(
     send_email: impl AsyncFn() -> twofold_client::Result<EmailCodeSent>,
 ) -> Result<T, Failure> {
     let mut hinted = None;
+    let mut last_sent = choices.sent_to.clone();
     loop {
         let method = choices.current;
         if method == Method::Email && choices.sent_to.is_none() {
-            let sent = send_email().await.map_err(from_client)?;
-            choices.sent_to = Some(sent.sent_to);
+            match send_email().await {
+                Ok(sent) => last_sent = Some(sent.sent_to),
+                // Mailed in the last 30 s: that code still works, so go on with it.
+                Err(e) if e.code() == Some(ErrorCode::RateLimited) => term.say(
+                    "A code was mailed less than 30 seconds ago: it still works. \
+                     (A new one may be asked for after that.)",
+                ),
+                Err(e) => return Err(from_client(e)),
+            }
+            choices.sent_to = Some(last_sent.clone().unwrap_or_else(|| "your email".into()));
         }
         if hinted != Some(method) && !term.scripted() {
             if let Some(hint) = others_hint(&choices.methods, method) {

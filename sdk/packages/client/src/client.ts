@@ -90,8 +90,10 @@ export class TwofoldClient {
   /** A sign-in that waits for its second step (`completeMfa`) or an enrolment. */
   pendingSignIn: PendingSignIn | null = null;
   /**
-   * The elevated token of the last authentication with `requestedScopes`: attached to the
-   * next sensitive call by itself, and dropped once used (or expired).
+   * The elevated token of the last authentication with `requestedScopes`. One for
+   * `mfa:manage` is attached to the next guarded change by itself, and dropped once used
+   * (registering a device keeps it for the device's activation, unless single-use), refused
+   * or expired; one for the application's own scopes is for the application to send.
    */
   elevatedToken: ElevatedToken | null = null;
   /** The authenticator app registered last and not yet authenticated. */
@@ -108,17 +110,32 @@ export class TwofoldClient {
     return (await send<T>(this.#fetch, this.baseUrl, { token: this.sessionToken, ...req })).body;
   }
 
-  /** A guarded change: sent with the elevated token if one is held, which is then dropped. */
-  async #guarded<T>(req: Request): Promise<{ status: number; body: T }> {
+  /**
+   * A guarded change: sent with the held elevated token when it is for Twofold's own
+   * changes (`mfa:manage`) and the request names none itself; the held token is dropped
+   * once sent (unless `keep`: registering a device, whose activation is guarded too), and
+   * when the server refuses it.
+   */
+  async #guarded<T>(req: Request, keep = false): Promise<{ status: number; body: T }> {
     const held = this.#liveElevated();
-    const elevatedToken = req.elevatedToken ?? held?.token ?? null;
-    const answer = await send<T>(this.#fetch, this.baseUrl, {
-      token: this.sessionToken,
-      ...req,
-      elevatedToken,
-    });
-    if (held && elevatedToken === held.token) this.elevatedToken = null;
-    return answer;
+    const usable = held?.scopes.includes(MANAGE_SCOPE) ? held : null;
+    const elevatedToken = "elevatedToken" in req ? req.elevatedToken : (usable?.token ?? null);
+    const sentHeld = usable !== null && elevatedToken === usable.token;
+    try {
+      const answer = await send<T>(this.#fetch, this.baseUrl, {
+        token: this.sessionToken,
+        ...req,
+        elevatedToken,
+      });
+      if (sentHeld && (!keep || usable.singleUse)) this.elevatedToken = null;
+      return answer;
+    } catch (e) {
+      const refused =
+        e instanceof TwofoldError &&
+        (e.code === "step_up_required" || e.code === "insufficient_scope");
+      if (sentHeld && refused) this.elevatedToken = null;
+      throw e;
+    }
   }
 
   #liveElevated(): ElevatedToken | null {
@@ -131,6 +148,9 @@ export class TwofoldClient {
     if (r.status === "authenticated") {
       this.sessionToken = r.session_token;
       this.pendingSignIn = null;
+      // What belonged to the previous session does not carry over.
+      this.elevatedToken = null;
+      this.pendingTotpDeviceId = null;
     } else if (r.status === "mfa_required") {
       this.pendingSignIn = {
         kind: r.status,
@@ -168,6 +188,7 @@ export class TwofoldClient {
     password: string;
     deviceToken?: string;
   }): Promise<SignInResponse> {
+    this.pendingTotpDeviceId = null;
     const r = await this.#call<SignInResponse>({
       method: "POST",
       path: "/auth/login",
@@ -212,11 +233,19 @@ export class TwofoldClient {
     });
   }
 
-  /** `POST /auth/logout`, and forgets the session and any elevated token. */
+  /** `POST /auth/logout`, and forgets the session and what came with it (an expired
+   * session is as good as ended). */
   async signOut(): Promise<void> {
-    if (this.sessionToken) await this.#call({ method: "POST", path: "/auth/logout" });
-    this.sessionToken = null;
-    this.elevatedToken = null;
+    try {
+      if (this.sessionToken) await this.#call({ method: "POST", path: "/auth/logout" });
+    } catch (e) {
+      if (!(e instanceof TwofoldError && e.code === "unauthenticated")) throw e;
+    } finally {
+      this.sessionToken = null;
+      this.elevatedToken = null;
+      this.pendingSignIn = null;
+      this.pendingTotpDeviceId = null;
+    }
   }
 
   /** `GET /me`. */
@@ -245,7 +274,7 @@ export class TwofoldClient {
       : { method: "POST", path: "/me/factors/totp", body };
     const answer = enrolling
       ? await send<unknown>(this.#fetch, this.baseUrl, req)
-      : await this.#guarded<unknown>(req);
+      : await this.#guarded<unknown>(req, true);
     if (answer.status === 202) {
       const c = answer.body as S["ConfirmationRequired"];
       return { status: "confirmation_required", expiresAt: c.expires_at };
@@ -267,6 +296,10 @@ export class TwofoldClient {
   async authenticateTotpMfaDevice(
     input: AuthenticateOptions & { deviceId?: string; preferred?: boolean },
   ): Promise<AuthenticateResult> {
+    // A sign-in waiting for its second step comes first (unless a device is named).
+    if (this.pendingSignIn?.kind === "mfa_required" && !input.deviceId && !input.requestedScopes) {
+      return { kind: "signed_in", response: await this.completeMfa({ ...input, method: "totp" }) };
+    }
     const deviceId = input.deviceId ?? this.pendingTotpDeviceId;
     if (deviceId && !input.requestedScopes) {
       if (this.pendingSignIn?.kind === "enrollment_required") {
@@ -279,7 +312,7 @@ export class TwofoldClient {
         this.pendingTotpDeviceId = null;
         return { kind: "signed_in", response: this.#signedIn(r) };
       }
-      const device = await this.#call<MfaDevice>({
+      const { body: device } = await this.#guarded<MfaDevice>({
         method: "POST",
         path: `/me/factors/${encodeURIComponent(deviceId)}/activate`,
         body: { code: input.code, ...(input.preferred ? { preferred: true } : {}) },
@@ -343,7 +376,8 @@ export class TwofoldClient {
       method: "DELETE",
       path: `/me/factors/${encodeURIComponent(input.deviceId)}`,
       body: input.code ? { code: input.code } : {},
-      elevatedToken: input.code ? null : (input.mfaAuthToken ?? undefined),
+      // A code from the device is the proof itself: no token is sent (or spent).
+      ...(input.code ? { elevatedToken: null } : input.mfaAuthToken ? { elevatedToken: input.mfaAuthToken } : {}),
     });
   }
 
@@ -360,11 +394,10 @@ export class TwofoldClient {
 
   /** Adds email as a factor: a code is mailed; `authenticateEmailMfaDevice` activates it. */
   async registerEmailMfaDevice(input: { name?: string } = {}): Promise<S["EmailEnrollment"]> {
-    const a = await this.#guarded<S["EmailEnrollment"]>({
-      method: "POST",
-      path: "/me/factors/email",
-      body: input.name ? { name: input.name } : {},
-    });
+    const a = await this.#guarded<S["EmailEnrollment"]>(
+      { method: "POST", path: "/me/factors/email", body: input.name ? { name: input.name } : {} },
+      true,
+    );
     return a.body;
   }
 
@@ -374,11 +407,12 @@ export class TwofoldClient {
     code: string;
     preferred?: boolean;
   }): Promise<MfaDevice> {
-    return this.#call({
+    const a = await this.#guarded<MfaDevice>({
       method: "POST",
       path: `/me/factors/${encodeURIComponent(input.deviceId)}/activate`,
       body: { code: input.code, ...(input.preferred ? { preferred: true } : {}) },
     });
+    return a.body;
   }
 
   /** Mails a code for a step-up or a guarded change (`authenticateMfa` with `email`). */

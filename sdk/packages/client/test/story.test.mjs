@@ -149,6 +149,17 @@ test("email codes, the preferred device, remembered devices and sessions", async
   const third = createTwofoldClient({ baseUrl: server.url });
   const skipped = await third.signIn({ org: "acme", username, password: PASSWORD, deviceToken: done.device_token });
   assert.equal(skipped.status, "authenticated");
+  // That session passed no second factor: a guarded change needs one. An mfa:manage token
+  // covers adding a device, registration and first code both, and is dropped after.
+  const stale = await third.createRecoveryCodes().catch((e) => e);
+  assert.equal(stale.code, "step_up_required");
+  await third.authenticateTotpMfaDevice({ code: totp(secret, 1), requestedScopes: [MANAGE_SCOPE] });
+  const second = await third.registerTotpMfaDevice({ name: "Tablet" });
+  assert.equal(second.status, "registered");
+  assert.ok(third.elevatedToken, "kept for the activation");
+  const activated = await third.authenticateTotpMfaDevice({ code: totp(second.secret, 0) });
+  assert.equal(activated.kind, "device_activated");
+  assert.equal(third.elevatedToken, null, "dropped once the device is active");
   const remembered = await client.getRememberedDevices();
   assert.equal(remembered.length, 1);
   await client.forgetRememberedDevice({ deviceId: remembered[0].id });

@@ -63,15 +63,19 @@ export function useMutation<I, T>(
   const [state, setState] = useState<State<T>>(IDLE);
   const latest = useRef(run);
   latest.current = run;
+  // Only the newest call's outcome is shown: an older one finishing late (a code
+  // submitted twice) must not overwrite it.
+  const calls = useRef(0);
   const mutateAsync = useCallback(
     async (input: I) => {
+      const call = ++calls.current;
       setState((s) => ({ ...s, status: "pending", error: null }));
       try {
         const data = await latest.current(client, input);
-        setState({ data, error: null, status: "success" });
+        if (call === calls.current) setState({ data, error: null, status: "success" });
         return data;
       } catch (e) {
-        setState({ data: undefined, error: e as Error, status: "error" });
+        if (call === calls.current) setState({ data: undefined, error: e as Error, status: "error" });
         throw e;
       }
     },
@@ -111,12 +115,15 @@ export function useQuery<T>(read: (client: TwofoldClient) => Promise<T>): QueryR
   const [state, setState] = useState<State<T>>({ data: undefined, error: null, status: "pending" });
   const latest = useRef(read);
   latest.current = read;
+  const calls = useRef(0);
   const refetch = useCallback(async () => {
+    const call = ++calls.current;
     setState((s) => ({ ...s, status: "pending" }));
     try {
-      setState({ data: await latest.current(client), error: null, status: "success" });
+      const data = await latest.current(client);
+      if (call === calls.current) setState({ data, error: null, status: "success" });
     } catch (e) {
-      setState({ data: undefined, error: e as Error, status: "error" });
+      if (call === calls.current) setState({ data: undefined, error: e as Error, status: "error" });
     }
   }, [client]);
   useEffect(() => {

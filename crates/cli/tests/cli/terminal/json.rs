@@ -109,6 +109,9 @@ fn every_command_answers_json_and_fails_with_a_stable_code() {
     assert_eq!(error_of(&wrong_server, 2)["code"], "usage");
     let out = j(&["--data-dir", "/tmp", "whoami"]);
     assert_eq!(error_of(&out, 2)["code"], "usage");
+    // A command line clap refuses is one JSON line too.
+    let out = j(&["mfa", "frobnicate"]);
+    assert_eq!(error_of(&out, 2)["code"], "usage");
 
     let out = json_of(&j(&["sessions", "end", "--others"]));
     assert_eq!(out["ended"], "others");
