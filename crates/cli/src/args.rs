@@ -155,6 +155,10 @@ $XDG_CONFIG_HOME/twofold/sessions.json (mode 0600), never the password.")]
         /// Address to listen on [env: TWOFOLD_LISTEN] [default: 127.0.0.1:8080]
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// The origin people reach Twofold at, e.g. https://mfa.example.com (redirect URIs
+        /// and passkeys hang off it) [env: TWOFOLD_PUBLIC_URL] [default: http://<listen>]
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
         #[command(flatten)]
         database: Database,
     },

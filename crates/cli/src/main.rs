@@ -59,7 +59,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         command,
     } = cli;
     let (offline, after) = match command {
-        Command::Serve { listen, database } => (Offline::Serve(listen), database),
+        Command::Serve {
+            listen,
+            public_url,
+            database,
+        } => (Offline::Serve { listen, public_url }, database),
         Command::Org(OrgCommand::Create {
             slug,
             name,

@@ -34,6 +34,72 @@ impl ConfigError {
     }
 }
 
+/// Twofold's public address: an origin (`https://mfa.example.com`,
+/// `http://localhost:8080`), without a path, query, fragment or credentials, kept without a
+/// trailing `/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn parse(s: &str) -> Result<PublicUrl, String> {
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or("expected an origin like https://mfa.example.com")?;
+        if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+            return Err(format!("the scheme must be http or https, not {scheme:?}"));
+        }
+        let host = rest.strip_suffix('/').unwrap_or(rest);
+        if host.is_empty() {
+            return Err("the host is missing".into());
+        }
+        if host.contains(['/', '?', '#']) {
+            return Err("give the origin only: no path, query or fragment".into());
+        }
+        if host.contains('@') {
+            return Err("no user name or password in the address".into());
+        }
+        if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("the host contains a space or a control character".into());
+        }
+        let port = match host.rsplit_once(']') {
+            Some((_, after)) => after.strip_prefix(':'),
+            None => host.rsplit_once(':').map(|(_, p)| p),
+        };
+        if port.is_some_and(|p| p.parse::<u16>().map_or(true, |n| n == 0)) {
+            return Err("the port must be a number from 1 to 65535".into());
+        }
+        Ok(PublicUrl(format!(
+            "{}://{host}",
+            scheme.to_ascii_lowercase()
+        )))
+    }
+
+    /// `http://<listen address>`, the default.
+    pub fn of_listen(listen: SocketAddr) -> PublicUrl {
+        PublicUrl(format!("http://{listen}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether people reach Twofold over HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// The host (and port, if any), e.g. for the WebAuthn relying party.
+    pub fn host(&self) -> &str {
+        self.0.split_once("://").map_or("", |(_, h)| h)
+    }
+}
+
+impl std::fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Where the service keeps its state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Database {
@@ -345,6 +411,10 @@ impl Default for MailConfig {
 pub struct Config {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// The origin people reach Twofold at: OpenID Connect redirect URIs and the WebAuthn
+    /// relying party hang off it. `None`: `http://<listen address>`, the address once bound
+    /// ([`Config::public_url_for`]: port 0 is only known then).
+    pub public_url: Option<PublicUrl>,
     pub database: Database,
     /// The TOTP-secret encryption key (`<id>:<base64>`), when supplied rather than kept
     /// in the data directory. Redacted in `Debug`, never logged.
@@ -358,6 +428,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The public URL, given or `http://<bound>` for a server bound to `bound`.
+    pub fn public_url_for(&self, bound: SocketAddr) -> PublicUrl {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| PublicUrl::of_listen(bound))
+    }
+
     /// A configuration for the given data directory with every default, SQLite inside it.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
@@ -365,6 +442,7 @@ impl Config {
             database: Database::Sqlite(data_dir.join("twofold.db")),
             data_dir,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             secret_key: None,
             issuer: "Twofold".into(),
             log_format: LogFormat::Text,
@@ -395,6 +473,7 @@ impl Config {
         if let Some(v) = set.get("listen")? {
             cfg.listen = v;
         }
+        cfg.public_url = set.get("public_url")?;
         if let Some(DbUrl(db)) = set.get("database_url")? {
             cfg.database = db;
         }
@@ -603,6 +682,7 @@ fn read_secret_file(setting: &str, path: &str) -> Result<SecretString, ConfigErr
 pub struct Flags {
     pub data_dir: Option<String>,
     pub listen: Option<String>,
+    pub public_url: Option<String>,
     pub database_url: Option<String>,
 }
 
@@ -791,6 +871,49 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_public_url_defaults_to_the_listen_address_and_is_checked() {
+        let d = tmp();
+        let cfg = load(&d, Flags::default(), &[("TWOFOLD_LISTEN", "127.0.0.1:0")]).unwrap();
+        assert_eq!(cfg.public_url, None);
+        let bound = SocketAddr::from(([127, 0, 0, 1], 41234));
+        assert_eq!(cfg.public_url_for(bound).as_str(), "http://127.0.0.1:41234");
+        let flags = Flags {
+            public_url: Some("HTTPS://mfa.example.com/".into()),
+            ..Flags::default()
+        };
+        let cfg = load(&d, flags, &[("TWOFOLD_PUBLIC_URL", "http://ignored")]).unwrap();
+        let url = cfg.public_url.unwrap();
+        assert_eq!(url.as_str(), "https://mfa.example.com", "the flag wins");
+        assert!(url.is_https());
+        assert_eq!(url.host(), "mfa.example.com");
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_PUBLIC_URL", "http://[::1]:8443")],
+        )
+        .unwrap();
+        assert_eq!(cfg.public_url.unwrap().host(), "[::1]:8443");
+        for (bad, why) in [
+            ("mfa.example.com", "expected an origin"),
+            ("ftp://mfa.example.com", "scheme must be http or https"),
+            ("https://mfa.example.com/twofold", "no path"),
+            ("https://mfa.example.com?x=1", "no path, query"),
+            ("https://user:pw@mfa.example.com", "no user name"),
+            ("https://mfa.example.com:0", "port must be"),
+            ("https://mfa.example.com:99999", "port must be"),
+            ("https://", "host is missing"),
+        ] {
+            let e = load(&d, Flags::default(), &[("TWOFOLD_PUBLIC_URL", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("invalid TWOFOLD_PUBLIC_URL") && e.contains(why),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

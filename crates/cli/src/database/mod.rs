@@ -18,8 +18,14 @@ use crate::output;
 
 /// One of the commands of this module, with where its database is.
 pub enum Offline {
-    Serve(Option<String>),
-    CreateOrg { slug: String, name: Option<String> },
+    Serve {
+        listen: Option<String>,
+        public_url: Option<String>,
+    },
+    CreateOrg {
+        slug: String,
+        name: Option<String>,
+    },
     User(UserCommand),
     SecretKey(SecretKeyCommand),
 }
@@ -60,14 +66,18 @@ pub fn run(
     let flags = Flags {
         data_dir: db.data_dir,
         listen: match &cmd {
-            Offline::Serve(listen) => listen.clone(),
+            Offline::Serve { listen, .. } => listen.clone(),
+            _ => None,
+        },
+        public_url: match &cmd {
+            Offline::Serve { public_url, .. } => public_url.clone(),
             _ => None,
         },
         database_url: db.database_url,
     };
     let config = Config::load(&flags, &Environment::from_process())
         .map_err(|e| Failure::usage(e.to_string()))?;
-    init_logging(config.log_format, matches!(cmd, Offline::Serve(_)));
+    init_logging(config.log_format, matches!(cmd, Offline::Serve { .. }));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -81,7 +91,7 @@ fn print_id(out: Output, id: &str) -> Result<(), Failure> {
 
 async fn run_in(cmd: Offline, config: Config, out: Output) -> Result<(), Failure> {
     match cmd {
-        Offline::Serve(_) => serve(config).await,
+        Offline::Serve { .. } => serve(config).await,
         Offline::SecretKey(_) => Ok(()),
         Offline::CreateOrg { slug, name } => {
             let tf = open(&config).await?;
@@ -191,6 +201,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let stop = twofold_server::shutdown_signal();
     tracing::info!(
         url = %format!("http://{}", app.local_addr()),
+        public_url = %config.public_url_for(app.local_addr()),
         database = app.twofold().engine_name(),
         data_dir = %config.data_dir.display(),
         "Twofold is listening on http://{}", app.local_addr()

@@ -131,3 +131,40 @@ fn secret_key_and_secret_key_file_together_exit_2() {
         "twofold: set only one of TWOFOLD_SECRET_KEY and TWOFOLD_SECRET_KEY_FILE"
     );
 }
+
+#[test]
+fn a_public_url_with_a_path_exits_2_naming_the_flag() {
+    let dir = TempDir::new();
+    let mut cmd = twofold();
+    cmd.args([
+        "--data-dir",
+        &dir.arg(),
+        "serve",
+        "--public-url",
+        "https://mfa.example.com/x",
+    ]);
+    let out = run(&mut cmd, None);
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert_eq!(
+        out.one_error_line(),
+        "twofold: invalid --public-url \"https://mfa.example.com/x\": give the origin only: no \
+         path, query or fragment"
+    );
+}
+
+#[test]
+fn the_public_url_is_logged_at_start_given_or_from_the_bound_address() {
+    let dir = TempDir::new();
+    let mut cmd = serve_cmd(&dir);
+    cmd.args(["--public-url", "https://mfa.example.com"]);
+    let server = crate::support::Server::start(cmd);
+    assert!(
+        server.log().contains("public_url=https://mfa.example.com"),
+        "{}",
+        server.log()
+    );
+    drop(server);
+    let server = crate::support::Server::start(serve_cmd(&dir));
+    let bound = format!("public_url=http://{}", server.addr);
+    assert!(server.log().contains(&bound), "{}", server.log());
+}

@@ -10,9 +10,11 @@ use super::{CONFIG_FILE, ConfigError, Environment, Flags};
 
 /// Every setting `twofold.toml` may hold, the `[smtp]` table's as `smtp.*`. Its variable
 /// is `TWOFOLD_` and the key in capitals with `_` for `.` (`smtp.ca_file`:
-/// `TWOFOLD_SMTP_CA_FILE`, see [`env_name`]); `listen` and `database_url` are also flags.
+/// `TWOFOLD_SMTP_CA_FILE`, see [`env_name`]); `listen`, `public_url` and `database_url`
+/// are also flags.
 pub(super) const SETTINGS: &[&str] = &[
     "listen",
+    "public_url",
     "database_url",
     "issuer",
     "log_format",
@@ -98,6 +100,7 @@ impl<'a> Layers<'a> {
         debug_assert!(SETTINGS.contains(&key), "{key} is missing from SETTINGS");
         let flag = match key {
             "listen" => self.flags.listen.as_ref(),
+            "public_url" => self.flags.public_url.as_ref(),
             "database_url" => self.flags.database_url.as_ref(),
             _ => None,
         };

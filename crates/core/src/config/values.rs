@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::{Database, IpRange, LogFormat, SmtpSecurity};
+use super::{Database, IpRange, LogFormat, PublicUrl, SmtpSecurity};
 
 /// Settings parsed from a string, each saying what a good value looks like.
 pub(super) trait Setting: Sized {
@@ -125,5 +125,11 @@ impl Setting for NonZero {
             Ok(n) if (1..=1024).contains(&n) => Ok(NonZero(n)),
             _ => Err("expected a number from 1 to 1024".into()),
         }
+    }
+}
+
+impl Setting for PublicUrl {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        PublicUrl::parse(s.trim())
     }
 }
