@@ -20,6 +20,7 @@ pub mod flows;
 pub mod import;
 pub mod keys;
 pub mod lockout;
+pub mod oidc;
 pub mod one_time;
 pub mod orgs;
 pub mod password_throttle;
@@ -47,6 +48,7 @@ pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow, FlowsStore};
 pub use import::{ImportStore, ImportedUser};
 pub use keys::KeysStore;
 pub use lockout::{LockAfter, LockoutStore, Reservation};
+pub use oidc::{OidcProviderRow, OidcStore};
 pub use one_time::{OneTimeAccept, OneTimeCode, OneTimeOutcome, OneTimeStore};
 pub use orgs::{OrgRow, OrgsStore};
 pub use password_throttle::PasswordThrottleStore;
@@ -69,6 +71,7 @@ pub trait Engine:
     + ImportStore
     + KeysStore
     + LockoutStore
+    + OidcStore
     + OneTimeStore
     + OrgsStore
     + PasswordThrottleStore

@@ -18,6 +18,7 @@ pub(crate) mod flows;
 pub(crate) mod import;
 pub(crate) mod keys;
 pub(crate) mod lockout;
+pub(crate) mod oidc;
 pub(crate) mod one_time;
 pub(crate) mod orgs;
 pub(crate) mod password_throttle;

@@ -196,6 +196,26 @@ impl FromPg for OrgSettingsRow {
     }
 }
 
+impl FromPg for OidcProviderRow {
+    fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
+        Ok(OidcProviderRow {
+            org_id: r.try_get("org_id")?,
+            name: r.try_get("name")?,
+            issuer: r.try_get("issuer")?,
+            client_id: r.try_get("client_id")?,
+            secret_key_id: r.try_get("secret_key_id")?,
+            client_secret_sealed: r.try_get("client_secret_sealed")?,
+            scopes: r.try_get("scopes")?,
+            allowed_email_domains: r.try_get("allowed_email_domains")?,
+            username_claim: r.try_get("username_claim")?,
+            create_users: r.try_get("create_users")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            updated_by: r.try_get("updated_by")?,
+        })
+    }
+}
+
 impl FromPg for UserRow {
     fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
         Ok(UserRow {

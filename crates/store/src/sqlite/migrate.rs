@@ -62,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_console",
         include_str!("../../migrations/sqlite/0013_console.sql"),
     ),
+    (
+        "0014_oidc_providers",
+        include_str!("../../migrations/sqlite/0014_oidc_providers.sql"),
+    ),
 ];
 
 /// Where the applied migrations are recorded. `user_version` is kept in step too, for

@@ -15,6 +15,7 @@ pub(crate) mod import;
 pub(crate) mod keys;
 pub(crate) mod lockout;
 mod migrate;
+pub(crate) mod oidc;
 pub(crate) mod one_time;
 pub(crate) mod orgs;
 pub(crate) mod password_throttle;

@@ -92,6 +92,7 @@ mod flows;
 mod import;
 mod keys;
 mod lockout;
+mod oidc;
 mod one_time;
 mod orgs;
 mod password_throttle;
