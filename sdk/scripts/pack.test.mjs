@@ -2,7 +2,7 @@
 // sample using both type-checked there with `tsc --noEmit`.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,7 +59,7 @@ test("each package, packed and installed into a fresh project, type-checks a sam
       tarballs[pkg] = join(dir, out.trim().split("\n").pop());
     }
     const project = join(dir, "project");
-    execFileSync("mkdir", [project]);
+    mkdirSync(project);
     const versions = (name) =>
       JSON.parse(execFileSync("npm", ["pkg", "get", `devDependencies.${name}`], { cwd: SDK, encoding: "utf8" }));
     writeFileSync(

@@ -40,6 +40,15 @@ export async function startServer() {
     return r.stdout.trim();
   };
   offline(["org", "create", "acme"]);
+  /** The messages in the server's outbox, oldest first. */
+  const mailFiles = () => {
+    const outbox = join(data, "outbox");
+    try {
+      return readdirSync(outbox).filter((f) => f.endsWith(".eml")).sort().map((f) => join(outbox, f));
+    } catch {
+      return [];
+    }
+  };
   let users = 0;
   return {
     url,
@@ -55,15 +64,11 @@ export async function startServer() {
     },
     /** The newest code mailed to `user` with `subject`, waiting for its delivery. */
     async mailedCode(user, subject, after = 0) {
-      const outbox = join(data, "outbox");
       for (let i = 0; i < 400; i++) {
-        let files = [];
-        try {
-          files = readdirSync(outbox).filter((f) => f.endsWith(".eml")).sort();
-        } catch {}
+        const files = mailFiles();
         if (files.length > after) {
           for (const f of files.reverse()) {
-            const text = readFileSync(join(outbox, f), "utf8");
+            const text = readFileSync(f, "utf8");
             if (text.includes(`To: ${user}@example.com`) && text.includes(`Subject: ${subject}`)) {
               const m = /Your code: (\d{6})/.exec(text);
               if (m) return m[1];
@@ -75,11 +80,7 @@ export async function startServer() {
       throw new Error(`no mail ${subject} to ${user}`);
     },
     mailCount() {
-      try {
-        return readdirSync(join(data, "outbox")).filter((f) => f.endsWith(".eml")).length;
-      } catch {
-        return 0;
-      }
+      return mailFiles().length;
     },
     stop() {
       child.kill("SIGTERM");

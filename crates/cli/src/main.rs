@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use args::{Cli, Command, Database, OrgCommand};
+use args::{Cli, Command, OrgCommand};
 use database::Offline;
 use failure::Failure;
 
@@ -58,19 +58,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
         output,
         command,
     } = cli;
-    let (offline, after) = match command {
+    let offline = match command {
         Command::Serve {
             listen,
             public_url,
             database,
-        } => (Offline::Serve { listen, public_url }, database),
+        } => Offline::Serve {
+            listen,
+            public_url,
+            database,
+        },
         Command::Org(OrgCommand::Create {
             slug,
             name,
             database,
-        }) => (Offline::CreateOrg { slug, name }, database),
-        Command::User(u) => (Offline::User(u), Database::default()),
-        Command::SecretKey(k) => (Offline::SecretKey(k), Database::default()),
+        }) => Offline::CreateOrg {
+            slug,
+            name,
+            database,
+        },
+        Command::User(u) => Offline::User(u),
+        Command::SecretKey(k) => Offline::SecretKey(k),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "twofold", &mut std::io::stdout());
@@ -86,5 +94,5 @@ fn run(cli: Cli) -> Result<(), Failure> {
             return remote::run(server_command, output);
         }
     };
-    database::run(offline, after, before, output)
+    database::run(offline, before, output)
 }

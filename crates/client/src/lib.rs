@@ -45,6 +45,24 @@ pub enum TotpStart {
     ConfirmationRequired(ConfirmationRequired),
 }
 
+impl TotpStart {
+    /// The pending factor; a mailed confirmation is not what was expected here (the code
+    /// was sent already, or the organisation does not ask for one).
+    pub fn into_enrolled(self) -> Result<TotpEnrollment> {
+        match self {
+            TotpStart::Enrolled(e) => Ok(e),
+            TotpStart::ConfirmationRequired(c) => Err(ClientError::Unexpected {
+                status: StatusCode::ACCEPTED,
+                body: format!(
+                    "confirmation_required: a code was mailed (valid until {}); send it as \
+                     confirmation_code",
+                    c.expires_at
+                ),
+            }),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server answered with a problem document.
@@ -278,7 +296,9 @@ impl Client {
         flow_token: &str,
         name: Option<&str>,
     ) -> Result<TotpEnrollment> {
-        enrolled(self.start_totp_in_flow(flow_token, name, None).await?)
+        self.start_totp_in_flow(flow_token, name, None)
+            .await?
+            .into_enrolled()
     }
 
     /// `POST /auth/enroll/totp`: the pending factor, or (first without
@@ -455,7 +475,7 @@ impl Client {
     /// `POST /me/factors/totp`, expecting the pending factor at once (a user who has a
     /// factor, or an organisation that does not mail a code first).
     pub async fn enroll_totp(&self, name: Option<&str>) -> Result<TotpEnrollment> {
-        enrolled(self.start_totp(name, None).await?)
+        self.start_totp(name, None).await?.into_enrolled()
     }
 
     /// `POST /me/factors/totp`: the pending factor, or (for a user without a factor, first
@@ -622,20 +642,5 @@ impl Client {
     pub async fn openapi(&self) -> Result<serde_json::Value> {
         self.json(self.request(Method::GET, "/api/v1/openapi.json"))
             .await
-    }
-}
-
-/// The pending factor of a [`TotpStart`]; a mailed confirmation is not what was expected.
-fn enrolled(start: TotpStart) -> Result<TotpEnrollment> {
-    match start {
-        TotpStart::Enrolled(e) => Ok(e),
-        TotpStart::ConfirmationRequired(c) => Err(ClientError::Unexpected {
-            status: StatusCode::ACCEPTED,
-            body: format!(
-                "confirmation_required: a code was mailed (valid until {}); send it as \
-                 confirmation_code",
-                c.expires_at
-            ),
-        }),
     }
 }

@@ -21,10 +21,12 @@ pub enum Offline {
     Serve {
         listen: Option<String>,
         public_url: Option<String>,
+        database: Database,
     },
     CreateOrg {
         slug: String,
         name: Option<String>,
+        database: Database,
     },
     User(UserCommand),
     SecretKey(SecretKeyCommand),
@@ -44,25 +46,24 @@ impl Offline {
                     user: crate::args::UserRef { database, .. },
                     ..
                 },
-            ) => std::mem::take(database),
-            _ => Database::default(),
+            )
+            | Offline::Serve { database, .. }
+            | Offline::CreateOrg { database, .. } => std::mem::take(database),
+            Offline::SecretKey(_) => Database::default(),
         }
     }
 }
 
-pub fn run(
-    mut cmd: Offline,
-    after: Database,
-    before: Database,
-    out: Output,
-) -> Result<(), Failure> {
+/// Runs `cmd`; `before` is the `--data-dir` / `--database-url` given before the command,
+/// which the command's own override.
+pub fn run(mut cmd: Offline, before: Database, out: Output) -> Result<(), Failure> {
     if let Offline::SecretKey(SecretKeyCommand::Generate) = cmd {
         let key = twofold_server::crypto::secret_box::SecretKey::generate_text()?;
         return output::print(out, &serde_json::json!({ "key": key.as_str() }), |_| {
             println!("{}", key.as_str());
         });
     }
-    let db = cmd.database().or(after).or(before);
+    let db = cmd.database().or(before);
     let flags = Flags {
         data_dir: db.data_dir,
         listen: match &cmd {
@@ -93,7 +94,7 @@ async fn run_in(cmd: Offline, config: Config, out: Output) -> Result<(), Failure
     match cmd {
         Offline::Serve { .. } => serve(config).await,
         Offline::SecretKey(_) => Ok(()),
-        Offline::CreateOrg { slug, name } => {
+        Offline::CreateOrg { slug, name, .. } => {
             let tf = open(&config).await?;
             print_id(
                 out,

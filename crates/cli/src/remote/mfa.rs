@@ -7,7 +7,7 @@ use twofold_client::TotpStart;
 use twofold_proto::{Factor, FactorStatus, FactorType};
 
 use super::context::Ctx;
-use super::signin::{show_app, show_uri};
+use super::signin::show_uri;
 use crate::args::MfaCommand;
 use crate::failure::{Failure, from_client};
 use crate::output::{self, or_dash};
@@ -40,7 +40,7 @@ pub async fn run(ctx: &mut Ctx, cmd: MfaCommand) -> Result<(), Failure> {
                 "A new secret for {}: the old one works until the new one is confirmed.",
                 f.name
             ));
-            show_app(&ctx.term, &e)?;
+            show_uri(&ctx.term, &e.uri)?;
             let client = ctx.client();
             let f = ctx
                 .until_accepted("Code from the app: ", async |code| {
@@ -130,20 +130,12 @@ async fn add_app(ctx: &mut Ctx, name: Option<&str>, preferred: bool) -> Result<(
                  your address.",
             );
             ctx.until_accepted("Code from the email: ", async |code| {
-                match client.start_totp(name, Some(code)).await? {
-                    TotpStart::Enrolled(e) => Ok(e),
-                    TotpStart::ConfirmationRequired(_) => {
-                        Err(twofold_client::ClientError::Unexpected {
-                            status: twofold_client::StatusCode::ACCEPTED,
-                            body: "the server asked for a mailed code again".into(),
-                        })
-                    }
-                }
+                client.start_totp(name, Some(code)).await?.into_enrolled()
             })
             .await?
         }
     };
-    show_app(&ctx.term, &e)?;
+    show_uri(&ctx.term, &e.uri)?;
     activate(ctx, &e.id, "Code from the app: ", preferred).await
 }
 

@@ -139,32 +139,29 @@ pub fn wrong_code(p: &Problem) -> String {
     }
 }
 
+/// The method a word at the prompt names (`email`, `app`, `recovery`), if it names one.
+fn named_method(input: &str) -> Option<Method> {
+    match input.to_ascii_lowercase().as_str() {
+        "email" => Some(Method::Email),
+        "app" | "totp" => Some(Method::Totp),
+        "recovery" => Some(Method::RecoveryCode),
+        _ => None,
+    }
+}
+
 /// The method a word at the prompt asks for, if it is one the user has.
 fn switch_to(input: &str, methods: &[Method]) -> Option<Method> {
-    let wanted = match input.to_ascii_lowercase().as_str() {
-        "email" => Method::Email,
-        "app" | "totp" => Method::Totp,
-        "recovery" => Method::RecoveryCode,
-        _ => return None,
-    };
-    methods.contains(&wanted).then_some(wanted)
+    named_method(input).filter(|m| methods.contains(m))
 }
 
 /// What to say when a word at the prompt names a method the user does not have.
 fn unavailable(input: &str, methods: &[Method]) -> Option<&'static str> {
-    let (method, text) = match input.to_ascii_lowercase().as_str() {
-        "email" => (Method::Email, "You have no email factor: use another way."),
-        "app" | "totp" => (
-            Method::Totp,
-            "You have no authenticator app: use another way.",
-        ),
-        "recovery" => (
-            Method::RecoveryCode,
-            "You have no recovery codes: use another way.",
-        ),
-        _ => return None,
-    };
-    (!methods.contains(&method)).then_some(text)
+    let method = named_method(input).filter(|m| !methods.contains(m))?;
+    Some(match method {
+        Method::Email => "You have no email factor: use another way.",
+        Method::Totp => "You have no authenticator app: use another way.",
+        Method::RecoveryCode => "You have no recovery codes: use another way.",
+    })
 }
 
 /// "(Or type `email` …)" for the methods besides `current`.

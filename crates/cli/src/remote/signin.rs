@@ -5,7 +5,7 @@
 //! organisation requires one and the user has none.
 
 use twofold_client::{Client, TotpStart};
-use twofold_proto::{LoginResponse, Method, TotpEnrollment};
+use twofold_proto::{LoginResponse, Method};
 
 use super::qr;
 use super::second_factor::{self, Choices};
@@ -119,17 +119,16 @@ async fn enrol(term: &mut Term, client: &Client, flow: &str) -> Result<LoginResp
         TotpStart::Enrolled(e) => e,
         TotpStart::ConfirmationRequired(_) => {
             term.say("To make sure it is you, a code was mailed to your address.");
-            second_factor::until_accepted(term, "Code from the email: ", async |code| match client
-                .start_totp_in_flow(flow, None, Some(code))
-                .await?
-            {
-                TotpStart::Enrolled(e) => Ok(e),
-                TotpStart::ConfirmationRequired(_) => Err(not_enrolled()),
+            second_factor::until_accepted(term, "Code from the email: ", async |code| {
+                client
+                    .start_totp_in_flow(flow, None, Some(code))
+                    .await?
+                    .into_enrolled()
             })
             .await?
         }
     };
-    show_app(term, &enrollment)?;
+    show_uri(term, &enrollment.uri)?;
     second_factor::until_accepted(term, "Code from the app: ", async |code| {
         client.activate_in_flow(flow, &enrollment.id, code).await
     })
@@ -142,18 +141,7 @@ async fn enrol(term: &mut Term, client: &Client, flow: &str) -> Result<LoginResp
     })
 }
 
-fn not_enrolled() -> twofold_client::ClientError {
-    twofold_client::ClientError::Unexpected {
-        status: twofold_client::StatusCode::ACCEPTED,
-        body: "the server asked for a mailed code again".into(),
-    }
-}
-
 /// The QR code in the terminal, and the key grouped for typing.
-pub fn show_app(term: &Term, e: &TotpEnrollment) -> Result<(), Failure> {
-    show_uri(term, &e.uri)
-}
-
 pub fn show_uri(term: &Term, uri: &str) -> Result<(), Failure> {
     term.say("Scan this QR code with your authenticator app:");
     term.say(&qr::render(uri)?);
