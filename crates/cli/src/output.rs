@@ -46,3 +46,12 @@ pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
 pub fn or_dash(value: Option<&str>) -> String {
     value.unwrap_or("-").to_owned()
 }
+
+/// The MFA column, with the identity providers the user signs in through.
+pub(crate) fn with_providers(mfa: &str, providers: &[String]) -> String {
+    if providers.is_empty() {
+        mfa.to_owned()
+    } else {
+        format!("{mfa} ({})", providers.join(", "))
+    }
+}

@@ -14,9 +14,10 @@ use twofold_proto::{
     EmailCodeSent, EmailEnrollment, EnrollEmailRequest, EnrollInFlowRequest, EnrollTotpRequest,
     ErrorCode, Factor, FactorUri, IntrospectRequest, Introspection, LoginRequest, LoginResponse,
     Me, Method as SignInMethod, MfaPolicy, MfaPolicyChanged, MfaRequest, NewApiKey, NewOrgUser,
-    OrgSettings, OrgUser, PassSecondFactor, Problem, RecoveryCodes, RecoveryCodesStatus,
-    SendEmailCodeRequest, SessionInfo, SessionSummary, SetMfaPolicy, SetOrgSettings, SetRole,
-    StepUpRequest, TotpEnrollment,
+    OidcProvider, OidcRedirect, OidcStepUpRequest, OidcTokenRequest, OidcTokenResponse,
+    OrgSettings, OrgUser, PassSecondFactor, Problem, PutOidcProvider, RecoveryCodes,
+    RecoveryCodesStatus, SendEmailCodeRequest, SessionInfo, SessionSummary, SetMfaPolicy,
+    SetOrgSettings, SetRole, StepUpRequest, TotpEnrollment,
 };
 
 /// `?limit=&before=&user=&event=` of the audit log.
@@ -636,6 +637,50 @@ impl Client {
         self.send(self.request(Method::DELETE, &path))
             .await
             .map(|_| ())
+    }
+
+    /// `GET /orgs/{org}/oidc-providers`.
+    pub async fn oidc_providers(&self, org: &str) -> Result<Vec<OidcProvider>> {
+        let path = format!("/api/v1/orgs/{org}/oidc-providers");
+        self.json(self.request(Method::GET, &path)).await
+    }
+
+    /// `PUT /orgs/{org}/oidc-providers/{name}` (owners, with a fresh second factor).
+    pub async fn put_oidc_provider(
+        &self,
+        org: &str,
+        name: &str,
+        p: &PutOidcProvider,
+    ) -> Result<OidcProvider> {
+        let path = format!("/api/v1/orgs/{org}/oidc-providers/{name}");
+        self.json(self.request(Method::PUT, &path).json(p)).await
+    }
+
+    /// `DELETE /orgs/{org}/oidc-providers/{name}` (owners, with a fresh second factor).
+    pub async fn delete_oidc_provider(&self, org: &str, name: &str) -> Result<()> {
+        let path = format!("/api/v1/orgs/{org}/oidc-providers/{name}");
+        self.send(self.request(Method::DELETE, &path))
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST /auth/oidc/token`: an application's one-time code and PKCE verifier.
+    pub async fn exchange_oidc_code(
+        &self,
+        code: &str,
+        verifier: &str,
+    ) -> Result<OidcTokenResponse> {
+        let req = OidcTokenRequest {
+            code: code.into(),
+            code_verifier: verifier.into(),
+        };
+        self.post("/api/v1/auth/oidc/token", &req).await
+    }
+
+    /// `POST /auth/step-up/oidc`: re-authentication at the identity provider, back to a
+    /// loopback address.
+    pub async fn start_oidc_step_up(&self, req: &OidcStepUpRequest) -> Result<OidcRedirect> {
+        self.post("/api/v1/auth/step-up/oidc", req).await
     }
 
     /// The OpenAPI document.

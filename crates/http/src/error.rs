@@ -22,6 +22,7 @@ pub struct ApiError {
     retry_after: Option<u64>,
     clock_skew_seconds: Option<i64>,
     scope: Option<String>,
+    providers: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -51,6 +52,7 @@ impl ApiError {
             retry_after: None,
             clock_skew_seconds: None,
             scope: None,
+            providers: None,
         }
     }
 
@@ -105,6 +107,10 @@ pub enum Fail {
     Overloaded,
     LastFactor,
     MethodNotAvailable,
+    UseIdentityProvider,
+    FederationFailed,
+    FederatedUserRefused,
+    ProviderUnavailable,
 }
 
 impl Fail {
@@ -131,6 +137,10 @@ impl Fail {
             F::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Overloaded),
             F::LastFactor => (StatusCode::CONFLICT, ErrorCode::LastFactor),
             F::MethodNotAvailable => (StatusCode::BAD_REQUEST, ErrorCode::MethodNotAvailable),
+            F::UseIdentityProvider => (StatusCode::UNAUTHORIZED, ErrorCode::UseIdentityProvider),
+            F::FederationFailed => (StatusCode::UNAUTHORIZED, ErrorCode::FederationFailed),
+            F::FederatedUserRefused => (StatusCode::FORBIDDEN, ErrorCode::FederatedUserRefused),
+            F::ProviderUnavailable => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderUnavailable),
         }
     }
 
@@ -179,6 +189,10 @@ impl Fail {
             D::Overloaded { .. } => Fail::Overloaded,
             D::LastFactor => Fail::LastFactor,
             D::MethodNotAvailable(_) => Fail::MethodNotAvailable,
+            D::UseIdentityProvider { .. } => Fail::UseIdentityProvider,
+            D::FederationFailed(_) => Fail::FederationFailed,
+            D::FederatedUserRefused(_) => Fail::FederatedUserRefused,
+            D::ProviderUnavailable(_) => Fail::ProviderUnavailable,
             D::Store(_) | D::Crypto(_) | D::Internal(_) => return None,
         })
     }
@@ -294,6 +308,10 @@ impl From<DomainError> for ApiError {
             D::ClockSkew { seconds } => Some(seconds),
             _ => None,
         };
+        let providers = match &e {
+            D::UseIdentityProvider { providers } => Some(providers.clone()),
+            _ => None,
+        };
         Self {
             status,
             code,
@@ -301,6 +319,7 @@ impl From<DomainError> for ApiError {
             retry_after,
             clock_skew_seconds,
             scope,
+            providers,
         }
     }
 }
@@ -316,6 +335,7 @@ impl IntoResponse for ApiError {
             retry_after: self.retry_after,
             clock_skew_seconds: self.clock_skew_seconds,
             scope: self.scope,
+            providers: self.providers,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut res = (self.status, body).into_response();

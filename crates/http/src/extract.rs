@@ -210,6 +210,7 @@ macro_rules! org_item_path {
 org_item_path! {
     OrgUserPath => "user",
     OrgKeyPath => "API key",
+    OrgProviderPath => "identity provider",
 }
 
 /// `application/json`, or another `application/*+json` type (RFC 6839), parameters aside.

@@ -82,6 +82,7 @@ fn replacement_for(buf: &[u8]) -> Option<Vec<u8>> {
         retry_after: None,
         clock_skew_seconds: None,
         scope: None,
+        providers: None,
     })
     .ok()?;
     let mut out = format!(

@@ -168,6 +168,7 @@ async fn health_or_busy(req: Request<Incoming>) -> Result<Response<Body>, Infall
         retry_after: Some(1),
         clock_skew_seconds: None,
         scope: None,
+        providers: None,
     };
     let mut res = Response::new(Body::from(serde_json::to_vec(&problem).unwrap_or_default()));
     *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;

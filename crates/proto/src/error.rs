@@ -54,6 +54,19 @@ pub enum ErrorCode {
     /// The server is too busy to take this request now: try again in `retry_after`
     /// seconds.
     Overloaded,
+    /// This account signs in through the organisation's identity provider (named in
+    /// `providers`), or the username is unknown in an organisation that has one: the two
+    /// are answered alike.
+    UseIdentityProvider,
+    /// A sign-in through an identity provider failed a check: the browser that started
+    /// it, the provider's code, or its ID token (signature, issuer, audience, expiry,
+    /// nonce).
+    FederationFailed,
+    /// The identity provider signed someone in whom the organisation's rules keep out
+    /// (unknown with just-in-time creation off, an email domain not allowed, …).
+    FederatedUserRefused,
+    /// The identity provider could not be reached or used: try again later.
+    ProviderUnavailable,
     /// Something failed on the server; the details are in its log, not here.
     Internal,
 }
@@ -82,6 +95,10 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::RequestTimeout => "request_timeout",
             Self::Overloaded => "overloaded",
+            Self::UseIdentityProvider => "use_identity_provider",
+            Self::FederationFailed => "federation_failed",
+            Self::FederatedUserRefused => "federated_user_refused",
+            Self::ProviderUnavailable => "provider_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -122,4 +139,8 @@ pub struct Problem {
     /// On `insufficient_scope`: the scope the elevated token needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// On `use_identity_provider`: the organisation's providers, by name (each starts at
+    /// `/auth/oidc/{org}/{name}/start`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub providers: Option<Vec<String>>,
 }

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod factors;
+pub mod federation;
 pub mod me;
 pub mod orgs;
 pub mod step_up;
@@ -20,6 +21,10 @@ pub use factors::{
     ActivateFactorRequest, DeleteFactorRequest, EmailEnrollment, EnrollEmailRequest,
     EnrollTotpRequest, Factor, FactorStatus, FactorType, FactorUri, RecoveryCodes,
     RecoveryCodesStatus, TotpEnrollment,
+};
+pub use federation::{
+    OidcProvider, OidcRedirect, OidcStepUpRequest, OidcTokenRequest, OidcTokenResponse,
+    PutOidcProvider,
 };
 pub use me::{ChangePassword, Device, Me, MfaSummary, Role, SessionInfo, SessionSummary};
 pub use orgs::{

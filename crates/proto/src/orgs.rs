@@ -55,6 +55,10 @@ pub struct OrgUser {
     pub mfa: MfaStatus,
     /// RFC 3339, UTC; `null` if the user never signed in.
     pub last_login_at: Option<String>,
+    /// The identity providers they signed in through (or linked), by name; empty for
+    /// a federated user who has not signed in yet.
+    #[serde(default)]
+    pub providers: Vec<String>,
 }
 
 /// A security event (`GET /api/v1/orgs/{org}/audit-events`, newest first).

@@ -68,6 +68,7 @@ impl Application {
         };
         let listener = TcpListener::bind(config.listen).await.map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
+        let twofold = twofold.with_public_url(&config.public_url_for(addr));
         Ok(Application {
             listener,
             addr,

@@ -51,7 +51,7 @@ fn as_row(v: &OperatorView) -> [String; 6] {
         v.user.username.clone(),
         v.user.email.clone(),
         role_str(v.user.role).to_owned(),
-        mfa_text(v).to_owned(),
+        crate::output::with_providers(mfa_text(v), &v.user.providers),
         v.user
             .last_login_at
             .map_or_else(|| "-".into(), |t| t.to_rfc3339()),
@@ -68,6 +68,7 @@ fn as_json(v: &OperatorView) -> serde_json::Value {
         "role": role_str(v.user.role),
         "federated": v.user.federated,
         "mfa": v.user.mfa.as_str(),
+        "providers": v.user.providers,
         "last_login_at": v.user.last_login_at.map(|t| t.to_rfc3339()),
         "locked_until": v.locked_until.map(|t| t.to_rfc3339()),
     })

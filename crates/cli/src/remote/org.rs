@@ -188,7 +188,7 @@ async fn users(ctx: &mut Ctx) -> Result<(), Failure> {
                     u.username.clone(),
                     u.email.clone(),
                     role_text(u.role).to_owned(),
-                    mfa_text(u.mfa).to_owned(),
+                    output::with_providers(mfa_text(u.mfa), &u.providers),
                     or_dash(u.last_login_at.as_deref()),
                 ]
             })

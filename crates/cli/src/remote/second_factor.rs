@@ -192,6 +192,7 @@ mod tests {
             retry_after: None,
             clock_skew_seconds: skew,
             scope: None,
+            providers: None,
         }
     }
 

@@ -21,6 +21,14 @@ pub enum TokenKind {
     ApiKey,
     /// A remembered device's token.
     Device,
+    /// The `state` of a federated sign-in, sent to the identity provider and back.
+    OidcState,
+    /// The cookie that binds a federated sign-in to the browser that started it.
+    OidcBinding,
+    /// The one-time code an application exchanges for a federated sign-in's session.
+    OidcHandoff,
+    /// Random text with no other use (a nonce, a PKCE verifier).
+    Nonce,
 }
 
 impl TokenKind {
@@ -31,6 +39,10 @@ impl TokenKind {
             Self::Elevated => "tfe_",
             Self::ApiKey => "tfk_",
             Self::Device => "tfd_",
+            Self::OidcState => "tfo_",
+            Self::OidcBinding => "tfb_",
+            Self::OidcHandoff => "tfh_",
+            Self::Nonce => "tfn_",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod email;
 pub mod enrollment;
 pub mod factors;
+pub mod federation;
 pub mod import;
 pub mod input;
 pub mod invitations;
@@ -101,6 +102,23 @@ pub enum DomainError {
          lost or changed authenticator, regenerate it (POST /me/factors/{{id}}/regenerate)"
     )]
     LastFactor,
+    /// A password sign-in of someone who signs in through the organisation's identity
+    /// provider, or of a name unknown in an organisation that has one (the same answer).
+    #[error(
+        "sign in through your organisation's identity provider ({}); if you have a password \
+         here, check the username",
+        providers.join(", ")
+    )]
+    UseIdentityProvider { providers: Vec<String> },
+    /// A federated sign-in that failed a check (the state's browser, the code, the ID token).
+    #[error("the sign-in through the identity provider failed: {0}")]
+    FederationFailed(String),
+    /// A federated sign-in that passed its checks, by someone the rules keep out.
+    #[error("{0}")]
+    FederatedUserRefused(String),
+    /// The identity provider could not be reached or used.
+    #[error("the identity provider could not be reached; try again later")]
+    ProviderUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -131,6 +149,10 @@ pub struct Twofold {
     pub(crate) security: Arc<Security>,
     pub(crate) issuer: Arc<str>,
     pub(crate) mailer: Mailer,
+    /// The identity providers' documents and keys (federated sign-in).
+    pub(crate) oidc: Arc<crate::oidc::Providers>,
+    /// The origin people reach this server at (`--public-url`), without a trailing slash.
+    pub(crate) public_url: Arc<str>,
 }
 
 /// The plaintext sealed under every key as its check value.
@@ -203,6 +225,8 @@ impl Twofold {
         )?;
         let mailer = Mailer::start(&config.mail, &config.data_dir)
             .map_err(|e| DomainError::Internal(format!("mail: {e}")))?;
+        let oidc = crate::oidc::Providers::new()
+            .map_err(|e| DomainError::Internal(format!("identity providers: {e}")))?;
         Ok(Twofold {
             store,
             clock,
@@ -211,7 +235,21 @@ impl Twofold {
             security: Arc::new(config.security.clone()),
             issuer: config.issuer.as_str().into(),
             mailer,
+            oidc: Arc::new(oidc),
+            public_url: config.public_url_for(config.listen).as_str().into(),
         })
+    }
+
+    /// The service answering at `url` (the public URL once the port is bound: it names
+    /// the redirect URI identity providers send people back to).
+    pub fn with_public_url(mut self, url: &crate::config::PublicUrl) -> Twofold {
+        self.public_url = url.as_str().trim_end_matches('/').into();
+        self
+    }
+
+    /// The origin people reach this server at.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     pub fn now(&self) -> Timestamp {

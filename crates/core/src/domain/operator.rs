@@ -33,6 +33,7 @@ impl Twofold {
             .await?
             .ok_or(DomainError::NotFound("organisation"))?;
         let now = self.now().as_millis();
+        let identities = self.store.federated_identities_of_org(&org.id).await?;
         let mut out = Vec::new();
         for (u, active) in self.store.users_of_org(&org.id).await? {
             let locked_until = self
@@ -40,10 +41,13 @@ impl Twofold {
                 .mfa_locked_until(&u.id, now)
                 .await?
                 .map(Timestamp::from_millis);
-            out.push(OperatorView {
-                user: super::org_admin::org_user(&u, active)?,
-                locked_until,
-            });
+            let mut user = super::org_admin::org_user(&u, active)?;
+            user.providers = identities
+                .iter()
+                .filter(|i| i.user_id == u.id)
+                .map(|i| i.provider.clone())
+                .collect();
+            out.push(OperatorView { user, locked_until });
         }
         Ok(out)
     }

@@ -27,6 +27,8 @@ pub struct OrgUser {
     pub locked_until: Option<Timestamp>,
     /// Whether they have a password (an invited user has none until they accept).
     pub has_password: bool,
+    /// The identity providers they have signed in through (or linked), by name.
+    pub providers: Vec<String>,
 }
 
 /// A search of the organisation's users, a page at a time (the console's Users table).
@@ -118,6 +120,7 @@ pub(super) fn org_user(u: &UserRow, active_factors: i64) -> Result<OrgUser> {
         last_login_at: u.last_login_at.map(Timestamp::from_millis),
         locked_until: None,
         has_password: u.password_hash.is_some(),
+        providers: Vec::new(),
     })
 }
 
@@ -152,12 +155,31 @@ impl Twofold {
     /// Every user of the organisation, by username, with their MFA status.
     pub async fn org_users(&self, caller: &Caller, slug: &str) -> Result<Vec<OrgUser>> {
         let org = self.org_for_admin(caller, slug).await?;
-        self.store
+        let mut users = self
+            .store
             .users_of_org(&org.id)
             .await?
             .iter()
             .map(|(u, active)| org_user(u, *active))
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        self.fill_providers(&org.id, &mut users).await?;
+        Ok(users)
+    }
+
+    /// Fills in each user's identity providers.
+    pub(super) async fn fill_providers(&self, org_id: &str, users: &mut [OrgUser]) -> Result<()> {
+        let identities = self.store.federated_identities_of_org(org_id).await?;
+        if identities.is_empty() {
+            return Ok(());
+        }
+        for u in users.iter_mut() {
+            u.providers = identities
+                .iter()
+                .filter(|i| i.user_id == u.id)
+                .map(|i| i.provider.clone())
+                .collect();
+        }
+        Ok(())
     }
 
     /// A page of the organisation's users matching `q`, by username, each with their MFA
@@ -217,6 +239,8 @@ impl Twofold {
                 Ok(u)
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut users = users;
+        self.fill_providers(&org.id, &mut users).await?;
         let (has_prev, has_next) = if backwards {
             (more, true)
         } else {
@@ -250,6 +274,8 @@ impl Twofold {
             .filter(|f| f.state == super::factors::FactorState::Active)
             .count();
         let mut listed = org_user(&user, i64::try_from(active).unwrap_or(i64::MAX))?;
+        self.fill_providers(&org.id, std::slice::from_mut(&mut listed))
+            .await?;
         let now = self.now().as_millis();
         listed.locked_until = self
             .store
@@ -454,6 +480,14 @@ impl Twofold {
     /// cleared, the user is mailed and it is audited. Answers the factors removed and the
     /// sessions ended.
     pub(crate) async fn reset_mfa_of(&self, user: &UserRow, by: Actor<'_>) -> Result<(u64, u64)> {
+        if user.federated {
+            // Seeds 000 and 001: their MFA is their identity provider's to reset.
+            return Err(DomainError::Conflict(format!(
+                "{} signs in through the organisation's identity provider, which does their \
+                 MFA: reset it there",
+                user.username
+            )));
+        }
         let (factors, sessions) = self.store.reset_mfa(&user.id).await?;
         self.record_by_actor(
             user,

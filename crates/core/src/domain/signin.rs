@@ -138,6 +138,23 @@ impl Twofold {
                 }
                 self.record_failed_sign_in(org_row.as_ref(), user.as_ref(), username)
                     .await;
+                // Someone who signs in through the organisation's provider is sent there;
+                // so is an unknown name, so that the answer does not tell them apart.
+                if let Some(org) = org_row
+                    .as_ref()
+                    .filter(|_| user.is_none_or(|u| u.federated))
+                {
+                    let providers: Vec<String> = self
+                        .store
+                        .oidc_providers_of_org(&org.id)
+                        .await?
+                        .into_iter()
+                        .map(|p| p.name)
+                        .collect();
+                    if !providers.is_empty() {
+                        return Err(DomainError::UseIdentityProvider { providers });
+                    }
+                }
                 return Err(DomainError::InvalidCredentials);
             }
         };

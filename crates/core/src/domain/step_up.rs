@@ -202,13 +202,14 @@ impl Twofold {
 
     /// The guard of an admin action that weakens someone's protection or hands out a
     /// credential: the same fresh second factor as a user's own factor changes. An admin
-    /// who has no second factor has none to give: they enrol one first.
+    /// who has no second factor has none to give: they enrol one first. A federated admin
+    /// gives theirs at the identity provider (a federated step-up).
     pub(crate) async fn require_admin_second_factor(
         &self,
         caller: &Caller,
         elevated: Option<&str>,
     ) -> Result<()> {
-        if self.store.count_active_factors(&caller.user.id).await? == 0 {
+        if !caller.user.federated && self.store.count_active_factors(&caller.user.id).await? == 0 {
             return Err(DomainError::EnrollmentRequired);
         }
         self.require_fresh_second_factor(caller, elevated).await

@@ -48,7 +48,7 @@ pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow, FlowsStore};
 pub use import::{ImportStore, ImportedUser};
 pub use keys::KeysStore;
 pub use lockout::{LockAfter, LockoutStore, Reservation};
-pub use oidc::{OidcProviderRow, OidcStore};
+pub use oidc::{FederatedIdentityRow, OidcHandoffRow, OidcLoginRow, OidcProviderRow, OidcStore};
 pub use one_time::{OneTimeAccept, OneTimeCode, OneTimeOutcome, OneTimeStore};
 pub use orgs::{OrgRow, OrgsStore};
 pub use password_throttle::PasswordThrottleStore;
@@ -112,10 +112,12 @@ pub fn like_escaped(text: &str) -> String {
 }
 
 /// The rows [`Engine::purge_expired_rows`] deletes. Binds: now.
-pub const EXPIRED: [&str; 3] = [
+pub const EXPIRED: [&str; 5] = [
     "DELETE FROM login_flows WHERE expires_at <= $1",
     "DELETE FROM sessions WHERE expires_at <= $1",
     "DELETE FROM confirmation_codes WHERE expires_at <= $1",
+    "DELETE FROM oidc_logins WHERE expires_at <= $1",
+    "DELETE FROM oidc_handoffs WHERE expires_at <= $1",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod devices;
 pub mod factors;
+pub mod federation;
 pub mod me;
 pub mod orgs;
 pub mod recovery;
@@ -53,6 +54,7 @@ pub fn router_and_document(state: &AppState) -> (Router<AppState>, utoipa::opena
         .routes(routes!(factors::delete))
         .routes(routes!(factors::activate))
         .routes(routes!(orgs::put_policy))
+        .routes(routes!(federation::token))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             super::throttle::limit_failures,
@@ -86,6 +88,12 @@ pub fn router_and_document(state: &AppState) -> (Router<AppState>, utoipa::opena
         .routes(routes!(orgs::unlock))
         .routes(routes!(orgs::set_role))
         .routes(routes!(orgs::reinvite))
+        .routes(routes!(federation::list_providers))
+        .routes(routes!(
+            federation::put_provider,
+            federation::delete_provider
+        ))
+        .routes(routes!(federation::step_up))
         .merge(guessable)
         .split_for_parts();
     LinkFieldNames.modify(&mut doc);

@@ -76,6 +76,7 @@ pub(crate) fn org_user(u: org_admin::OrgUser) -> wire::OrgUser {
             MfaStatus::NotApplicable => wire::MfaStatus::NotApplicable,
         },
         last_login_at: u.last_login_at.map(Timestamp::to_rfc3339),
+        providers: u.providers,
     }
 }
 

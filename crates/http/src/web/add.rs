@@ -112,7 +112,7 @@ pub(crate) async fn app(
                         input type="hidden" name="name" value=(name);
                         @if let Some(t) = then { input type="hidden" name="then" value=(t); }
                         p { "Adding a way to sign in changes your account's security." }
-                        (fresh::ask(&how, Some(&e)))
+                        (fresh::ask(&how, Some(&e), "/account/security"))
                         button type="submit" { "Continue" }
                     }
                     p { a href="/account/security" { "Cancel" } }
@@ -184,7 +184,7 @@ pub(crate) async fn email(
                     form method="post" action="/account/factors/email" {
                         (csrf_field(&csrf))
                         p { "Adding a way to sign in changes your account's security." }
-                        (fresh::ask(&how, Some(&e)))
+                        (fresh::ask(&how, Some(&e), "/account/security"))
                         button type="submit" { "Continue" }
                     }
                     p { a href="/account/security" { "Cancel" } }

@@ -19,6 +19,9 @@ pub(crate) enum Jar {
     Device,
     /// The CSRF token every form repeats.
     Csrf,
+    /// Binds a sign-in at an identity provider (`tfb_…`) to this browser, until its
+    /// callback.
+    OidcBinding,
 }
 
 impl Jar {
@@ -28,6 +31,7 @@ impl Jar {
             Jar::Flow => "twofold-flow",
             Jar::Device => "twofold-device",
             Jar::Csrf => "twofold-csrf",
+            Jar::OidcBinding => "twofold-oidc",
         }
     }
 
@@ -76,9 +80,15 @@ pub(crate) fn read(headers: &HeaderMap, jar: Jar) -> Option<String> {
 /// A `Set-Cookie` that stores `value` in `jar` for `max_age` seconds (`None`: until the
 /// browser closes). Values are tokens of URL-safe characters: nothing to escape.
 pub(crate) fn set(secure: bool, jar: Jar, value: &str, max_age: Option<u64>) -> HeaderValue {
-    // Strict for everything but the session: a link from elsewhere (a mail, say) may
-    // open a page signed in, but nothing else travels with another site's requests.
-    let same_site = if jar == Jar::Session { "Lax" } else { "Strict" };
+    // Strict for everything but the session and the provider binding: a link from
+    // elsewhere (a mail, say) may open a page signed in, and the identity provider's
+    // redirect back must carry the binding; nothing else travels with another site's
+    // requests.
+    let same_site = if matches!(jar, Jar::Session | Jar::OidcBinding) {
+        "Lax"
+    } else {
+        "Strict"
+    };
     let mut c = format!(
         "{}={value}; Path=/; HttpOnly; SameSite={same_site}",
         jar.name(secure)

@@ -66,7 +66,7 @@ pub(crate) async fn prefer(
                     p { "Make " strong { (name.unwrap_or_default()) } " the method asked for \
                          first when you sign in." }
                     @if let Some(how) = &how {
-                        (fresh::ask(how, Some(&e)))
+                        (fresh::ask(how, Some(&e), "/account/security"))
                     } @else {
                         (failure(&e, "prefer-error"))
                     }
@@ -308,7 +308,7 @@ async fn app_action(
                     form method="post"
                         action={ "/account/factors/" (id) "/" (action.path()) } {
                         (csrf_field(&csrf))
-                        (fresh::ask(&how, Some(e)))
+                        (fresh::ask(&how, Some(e), "/account/security"))
                         button type="submit" { "Continue" }
                     }
                 } @else {

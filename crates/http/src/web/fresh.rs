@@ -48,10 +48,22 @@ pub(crate) fn wants_code(e: &ApiError) -> bool {
     e.code() == twofold_proto::ErrorCode::StepUpRequired
 }
 
-/// How the person will confirm: with their app when they have one, else with a code
-/// mailed to their email factor now (where it went is said; a code mailed under 30
-/// seconds ago still works, so none is sent then).
-async fn prepare(st: &AppState, caller: &Caller) -> (Method, Option<String>) {
+/// How the person confirms it is them.
+pub(crate) enum Confirm {
+    /// A code by `method`; for email, where it was mailed just now.
+    Code(Method, Option<String>),
+    /// Signing in again at their identity provider (a federated user).
+    Provider(String),
+}
+
+/// How the person will confirm: at their identity provider when they sign in through
+/// one, with their app when they have one, else with a code mailed to their email factor
+/// now (where it went is said; a code mailed under 30 seconds ago still works, so none is
+/// sent then).
+async fn prepare(st: &AppState, caller: &Caller) -> Confirm {
+    if let Ok(Some(provider)) = st.twofold.step_up_provider(caller).await {
+        return Confirm::Provider(provider);
+    }
     let factors = st.twofold.list_factors(caller).await.unwrap_or_default();
     let active = |app: bool| {
         factors.iter().any(|f: &Factor| {
@@ -59,13 +71,13 @@ async fn prepare(st: &AppState, caller: &Caller) -> (Method, Option<String>) {
         })
     };
     if active(true) || !active(false) {
-        return (Method::Totp, None);
+        return Confirm::Code(Method::Totp, None);
     }
     let sent_to = match st.twofold.send_step_up_code(caller).await {
         Ok(sent) => Some(sent.sent_to),
         Err(_) => None,
     };
-    (Method::Email, sent_to)
+    Confirm::Code(Method::Email, sent_to)
 }
 
 /// How to ask again after `e`, if `e` is about confirming it is them: a step-up required
@@ -76,22 +88,42 @@ pub(crate) async fn after(
     caller: &Caller,
     e: &ApiError,
     method: Option<&str>,
-) -> Option<(Method, Option<String>)> {
+) -> Option<Confirm> {
     use twofold_proto::ErrorCode as C;
     match e.code() {
         C::StepUpRequired => Some(prepare(st, caller).await),
         C::InvalidCode | C::CodeReused | C::CodeExpired | C::TooManyAttempts
             if method.is_some() =>
         {
-            Some((method_of(method), None))
+            Some(Confirm::Code(method_of(method), None))
         }
         _ => None,
     }
 }
 
-/// The code field inside a form that posts its action again with it.
-pub(crate) fn ask(how: &(Method, Option<String>), err: Option<&ApiError>) -> Markup {
-    let (method, sent_to) = how;
+/// The code field inside a form that posts its action again with it; for a federated
+/// user, a button that takes them to their identity provider to sign in again, and then
+/// back to `back` (the page to do it again from).
+pub(crate) fn ask(how: &Confirm, err: Option<&ApiError>, back: &str) -> Markup {
+    let (method, sent_to) = match how {
+        Confirm::Code(method, sent_to) => (method, sent_to),
+        Confirm::Provider(name) => {
+            return html! {
+                fieldset.confirm {
+                    legend { "Confirm it's you" }
+                    p #fresh-hint {
+                        "Sign in again at " strong { (name) } " to confirm it is you, then do \
+                         this again (for the next 10 minutes, without being asked)."
+                    }
+                    input type="hidden" name="return_to" value=(back);
+                    button.secondary #step-up-provider type="submit"
+                        formaction="/account/step-up/oidc" formnovalidate {
+                        "Confirm with " (name)
+                    }
+                }
+            };
+        }
+    };
     html! {
         fieldset.confirm {
             legend { "Confirm it's you" }

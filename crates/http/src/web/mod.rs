@@ -8,6 +8,7 @@ mod console;
 mod cookies;
 mod enroll;
 mod factors;
+mod federation;
 mod fresh;
 mod page;
 mod password;
@@ -76,6 +77,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/account/sessions/others", post(account::end_others))
         .route("/account/factors/email", post(add::email))
         .route("/account/devices/{id}/forget", post(account::forget_device))
+        .route("/auth/oidc/{org}/{provider}/start", get(federation::start))
+        .route("/auth/oidc/callback", get(federation::callback))
+        .route("/account/step-up/oidc", post(federation::step_up))
+        .route("/account/link/{provider}", post(federation::link))
         .merge(console)
         .merge(guessable)
         .layer(axum::middleware::map_response(protect))

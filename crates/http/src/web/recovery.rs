@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use twofold_core::domain::Method;
 use twofold_core::domain::sessions::Caller;
 
 use super::cookies;
@@ -49,7 +48,7 @@ fn offer(
     left: u32,
     first: bool,
     err: Option<&ApiError>,
-    how: Option<&(Method, Option<String>)>,
+    how: Option<&fresh::Confirm>,
 ) -> Markup {
     let viewer = Viewer {
         signed_in: true,
@@ -73,7 +72,7 @@ fn offer(
                 @if let Some(e) = err {
                     @if let Some(how) = how {
                         p { "Making new codes replaces the old ones, so first confirm it is you." }
-                        (fresh::ask(how, Some(e)))
+                        (fresh::ask(how, Some(e), "/account/recovery-codes"))
                     } @else {
                         (failure(e, "recovery-error"))
                     }

@@ -53,6 +53,8 @@ pub(crate) async fn home(State(st): State<AppState>, headers: HeaderMap) -> Resp
 pub(crate) struct LoginNotice {
     /// Every session of the organisation just ended (MFA was required by this admin).
     ended: Option<String>,
+    /// The organisation, filled in (and its identity providers offered).
+    org: Option<String>,
 }
 
 pub(crate) async fn login_page(
@@ -67,9 +69,33 @@ pub(crate) async fn login_page(
     let notice = n.ended.is_some().then(|| {
         html! { p.notice #notice role="status" { "MFA is now required, and every session of             your organisation ended, yours too. Sign in again." } }
     });
-    Page::ok(login_form(&csrf, "", "", None, notice))
+    let org = n.org.as_deref().unwrap_or("");
+    let providers = providers_of(&st, org).await;
+    let view = LoginView {
+        csrf: &csrf,
+        org,
+        username: "",
+        providers: &providers,
+    };
+    Page::ok(login_form(&view, None, notice))
         .cookie(cookie)
         .into_response()
+}
+
+/// Organisation `org`'s identity providers, to offer on the sign-in page.
+async fn providers_of(st: &AppState, org: &str) -> Vec<String> {
+    if org.is_empty() {
+        return Vec::new();
+    }
+    st.twofold.sign_in_providers(org).await.unwrap_or_default()
+}
+
+/// The sign-in page's fields as typed so far, and the organisation's providers.
+struct LoginView<'a> {
+    csrf: &'a str,
+    org: &'a str,
+    username: &'a str,
+    providers: &'a [String],
 }
 
 /// The organisation and username fields, as typed so far (sign-in and `/welcome`).
@@ -84,13 +110,8 @@ pub(crate) fn who_fields(org: &str, username: &str) -> Markup {
     }
 }
 
-fn login_form(
-    csrf: &str,
-    org: &str,
-    username: &str,
-    err: Option<&ApiError>,
-    notice: Option<Markup>,
-) -> Markup {
+fn login_form(v: &LoginView<'_>, err: Option<&ApiError>, notice: Option<Markup>) -> Markup {
+    let (csrf, org, username) = (v.csrf, v.org, v.username);
     let viewer = Viewer {
         signed_in: false,
         csrf,
@@ -112,6 +133,18 @@ fn login_form(
                     (failure(e, "login-error"))
                 }
                 button type="submit" { "Sign in" }
+            }
+            @if !v.providers.is_empty() {
+                section.federated aria-labelledby="federated-title" {
+                    h2 #federated-title { "Or sign in through your organisation" }
+                    ul.providers {
+                        @for p in v.providers {
+                            li { a.button.secondary href=(format!("/auth/oidc/{org}/{p}/start")) {
+                                "Sign in with " (p)
+                            } }
+                        }
+                    }
+                }
             }
             p.others { a href="/welcome" { "I have an invitation" } }
         },
@@ -174,7 +207,14 @@ pub(crate) async fn login(
         Err(e) => {
             let e = ApiError::from(e);
             let (csrf, cookie) = cookies::csrf_token(&headers);
-            Page::ok(login_form(&csrf, &form.org, &form.username, Some(&e), None))
+            let providers = providers_of(&st, &form.org).await;
+            let view = LoginView {
+                csrf: &csrf,
+                org: &form.org,
+                username: &form.username,
+                providers: &providers,
+            };
+            Page::ok(login_form(&view, Some(&e), None))
                 .cookie(cookie)
                 .failed(&e)
                 .into_response()
@@ -230,7 +270,13 @@ fn expired(
     cookie: Option<axum::http::HeaderValue>,
     e: &ApiError,
 ) -> Response {
-    Page::ok(login_form(csrf, "", "", Some(e), None))
+    let view = LoginView {
+        csrf,
+        org: "",
+        username: "",
+        providers: &[],
+    };
+    Page::ok(login_form(&view, Some(e), None))
         .cookie(cookie)
         .cookie(Some(cookies::clear(cookies::secure(headers), Jar::Flow)))
         .failed(e)

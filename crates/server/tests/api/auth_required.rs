@@ -8,9 +8,11 @@ use serde_json::Value;
 
 use crate::harness::both_engines;
 
-/// The operations anyone may call: they take a password, or a sign-in's flow token in the
-/// body (checked by the operation itself: `flow_expired`).
-const PUBLIC: [&str; 6] = [
+/// The operations anyone may call: they take a password, a sign-in's flow token in the
+/// body (checked by the operation itself: `flow_expired`), or a federated sign-in's
+/// one-time code and PKCE verifier.
+const PUBLIC: [&str; 7] = [
+    "POST /api/v1/auth/oidc/token",
     "POST /api/v1/auth/login",
     "POST /api/v1/auth/mfa",
     "POST /api/v1/auth/mfa/email/send",

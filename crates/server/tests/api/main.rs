@@ -6,6 +6,7 @@
 
 mod browser;
 mod harness;
+mod idp;
 mod mailbox;
 
 mod access;
@@ -19,6 +20,7 @@ mod drift;
 mod email;
 mod errors;
 mod factors;
+mod federation;
 mod first_app;
 mod http_limits;
 mod imported_hashes;

@@ -35,6 +35,7 @@ async fn openapi_document_lists_every_route() {
             "DELETE /api/v1/me/sessions",
             "DELETE /api/v1/me/sessions/{id}",
             "DELETE /api/v1/orgs/{org}/api-keys/{id}",
+            "DELETE /api/v1/orgs/{org}/oidc-providers/{name}",
             "GET /api/v1/auth/enroll/{id}/qr.png",
             "GET /api/v1/me",
             "GET /api/v1/me/devices",
@@ -46,6 +47,7 @@ async fn openapi_document_lists_every_route() {
             "GET /api/v1/orgs/{org}/api-keys",
             "GET /api/v1/orgs/{org}/audit-events",
             "GET /api/v1/orgs/{org}/mfa-policy",
+            "GET /api/v1/orgs/{org}/oidc-providers",
             "GET /api/v1/orgs/{org}/settings",
             "GET /api/v1/orgs/{org}/users",
             "POST /api/v1/auth/enroll/activate",
@@ -55,8 +57,10 @@ async fn openapi_document_lists_every_route() {
             "POST /api/v1/auth/logout",
             "POST /api/v1/auth/mfa",
             "POST /api/v1/auth/mfa/email/send",
+            "POST /api/v1/auth/oidc/token",
             "POST /api/v1/auth/step-up",
             "POST /api/v1/auth/step-up/email/send",
+            "POST /api/v1/auth/step-up/oidc",
             "POST /api/v1/me/factors/email",
             "POST /api/v1/me/factors/totp",
             "POST /api/v1/me/factors/{id}/activate",
@@ -72,6 +76,7 @@ async fn openapi_document_lists_every_route() {
             "PUT /api/v1/me/factors/{id}/preferred",
             "PUT /api/v1/me/password",
             "PUT /api/v1/orgs/{org}/mfa-policy",
+            "PUT /api/v1/orgs/{org}/oidc-providers/{name}",
             "PUT /api/v1/orgs/{org}/settings",
             "PUT /api/v1/orgs/{org}/users/{id}/role",
         ]
@@ -83,7 +88,9 @@ async fn openapi_document_lists_every_route() {
         let url = format!(
             "{}{}",
             srv.url,
-            path.replace("{id}", "x").replace("{org}", "x")
+            path.replace("{id}", "x")
+                .replace("{org}", "x")
+                .replace("{name}", "x")
         );
         let res = http.request(m.parse().unwrap(), url).send().await.unwrap();
         let body: serde_json::Value = res.json().await.unwrap_or_default();

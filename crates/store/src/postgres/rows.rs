@@ -209,9 +209,63 @@ impl FromPg for OidcProviderRow {
             allowed_email_domains: r.try_get("allowed_email_domains")?,
             username_claim: r.try_get("username_claim")?,
             create_users: r.try_get("create_users")?,
+            link_by_email: r.try_get("link_by_email")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
             updated_by: r.try_get("updated_by")?,
+        })
+    }
+}
+
+impl FromPg for OidcLoginRow {
+    fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
+        Ok(OidcLoginRow {
+            state_hash: r.try_get("state_hash")?,
+            org_id: r.try_get("org_id")?,
+            org_slug: r.try_get("org_slug")?,
+            provider: r.try_get("provider")?,
+            nonce: r.try_get("nonce")?,
+            pkce_verifier: r.try_get("pkce_verifier")?,
+            binding_hash: r.try_get("binding_hash")?,
+            purpose: r.try_get("purpose")?,
+            session_id: r.try_get("session_id")?,
+            user_id: r.try_get("user_id")?,
+            app_redirect: r.try_get("app_redirect")?,
+            app_state: r.try_get("app_state")?,
+            app_challenge: r.try_get("app_challenge")?,
+            return_to: r.try_get("return_to")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    }
+}
+
+impl FromPg for OidcHandoffRow {
+    fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
+        Ok(OidcHandoffRow {
+            code_hash: r.try_get("code_hash")?,
+            user_id: r.try_get("user_id")?,
+            purpose: r.try_get("purpose")?,
+            session_id: r.try_get("session_id")?,
+            provider: r.try_get("provider")?,
+            amr: r.try_get("amr")?,
+            aal: r.try_get("aal")?,
+            app_challenge: r.try_get("app_challenge")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    }
+}
+
+impl FromPg for FederatedIdentityRow {
+    fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
+        Ok(FederatedIdentityRow {
+            org_id: r.try_get("org_id")?,
+            issuer: r.try_get("issuer")?,
+            subject: r.try_get("subject")?,
+            user_id: r.try_get("user_id")?,
+            provider: r.try_get("provider")?,
+            created_at: r.try_get("created_at")?,
+            last_used_at: r.try_get("last_used_at")?,
         })
     }
 }

@@ -66,6 +66,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_oidc_providers",
         include_str!("../../migrations/sqlite/0014_oidc_providers.sql"),
     ),
+    (
+        "0015_oidc_sign_in",
+        include_str!("../../migrations/sqlite/0015_oidc_sign_in.sql"),
+    ),
 ];
 
 /// Where the applied migrations are recorded. `user_version` is kept in step too, for

@@ -18,7 +18,6 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 
 use twofold_core::domain::DomainError;
-use twofold_core::domain::Method;
 use twofold_core::domain::sessions::Caller;
 use twofold_core::domain::users::Role;
 use twofold_proto::ErrorCode;
@@ -220,7 +219,7 @@ fn refused(e: &ApiError, csrf: &str, cookie: Option<HeaderValue>) -> Response {
 /// Why an action stopped, and how to ask for a code if that is the reason.
 pub(crate) struct Stop {
     pub(crate) error: ApiError,
-    pub(crate) ask: Option<(Method, Option<String>)>,
+    pub(crate) ask: Option<fresh::Confirm>,
 }
 
 /// Runs `act` as the admin, after passing the code the form carries, if any (asked for by
@@ -268,7 +267,7 @@ pub(crate) fn stopped(
                     input type="hidden" name=(name) value=(value);
                 }
                 p { (why) }
-                (fresh::ask(how, Some(e)))
+                (fresh::ask(how, Some(e), &back))
                 button type="submit" { "Continue" }
             }
             p { a href=(back) { "Cancel" } }

@@ -91,6 +91,11 @@ fn render(admin: &Admin, u: &OrgUserDetail, done: Option<&str>, err: Option<&Api
             dt { "Email" } dd { (user.email) }
             dt { "Role" } dd #role-now { (role_words(user.role)) }
             dt { "MFA" } dd #mfa data-mfa=(user.mfa.as_str()) { (mfa_words(user.mfa)) }
+            dt { "Identity provider" } dd #providers {
+                @if user.providers.is_empty() {
+                    @if user.federated { "None yet (not signed in)" } @else { "None: signs in with a password" }
+                } @else { (user.providers.join(", ")) }
+            }
             dt { "Status" } dd #status { (status(user)) }
             dt { "Last sign-in" } dd {
                 @match user.last_login_at { Some(t) => (when(t)), None => "Never" }

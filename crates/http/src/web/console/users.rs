@@ -169,6 +169,9 @@ fn row(admin: &Admin, u: &OrgUser) -> Markup {
                 } @else {
                     (mfa_words(u.mfa))
                 }
+                @if !u.providers.is_empty() {
+                    " " span.provider { "(" (u.providers.join(", ")) ")" }
+                }
             }
             td data-label="Status" { (status(u)) }
         }
