@@ -46,6 +46,11 @@ impl Caller {
         &self.user.org_slug
     }
 
+    /// Whether they sign in through the organisation's identity provider.
+    pub fn federated(&self) -> bool {
+        self.user.federated
+    }
+
     /// Their registered address.
     pub fn email(&self) -> &str {
         &self.user.email

@@ -63,6 +63,11 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
             return ApiError::from(e).into_response();
         }
     };
+    let providers = match st.twofold.account_providers(&caller).await {
+        Ok(p) => p,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let federated = caller.federated();
     let active: Vec<&Factor> = factors
         .iter()
         .filter(|f| f.state == FactorState::Active)
@@ -86,6 +91,14 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                     ": after that, setting it up is the only way to sign in."
                 }
             }
+            @if federated {
+                h2 { "Two-step sign-in" }
+                p #federated {
+                    "You sign in through your organisation's identity provider"
+                    @if !providers.linked.is_empty() { " (" (providers.linked.join(", ")) ")" }
+                    ", which does your two-step sign-in. There is nothing to set up here."
+                }
+            } @else {
             h2 { "Additional Authentication" }
             @if active.is_empty() {
                 p { "You sign in with your password alone. Add an authenticator app or \
@@ -172,12 +185,36 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                 "For the day your phone and your mailbox are both out of reach. "
                 a href="/account/recovery-codes" { "Recovery codes" }
             }
+            @if !providers.linked.is_empty() || !providers.linkable.is_empty() {
+                h2 { "Your organisation's sign-in" }
+                @if !providers.linked.is_empty() {
+                    p #linked { "Linked: you can also sign in through "
+                        (providers.linked.join(", ")) ", without a code here." }
+                }
+                @if !providers.linkable.is_empty() {
+                    p { "Link your organisation's identity provider to sign in through it too. \
+                         It asks you to sign in there; the address it has for you must be "
+                        (caller.email()) "." }
+                }
+                @for p in &providers.linkable {
+                    form method="post" action={ "/account/link/" (p) } {
+                        (csrf_field(&csrf))
+                        input type="hidden" name="return_to" value="/account/security";
+                        button.secondary type="submit" { "Link " (p) }
+                    }
+                }
+            }
+            }
             h2 { "Where you are signed in" }
             (sessions(&signed_in_at, &csrf))
-            h2 { "Remembered browsers" }
-            (remembered(&devices, &csrf))
-            h2 { "Password" }
-            p { a href="/account/password" { "Change password" } }
+            @if !federated {
+                h2 { "Remembered browsers" }
+                (remembered(&devices, &csrf))
+            }
+            @if !federated {
+                h2 { "Password" }
+                p { a href="/account/password" { "Change password" } }
+            }
         },
     ))
     .cookie(cookie)

@@ -52,18 +52,57 @@ pub(crate) async fn start(
         .twofold
         .start_federated_sign_in(&org, &provider, app)
         .await;
-    off_to_provider(&st, &headers, started)
+    off_to_provider(&st, &headers, started, false)
 }
 
-/// The redirect to the provider of a trip that started, or the page saying why not.
+/// The redirect to the provider of a trip that started (through a page, after a form),
+/// or the page saying why not.
 fn off_to_provider(
     st: &AppState,
     headers: &HeaderMap,
     started: Result<Started, DomainError>,
+    from_form: bool,
 ) -> Response {
     match started {
+        Ok(started) if from_form => via_page_to_provider(st, headers, &started),
         Ok(started) => to_provider(st, headers, &started),
         Err(e) => failed(headers, &ApiError::from(e)),
+    }
+}
+
+/// From a form (a step-up, a link): a page that sends the browser on to the provider.
+/// Not a redirect: the pages' `form-action 'self'` rightly forbids a form's answer to
+/// redirect to another site, while a page may still lead the browser there (a
+/// `refresh`, and the link for browsers that do not follow it).
+fn via_page_to_provider(st: &AppState, headers: &HeaderMap, started: &Started) -> Response {
+    let age = st.twofold.now().secs_until(started.expires_at);
+    let cookie = cookies::set(
+        cookies::secure(headers),
+        Jar::OidcBinding,
+        &started.binding,
+        Some(age),
+    );
+    let (csrf, csrf_cookie) = cookies::csrf_token(headers);
+    let viewer = Viewer {
+        signed_in: true,
+        csrf: &csrf,
+        console: None,
+    };
+    let url = &started.authorize_url;
+    let body = html! {
+        p #to-provider { "Taking you to your identity provider… "
+            a href=(url) { "Continue" } }
+    };
+    let mut res = Page::ok(frame(&viewer, "Identity provider", body))
+        .cookie(csrf_cookie)
+        .cookie(Some(cookie))
+        .into_response();
+    match HeaderValue::from_str(&format!("0;url={url}")) {
+        Ok(v) => {
+            res.headers_mut().insert(header::REFRESH, v);
+            res
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
     }
 }
 
@@ -195,7 +234,7 @@ pub(crate) async fn step_up(
         .twofold
         .start_federated_step_up(&caller, None, form.return_to.as_deref())
         .await;
-    off_to_provider(&st, &headers, started)
+    off_to_provider(&st, &headers, started, true)
 }
 
 /// `POST /account/link/{provider}`: link the provider to this password account.
@@ -213,5 +252,5 @@ pub(crate) async fn link(
         .twofold
         .start_federated_link(&caller, &provider, form.return_to.as_deref())
         .await;
-    off_to_provider(&st, &headers, started)
+    off_to_provider(&st, &headers, started, true)
 }

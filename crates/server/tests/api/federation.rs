@@ -92,19 +92,21 @@ impl Browser {
 /// A server and a provider that knows it, an organisation whose owner (alice, a password
 /// user with an app) configured the provider as `okta`, and a federated user `fiona`
 /// created by an admin, known to the provider.
-struct Fed {
-    srv: TestServer,
-    idp: Idp,
-    org: String,
-    owner: Client,
+pub(crate) struct Fed {
+    pub(crate) srv: TestServer,
+    pub(crate) idp: Idp,
+    pub(crate) org: String,
+    /// alice, the owner: her session passed her app just now.
+    pub(crate) owner: Client,
+    pub(crate) owner_app: twofold_otp::Totp,
 }
 
-async fn setup(srv: TestServer) -> Fed {
+pub(crate) async fn setup(srv: TestServer) -> Fed {
     // The provider signs with the wall clock: the server's clock starts there too.
     srv.clock.set(SystemClock.now());
     let idp = idp::start().await;
     let (org, _) = srv.user(Role::Owner).await;
-    let (owner, _) = srv.with_app(&org, "alice").await;
+    let (owner, owner_app) = srv.with_app(&org, "alice").await;
     idp.add_client(
         "twofold",
         SECRET,
@@ -122,10 +124,11 @@ async fn setup(srv: TestServer) -> Fed {
         idp,
         org,
         owner,
+        owner_app,
     }
 }
 
-fn provider(idp: &Idp) -> PutOidcProvider {
+pub(crate) fn provider(idp: &Idp) -> PutOidcProvider {
     PutOidcProvider {
         issuer: idp.issuer.clone(),
         client_id: "twofold".into(),
@@ -134,7 +137,7 @@ fn provider(idp: &Idp) -> PutOidcProvider {
     }
 }
 
-fn claims(username: &str) -> Value {
+pub(crate) fn claims(username: &str) -> Value {
     json!({
         "preferred_username": username,
         "email": format!("{username}@example.com"),
@@ -142,7 +145,7 @@ fn claims(username: &str) -> Value {
     })
 }
 
-async fn federated_user(srv: &TestServer, org: &str, username: &str) -> String {
+pub(crate) async fn federated_user(srv: &TestServer, org: &str, username: &str) -> String {
     srv.twofold
         .create_user(NewUser {
             org: org.into(),
@@ -188,7 +191,7 @@ impl Fed {
         b.get(&callback).await
     }
 
-    async fn events(&self, name: &str) -> Vec<Value> {
+    pub(crate) async fn events(&self, name: &str) -> Vec<Value> {
         let filter = twofold_client::AuditFilter {
             event: Some(name),
             ..Default::default()
@@ -287,6 +290,10 @@ both_engines! {
             asked["redirect_uri"].as_str().unwrap(),
             format!("{}/auth/oidc/callback", f.srv.url)
         );
+        let users = f.owner.org_users(&f.org).await.unwrap();
+        let listed = users.iter().find(|u| u.username == "fiona").unwrap();
+        assert_eq!(listed.providers, vec!["okta"]);
+        assert_eq!(listed.mfa, twofold_proto::MfaStatus::NotApplicable);
         let ok = f.events("signin.succeeded").await;
         assert!(ok.iter().any(|e| e["details"]["provider"] == "okta"), "{ok:?}");
         // The identity is bound: the next sign-in finds fiona by the provider's subject,
@@ -527,6 +534,12 @@ async fn a_password_sign_in_of_a_federated_or_unknown_name_is_sent_to_the_provid
         assert_eq!(p.status, 401);
         assert_eq!(p.providers, Some(vec!["okta".to_owned()]));
     }
+    // Their MFA is the provider's: there is nothing to reset here.
+    let fiona = f.owner.org_users(&f.org).await.unwrap();
+    let fiona = fiona.iter().find(|u| u.username == "fiona").unwrap();
+    let p = problem(f.owner.reset_user_mfa(&f.org, &fiona.id).await.unwrap_err());
+    assert_eq!(p.code, ErrorCode::Conflict, "{}", p.detail);
+    assert!(p.detail.contains("identity provider"), "{}", p.detail);
     // A password user's wrong password is still just that.
     let p = problem(
         f.srv

@@ -21,6 +21,7 @@ mod email;
 mod errors;
 mod factors;
 mod federation;
+mod federation_pages;
 mod first_app;
 mod http_limits;
 mod imported_hashes;

@@ -19,6 +19,14 @@ const STRONG_AMR: [&str; 12] = [
     "mfa", "otp", "hwk", "swk", "sms", "tel", "sc", "fpt", "face", "iris", "retina", "vbm",
 ];
 
+/// Whether the provider vouches for the token's `email`: unless it says `email_verified:
+/// false`. Some providers (Entra ID) send no `email_verified` for addresses they manage;
+/// the organisation's owner chose to trust the provider. Linking a password account asks
+/// more (`reauth`): an explicit `true`.
+fn vouched_for(token: &VerifiedToken) -> bool {
+    token.claims.get("email_verified").and_then(Value::as_bool) != Some(false)
+}
+
 impl Twofold {
     /// The provider's allowed email domains, when it has any: a verified address in one
     /// of them.
@@ -31,7 +39,7 @@ impl Twofold {
             return Ok(());
         }
         let email = token.claims.get("email").and_then(Value::as_str);
-        let verified = token.claims.get("email_verified").and_then(Value::as_bool) != Some(false);
+        let verified = vouched_for(token);
         let domain = email
             .and_then(|e| e.rsplit_once('@'))
             .map(|(_, d)| d.to_ascii_lowercase());
@@ -134,7 +142,7 @@ impl Twofold {
             .claims
             .get("email")
             .and_then(Value::as_str)
-            .filter(|_| token.claims.get("email_verified").and_then(Value::as_bool) == Some(true))
+            .filter(|_| vouched_for(token))
             .and_then(|e| Email::parse(e).ok())
             .ok_or_else(|| {
                 refused(

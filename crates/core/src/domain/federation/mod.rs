@@ -27,4 +27,5 @@ mod reauth;
 pub mod sign_in;
 
 pub use providers::{OidcProvider, ProviderSettings};
+pub use reauth::AccountProviders;
 pub use sign_in::{AppReturn, Exchanged, Finished, Started};

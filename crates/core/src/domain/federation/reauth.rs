@@ -15,7 +15,41 @@ use super::sign_in::{Callback, Finished, Refused, local_path, refused};
 /// How far a provider's clock may be from ours when it says when the person signed in.
 const AUTH_TIME_SKEW_MS: i64 = 60 * 1000;
 
+/// The signed-in person's identity providers, for their Security page.
+#[derive(Clone, Debug, Default)]
+pub struct AccountProviders {
+    /// Bound to this account (a federated user's, or linked), by name.
+    pub linked: Vec<String>,
+    /// Providers this password user may link (linking by email allowed there).
+    pub linkable: Vec<String>,
+}
+
 impl Twofold {
+    /// The caller's identity providers: bound ones, and ones they may link.
+    pub async fn account_providers(
+        &self,
+        caller: &super::super::sessions::Caller,
+    ) -> super::super::Result<AccountProviders> {
+        let org = self.org_of_slug(&caller.user.org_slug).await?;
+        let providers = self.store.oidc_providers_of_org(&org.id).await?;
+        if providers.is_empty() {
+            return Ok(AccountProviders::default());
+        }
+        let linked: Vec<String> = self
+            .store
+            .federated_identities_of_org(&org.id)
+            .await?
+            .into_iter()
+            .filter(|i| i.user_id == caller.user.id)
+            .map(|i| i.provider)
+            .collect();
+        let linkable = providers
+            .into_iter()
+            .filter(|p| p.link_by_email && !caller.user.federated && !linked.contains(&p.name))
+            .map(|p| p.name)
+            .collect();
+        Ok(AccountProviders { linked, linkable })
+    }
     /// The session a step-up or link was started from, still live and the identity's.
     pub(super) async fn starting_session(
         &self,

@@ -412,7 +412,9 @@ impl Twofold {
                     state: &state.text,
                     nonce: &nonce,
                     pkce_verifier: &verifier,
-                    fresh_login: purpose == Purpose::StepUp,
+                    // A step-up, and a link (which binds whoever signs in there to
+                    // this account), ask the person to sign in there now.
+                    fresh_login: purpose != Purpose::SignIn,
                 },
             )
             .await

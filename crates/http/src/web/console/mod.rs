@@ -1,6 +1,6 @@
 //! The admin console: an organisation's owners and admins run it from pages under
 //! `/orgs/{org}/…` — the MFA requirement and options, the users table, a user's page
-//! (reset, unlock, role), the audit log and API keys. Every form calls the same domain
+//! (reset, unlock, role), identity providers, the audit log and API keys. Every form calls the same domain
 //! action as `/api/v1/orgs/{org}/…`, so it asks for the same fresh second factor and is
 //! refused in the same words. Members are refused (403) and another organisation's pages
 //! do not exist (404), as on the API.
@@ -8,6 +8,7 @@
 mod audit;
 mod keys;
 mod mfa;
+mod providers;
 mod user;
 mod users;
 
@@ -42,7 +43,8 @@ pub(crate) fn routes() -> (Router<AppState>, Router<AppState>) {
         .route("/orgs/{org}/audit", get(audit::page))
         .route("/orgs/{org}/audit/export", get(audit::export))
         .route("/orgs/{org}/api-keys", get(keys::page))
-        .route("/orgs/{org}/api-keys/{id}/revoke", post(keys::revoke));
+        .route("/orgs/{org}/api-keys/{id}/revoke", post(keys::revoke))
+        .route("/orgs/{org}/identity-providers", get(providers::page));
     let guarded = Router::new()
         .route("/orgs/{org}/mfa/enable", post(mfa::enable))
         .route("/orgs/{org}/mfa/disable", post(mfa::disable))
@@ -53,7 +55,12 @@ pub(crate) fn routes() -> (Router<AppState>, Router<AppState>) {
         .route("/orgs/{org}/users/{id}/unlock", post(user::unlock))
         .route("/orgs/{org}/users/{id}/role", post(user::role))
         .route("/orgs/{org}/users/{id}/invitation", post(user::reinvite))
-        .route("/orgs/{org}/api-keys", post(keys::create));
+        .route("/orgs/{org}/api-keys", post(keys::create))
+        .route("/orgs/{org}/identity-providers", post(providers::save))
+        .route(
+            "/orgs/{org}/identity-providers/{name}/remove",
+            post(providers::remove),
+        );
     (open, guarded)
 }
 
@@ -69,10 +76,17 @@ pub(crate) enum Section {
     Users,
     Audit,
     Keys,
+    Providers,
 }
 
 impl Section {
-    const ALL: [Section; 4] = [Section::Users, Section::Mfa, Section::Audit, Section::Keys];
+    const ALL: [Section; 5] = [
+        Section::Users,
+        Section::Mfa,
+        Section::Providers,
+        Section::Audit,
+        Section::Keys,
+    ];
 
     fn path(self) -> &'static str {
         match self {
@@ -80,6 +94,7 @@ impl Section {
             Section::Users => "users",
             Section::Audit => "audit",
             Section::Keys => "api-keys",
+            Section::Providers => "identity-providers",
         }
     }
 
@@ -89,6 +104,7 @@ impl Section {
             Section::Users => "Users",
             Section::Audit => "Audit log",
             Section::Keys => "API keys",
+            Section::Providers => "Identity providers",
         }
     }
 }
@@ -268,7 +284,10 @@ pub(crate) fn stopped(
                 }
                 p { (why) }
                 (fresh::ask(how, Some(e), &back))
-                button type="submit" { "Continue" }
+                // At the provider there is nothing to type here: it comes back to `back`.
+                @if !matches!(how, fresh::Confirm::Provider(_)) {
+                    button type="submit" { "Continue" }
+                }
             }
             p { a href=(back) { "Cancel" } }
         },
