@@ -52,6 +52,8 @@ export async function startServer() {
   let users = 0;
   return {
     url,
+    /** Runs an offline `twofold` command on this server's data directory (`input` on stdin). */
+    offline,
     /** A new user of `acme` with PASSWORD; answers the username. */
     user(role = "member") {
       const name = `user${++users}`;

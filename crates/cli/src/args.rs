@@ -14,7 +14,8 @@ const TOP_HELP: &str = "\
 {usage-heading} {usage}
 
 Commands that talk to a Twofold server (--server URL or TWOFOLD_URL; your own session):
-  login           Sign in: asks for your password and a code, keeps the session
+  login           Sign in: asks for your password and a code (or, with --sso, through
+                  your organisation's identity provider in a browser), keeps the session
   logout          End the session and forget it
   whoami          Who you are signed in as, and how
   mfa             Your second factors: list, add-app, add-email, remove, prefer, show-qr,
@@ -31,6 +32,8 @@ machine, as its operator; they work while the server runs):
   org create      Create an organisation
   user            Users: create, import, and the break-glass list, reset-mfa, unlock,
                   set-password
+  oidc            Identity providers (OpenID Connect) of an organisation: list, set,
+                  remove
   secret-key      The key that encrypts TOTP secrets at rest
 
 Other:
@@ -70,7 +73,7 @@ pub enum Output {
 /// Where the database is, for the commands that open it: given before the command
 /// (`twofold --data-dir DIR user list`) or after it.
 #[derive(Args, Clone, Debug, Default)]
-#[command(next_help_heading = "Database (for serve, org create, user, secret-key)")]
+#[command(next_help_heading = "Database (for serve, org create, user, oidc, secret-key)")]
 pub struct Database {
     /// Where Twofold keeps its state [env: TWOFOLD_DATA_DIR] [default: ./twofold-data]
     #[arg(long, value_name = "DIR")]
@@ -124,9 +127,12 @@ pub enum Command {
 Examples:
   twofold login --server https://mfa.example.com --org acme --username alice
   printf '%s\\n%s\\n' \"$PASSWORD\" \"$CODE\" | twofold login --org acme --username alice --password-stdin --code-stdin
+  twofold login --org acme --sso okta
 
 At the code prompt, type `email` to have a code mailed, `recovery` to use a recovery
-code, or `app` to go back to your authenticator app. The session is kept in
+code, or `app` to go back to your authenticator app. With --sso, open the address it
+prints in a browser and sign in at the identity provider: the browser is sent back to
+this command (on 127.0.0.1), which waits up to 5 minutes. The session is kept in
 $XDG_CONFIG_HOME/twofold/sessions.json (mode 0600), never the password.")]
     Login(Login),
     /// End this server's session and forget it.
@@ -165,6 +171,10 @@ $XDG_CONFIG_HOME/twofold/sessions.json (mode 0600), never the password.")]
     /// Manage users by opening the database directly (the operator's commands).
     #[command(subcommand)]
     User(UserCommand),
+    /// An organisation's identity providers (OpenID Connect), by opening the database
+    /// directly (the operator's commands; owners use the web console).
+    #[command(subcommand)]
+    Oidc(OidcCommand),
     /// Manage the key that encrypts TOTP secrets at rest.
     #[command(subcommand)]
     SecretKey(SecretKeyCommand),
@@ -181,6 +191,10 @@ pub struct Login {
     /// Your username (asked for if missing)
     #[arg(long)]
     pub username: Option<String>,
+    /// Sign in through the organisation's identity provider PROVIDER, in a browser,
+    /// instead of with a password
+    #[arg(long, value_name = "PROVIDER", conflicts_with = "username")]
+    pub sso: Option<String>,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -495,6 +509,92 @@ pub enum RoleArg {
     Owner,
     Admin,
     Member,
+}
+
+#[derive(Subcommand)]
+pub enum OidcCommand {
+    /// List an organisation's identity providers, and the redirect URI to register at
+    /// them.
+    #[command(after_help = "Example: twofold --data-dir /var/lib/twofold oidc list acme")]
+    List {
+        /// The organisation's slug
+        org: String,
+        #[command(flatten)]
+        public: PublicUrl,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Add or replace (whole) identity provider NAME: the options left out take their
+    /// defaults, but for the client secret, which an existing provider keeps when
+    /// --client-secret-stdin is not given. Prints the redirect URI to register at the
+    /// provider. Audited as done by the operator.
+    #[command(after_help = "\
+Example:
+  printf '%s\\n' \"$CLIENT_SECRET\" | twofold oidc set acme okta --issuer https://acme.okta.com \\
+      --client-id 0oa1b2c3 --client-secret-stdin --allowed-domain acme.com")]
+    Set(OidcSet),
+    /// Remove identity provider NAME. Its users stay, but cannot sign in until a provider
+    /// is configured again. Audited as done by the operator.
+    #[command(after_help = "Example: twofold oidc remove acme okta")]
+    Remove {
+        /// The organisation's slug
+        org: String,
+        /// The provider's name
+        name: String,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+/// The public URL the redirect URI hangs off, for the commands that print it.
+#[derive(Args, Clone, Debug, Default)]
+pub struct PublicUrl {
+    /// The origin people reach Twofold at, as `serve` is given it, for the redirect URI
+    /// shown [env: TWOFOLD_PUBLIC_URL] [default: http://<listen>]
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Args)]
+pub struct OidcSet {
+    /// The organisation's slug
+    pub org: String,
+    /// The provider's name, in its sign-in URL: lowercase letters, digits and '-'
+    pub name: String,
+    /// The provider's issuer, exactly as its ID tokens say (https://…; plain http only
+    /// on a loopback host)
+    #[arg(long, value_name = "URL")]
+    pub issuer: String,
+    /// The client id registered at the provider
+    #[arg(long, value_name = "ID")]
+    pub client_id: String,
+    /// Read the client secret from standard input (its first line); without it, an
+    /// existing provider keeps its secret. Never taken as an argument, where the process
+    /// list and the shell history would keep it.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// A scope to ask for besides `openid` (repeat it; default: profile, email)
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// The ID token claim holding the username here [default: preferred_username]
+    #[arg(long, value_name = "CLAIM")]
+    pub username_claim: Option<String>,
+    /// Only people with a verified email address at this domain may sign in (repeat it;
+    /// default: any)
+    #[arg(long = "allowed-domain", value_name = "DOMAIN")]
+    pub allowed_domains: Vec<String>,
+    /// Create unknown people at their first sign-in, as members (default: only users
+    /// created beforehand may sign in)
+    #[arg(long)]
+    pub create_users: bool,
+    /// Let password users link this provider to their account, by the same verified
+    /// email
+    #[arg(long)]
+    pub link_by_email: bool,
+    #[command(flatten)]
+    pub public: PublicUrl,
+    #[command(flatten)]
+    pub database: Database,
 }
 
 #[derive(Subcommand)]

@@ -4,7 +4,7 @@
 //! - `remote/`: the commands that talk to a Twofold server over its API as the signed-in
 //!   user (`login`, `mfa`, `org mfa enable`, …), through `twofold-client`;
 //! - `database/`: the commands that open the database directly, for the operator on the
-//!   server's machine (`serve`, `org create`, `user …`, `secret-key`).
+//!   server's machine (`serve`, `org create`, `user …`, `oidc …`, `secret-key`).
 //!
 //! Exit codes: 0 success, 1 the command failed, 2 bad configuration or usage. Errors are
 //! one line on stderr naming the problem (a JSON object with `--output json`).
@@ -78,6 +78,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             database,
         },
         Command::User(u) => Offline::User(u),
+        Command::Oidc(o) => Offline::Oidc(o),
         Command::SecretKey(k) => Offline::SecretKey(k),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

@@ -1,9 +1,11 @@
 //! The commands that open the database directly: `serve`, `org create`, `user …` (the
-//! operator's, including break-glass for when no admin can sign in) and `secret-key`.
+//! operator's, including break-glass for when no admin can sign in), `oidc …` (an
+//! organisation's identity providers) and `secret-key`.
 //! They run on the server's machine, with its configuration, and never go through HTTP.
 
 mod break_glass;
 mod import;
+mod oidc;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use twofold_server::config::{Environment, LogFormat};
 use twofold_server::domain::users::{NewUser, Role};
 use twofold_server::{Application, Config, Flags, SystemClock, Twofold};
 
-use crate::args::{Database, Output, RoleArg, SecretKeyCommand, UserCommand};
+use crate::args::{Database, OidcCommand, Output, RoleArg, SecretKeyCommand, UserCommand};
 use crate::failure::Failure;
 use crate::output;
 
@@ -29,6 +31,7 @@ pub enum Offline {
         database: Database,
     },
     User(UserCommand),
+    Oidc(OidcCommand),
     SecretKey(SecretKeyCommand),
 }
 
@@ -46,6 +49,11 @@ impl Offline {
                     user: crate::args::UserRef { database, .. },
                     ..
                 },
+            )
+            | Offline::Oidc(
+                OidcCommand::List { database, .. }
+                | OidcCommand::Set(crate::args::OidcSet { database, .. })
+                | OidcCommand::Remove { database, .. },
             )
             | Offline::Serve { database, .. }
             | Offline::CreateOrg { database, .. } => std::mem::take(database),
@@ -72,6 +80,11 @@ pub fn run(mut cmd: Offline, before: Database, out: Output) -> Result<(), Failur
         },
         public_url: match &cmd {
             Offline::Serve { public_url, .. } => public_url.clone(),
+            // Only for the redirect URI they print.
+            Offline::Oidc(
+                OidcCommand::List { public, .. }
+                | OidcCommand::Set(crate::args::OidcSet { public, .. }),
+            ) => public.public_url.clone(),
             _ => None,
         },
         database_url: db.database_url,
@@ -101,6 +114,7 @@ async fn run_in(cmd: Offline, config: Config, out: Output) -> Result<(), Failure
                 &tf.create_org(&slug, name.as_deref()).await?.to_string(),
             )
         }
+        Offline::Oidc(cmd) => oidc::run(cmd, &config, out).await,
         Offline::User(UserCommand::Create(u)) => {
             let password = if u.password_stdin {
                 Some(read_password()?)
@@ -211,15 +225,20 @@ async fn serve(config: Config) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One line from stdin, without its line ending.
+/// The password, from stdin's first line (`--password-stdin`).
 fn read_password() -> Result<zeroize::Zeroizing<String>, Failure> {
+    read_stdin_line("--password-stdin", "password")
+}
+
+/// One line from stdin (its first), without its line ending: a secret given with `flag`.
+fn read_stdin_line(flag: &str, what: &str) -> Result<zeroize::Zeroizing<String>, Failure> {
     let mut buf = zeroize::Zeroizing::new(String::new());
     std::io::stdin().read_to_string(&mut buf)?;
     let line = buf.lines().next().unwrap_or("");
     if line.is_empty() {
         return Err(Failure::new(
             "input_required",
-            "--password-stdin: no password on standard input",
+            format!("{flag}: no {what} on standard input"),
         ));
     }
     Ok(zeroize::Zeroizing::new(line.to_owned()))

@@ -1,9 +1,11 @@
-//! The signed-in user's own account: `login`, `logout`, `whoami`, `sessions`, `devices`
-//! and `recovery-codes`.
+//! The signed-in user's own account: `login` (with a password, or `--sso` through the
+//! organisation's identity provider), `logout`, `whoami`, `sessions`, `devices` and
+//! `recovery-codes`.
 
 use serde_json::json;
 
 use super::context::Ctx;
+use super::session_file::Saved;
 use crate::args::{DevicesCommand, RecoveryCommand, SessionsCommand};
 use crate::failure::{Failure, from_client};
 use crate::output::{self, or_dash};
@@ -14,6 +16,20 @@ pub async fn login(
     username: Option<String>,
 ) -> Result<(), Failure> {
     let saved = ctx.sign_in(org, username).await?.clone();
+    signed_in(ctx, &saved)
+}
+
+/// `twofold login --sso PROVIDER`: the same session and output as a password sign-in.
+pub async fn login_sso(
+    ctx: &mut Ctx,
+    org: Option<String>,
+    provider: String,
+) -> Result<(), Failure> {
+    let saved = ctx.sign_in_sso(org, &provider).await?.clone();
+    signed_in(ctx, &saved)
+}
+
+fn signed_in(ctx: &Ctx, saved: &Saved) -> Result<(), Failure> {
     let server = ctx.server().to_owned();
     let result = json!({
         "server": server, "org": saved.org, "username": saved.username,

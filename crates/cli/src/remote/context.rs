@@ -2,11 +2,13 @@
 //! terminal, and [`Ctx::call`], which runs one API call and takes care of what a person
 //! should not have to: signing in when there is no session or it has expired (then the
 //! command carries on), and passing a second factor again when a change needs a fresh
-//! one (`step_up_required`).
+//! one (`step_up_required`): a code here, or, for a federated user, a sign-in again at
+//! the identity provider in a browser, whose elevated token goes with the retried call.
 
 use twofold_client::Client;
 use twofold_proto::{ErrorCode, FactorStatus, FactorType, Method};
 
+use super::federated;
 use super::second_factor::{self, Choices};
 use super::session_file::{Saved, SessionFile};
 use super::signin::{self, Who};
@@ -23,6 +25,8 @@ pub struct Ctx {
     saved: Option<Saved>,
     /// Without a session token.
     anonymous: Client,
+    /// An elevated token from a federated step-up of this session, sent with every call.
+    elevated: Option<String>,
 }
 
 impl Ctx {
@@ -46,6 +50,7 @@ impl Ctx {
             server,
             file,
             saved,
+            elevated: None,
         })
     }
 
@@ -57,8 +62,17 @@ impl Ctx {
         self.saved.as_ref()
     }
 
-    /// A client carrying the session, if there is one.
+    /// A client carrying the session, if there is one (and the elevated token of a
+    /// federated step-up, if one was passed).
     pub fn client(&self) -> Client {
+        let client = self.session_client();
+        match &self.elevated {
+            Some(e) => client.with_elevated(e),
+            None => client,
+        }
+    }
+
+    fn session_client(&self) -> Client {
         match &self.saved {
             Some(s) => self.anonymous.with_token(&s.session_token),
             None => self.anonymous.clone(),
@@ -78,7 +92,32 @@ impl Ctx {
             last: last.as_ref(),
         };
         let saved = signin::sign_in(&mut self.term, &self.anonymous, who).await?;
+        self.keep(saved, last).await
+    }
+
+    /// Signs in through the organisation's identity provider `provider` in a browser
+    /// (asking for the organisation if missing) and keeps the session.
+    pub async fn sign_in_sso(
+        &mut self,
+        org: Option<String>,
+        provider: &str,
+    ) -> Result<&Saved, Failure> {
+        let last = self.saved.take();
+        let org = match org {
+            Some(o) => o,
+            None => self
+                .term
+                .ask("Organisation", last.as_ref().map(|s| s.org.as_str()))?,
+        };
+        let saved = federated::sign_in(&self.term, &self.anonymous, &org, provider).await?;
+        self.keep(saved, last).await
+    }
+
+    /// Keeps a new session, in place of `last`.
+    async fn keep(&mut self, saved: Saved, last: Option<Saved>) -> Result<&Saved, Failure> {
         self.file.put(&self.server, Some(&saved))?;
+        // An elevated token belongs to the session that passed the step-up.
+        self.elevated = None;
         // The session this one replaces is ended, not left to run unseen until it expires
         // (best effort: it may have expired already).
         if let Some(old) = last.filter(|l| l.session_token != saved.session_token) {
@@ -101,7 +140,7 @@ impl Ctx {
             match second_factor::until_accepted(&mut self.term, prompt, &submit).await {
                 Err(f) if f.code == ErrorCode::StepUpRequired.as_str() && !stepped_up => {
                     stepped_up = true;
-                    self.pass_second_factor().await?;
+                    self.step_up().await?;
                 }
                 other => return other,
             }
@@ -111,6 +150,7 @@ impl Ctx {
     /// Forgets the kept session (it was ended, here or by the server).
     pub fn forget(&mut self) -> Result<(), Failure> {
         self.saved = None;
+        self.elevated = None;
         self.file.put(&self.server, None)
     }
 
@@ -135,7 +175,7 @@ impl Ctx {
                 }
                 Err(e) if e.code() == Some(ErrorCode::StepUpRequired) && !stepped_up => {
                     stepped_up = true;
-                    self.pass_second_factor().await?;
+                    self.step_up().await?;
                 }
                 other => return other.map_err(from_client),
             }
@@ -143,6 +183,27 @@ impl Ctx {
     }
 
     async fn sign_in_again(&mut self, why: &str) -> Result<(), Failure> {
+        // A session from the identity provider is renewed there, by a person at a
+        // browser: a script is not kept waiting for one.
+        if let Some((org, provider)) = self
+            .saved
+            .as_ref()
+            .and_then(|s| Some((s.org.clone(), s.provider.clone()?)))
+        {
+            if !self.term.interactive() {
+                self.forget()?;
+                return Err(Failure::new(
+                    "unauthenticated",
+                    format!(
+                        "the session at {} has expired: run `twofold login --sso {provider} \
+                         --org {org}`",
+                        self.server
+                    ),
+                ));
+            }
+            self.term.say(why);
+            return self.sign_in_sso(Some(org), &provider).await.map(|_| ());
+        }
         // Without a session to take them from, the organisation and username are asked
         // for too, which needs a terminal.
         if !self.term.can_ask_password() || (self.saved.is_none() && !self.term.interactive()) {
@@ -165,9 +226,22 @@ impl Ctx {
         self.sign_in(org, username).await.map(|_| ())
     }
 
+    /// Passes a step-up for a guarded change: a second factor here, or a federated user's
+    /// sign-in again at the identity provider (whose elevated token goes with the next
+    /// calls).
+    async fn step_up(&mut self) -> Result<(), Failure> {
+        let me = self.session_client().me().await.map_err(from_client)?;
+        if !me.federated {
+            return self.pass_second_factor().await;
+        }
+        let token = federated::step_up(&self.term, &self.session_client(), &self.anonymous).await?;
+        self.elevated = Some(token);
+        Ok(())
+    }
+
     /// Passes a second factor with this session (`POST /me/session/mfa`), which makes it
     /// fresh for the next 10 minutes of guarded changes.
-    pub async fn pass_second_factor(&mut self) -> Result<(), Failure> {
+    async fn pass_second_factor(&mut self) -> Result<(), Failure> {
         let client = self.client();
         let factors = client.factors().await.map_err(from_client)?;
         let active: Vec<_> = factors

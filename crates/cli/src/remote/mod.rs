@@ -4,6 +4,8 @@
 
 mod account;
 mod context;
+mod federated;
+mod loopback;
 mod mfa;
 mod org;
 mod qr;
@@ -25,7 +27,10 @@ pub fn run(cmd: Command, out: Output) -> Result<(), Failure> {
         match cmd {
             Command::Login(a) => {
                 let mut ctx = Ctx::new(&a.remote, out)?;
-                account::login(&mut ctx, a.org, a.username).await
+                match a.sso {
+                    Some(provider) => account::login_sso(&mut ctx, a.org, provider).await,
+                    None => account::login(&mut ctx, a.org, a.username).await,
+                }
             }
             Command::Logout(a) => account::logout(&mut Ctx::new(&a.remote, out)?).await,
             Command::Whoami(a) => account::whoami(&mut Ctx::new(&a.remote, out)?).await,
@@ -42,6 +47,7 @@ pub fn run(cmd: Command, out: Output) -> Result<(), Failure> {
             Command::Org(cmd) => org::run(cmd, out).await,
             Command::Serve { .. }
             | Command::User(_)
+            | Command::Oidc(_)
             | Command::SecretKey(_)
             | Command::Completions { .. } => Err(Failure::usage("not a server command")),
         }

@@ -21,6 +21,10 @@ pub struct Saved {
     pub session_token: String,
     /// RFC 3339, UTC.
     pub expires_at: String,
+    /// The identity provider signed in through (`twofold login --sso`), to sign in the
+    /// same way again when the session expires; none for a password sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// The sessions file.

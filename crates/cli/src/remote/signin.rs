@@ -36,7 +36,7 @@ pub async fn sign_in(term: &mut Term, client: &Client, who: Who<'_>) -> Result<S
     let answer = client
         .login(&org, &username, &password)
         .await
-        .map_err(from_client)?;
+        .map_err(|e| use_identity_provider(e, &org))?;
     drop(password);
     let answer = match answer {
         LoginResponse::MfaRequired {
@@ -102,6 +102,7 @@ pub async fn sign_in(term: &mut Term, client: &Client, who: Who<'_>) -> Result<S
         username,
         session_token,
         expires_at,
+        provider: None,
     })
 }
 
@@ -157,4 +158,27 @@ pub fn method_of(t: twofold_proto::FactorType) -> Method {
         twofold_proto::FactorType::Totp => Method::Totp,
         twofold_proto::FactorType::Email => Method::Email,
     }
+}
+
+/// A password sign-in refused because the account signs in through an identity provider
+/// (`use_identity_provider`): the failure says how to sign in instead.
+fn use_identity_provider(e: twofold_client::ClientError, org: &str) -> Failure {
+    let providers = match e.problem() {
+        Some(p) if p.code == twofold_proto::ErrorCode::UseIdentityProvider => {
+            p.providers.clone().unwrap_or_default()
+        }
+        _ => return from_client(e),
+    };
+    let mut f = from_client(e);
+    if let Some((first, others)) = providers.split_first() {
+        let mut how = format!("`twofold login --sso {first} --org {org}`");
+        for other in others {
+            how.push_str(&format!(" or `twofold login --sso {other} --org {org}`"));
+        }
+        f.message = format!(
+            "this account signs in through {org}'s identity provider, not with a password \
+             here: run {how}"
+        );
+    }
+    f
 }

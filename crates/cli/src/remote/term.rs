@@ -43,6 +43,17 @@ impl Term {
         }
     }
 
+    /// Tells the person something they must see to go on (an address to open in a
+    /// browser): on the terminal, else on stderr, even with `--output json`.
+    pub fn tell(&self, text: &str) {
+        match tty() {
+            Ok(mut t) => {
+                let _ = writeln!(t, "{text}");
+            }
+            Err(_) => eprintln!("{text}"),
+        }
+    }
+
     /// Codes come from a script: a refused one ends the command instead of asking again.
     pub fn scripted(&self) -> bool {
         self.code_stdin

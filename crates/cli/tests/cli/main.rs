@@ -3,14 +3,16 @@
 //! through flags, environment and files, driven over loopback HTTP, with TOTP codes from an
 //! independent implementation (Python's standard library), on SQLite and, when
 //! `TWOFOLD_TEST_POSTGRES_URL` is set, on PostgreSQL shared by two server processes; and
-//! the client commands in a pseudo-terminal (`terminal/`); and the TypeScript SDK's tests
-//! against this binary (`sdk.rs`).
+//! the client commands in a pseudo-terminal (`terminal/`); federated sign-in against a real
+//! OpenID Connect provider (`federation.rs`); and the TypeScript SDK's tests against this
+//! binary (`sdk.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
 mod break_glass;
 mod config_errors;
 mod crash;
+mod federation;
 mod import;
 mod load;
 mod postgres;

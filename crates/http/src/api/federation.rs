@@ -132,7 +132,7 @@ pub async fn delete_provider(
 }
 
 crate::fails!(TokenFails {
-    InvalidRequest: "malformed request",
+    InvalidRequest: "malformed request, or a code or verifier of the wrong length",
     FlowExpired: "the code is unknown, used or older than 60 s",
     FederationFailed: "`code_verifier` does not match the `code_challenge` the sign-in started with",
     Unauthenticated: "a step-up's session has ended",
@@ -153,6 +153,13 @@ pub async fn token(
     State(st): State<AppState>,
     Body(req): Body<OidcTokenRequest>,
 ) -> Result<axum::Json<OidcTokenResponse>, ApiError> {
+    // As the document says (RFC 7636 §4.1 for the verifier); a one-time code is 47
+    // characters.
+    if !(1..=128).contains(&req.code.len()) || !(43..=128).contains(&req.code_verifier.len()) {
+        return Err(ApiError::bad_request(
+            "code is 1-128 characters and code_verifier 43-128 (RFC 7636)",
+        ));
+    }
     let out = st
         .twofold
         .exchange_federated(&req.code, &req.code_verifier)

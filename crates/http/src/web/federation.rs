@@ -202,7 +202,7 @@ fn failed(headers: &HeaderMap, e: &ApiError) -> Response {
         "Sign-in failed",
         html! {
             (failure(e, "federation-error"))
-            p { "Nothing was signed in. " a href="/login" { "Back to sign in" } }
+            p { "Nothing was changed. " a href="/" { "Back to Twofold" } }
         },
     ))
     .cookie(cookie)

@@ -17,7 +17,12 @@ use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/oidc-provider");
+/// The provider's script and lock file. Spelt through `../server` so that the CLI's tests,
+/// which include this file too, find them from their own crate.
+const DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../server/tests/support/oidc-provider"
+);
 
 /// `npm ci` when `node_modules` was not installed from this very lock file (as the SDK
 /// test does); once at a time, so tests starting together install once.

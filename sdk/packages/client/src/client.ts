@@ -16,6 +16,7 @@ export type SignInResponse = S["LoginResponse"];
 export type EmailCodeSent = S["EmailCodeSent"];
 export type RecoveryCodesStatus = S["RecoveryCodesStatus"];
 export type SessionInfo = S["SessionInfo"];
+export type FederatedToken = S["OidcTokenResponse"];
 
 export interface TwofoldClientOptions {
   /** The server's root, e.g. `https://mfa.example.com`. */
@@ -221,6 +222,83 @@ export class TwofoldClient {
       },
     });
     return this.#signedIn(r);
+  }
+
+  // ---- Federated sign-in (the organisation's identity provider) -------------------------
+
+  /**
+   * The address to open in the person's browser to sign in through provider `provider` of
+   * organisation `org`. The browser comes back to `redirectUri` (a loopback address the
+   * application listens on: `http://127.0.0.1:<port>/…`) with `code` and `state` (or
+   * `error` and `error_description`); finish with `completeFederatedSignIn`.
+   */
+  federatedSignInUrl(input: {
+    org: string;
+    provider: string;
+    redirectUri: string;
+    state: string;
+    codeChallenge: string;
+  }): string {
+    const q = new URLSearchParams({
+      redirect_uri: input.redirectUri,
+      state: input.state,
+      code_challenge: input.codeChallenge,
+    });
+    const org = encodeURIComponent(input.org);
+    const provider = encodeURIComponent(input.provider);
+    return `${this.baseUrl}/auth/oidc/${org}/${provider}/start?${q}`;
+  }
+
+  /**
+   * `POST /auth/oidc/token`: the one-time code from the loopback redirect and the PKCE
+   * verifier. A sign-in's session is kept (as `signIn` keeps one); a step-up's elevated
+   * token (scope `mfa:manage`) is kept and attached to the next sensitive call.
+   */
+  async completeFederatedSignIn(input: {
+    code: string;
+    codeVerifier: string;
+  }): Promise<FederatedToken> {
+    const r = await this.#call<FederatedToken>({
+      method: "POST",
+      path: "/auth/oidc/token",
+      token: null,
+      body: { code: input.code, code_verifier: input.codeVerifier },
+    });
+    if (r.status === "authenticated") {
+      this.sessionToken = r.session_token;
+      this.pendingSignIn = null;
+      this.elevatedToken = null;
+      this.pendingTotpDeviceId = null;
+    } else {
+      this.elevatedToken = {
+        token: r.elevated_token,
+        scopes: r.scopes,
+        expiresAt: r.expires_at,
+        singleUse: false,
+      };
+    }
+    return r;
+  }
+
+  /**
+   * `POST /auth/step-up/oidc`: a federated user's fresh second factor is a new sign-in at
+   * their provider. Open `authorize_url` in their browser; it comes back to `redirectUri`
+   * with a code for `completeFederatedSignIn`, which keeps the elevated token.
+   */
+  async startFederatedStepUp(input: {
+    redirectUri: string;
+    state: string;
+    codeChallenge: string;
+  }): Promise<S["OidcRedirect"]> {
+    return this.#call({
+      method: "POST",
+      path: "/auth/step-up/oidc",
+      body: {
+        redirect_uri: input.redirectUri,
+        state: input.state,
+        code_challenge: input.codeChallenge,
+      },
+    });
   }
 
   /** Mails a code for the waiting sign-in (to choose email, or for a new code). */
@@ -465,4 +543,22 @@ export class TwofoldClient {
 /** A client for one server and one user's session. */
 export function createTwofoldClient(options: TwofoldClientOptions): TwofoldClient {
   return new TwofoldClient(options);
+}
+
+/**
+ * A PKCE pair (RFC 7636, S256) for a federated sign-in: keep `verifier`, send
+ * `challenge`. Uses the platform's Web Crypto (browsers, Node 20+).
+ */
+export async function pkcePair(): Promise<{ verifier: string; challenge: string }> {
+  const bytes = new Uint8Array(32);
+  globalThis.crypto.getRandomValues(bytes);
+  const verifier = base64url(bytes);
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  return { verifier, challenge: base64url(new Uint8Array(digest)) };
+}
+
+function base64url(bytes: Uint8Array): string {
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

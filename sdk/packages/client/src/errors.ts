@@ -17,12 +17,20 @@ export class TwofoldError extends Error {
   readonly clockSkewSeconds?: number;
   /** On `insufficient_scope`: the scope the elevated token lacks. */
   readonly scope?: string;
+  /** On `use_identity_provider`: the organisation's identity providers, by name. */
+  readonly providers?: string[];
 
   constructor(
     code: ErrorCode,
     status: number,
     message: string,
-    extra: { retryAfter?: number; clockSkewSeconds?: number; scope?: string; cause?: unknown } = {},
+    extra: {
+      retryAfter?: number;
+      clockSkewSeconds?: number;
+      scope?: string;
+      providers?: string[];
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: extra.cause });
     this.code = code;
@@ -30,6 +38,7 @@ export class TwofoldError extends Error {
     this.retryAfter = extra.retryAfter;
     this.clockSkewSeconds = extra.clockSkewSeconds;
     this.scope = extra.scope;
+    this.providers = extra.providers;
   }
 
   /** From a problem document, or the body of an answer that is not one. */
@@ -40,6 +49,7 @@ export class TwofoldError extends Error {
         retryAfter: p.retry_after ?? undefined,
         clockSkewSeconds: p.clock_skew_seconds ?? undefined,
         scope: p.scope ?? undefined,
+        providers: p.providers ?? undefined,
       });
     }
     return new TwofoldError("unexpected_response", status, `unexpected answer ${status}`);

@@ -77,6 +77,11 @@ pub fn provider_name(text: &str) -> Result<String> {
 /// An issuer: an `https` URL (or `http` on a loopback host, for trying things locally),
 /// without query, fragment or credentials.
 fn issuer(text: &str) -> Result<String> {
+    if text.len() > 512 {
+        return Err(DomainError::InvalidInput(
+            "the issuer is at most 512 characters".into(),
+        ));
+    }
     let bad = |why: &str| DomainError::InvalidInput(format!("issuer {text:?}: {why}"));
     let url = openidconnect::url::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
     let loopback = match url.host() {

@@ -472,7 +472,14 @@ impl Twofold {
         provider_error: Option<&str>,
         binding: Option<&str>,
     ) -> Result<Finished> {
-        let cb = self.take_callback(state).await?;
+        let cb = match self.take_callback(state).await {
+            Ok(cb) => cb,
+            Err(e) => {
+                // No organisation to audit it in: an unknown, used or expired state.
+                tracing::info!(error = %e, "federated sign-in callback refused");
+                return Err(e);
+            }
+        };
         let done = self
             .check_callback(&cb, code, provider_error, binding)
             .await;

@@ -139,6 +139,27 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/oidc/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange the one-time `code` an application received on its loopback redirect (with the
+         *     PKCE verifier of its `code_challenge`) for the session of a federated sign-in, or the
+         *     elevated token of a federated step-up. Each code is good once, for 60 s.
+         */
+        post: operations["exchange_oidc_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/step-up": {
         parameters: {
             query?: never;
@@ -173,6 +194,28 @@ export type paths = {
          *     or for removing the email factor (`DELETE /me/factors/{id}` with `{code}`).
          */
         post: operations["send_step_up_email_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/step-up/oidc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a federated step-up for an application: open `authorize_url` in the person's
+         *     browser; the provider asks them to sign in again (`prompt=login`, `max_age=0`), and the
+         *     browser comes back to `redirect_uri` with a one-time `code` for `POST /auth/oidc/token`,
+         *     which answers an elevated token for this session.
+         */
+        post: operations["start_oidc_step_up"];
         delete?: never;
         options?: never;
         head?: never;
@@ -572,6 +615,47 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org}/oidc-providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisation's identity providers (never a client secret). */
+        get: operations["list_oidc_providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/oidc-providers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add or replace an identity provider (owners only, with a fresh second factor). Register
+         *     the answer's `redirect_uri` at the provider.
+         */
+        put: operations["put_oidc_provider"];
+        post?: never;
+        /**
+         * Remove an identity provider (owners only, with a fresh second factor). Its users stay,
+         *     but cannot sign in until a provider is configured again.
+         */
+        delete: operations["delete_oidc_provider"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org}/settings": {
         parameters: {
             query?: never;
@@ -905,7 +989,7 @@ export type components = {
          *     never renamed or reused for another meaning once released.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "invalid_credentials" | "unauthenticated" | "forbidden" | "not_found" | "invalid_code" | "code_reused" | "code_expired" | "too_many_attempts" | "flow_expired" | "conflict" | "method_not_available" | "step_up_required" | "last_factor" | "rate_limited" | "enrollment_required" | "insufficient_scope" | "payload_too_large" | "request_timeout" | "overloaded" | "internal";
+        ErrorCode: "invalid_request" | "invalid_credentials" | "unauthenticated" | "forbidden" | "not_found" | "invalid_code" | "code_reused" | "code_expired" | "too_many_attempts" | "flow_expired" | "conflict" | "method_not_available" | "step_up_required" | "last_factor" | "rate_limited" | "enrollment_required" | "insufficient_scope" | "payload_too_large" | "request_timeout" | "overloaded" | "use_identity_provider" | "federation_failed" | "federated_user_refused" | "provider_unavailable" | "internal";
         /** @description One factor as listed by `GET /me/factors`. Never carries the secret. */
         Factor: {
             /** @description RFC 3339, UTC. */
@@ -1158,6 +1242,76 @@ export type components = {
             role: components["schemas"]["Role"];
             username: string;
         };
+        /** @description A provider as its organisation's admins see it (never the client secret). */
+        OidcProvider: {
+            allowed_email_domains: string[];
+            client_id: string;
+            create_users: boolean;
+            /** @description RFC 3339, UTC. */
+            created_at: string;
+            issuer: string;
+            link_by_email: boolean;
+            name: string;
+            /** @description The redirect URI to register at the provider: `<public url>/auth/oidc/callback`. */
+            redirect_uri: string;
+            scopes: string[];
+            /** @description Where people start signing in with it. */
+            sign_in_url: string;
+            /** @description RFC 3339, UTC. */
+            updated_at: string;
+            username_claim: string;
+        };
+        /** @description Where to send the person's browser. */
+        OidcRedirect: {
+            authorize_url: string;
+            /** @description RFC 3339, UTC: the re-authentication must be done by then. */
+            expires_at: string;
+        };
+        /**
+         * @description `POST /api/v1/auth/step-up/oidc`: re-authentication at the identity provider, for an
+         *     application waiting on a loopback address.
+         */
+        OidcStepUpRequest: {
+            /** @description The S256 PKCE challenge of the verifier the exchange will send. */
+            code_challenge: string;
+            /**
+             * @description `http://127.0.0.1:<port>/…` (or `[::1]`, `localhost`): where the browser is sent
+             *     back with `code` and `state` (or `error`).
+             */
+            redirect_uri: string;
+            /** @description Handed back unchanged. */
+            state: string;
+        };
+        /**
+         * @description `POST /api/v1/auth/oidc/token`: an application's one-time code from its loopback
+         *     redirect, and the PKCE verifier of the `code_challenge` it started with.
+         */
+        OidcTokenRequest: {
+            code: string;
+            code_verifier: string;
+        };
+        /** @description What a one-time code was exchanged for. */
+        OidcTokenResponse: {
+            /**
+             * Format: int32
+             * @description 2 when the provider's methods include a second factor.
+             */
+            aal: number;
+            /** @description `fed`, then the identity provider's methods. */
+            amr: string[];
+            /** @description RFC 3339, UTC. */
+            expires_at: string;
+            session_token: string;
+            /** @enum {string} */
+            status: "authenticated";
+        } | {
+            elevated_token: string;
+            /** @description RFC 3339, UTC. */
+            expires_at: string;
+            scopes: string[];
+            /** @enum {string} */
+            status: "elevated";
+        };
         /**
          * @description `GET /api/v1/orgs/{org}/settings`: the organisation's MFA options besides the
          *     requirement.
@@ -1198,6 +1352,11 @@ export type components = {
             /** @description RFC 3339, UTC; `null` if the user never signed in. */
             last_login_at?: string | null;
             mfa: components["schemas"]["MfaStatus"];
+            /**
+             * @description The identity providers they signed in through (or linked), by name; empty for
+             *     a federated user who has not signed in yet.
+             */
+            providers?: string[];
             role: components["schemas"]["Role"];
             username: string;
         };
@@ -1228,6 +1387,11 @@ export type components = {
             code: components["schemas"]["ErrorCode"];
             detail: string;
             /**
+             * @description On `use_identity_provider`: the organisation's providers, by name (each starts at
+             *     `/auth/oidc/{org}/{name}/start`).
+             */
+            providers?: string[] | null;
+            /**
              * Format: int64
              * @description Seconds until the caller may try again (on 429).
              */
@@ -1238,6 +1402,40 @@ export type components = {
             status: number;
             title: string;
             type: string;
+        };
+        /** @description `PUT /api/v1/orgs/{org}/oidc-providers/{name}`: the provider, replaced whole. */
+        PutOidcProvider: {
+            /**
+             * @description Only people with a verified email address at one of these domains may sign in
+             *     (default: any).
+             */
+            allowed_email_domains?: string[] | null;
+            /** @description The client id registered at the provider. */
+            client_id: string;
+            /**
+             * @description The client secret (kept sealed, never shown again). Needed for a new provider;
+             *     left out, the stored one is kept.
+             */
+            client_secret?: string | null;
+            /**
+             * @description Create unknown users at their first sign-in, as members (default false: an admin
+             *     creates federated users first).
+             */
+            create_users?: boolean | null;
+            /**
+             * @description The provider's issuer: `https://…` (plain `http` only on a loopback host), exactly
+             *     as its ID tokens' `iss` says. Its `/.well-known/openid-configuration` is read.
+             */
+            issuer: string;
+            /**
+             * @description Let a password user link this provider to their account from their Security page,
+             *     with their password and second factor and the same verified email (default false).
+             */
+            link_by_email?: boolean | null;
+            /** @description Asked for besides `openid` (default `["profile", "email"]`). */
+            scopes?: string[] | null;
+            /** @description The ID token claim that holds the username here (default `preferred_username`). */
+            username_claim?: string | null;
         };
         /**
          * @description `POST /api/v1/me/recovery-codes`: a new set, shown this once. Each works once, in
@@ -1852,6 +2050,59 @@ export interface operations {
             };
         };
     };
+    exchange_oidc_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OidcTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The session or the elevated token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OidcTokenResponse"];
+                };
+            };
+            /** @description `invalid_request`: malformed request, or a code or verifier of the wrong length */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `flow_expired`: the code is unknown, used or older than 60 s; `federation_failed`: `code_verifier` does not match the `code_challenge` the sign-in started with; `unauthenticated`: a step-up's session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many failed attempts from this address lately */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, as `retry_after` */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     step_up: {
         parameters: {
             query?: never;
@@ -1966,6 +2217,57 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait, as `retry_after` */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_oidc_step_up: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OidcStepUpRequest"];
+            };
+        };
+        responses: {
+            /** @description Where to send the browser */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OidcRedirect"];
+                };
+            };
+            /** @description `invalid_request`: malformed request, a redirect_uri that is not a loopback address, or a code_challenge that is not S256; `method_not_available`: the caller has no identity provider (a password user steps up with a code) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `provider_unavailable`: the identity provider could not be reached */
+            502: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3411,6 +3713,185 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait, as `retry_after` */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_oidc_providers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organisation's slug */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The providers, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OidcProvider"][];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: the caller is a member */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: not the caller's organisation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_oidc_provider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session:
+                 *     stands in for a second factor passed in the last 10 minutes, and for a code from
+                 *     the factor when removing one.
+                 */
+                "X-Elevated-Token"?: string | null;
+            };
+            path: {
+                /** @description The provider's name here: 1-40 lowercase letters, digits and inner hyphens */
+                name: string;
+                /** @description The organisation's slug */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutOidcProvider"];
+            };
+        };
+        responses: {
+            /** @description The provider as stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OidcProvider"];
+                };
+            };
+            /** @description `invalid_request`: malformed request, or a field the rules refuse (issuer not https, a new provider without its secret, …) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: not the caller's organisation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_oidc_provider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session:
+                 *     stands in for a second factor passed in the last 10 minutes, and for a code from
+                 *     the factor when removing one.
+                 */
+                "X-Elevated-Token"?: string | null;
+            };
+            path: {
+                /** @description The provider's name */
+                name: string;
+                /** @description The organisation's slug */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: the caller is a member; `step_up_required`: this session passed no second factor in the last 10 minutes nor sent a valid elevated token; `enrollment_required`: the caller has no second factor (enrol one first); `insufficient_scope`: the elevated token lacks `mfa:manage` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: not the caller's organisation */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
