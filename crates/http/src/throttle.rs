@@ -132,12 +132,15 @@ fn refilled(b: Bucket, now: i64, rate: f64, burst: f64) -> Bucket {
     }
 }
 
-/// Whether an answer is a failed guess: a wrong password, or a wrong, reused or expired
-/// code.
+/// Whether an answer is a failed guess: a wrong password (in an organisation with an
+/// identity provider, `use_identity_provider`), a wrong, reused or expired code, or a
+/// federated sign-in's code or verifier that did not pass.
 fn is_failure(code: ErrorCode) -> bool {
     matches!(
         code,
         ErrorCode::InvalidCredentials
+            | ErrorCode::UseIdentityProvider
+            | ErrorCode::FederationFailed
             | ErrorCode::InvalidCode
             | ErrorCode::CodeReused
             | ErrorCode::CodeExpired

@@ -54,9 +54,9 @@ pub enum ErrorCode {
     /// The server is too busy to take this request now: try again in `retry_after`
     /// seconds.
     Overloaded,
-    /// This account signs in through the organisation's identity provider (named in
-    /// `providers`), or the username is unknown in an organisation that has one: the two
-    /// are answered alike.
+    /// A failed password sign-in in an organisation that has an identity provider (named
+    /// in `providers`): the account signs in there, or the username or password is wrong;
+    /// the three are answered alike.
     UseIdentityProvider,
     /// A sign-in through an identity provider failed a check: the browser that started
     /// it, the provider's code, or its ID token (signature, issuer, audience, expiry,

@@ -68,9 +68,16 @@ pub struct OidcProvider {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OidcTokenRequest {
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9_-]+$")
+    )]
     pub code: String,
-    #[cfg_attr(feature = "openapi", schema(min_length = 43, max_length = 128))]
+    /// RFC 7636 §4.1: 43-128 unreserved characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 43, max_length = 128, pattern = r"^[A-Za-z0-9._~-]+$")
+    )]
     pub code_verifier: String,
 }
 
@@ -113,7 +120,10 @@ pub struct OidcStepUpRequest {
     #[cfg_attr(feature = "openapi", schema(max_length = 512))]
     pub state: String,
     /// The S256 PKCE challenge of the verifier the exchange will send.
-    #[cfg_attr(feature = "openapi", schema(min_length = 43, max_length = 43))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 43, max_length = 43, pattern = r"^[A-Za-z0-9_-]+$")
+    )]
     pub code_challenge: String,
 }
 

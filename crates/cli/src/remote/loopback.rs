@@ -70,6 +70,9 @@ pub struct Loopback {
 enum Outcome {
     Code(String),
     Refused(String),
+    /// A request with another `state`: not this command's sign-in (any web page may send
+    /// the browser here), so it is answered and the wait goes on.
+    Stranger,
 }
 
 impl Loopback {
@@ -93,35 +96,48 @@ impl Loopback {
     /// page, and answers the one-time code; `done` is what the page says on success. A
     /// `state` other than `state`, or an `error`, ends it with a failure.
     pub async fn code(self, state: &str, done: &str) -> Result<String, Failure> {
-        let (mut stream, target) = tokio::time::timeout(PATIENCE, self.callback())
+        tokio::time::timeout(PATIENCE, self.answer(state, done))
             .await
             .map_err(|_| {
                 Failure::new(
                     "timed_out",
                     "no answer from the browser within 5 minutes: run the command again",
                 )
-            })??;
-        let outcome = outcome(&target, state);
-        let page = match &outcome {
-            Ok(Outcome::Code(_)) => page(200, "Signed in", done),
-            Ok(Outcome::Refused(why)) => {
-                page(400, "Not signed in", &format!("Not signed in: {why}"))
-            }
-            Err(f) => page(400, "Not signed in", &f.message),
-        };
-        // The browser missing its page changes nothing for the command.
-        let _ = write_all(&mut stream, page.as_bytes()).await;
-        match outcome? {
-            Outcome::Code(code) => Ok(code),
-            Outcome::Refused(why) => Err(Failure::new(
-                "access_denied",
-                format!("not signed in: {why}"),
-            )),
+            })?
+    }
+
+    /// The first `/callback` of this sign-in (its `state`), answered a page.
+    async fn answer(self, state: &str, done: &str) -> Result<String, Failure> {
+        loop {
+            let (mut stream, target) = self.callback().await?;
+            let outcome = outcome(&target, state);
+            let page = match &outcome {
+                Ok(Outcome::Code(_)) => page(200, "Signed in", done),
+                Ok(Outcome::Refused(why)) => {
+                    page(400, "Not signed in", &format!("Not signed in: {why}"))
+                }
+                Ok(Outcome::Stranger) => page(
+                    400,
+                    "Not this sign-in",
+                    "This is not the sign-in the waiting command started; it goes on waiting.",
+                ),
+                Err(f) => page(400, "Not signed in", &f.message),
+            };
+            // The browser missing its page changes nothing for the command.
+            let _ = write_all(&mut stream, page.as_bytes()).await;
+            return match outcome? {
+                Outcome::Code(code) => Ok(code),
+                Outcome::Refused(why) => Err(Failure::new(
+                    "access_denied",
+                    format!("not signed in: {why}"),
+                )),
+                Outcome::Stranger => continue,
+            };
         }
     }
 
     /// The first connection that asks for `/callback`, and its request target.
-    async fn callback(self) -> Result<(TcpStream, String), Failure> {
+    async fn callback(&self) -> Result<(TcpStream, String), Failure> {
         let mut pending = JoinSet::new();
         loop {
             tokio::select! {
@@ -204,11 +220,7 @@ fn outcome(target: &str, state: &str) -> Result<Outcome, Failure> {
             .map(|(_, v)| percent_decode(v))
     };
     if param("state").as_deref() != Some(state) {
-        return Err(Failure::new(
-            "federation_failed",
-            "the browser came back from a sign-in this command did not start (its state \
-             differs): run the command again",
-        ));
+        return Ok(Outcome::Stranger);
     }
     if let Some(error) = param("error") {
         let why = param("error_description")
@@ -333,8 +345,14 @@ mod tests {
             .unwrap(),
             Outcome::Refused("no such user!".into())
         );
-        assert!(outcome("/callback?code=a&state=other", "s1").is_err());
-        assert!(outcome("/callback?code=a", "s1").is_err());
+        assert_eq!(
+            outcome("/callback?code=a&state=other", "s1").unwrap(),
+            Outcome::Stranger
+        );
+        assert_eq!(
+            outcome("/callback?code=a", "s1").unwrap(),
+            Outcome::Stranger
+        );
         assert!(outcome("/callback?state=s1", "s1").is_err());
     }
 
@@ -360,6 +378,9 @@ mod tests {
         let _idle = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
         let stray = get(&port, "/favicon.ico").await;
         assert!(stray.starts_with("HTTP/1.1 404"), "{stray}");
+        // Another sign-in's answer (any page may send a browser here): the wait goes on.
+        let other = get(&port, "/callback?code=evil&state=not-ours").await;
+        assert!(other.starts_with("HTTP/1.1 400"), "{other}");
         let answer = get(&port, "/callback?code=c0de&state=st").await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.contains("Done."), "{answer}");

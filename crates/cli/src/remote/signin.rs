@@ -175,9 +175,10 @@ fn use_identity_provider(e: twofold_client::ClientError, org: &str) -> Failure {
         for other in others {
             how.push_str(&format!(" or `twofold login --sso {other} --org {org}`"));
         }
+        // The server answers alike for a wrong password: say both.
         f.message = format!(
-            "this account signs in through {org}'s identity provider, not with a password \
-             here: run {how}"
+            "wrong username or password, or this account signs in through {org}'s identity \
+             provider: then run {how}"
         );
     }
     f

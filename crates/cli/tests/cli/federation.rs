@@ -584,6 +584,27 @@ async fn a_federated_owner_steps_up_at_the_provider_for_a_guarded_command() {
     let me = f.whoami();
     assert_eq!((me.username.as_str(), me.session.aal), ("olga", 1));
 
+    // A provider sign-in with a password alone cannot confirm a change: refused, in one
+    // line, and nothing reset.
+    let mut refused = f.background(&["org", "reset-mfa", "bob"]);
+    refused.line_after(
+        "This change needs you to sign in again at your identity provider. Open this \
+         address in a browser:",
+    );
+    let authorize = refused.next_line();
+    let callback = f.idp.sign_in(&authorize, "sub-olga").await;
+    let (_, to_app) = Browser::new().get(&callback).await;
+    at_loopback(&to_app.unwrap()).await;
+    let (code, stdout, stderr) = refused.finish();
+    assert_eq!(code, 1, "{stdout}\n{stderr:?}");
+    assert!(
+        format!("{stderr:?}").contains("did not report a second factor"),
+        "{stderr:?}"
+    );
+    // Her provider asks for a second factor now: the step-up confirms the change.
+    f.idp
+        .add_account_signing_in_with("sub-olga", claims("olga"), &["pwd", "otp"])
+        .await;
     let mut reset = f.background(&["org", "reset-mfa", "bob"]);
     reset.line_after(
         "This change needs you to sign in again at your identity provider. Open this \

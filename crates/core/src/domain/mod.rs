@@ -102,11 +102,11 @@ pub enum DomainError {
          lost or changed authenticator, regenerate it (POST /me/factors/{{id}}/regenerate)"
     )]
     LastFactor,
-    /// A password sign-in of someone who signs in through the organisation's identity
-    /// provider, or of a name unknown in an organisation that has one (the same answer).
+    /// A failed password sign-in in an organisation that has an identity provider: a
+    /// federated user's, an unknown name's or a wrong password's (one answer for all).
     #[error(
-        "sign in through your organisation's identity provider ({}); if you have a password \
-         here, check the username",
+        "wrong username or password, or this account signs in through the organisation's \
+         identity provider ({}) instead",
         providers.join(", ")
     )]
     UseIdentityProvider { providers: Vec<String> },

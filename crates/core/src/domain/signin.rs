@@ -138,12 +138,10 @@ impl Twofold {
                 }
                 self.record_failed_sign_in(org_row.as_ref(), user.as_ref(), username)
                     .await;
-                // Someone who signs in through the organisation's provider is sent there;
-                // so is an unknown name, so that the answer does not tell them apart.
-                if let Some(org) = org_row
-                    .as_ref()
-                    .filter(|_| user.is_none_or(|u| u.federated))
-                {
+                // In an organisation with an identity provider every failure says to use it
+                // (or to check the name and password): a federated name, an unknown one
+                // and a wrong password are answered alike, after the same work.
+                if let Some(org) = org_row.as_ref() {
                     let providers: Vec<String> = self
                         .store
                         .oidc_providers_of_org(&org.id)

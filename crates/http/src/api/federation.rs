@@ -154,10 +154,21 @@ pub async fn token(
     Body(req): Body<OidcTokenRequest>,
 ) -> Result<axum::Json<OidcTokenResponse>, ApiError> {
     // As the document says (RFC 7636 §4.1 for the verifier); a one-time code is 47
-    // characters.
-    if !(1..=128).contains(&req.code.len()) || !(43..=128).contains(&req.code_verifier.len()) {
+    // base64url characters.
+    let code_ok = (1..=128).contains(&req.code.len())
+        && req
+            .code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let verifier_ok = (43..=128).contains(&req.code_verifier.len())
+        && req
+            .code_verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !code_ok || !verifier_ok {
         return Err(ApiError::bad_request(
-            "code is 1-128 characters and code_verifier 43-128 (RFC 7636)",
+            "code is 1-128 base64url characters and code_verifier 43-128 unreserved \
+             characters (RFC 7636)",
         ));
     }
     let out = st

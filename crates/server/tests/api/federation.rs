@@ -520,7 +520,7 @@ async fn just_in_time_users_are_created_only_where_allowed_and_in_allowed_domain
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_password_sign_in_of_a_federated_or_unknown_name_is_sent_to_the_provider() {
+async fn a_failed_password_sign_in_in_an_organisation_with_a_provider_names_it() {
     let f = setup(TestServer::start(crate::harness::Engine::Sqlite).await).await;
     for name in ["fiona", "nobody"] {
         let p = problem(
@@ -540,7 +540,8 @@ async fn a_password_sign_in_of_a_federated_or_unknown_name_is_sent_to_the_provid
     let p = problem(f.owner.reset_user_mfa(&f.org, &fiona.id).await.unwrap_err());
     assert_eq!(p.code, ErrorCode::Conflict, "{}", p.detail);
     assert!(p.detail.contains("identity provider"), "{}", p.detail);
-    // A password user's wrong password is still just that.
+    // A password user's wrong password is answered alike: the answer tells no name from
+    // another.
     let p = problem(
         f.srv
             .client
@@ -548,7 +549,12 @@ async fn a_password_sign_in_of_a_federated_or_unknown_name_is_sent_to_the_provid
             .await
             .unwrap_err(),
     );
-    assert_eq!(p.code, ErrorCode::InvalidCredentials);
+    assert_eq!(p.code, ErrorCode::UseIdentityProvider);
+    assert!(
+        p.detail.contains("wrong username or password"),
+        "{}",
+        p.detail
+    );
     // Without a provider, a federated user cannot sign in here at all, and is told so as
     // any wrong password is.
     let (bare, _) = f.srv.user(Role::Owner).await;
@@ -900,7 +906,23 @@ async fn a_federated_owner_steps_up_at_the_provider_for_a_guarded_change() {
             .any(|e| e["details"]["reason"] == "other_identity"),
         "{failed:?}"
     );
-    // Olga herself.
+    // Olga herself, with a password alone at the provider: not a second factor.
+    let (_, to_app) = step_up_at_provider(&f, &olga, "sub-olga").await;
+    assert_eq!(
+        param(&to_app, "error").as_deref(),
+        Some("access_denied"),
+        "{to_app}"
+    );
+    assert!(
+        param(&to_app, "error_description")
+            .unwrap()
+            .contains("did not report a second factor"),
+        "{to_app}"
+    );
+    // Once her provider asks for a second factor too, she steps up.
+    f.idp
+        .add_account_signing_in_with("sub-olga", claims("olga"), &["pwd", "otp"])
+        .await;
     let (verifier, to_app) = step_up_at_provider(&f, &olga, "sub-olga").await;
     let code = param(&to_app, "code").unwrap();
     let OidcTokenResponse::Elevated { elevated_token, .. } = f
@@ -951,4 +973,186 @@ fn percent(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_bound_at_one_provider_is_not_taken_over_by_a_name_claimed_at_another() {
+    let f = setup(TestServer::start(crate::harness::Engine::Sqlite).await).await;
+    let mut b = Browser::new();
+    assert_eq!(
+        f.sign_in(&mut b, "sub-fiona").await.status,
+        StatusCode::SEE_OTHER
+    );
+    // A second provider of the organisation, where anyone may call themselves fiona.
+    let other = idp::start().await;
+    other
+        .add_client(
+            "twofold",
+            SECRET,
+            &format!("{}/auth/oidc/callback", f.srv.url),
+        )
+        .await;
+    f.owner
+        .put_oidc_provider(&f.org, "other", &provider(&other))
+        .await
+        .unwrap();
+    other.add_account("sub-impostor", claims("fiona")).await;
+    let start = format!("{}/auth/oidc/{}/other/start", f.srv.url, f.org);
+    let mut b = Browser::new();
+    let authorize = b.get(&start).await.location.unwrap();
+    let callback = other.sign_in(&authorize, "sub-impostor").await;
+    let seen = b.get(&callback).await;
+    assert_eq!(seen.status, StatusCode::FORBIDDEN, "{}", seen.body);
+    assert!(seen.shows_code("federated_user_refused"), "{}", seen.body);
+    assert!(b.session().is_none());
+    let failed = f.events("signin.failed").await;
+    assert!(
+        failed
+            .iter()
+            .any(|e| e["details"]["provider"] == "other"
+                && e["details"]["reason"] == "already_bound"),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_password_user_needs_a_second_factor_at_the_provider_and_steps_up_here() {
+    let f = setup(TestServer::start(crate::harness::Engine::Sqlite).await).await;
+    // alice (a password user with an app) linked to her account at the provider, which
+    // asks her for a password only.
+    let store = f.srv.twofold.store();
+    let alice = store.user_by_login(&f.org, "alice").await.unwrap().unwrap();
+    store
+        .insert_federated_identity(&twofold_server::store::FederatedIdentityRow {
+            org_id: alice.org_id.clone(),
+            issuer: f.idp.issuer.clone(),
+            subject: "sub-alice".into(),
+            user_id: alice.id.clone(),
+            provider: "okta".into(),
+            created_at: 0,
+            last_used_at: None,
+        })
+        .await
+        .unwrap();
+    f.idp
+        .add_account_signing_in_with("sub-alice", claims("alice"), &["pwd"])
+        .await;
+    // Her app here is her second factor: a password at the provider does not stand in.
+    let mut b = Browser::new();
+    f.refused(
+        &mut b,
+        "sub-alice",
+        403,
+        "federated_user_refused",
+        "no_second_factor",
+    )
+    .await;
+    // With one there, she comes in.
+    f.idp
+        .add_account_signing_in_with("sub-alice", claims("alice"), &["pwd", "otp"])
+        .await;
+    let mut b = Browser::new();
+    assert_eq!(
+        f.sign_in(&mut b, "sub-alice").await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Her step-ups are her own factor's, never the provider's.
+    let e = problem(
+        f.owner
+            .start_oidc_step_up(&OidcStepUpRequest {
+                redirect_uri: "http://127.0.0.1:41000/cb".into(),
+                state: String::new(),
+                code_challenge: pkce().1,
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, ErrorCode::MethodNotAvailable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_changed_during_a_sign_in_and_a_moved_secret_are_refused() {
+    let f = setup(TestServer::start(crate::harness::Engine::Sqlite).await).await;
+    let mut b = Browser::new();
+    let callback = f.at_provider(&mut b, "sub-fiona").await;
+    // The owner changes the provider while the person is at it.
+    f.srv.advance(1);
+    let changed = PutOidcProvider {
+        client_secret: None,
+        create_users: Some(true),
+        ..provider(&f.idp)
+    };
+    f.owner
+        .put_oidc_provider(&f.org, "okta", &changed)
+        .await
+        .unwrap();
+    let seen = b.get(&callback).await;
+    assert_eq!(seen.status, StatusCode::UNAUTHORIZED, "{}", seen.body);
+    assert!(seen.shows_code("federation_failed"), "{}", seen.body);
+    let failed = f.events("signin.failed").await;
+    assert!(
+        failed
+            .iter()
+            .any(|e| e["details"]["reason"] == "provider_changed"),
+        "{failed:?}"
+    );
+    // The stored secret never follows the provider to another issuer or client id.
+    for moved in [
+        PutOidcProvider {
+            client_secret: None,
+            issuer: format!("{}/", f.idp.issuer),
+            ..provider(&f.idp)
+        },
+        PutOidcProvider {
+            client_secret: None,
+            client_id: "another-client".into(),
+            ..provider(&f.idp)
+        },
+    ] {
+        let e = problem(
+            f.owner
+                .put_oidc_provider(&f.org, "okta", &moved)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(e.code, ErrorCode::InvalidRequest, "{}", e.detail);
+        assert!(e.detail.contains("needs its client secret"), "{}", e.detail);
+    }
+    // Only loopback IP addresses take an application's redirect (not `localhost`).
+    let start = format!(
+        "{}?redirect_uri={}&state=x&code_challenge={}",
+        f.start_url(),
+        percent("http://localhost:53682/cb"),
+        pkce().1
+    );
+    assert_eq!(
+        Browser::new().get(&start).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+/// Wrong passwords in an organisation with a provider are answered `use_identity_provider`:
+/// they count against the address all the same.
+fn few_failures(c: &mut twofold_server::Config) {
+    c.http.ip_failure_burst = 3;
+    c.http.ip_failures_per_minute = 1;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_password_sign_ins_answered_use_identity_provider_still_count_against_the_address() {
+    let f = setup(TestServer::start_with(crate::harness::Engine::Sqlite, few_failures).await).await;
+    let mut codes = Vec::new();
+    for name in ["nobody", "fiona", "alice", "someone"] {
+        let p = problem(f.srv.client.login(&f.org, name, "wrong").await.unwrap_err());
+        codes.push(p.code);
+    }
+    assert_eq!(
+        codes,
+        vec![
+            ErrorCode::UseIdentityProvider,
+            ErrorCode::UseIdentityProvider,
+            ErrorCode::UseIdentityProvider,
+            ErrorCode::RateLimited
+        ]
+    );
 }

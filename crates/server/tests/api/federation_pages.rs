@@ -186,6 +186,10 @@ async fn a_federated_owner_confirms_at_the_provider_before_a_guarded_change() {
     assert!(b.text("#fresh-hint").await.contains("okta"));
     assert!(!b.has("#step-up-code").await);
     b.look("console-confirm-at-provider").await;
+    // Her provider asks for a second factor when she signs in again: that confirms it.
+    f.idp
+        .add_account_signing_in_with("sub-olga", claims("olga"), &["pwd", "otp"])
+        .await;
     b.submit("#step-up-provider").await;
     assert!(b.url().await.starts_with(&f.idp.issuer));
     assert!(b.has("#sub").await, "asked to sign in again (prompt=login)");

@@ -19,12 +19,12 @@ const STRONG_AMR: [&str; 12] = [
     "mfa", "otp", "hwk", "swk", "sms", "tel", "sc", "fpt", "face", "iris", "retina", "vbm",
 ];
 
-/// Whether the provider vouches for the token's `email`: unless it says `email_verified:
-/// false`. Some providers (Entra ID) send no `email_verified` for addresses they manage;
-/// the organisation's owner chose to trust the provider. Linking a password account asks
-/// more (`reauth`): an explicit `true`.
+/// Whether the provider vouches for the token's `email`: `email_verified: true`, and
+/// nothing less. An address a provider does not say it verified may be one its user typed
+/// (the "nOAuth" takeovers of multi-tenant Entra ID apps); such a provider can still sign
+/// in users an admin created, but not make users or pass an email-domain rule.
 fn vouched_for(token: &VerifiedToken) -> bool {
-    token.claims.get("email_verified").and_then(Value::as_bool) != Some(false)
+    token.claims.get("email_verified").and_then(Value::as_bool) == Some(true)
 }
 
 impl Twofold {
@@ -106,7 +106,27 @@ impl Twofold {
             .user_by_login(&cb.org.slug, name.as_str())
             .await?
         {
-            Some(u) if u.federated => u,
+            Some(u) if u.federated => {
+                // Bound by the claim only once: a user bound to an identity (of this or
+                // another provider) is found by that identity, never by a name another
+                // provider's account claims.
+                let bound = self
+                    .store
+                    .federated_identities_of_org(&cb.org.id)
+                    .await?
+                    .iter()
+                    .any(|i| i.user_id == u.id);
+                if bound {
+                    return Err(refused(
+                        "already_bound",
+                        DomainError::FederatedUserRefused(format!(
+                            "{:?} is already bound to another account at an identity provider",
+                            name.as_str()
+                        )),
+                    ));
+                }
+                u
+            }
             Some(_) => {
                 return Err(refused(
                     "password_user",

@@ -53,8 +53,27 @@ pub const DEFAULT_USERNAME_CLAIM: &str = "preferred_username";
 
 /// The sealing context of a provider's client secret: a sealed secret moved to another
 /// provider's row does not open.
-pub(super) fn secret_context(org_id: &str, name: &str) -> Vec<u8> {
-    format!("oidc-client-secret:{org_id}:{name}").into_bytes()
+pub(super) fn secret_context(p: &OidcProviderRow) -> Vec<u8> {
+    // The issuer and client id too: a secret kept across a change of either would be sent
+    // to a token endpoint it was never meant for.
+    format!(
+        "oidc-client-secret:{}:{}:{}:{}",
+        p.org_id, p.name, p.issuer, p.client_id
+    )
+    .into_bytes()
+}
+
+/// Whether `public_url` is plain http on a loopback host (Twofold tried out locally).
+fn is_local(public_url: &str) -> bool {
+    openidconnect::url::Url::parse(public_url).is_ok_and(|u| {
+        u.scheme() == "http"
+            && match u.host() {
+                Some(openidconnect::url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(openidconnect::url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(openidconnect::url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            }
+    })
 }
 
 /// A provider's name: it appears in URLs (`/auth/oidc/{org}/{name}/start`).
@@ -74,9 +93,11 @@ pub fn provider_name(text: &str) -> Result<String> {
     }
 }
 
-/// An issuer: an `https` URL (or `http` on a loopback host, for trying things locally),
-/// without query, fragment or credentials.
-fn issuer(text: &str) -> Result<String> {
+/// An issuer: an `https` URL without query, fragment or credentials; `http` on a loopback
+/// host only where Twofold itself is tried out on one (`local`: its public URL is plain
+/// http on loopback), so that a server on the internet never fetches plain-http or
+/// loopback addresses an owner names.
+fn issuer(text: &str, local: bool) -> Result<String> {
     if text.len() > 512 {
         return Err(DomainError::InvalidInput(
             "the issuer is at most 512 characters".into(),
@@ -92,7 +113,13 @@ fn issuer(text: &str) -> Result<String> {
     };
     match url.scheme() {
         "https" => {}
-        "http" if loopback => {}
+        "http" if loopback && local => {}
+        "http" if loopback => {
+            return Err(bad(
+                "it must be https (plain http on a loopback host only while Twofold's own \
+                 public URL is one too)",
+            ));
+        }
         "http" => return Err(bad("it must be https (plain http only on a loopback host)")),
         _ => return Err(bad("it must be an https URL")),
     }
@@ -102,9 +129,9 @@ fn issuer(text: &str) -> Result<String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("it may not hold credentials"));
     }
-    // As given (without a trailing slash, which providers do not put in `iss`): the ID
-    // token's `iss` must equal it exactly.
-    Ok(text.trim_end_matches('/').to_owned())
+    // Exactly as given: the ID token's `iss` must equal it, trailing slash and all (some
+    // providers' issuers end in one).
+    Ok(text.to_owned())
 }
 
 /// A printable value without spaces: a client id, a claim's name.
@@ -288,7 +315,7 @@ impl Twofold {
         actor: Actor<'_>,
     ) -> Result<OidcProvider> {
         let name = provider_name(name)?;
-        let issuer = issuer(&s.issuer)?;
+        let issuer = issuer(&s.issuer, is_local(&self.public_url))?;
         let client_id = token_text(&s.client_id, "client id", 255)?;
         let scopes = match &s.scopes {
             Some(list) => scope_list(list)?,
@@ -308,38 +335,18 @@ impl Twofold {
             .await?
             .into_iter()
             .find(|p| p.name == name);
-        let context = secret_context(&org.id, &name);
-        let sealed = match (&s.client_secret, &existing) {
-            (Some(secret), _) => {
-                if !(1..=1024).contains(&secret.len()) {
-                    return Err(DomainError::InvalidInput(
-                        "the client secret is 1 to 1024 characters".into(),
-                    ));
-                }
-                self.keys.seal(secret.as_bytes(), &context)?
-            }
-            (None, Some(old)) => Sealed {
-                key_id: old.secret_key_id.clone(),
-                bytes: old.client_secret_sealed.clone(),
-            },
-            (None, None) => {
-                return Err(DomainError::InvalidInput(
-                    "a new provider needs its client secret".into(),
-                ));
-            }
-        };
         let now = self.now().as_millis();
         let (actor_id, via) = match actor {
             Actor::Admin(u) => (Some(u.id.clone()), None),
             Actor::Operator(op) => (None, Some(op.to_owned())),
         };
-        let row = OidcProviderRow {
+        let mut row = OidcProviderRow {
             org_id: org.id.clone(),
             name,
             issuer,
             client_id,
-            secret_key_id: sealed.key_id,
-            client_secret_sealed: sealed.bytes,
+            secret_key_id: String::new(),
+            client_secret_sealed: Vec::new(),
             scopes: scopes.join(" "),
             allowed_email_domains: domains.join(" "),
             username_claim,
@@ -349,6 +356,36 @@ impl Twofold {
             updated_at: now,
             updated_by: actor_id.clone(),
         };
+        let sealed = match (&s.client_secret, &existing) {
+            (Some(secret), _) => {
+                if !(1..=1024).contains(&secret.len()) {
+                    return Err(DomainError::InvalidInput(
+                        "the client secret is 1 to 1024 characters".into(),
+                    ));
+                }
+                self.keys.seal(secret.as_bytes(), &secret_context(&row))?
+            }
+            (None, Some(old)) if old.issuer == row.issuer && old.client_id == row.client_id => {
+                Sealed {
+                    key_id: old.secret_key_id.clone(),
+                    bytes: old.client_secret_sealed.clone(),
+                }
+            }
+            (None, Some(_)) => {
+                return Err(DomainError::InvalidInput(
+                    "a new issuer or client id needs its client secret (the stored one is never \
+                     sent anywhere else)"
+                        .into(),
+                ));
+            }
+            (None, None) => {
+                return Err(DomainError::InvalidInput(
+                    "a new provider needs its client secret".into(),
+                ));
+            }
+        };
+        row.secret_key_id = sealed.key_id;
+        row.client_secret_sealed = sealed.bytes;
         self.store.put_oidc_provider(&row).await?;
         if let Some(old) = &existing {
             self.oidc.forget(&old.issuer);
@@ -398,15 +435,20 @@ mod tests {
     #[test]
     fn issuers_are_https_or_loopback_http_without_query_or_credentials() {
         assert_eq!(
-            issuer("https://login.acme.com/").unwrap(),
-            "https://login.acme.com"
+            issuer("https://login.acme.com/", false).unwrap(),
+            "https://login.acme.com/",
+            "as given: some providers' iss ends in a slash"
         );
         assert_eq!(
-            issuer("https://login.acme.com/realms/acme").unwrap(),
+            issuer("https://login.acme.com/realms/acme", false).unwrap(),
             "https://login.acme.com/realms/acme"
         );
-        assert!(issuer("http://127.0.0.1:9000").is_ok());
-        assert!(issuer("http://localhost:9000").is_ok());
+        assert!(issuer("http://127.0.0.1:9000", true).is_ok());
+        assert!(issuer("http://localhost:9000", true).is_ok());
+        // A server on the internet never fetches plain http, loopback included.
+        assert!(issuer("http://127.0.0.1:9000", false).is_err());
+        assert!(is_local("http://127.0.0.1:8080") && is_local("http://[::1]:8080"));
+        assert!(!is_local("https://127.0.0.1:8080") && !is_local("http://mfa.example.com"));
         for bad in [
             "http://login.acme.com",
             "ftp://login.acme.com",
@@ -416,7 +458,7 @@ mod tests {
             "login.acme.com",
             "",
         ] {
-            assert!(issuer(bad).is_err(), "{bad}");
+            assert!(issuer(bad, true).is_err(), "{bad}");
         }
     }
 

@@ -76,7 +76,10 @@ impl Twofold {
         token: &VerifiedToken,
     ) -> std::result::Result<Finished, Refused> {
         let session = self.starting_session(cb).await?;
-        let Some(user) = user.as_ref().filter(|u| u.id == session.user_id) else {
+        let Some(user) = user
+            .as_ref()
+            .filter(|u| u.id == session.user_id && u.federated)
+        else {
             return Err(refused(
                 "other_identity",
                 DomainError::FederatedUserRefused(
@@ -99,6 +102,18 @@ impl Twofold {
             ));
         }
         let (amr, aal) = Self::federated_amr(token);
+        if aal < 2 {
+            // A fresh second factor is what a step-up proves; a password alone at the
+            // provider is not one (its `amr` says which methods it used).
+            return Err(refused(
+                "no_second_factor",
+                DomainError::FederatedUserRefused(format!(
+                    "{:?} did not report a second factor for this sign-in (amr {:?}), so it \
+                     cannot confirm a sensitive change",
+                    cb.provider.name, token.amr
+                )),
+            ));
+        }
         self.record_by(
             user,
             "mfa.step_up",

@@ -50,7 +50,7 @@ impl Purpose {
 /// An application (the CLI, say) waiting on a loopback address for the outcome.
 #[derive(Clone, Debug)]
 pub struct AppReturn {
-    /// `http://127.0.0.1:<port>/…`, `http://[::1]:<port>/…` or `http://localhost:<port>/…`.
+    /// `http://127.0.0.1:<port>/…` or `http://[::1]:<port>/…`.
     pub redirect_uri: String,
     /// Handed back unchanged.
     pub state: String,
@@ -111,17 +111,17 @@ fn random_text() -> Result<String> {
 fn loopback_redirect(text: &str) -> Result<()> {
     let bad = || {
         DomainError::InvalidInput(
-            "redirect_uri must be http://127.0.0.1:<port>/…, http://[::1]:<port>/… or \
-             http://localhost:<port>/… (an application listening on this machine)"
+            "redirect_uri must be http://127.0.0.1:<port>/… or http://[::1]:<port>/… (an \
+             application listening on this machine)"
                 .into(),
         )
     };
     let url = openidconnect::url::Url::parse(text).map_err(|_| bad())?;
     let loopback = match url.host() {
-        Some(openidconnect::url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        // Not `localhost`: a name may resolve elsewhere (RFC 8252 §8.3).
         Some(openidconnect::url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(openidconnect::url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
+        _ => false,
     };
     if url.scheme() != "http"
         || !loopback
@@ -250,6 +250,12 @@ impl Twofold {
         app: Option<AppReturn>,
         return_to: Option<&str>,
     ) -> Result<Started> {
+        if !caller.user.federated {
+            // A linked password user's second factor is theirs here, not the provider's.
+            return Err(DomainError::MethodNotAvailable(
+                "a password user steps up with a code from their own second factor".into(),
+            ));
+        }
         let org = self.org_of_slug(&caller.user.org_slug).await?;
         let provider = self.provider_of_caller(caller, &org).await?;
         self.start_at(
@@ -362,9 +368,7 @@ impl Twofold {
             key_id: p.secret_key_id.clone(),
             bytes: p.client_secret_sealed.clone(),
         };
-        let plain = self
-            .keys
-            .open(&sealed, &secret_context(&p.org_id, &p.name))?;
+        let plain = self.keys.open(&sealed, &secret_context(p))?;
         Ok(zeroize::Zeroizing::new(
             String::from_utf8_lossy(&plain).into_owned(),
         ))
@@ -549,6 +553,16 @@ impl Twofold {
                     .app_challenge
                     .as_deref()
                     .is_some_and(|c| same(challenge_binding(c))));
+        if cb.provider.updated_at > cb.login.created_at {
+            return Err(refused(
+                "provider_changed",
+                DomainError::FederationFailed(
+                    "the identity provider's settings changed since this sign-in started; \
+                     start again"
+                        .into(),
+                ),
+            ));
+        }
         if !bound {
             return Err(refused(
                 "browser_mismatch",
@@ -633,6 +647,18 @@ impl Twofold {
             None => self.bind_new_identity(cb, token).await?,
         };
         let (amr, aal) = Self::federated_amr(token);
+        if !user.federated && aal < 2 {
+            // A linked password user has a second factor here: a provider sign-in that
+            // did not pass one there does not stand in for it.
+            return Err(refused(
+                "no_second_factor",
+                DomainError::FederatedUserRefused(format!(
+                    "{:?} did not report a second factor for this sign-in (amr {:?}); sign \
+                     in with your password and code instead",
+                    cb.provider.name, token.amr
+                )),
+            ));
+        }
         self.record(Event {
             org_id: &cb.org.id,
             event: "signin.succeeded",

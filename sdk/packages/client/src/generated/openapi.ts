@@ -1288,6 +1288,7 @@ export type components = {
          */
         OidcTokenRequest: {
             code: string;
+            /** @description RFC 7636 §4.1: 43-128 unreserved characters. */
             code_verifier: string;
         };
         /** @description What a one-time code was exchanged for. */
