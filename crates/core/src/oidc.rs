@@ -126,6 +126,7 @@ impl Providers {
         let metadata = CoreProviderMetadata::discover_async(url, &self.http)
             .await
             .map_err(|e| OidcError::Unavailable(format!("discovery at {issuer}: {}", chain(&e))))?;
+        same_scheme(issuer, &metadata)?;
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         kept.insert(
             issuer.to_owned(),
@@ -208,6 +209,29 @@ impl Providers {
             }
             other => other.map_err(Refusal::into_error),
         }
+    }
+}
+
+/// The endpoints a provider names must be as safe as its issuer: an `https` issuer's token
+/// endpoint (where the client secret goes) and keys over `https` too.
+fn same_scheme(issuer: &str, m: &CoreProviderMetadata) -> Result<(), OidcError> {
+    if !issuer.starts_with("https://") {
+        return Ok(());
+    }
+    let endpoints = [
+        Some(m.authorization_endpoint().url().as_str()),
+        m.token_endpoint().map(|t| t.url().as_str()),
+        Some(m.jwks_uri().url().as_str()),
+    ];
+    match endpoints
+        .into_iter()
+        .flatten()
+        .find(|e| !e.starts_with("https://"))
+    {
+        Some(plain) => Err(OidcError::Unavailable(format!(
+            "{issuer} names an endpoint that is not https: {plain}"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -317,4 +341,59 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use openidconnect::core::{
+        CoreJwsSigningAlgorithm, CoreResponseType, CoreSubjectIdentifierType,
+    };
+    use openidconnect::{
+        AuthUrl, EmptyAdditionalProviderMetadata, JsonWebKeySetUrl, ResponseTypes, TokenUrl,
+    };
+
+    fn metadata(issuer: &str, token: &str, jwks: &str) -> CoreProviderMetadata {
+        CoreProviderMetadata::new(
+            IssuerUrl::new(issuer.into()).unwrap(),
+            AuthUrl::new(format!("{issuer}/auth")).unwrap(),
+            JsonWebKeySetUrl::new(jwks.into()).unwrap(),
+            vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+            vec![CoreSubjectIdentifierType::Public],
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+            EmptyAdditionalProviderMetadata {},
+        )
+        .set_token_endpoint(Some(TokenUrl::new(token.into()).unwrap()))
+    }
+
+    #[test]
+    fn an_https_issuer_may_not_name_plain_http_endpoints() {
+        let ok = metadata(
+            "https://idp.example",
+            "https://idp.example/token",
+            "https://idp.example/jwks",
+        );
+        assert!(same_scheme("https://idp.example", &ok).is_ok());
+        let token = metadata(
+            "https://idp.example",
+            "http://idp.example/token",
+            "https://idp.example/jwks",
+        );
+        assert!(same_scheme("https://idp.example", &token).is_err());
+        let keys = metadata(
+            "https://idp.example",
+            "https://idp.example/token",
+            "http://10.0.0.1/jwks",
+        );
+        assert!(same_scheme("https://idp.example", &keys).is_err());
+        // A local trial's plain-http provider is plain http throughout.
+        let local = metadata(
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:9/token",
+            "http://127.0.0.1:9/jwks",
+        );
+        assert!(same_scheme("http://127.0.0.1:9", &local).is_ok());
+    }
 }
