@@ -28,6 +28,9 @@ const KEEP_MS: i64 = 60 * 60 * 1000;
 const REFETCH_MS: i64 = 10 * 1000;
 /// How long a provider may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a failed discovery is remembered: meanwhile sign-ins with that provider fail
+/// at once instead of each making the server wait on it again.
+const FAILED_MS: i64 = 30 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
@@ -83,6 +86,8 @@ struct Kept {
 pub struct Providers {
     http: reqwest::Client,
     kept: Mutex<HashMap<String, Kept>>,
+    /// Issuers whose last discovery failed: when, and why.
+    failed: Mutex<HashMap<String, (i64, String)>>,
 }
 
 impl Providers {
@@ -98,6 +103,7 @@ impl Providers {
         Ok(Providers {
             http,
             kept: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -120,13 +126,26 @@ impl Providers {
                 }
             }
         }
-        let url = IssuerUrl::new(issuer.to_owned())
-            .map_err(|e| OidcError::Unavailable(format!("issuer {issuer:?}: {e}")))?;
-        // Checks too that the document names this very issuer.
-        let metadata = CoreProviderMetadata::discover_async(url, &self.http)
-            .await
-            .map_err(|e| OidcError::Unavailable(format!("discovery at {issuer}: {}", chain(&e))))?;
-        same_scheme(issuer, &metadata)?;
+        {
+            let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, why)) = failed.get(issuer)
+                && now - at < FAILED_MS
+            {
+                return Err(OidcError::Unavailable(why.clone()));
+            }
+        }
+        let metadata = match self.discover(issuer).await {
+            Ok(m) => m,
+            Err(e) => {
+                let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+                failed.insert(issuer.to_owned(), (now, e.to_string()));
+                return Err(e);
+            }
+        };
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(issuer);
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         kept.insert(
             issuer.to_owned(),
@@ -138,10 +157,24 @@ impl Providers {
         Ok(metadata)
     }
 
-    /// Forgets what is kept of `issuer` (its configuration changed).
+    /// Fetches `issuer`'s discovery document and keys, checking that the document names
+    /// this very issuer and that an `https` issuer's endpoints are all `https`.
+    async fn discover(&self, issuer: &str) -> Result<CoreProviderMetadata, OidcError> {
+        let url = IssuerUrl::new(issuer.to_owned())
+            .map_err(|e| OidcError::Unavailable(format!("issuer {issuer:?}: {e}")))?;
+        let metadata = CoreProviderMetadata::discover_async(url, &self.http)
+            .await
+            .map_err(|e| OidcError::Unavailable(format!("discovery at {issuer}: {}", chain(&e))))?;
+        same_scheme(issuer, &metadata)?;
+        Ok(metadata)
+    }
+
+    /// Forgets what is kept of `issuer` (its configuration changed), failures included.
     pub fn forget(&self, issuer: &str) {
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         kept.remove(issuer);
+        let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        failed.remove(issuer);
     }
 
     /// The URL to send the browser to: the Authorization Code flow with PKCE (S256),
@@ -366,6 +399,57 @@ mod tests {
             EmptyAdditionalProviderMetadata {},
         )
         .set_token_endpoint(Some(TokenUrl::new(token.into()).unwrap()))
+    }
+
+    /// A provider that answers every request with a 500, counting the connections.
+    fn broken_provider() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        (issuer, count)
+    }
+
+    #[tokio::test]
+    async fn a_failed_discovery_is_remembered_for_30_seconds() {
+        use std::sync::atomic::Ordering;
+        let (issuer, asked) = broken_provider();
+        let p = Providers::new().unwrap();
+        let t0 = Timestamp::from_millis(1_800_000_000_000);
+        assert!(p.metadata(&issuer, t0, false).await.is_err());
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        // Within 30 s: the same failure, without asking again.
+        let again = p
+            .metadata(&issuer, t0.plus(Duration::from_secs(29)), false)
+            .await;
+        assert!(matches!(again, Err(OidcError::Unavailable(_))));
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        // After: asked again.
+        let later = p
+            .metadata(&issuer, t0.plus(Duration::from_secs(31)), false)
+            .await;
+        assert!(later.is_err());
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
+        // A changed configuration asks at once.
+        p.forget(&issuer);
+        assert!(
+            p.metadata(&issuer, t0.plus(Duration::from_secs(32)), false)
+                .await
+                .is_err()
+        );
+        assert_eq!(asked.load(Ordering::SeqCst), 3);
     }
 
     #[test]
