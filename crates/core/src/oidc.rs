@@ -45,15 +45,15 @@ pub enum OidcError {
     Token(String),
 }
 
-/// One provider as the organisation configured it.
-pub struct ProviderConfig<'a> {
-    pub issuer: &'a str,
-    pub client_id: &'a str,
-    pub client_secret: &'a str,
+/// One provider as the organisation configured it, its client secret opened.
+pub struct ProviderConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: zeroize::Zeroizing<String>,
     /// Asked for besides `openid`.
-    pub scopes: &'a [String],
+    pub scopes: Vec<String>,
     /// `<public url>/auth/oidc/callback`.
-    pub redirect_uri: &'a str,
+    pub redirect_uri: String,
 }
 
 /// What the redirect to the provider carries besides the configuration.
@@ -181,12 +181,12 @@ impl Providers {
     /// `state` and `nonce`.
     pub async fn authorize_url(
         &self,
-        cfg: &ProviderConfig<'_>,
+        cfg: &ProviderConfig,
         now: Timestamp,
         a: &Authorize<'_>,
     ) -> Result<String, OidcError> {
-        let metadata = self.metadata(cfg.issuer, now, false).await?;
-        let client = client(cfg, metadata)?;
+        let metadata = self.metadata(&cfg.issuer, now, false).await?;
+        let client = client_for(cfg, metadata)?;
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
             a.pkce_verifier.to_owned(),
         ));
@@ -198,7 +198,7 @@ impl Providers {
                 move || Nonce::new(nonce),
             )
             .set_pkce_challenge(challenge);
-        for s in cfg.scopes {
+        for s in &cfg.scopes {
             req = req.add_scope(Scope::new(s.clone()));
         }
         if a.fresh_login {
@@ -215,14 +215,14 @@ impl Providers {
     /// token is signed with one not kept.
     pub async fn finish(
         &self,
-        cfg: &ProviderConfig<'_>,
+        cfg: &ProviderConfig,
         now: Timestamp,
         code: &str,
         pkce_verifier: &str,
         nonce: &str,
     ) -> Result<VerifiedToken, OidcError> {
-        let metadata = self.metadata(cfg.issuer, now, false).await?;
-        let client = client(cfg, metadata)?;
+        let metadata = self.metadata(&cfg.issuer, now, false).await?;
+        let client = client_for(cfg, metadata)?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| OidcError::Unavailable(e.to_string()))?
@@ -236,8 +236,8 @@ impl Providers {
         match verify(&client, token, now, nonce) {
             Err(Refusal::UnknownKey) => {
                 // The provider may have rotated its key since we fetched the set.
-                let fresh = self.metadata(cfg.issuer, now, true).await?;
-                let client = client_from(cfg, fresh)?;
+                let fresh = self.metadata(&cfg.issuer, now, true).await?;
+                let client = client_for(cfg, fresh)?;
                 verify(&client, token, now, nonce).map_err(Refusal::into_error)
             }
             other => other.map_err(Refusal::into_error),
@@ -333,14 +333,7 @@ type Client = CoreClient<
     openidconnect::EndpointMaybeSet,
 >;
 
-fn client(cfg: &ProviderConfig<'_>, metadata: CoreProviderMetadata) -> Result<Client, OidcError> {
-    client_from(cfg, metadata)
-}
-
-fn client_from(
-    cfg: &ProviderConfig<'_>,
-    metadata: CoreProviderMetadata,
-) -> Result<Client, OidcError> {
+fn client_for(cfg: &ProviderConfig, metadata: CoreProviderMetadata) -> Result<Client, OidcError> {
     // The secret goes in the Authorization header unless the provider takes it only in
     // the body.
     let methods = metadata.token_endpoint_auth_methods_supported().cloned();
@@ -348,12 +341,12 @@ fn client_from(
         m.contains(&CoreClientAuthMethod::ClientSecretPost)
             && !m.contains(&CoreClientAuthMethod::ClientSecretBasic)
     });
-    let redirect = RedirectUrl::new(cfg.redirect_uri.to_owned())
+    let redirect = RedirectUrl::new(cfg.redirect_uri.clone())
         .map_err(|e| OidcError::Unavailable(format!("redirect URI: {e}")))?;
     let client = CoreClient::from_provider_metadata(
         metadata,
-        ClientId::new(cfg.client_id.to_owned()),
-        Some(ClientSecret::new(cfg.client_secret.to_owned())),
+        ClientId::new(cfg.client_id.clone()),
+        Some(ClientSecret::new(cfg.client_secret.to_string())),
     )
     .set_redirect_uri(redirect);
     Ok(if post_only {

@@ -33,20 +33,19 @@ impl Twofold {
             .await?
             .ok_or(DomainError::NotFound("organisation"))?;
         let now = self.now().as_millis();
-        let identities = self.store.federated_identities_of_org(&org.id).await?;
-        let mut out = Vec::new();
-        for (u, active) in self.store.users_of_org(&org.id).await? {
+        let rows = self.store.users_of_org(&org.id).await?;
+        let mut users = rows
+            .iter()
+            .map(|(u, active)| super::org_admin::org_user(u, *active))
+            .collect::<Result<Vec<_>>>()?;
+        self.fill_providers(&org.id, &mut users).await?;
+        let mut out = Vec::with_capacity(users.len());
+        for user in users {
             let locked_until = self
                 .store
-                .mfa_locked_until(&u.id, now)
+                .mfa_locked_until(&user.id, now)
                 .await?
                 .map(Timestamp::from_millis);
-            let mut user = super::org_admin::org_user(&u, active)?;
-            user.providers = identities
-                .iter()
-                .filter(|i| i.user_id == u.id)
-                .map(|i| i.provider.clone())
-                .collect();
             out.push(OperatorView { user, locked_until });
         }
         Ok(out)

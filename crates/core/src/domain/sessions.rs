@@ -153,7 +153,18 @@ impl Twofold {
 
     /// Creates and stores a session after a password alone.
     pub(crate) async fn start_session(&self, user: &UserRow, amr: &[&str]) -> Result<NewSession> {
-        let (row, session) = self.new_session(&user.id, amr, 1)?;
+        self.start_session_at(user, amr, 1).await
+    }
+
+    /// Creates and stores a session at `aal` (a federated sign-in's follows its provider's
+    /// methods), and records the sign-in.
+    pub(crate) async fn start_session_at(
+        &self,
+        user: &UserRow,
+        amr: &[&str],
+        aal: u8,
+    ) -> Result<NewSession> {
+        let (row, session) = self.new_session(&user.id, amr, i64::from(aal))?;
         self.store.insert_session(&row).await?;
         self.store.record_login(&user.id, row.created_at).await?;
         Ok(session)

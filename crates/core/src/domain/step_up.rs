@@ -24,7 +24,7 @@ use super::sessions::SessionInfo;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::store::ElevatedRow;
+use crate::store::{ElevatedRow, SessionRow};
 
 use super::input::scopes;
 use super::sessions::{Caller, amr_list};
@@ -89,29 +89,44 @@ impl Twofold {
         let scopes = scopes(wanted)?;
         let user = &caller.user;
         let passed = self.check_second_factor(caller, method, code).await?;
+        let elevated = self
+            .mint_elevated(&caller.session, scopes, &passed.amr.join(" "), single_use)
+            .await?;
+        self.record_by(
+            user,
+            "mfa.step_up",
+            json!({"method": method.as_str(), "scopes": elevated.scopes, "single_use": single_use, "factor_id": passed.factor_id}),
+        )
+        .await;
+        Ok(elevated)
+    }
+
+    /// Stores and answers an elevated token of `session` for `scopes`, proved by `amr`:
+    /// 5 minutes, never past the session.
+    pub(crate) async fn mint_elevated(
+        &self,
+        session: &SessionRow,
+        scopes: Vec<String>,
+        amr: &str,
+        single_use: bool,
+    ) -> Result<ElevatedToken> {
         let now = self.now().as_millis();
         let tok = token::mint(TokenKind::Elevated)?;
-        let expires_at = (now + ELEVATED_TTL_MS).min(caller.session.expires_at);
+        let expires_at = (now + ELEVATED_TTL_MS).min(session.expires_at);
         self.store
             .insert_elevated(&ElevatedRow {
                 id: Self::new_id(),
                 token_hash: tok.hash,
-                user_id: user.id.clone(),
-                session_id: caller.session.id.clone(),
+                user_id: session.user_id.clone(),
+                session_id: session.id.clone(),
                 scopes: scopes.join(" "),
-                amr: passed.amr.join(" "),
+                amr: amr.to_owned(),
                 single_use,
                 created_at: now,
                 expires_at,
                 used_at: None,
             })
             .await?;
-        self.record_by(
-            user,
-            "mfa.step_up",
-            json!({"method": method.as_str(), "scopes": scopes, "single_use": single_use, "factor_id": passed.factor_id}),
-        )
-        .await;
         Ok(ElevatedToken {
             token: tok.text,
             scopes,

@@ -75,13 +75,6 @@ fn off_to_provider(
 /// redirect to another site, while a page may still lead the browser there (a
 /// `refresh`, and the link for browsers that do not follow it).
 fn via_page_to_provider(st: &AppState, headers: &HeaderMap, started: &Started) -> Response {
-    let age = st.twofold.now().secs_until(started.expires_at);
-    let cookie = cookies::set(
-        cookies::secure(headers),
-        Jar::OidcBinding,
-        &started.binding,
-        Some(age),
-    );
     let (csrf, csrf_cookie) = cookies::csrf_token(headers);
     let viewer = Viewer {
         signed_in: true,
@@ -95,7 +88,7 @@ fn via_page_to_provider(st: &AppState, headers: &HeaderMap, started: &Started) -
     };
     let mut res = Page::ok(frame(&viewer, "Identity provider", body))
         .cookie(csrf_cookie)
-        .cookie(Some(cookie))
+        .cookie(Some(binding_cookie(st, headers, started)))
         .into_response();
     match HeaderValue::from_str(&format!("0;url={url}")) {
         Ok(v) => {
@@ -106,25 +99,23 @@ fn via_page_to_provider(st: &AppState, headers: &HeaderMap, started: &Started) -
     }
 }
 
-/// The redirect to the provider, with the cookie that binds the callback to this browser.
-fn to_provider(st: &AppState, headers: &HeaderMap, started: &Started) -> Response {
+/// The cookie that binds the callback of `started` to this browser, until it ends.
+fn binding_cookie(st: &AppState, headers: &HeaderMap, started: &Started) -> HeaderValue {
     let age = st.twofold.now().secs_until(started.expires_at);
-    let cookie = cookies::set(
+    cookies::set(
         cookies::secure(headers),
         Jar::OidcBinding,
         &started.binding,
         Some(age),
-    );
-    // Not `see_other`: the provider is another site (the one place pages redirect to one).
-    let mut res = StatusCode::SEE_OTHER.into_response();
-    match HeaderValue::from_str(&started.authorize_url) {
-        Ok(to) => {
-            res.headers_mut().insert(header::LOCATION, to);
-            res.headers_mut().append(header::SET_COOKIE, cookie);
-            res
-        }
-        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
-    }
+    )
+}
+
+/// The redirect to the provider (the URL the domain made), with the binding cookie.
+fn to_provider(st: &AppState, headers: &HeaderMap, started: &Started) -> Response {
+    see_other_to(
+        &started.authorize_url,
+        vec![binding_cookie(st, headers, started)],
+    )
 }
 
 /// The provider's redirect back (RFC 6749 §4.1.2 and §4.1.2.1).
@@ -169,18 +160,8 @@ pub(crate) async fn callback(
         Ok(Finished::SteppedUp { return_to } | Finished::Linked { return_to }) => {
             see_other_to(&return_to, vec![unbind])
         }
-        Ok(Finished::ToApp { redirect }) => {
-            // The application's own loopback address (checked when the sign-in started).
-            let mut res = StatusCode::SEE_OTHER.into_response();
-            match HeaderValue::from_str(&redirect) {
-                Ok(to) => {
-                    res.headers_mut().insert(header::LOCATION, to);
-                    res.headers_mut().append(header::SET_COOKIE, unbind);
-                    res
-                }
-                Err(_) => StatusCode::BAD_REQUEST.into_response(),
-            }
-        }
+        // The application's own loopback address (checked when the sign-in started).
+        Ok(Finished::ToApp { redirect }) => see_other_to(&redirect, vec![unbind]),
         Err(e) => {
             let mut res = failed(&headers, &ApiError::from(e));
             res.headers_mut().append(header::SET_COOKIE, unbind);

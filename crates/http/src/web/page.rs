@@ -86,7 +86,8 @@ pub(crate) fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response
 }
 
 /// [`see_other`] to a path made at run time (a path of this site, never one from a
-/// request without checking it).
+/// request without checking it), or to a URL the domain made and checked (an identity
+/// provider's, an application's loopback address).
 pub(crate) fn see_other_to(to: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     let h = res.headers_mut();

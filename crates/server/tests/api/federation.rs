@@ -146,12 +146,21 @@ pub(crate) fn claims(username: &str) -> Value {
 }
 
 pub(crate) async fn federated_user(srv: &TestServer, org: &str, username: &str) -> String {
+    federated_user_as(srv, org, username, Role::Member).await
+}
+
+pub(crate) async fn federated_user_as(
+    srv: &TestServer,
+    org: &str,
+    username: &str,
+    role: Role,
+) -> String {
     srv.twofold
         .create_user(NewUser {
             org: org.into(),
             username: username.into(),
             email: format!("{username}@example.com"),
-            role: Role::Member,
+            role,
             federated: true,
             password: None,
         })
@@ -859,18 +868,7 @@ async fn an_application_signs_in_through_a_loopback_redirect_and_steps_up_at_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_federated_owner_steps_up_at_the_provider_for_a_guarded_change() {
     let f = setup(TestServer::start(crate::harness::Engine::Sqlite).await).await;
-    f.srv
-        .twofold
-        .create_user(NewUser {
-            org: f.org.clone(),
-            username: "olga".into(),
-            email: "olga@example.com".into(),
-            role: Role::Owner,
-            federated: true,
-            password: None,
-        })
-        .await
-        .unwrap();
+    federated_user_as(&f.srv, &f.org, "olga", Role::Owner).await;
     // Her provider sign-ins are a password only: her session is aal 1.
     f.idp
         .add_account_signing_in_with("sub-olga", claims("olga"), &["pwd"])

@@ -5,10 +5,10 @@
 
 use serde_json::json;
 use twofold_proto::PutOidcProvider;
-use twofold_server::domain::users::{NewUser, Role};
+use twofold_server::domain::users::Role;
 
 use crate::browser::Browser;
-use crate::federation::{Fed, claims, provider, setup};
+use crate::federation::{Fed, claims, federated_user_as, provider, setup};
 use crate::harness::{Engine, PASSWORD, TestServer};
 use crate::pages::password_step;
 
@@ -158,18 +158,7 @@ async fn an_owner_adds_and_removes_a_provider_on_the_console() {
 #[tokio::test]
 async fn a_federated_owner_confirms_at_the_provider_before_a_guarded_change() {
     let f = fed().await;
-    f.srv
-        .twofold
-        .create_user(NewUser {
-            org: f.org.clone(),
-            username: "olga".into(),
-            email: "olga@example.com".into(),
-            role: Role::Owner,
-            federated: true,
-            password: None,
-        })
-        .await
-        .unwrap();
+    federated_user_as(&f.srv, &f.org, "olga", Role::Owner).await;
     // Her provider reports a password only: her session has no fresh second factor.
     f.idp
         .add_account_signing_in_with("sub-olga", claims("olga"), &["pwd"])

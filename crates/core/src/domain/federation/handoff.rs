@@ -5,12 +5,11 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
 use crate::store::{OidcHandoffRow, UserRow};
 
 use super::super::sessions::amr_list;
-use super::super::step_up::{ELEVATED_TTL_MS, ElevatedToken, MANAGE_SCOPE};
+use super::super::step_up::MANAGE_SCOPE;
 use super::super::{DomainError, Result, Twofold};
 use super::sign_in::{Callback, Exchanged, Finished, Purpose, with_query};
 
@@ -99,37 +98,20 @@ impl Twofold {
         let aal = u8::try_from(h.aal).unwrap_or(1);
         match Purpose::parse(&h.purpose) {
             Some(Purpose::SignIn) => {
-                let session = self.start_federated_session(&user, &amr, aal).await?;
+                let methods: Vec<&str> = amr.iter().map(String::as_str).collect();
+                let session = self.start_session_at(&user, &methods, aal).await?;
                 Ok(Exchanged::SignedIn { session, amr, aal })
             }
             Some(Purpose::StepUp) => {
                 let session_id = h.session_id.as_deref().ok_or_else(refused)?;
-                let now = self.now().as_millis();
                 let session = self
                     .live_session(&user.id, session_id)
                     .await?
                     .ok_or(DomainError::Unauthenticated)?;
-                let tok = token::mint(TokenKind::Elevated)?;
-                let expires_at = (now + ELEVATED_TTL_MS).min(session.expires_at);
-                self.store
-                    .insert_elevated(&crate::store::ElevatedRow {
-                        id: Self::new_id(),
-                        token_hash: tok.hash,
-                        user_id: user.id.clone(),
-                        session_id: session.id,
-                        scopes: MANAGE_SCOPE.to_owned(),
-                        amr: amr.join(" "),
-                        single_use: false,
-                        created_at: now,
-                        expires_at,
-                        used_at: None,
-                    })
+                let elevated = self
+                    .mint_elevated(&session, vec![MANAGE_SCOPE.to_owned()], &h.amr, false)
                     .await?;
-                Ok(Exchanged::SteppedUp(ElevatedToken {
-                    token: tok.text,
-                    scopes: vec![MANAGE_SCOPE.to_owned()],
-                    expires_at: Timestamp::from_millis(expires_at),
-                }))
+                Ok(Exchanged::SteppedUp(elevated))
             }
             _ => Err(refused()),
         }

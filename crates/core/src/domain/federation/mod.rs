@@ -28,4 +28,17 @@ pub mod sign_in;
 
 pub use providers::{OidcProvider, ProviderSettings};
 pub use reauth::AccountProviders;
+
+use openidconnect::url::{Host, Url};
+
+/// Whether `url`'s host is a loopback IP address (`127.0.0.0/8`, `[::1]`) or, with
+/// `by_name`, `localhost`.
+fn on_loopback(url: &Url, by_name: bool) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => by_name && d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
 pub use sign_in::{AppReturn, Exchanged, Finished, Started};

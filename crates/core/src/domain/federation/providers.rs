@@ -65,15 +65,8 @@ pub(super) fn secret_context(p: &OidcProviderRow) -> Vec<u8> {
 
 /// Whether `public_url` is plain http on a loopback host (Twofold tried out locally).
 fn is_local(public_url: &str) -> bool {
-    openidconnect::url::Url::parse(public_url).is_ok_and(|u| {
-        u.scheme() == "http"
-            && match u.host() {
-                Some(openidconnect::url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(openidconnect::url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(openidconnect::url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            }
-    })
+    openidconnect::url::Url::parse(public_url)
+        .is_ok_and(|u| u.scheme() == "http" && super::on_loopback(&u, true))
 }
 
 /// A provider's name: it appears in URLs (`/auth/oidc/{org}/{name}/start`).
@@ -105,12 +98,10 @@ fn issuer(text: &str, local: bool) -> Result<String> {
     }
     let bad = |why: &str| DomainError::InvalidInput(format!("issuer {text:?}: {why}"));
     let url = openidconnect::url::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
-    let loopback = match url.host() {
-        Some(openidconnect::url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(openidconnect::url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(openidconnect::url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(bad("it has no host")),
-    };
+    if url.host().is_none() {
+        return Err(bad("it has no host"));
+    }
+    let loopback = super::on_loopback(&url, true);
     match url.scheme() {
         "https" => {}
         "http" if loopback && local => {}
@@ -222,6 +213,10 @@ impl Twofold {
     /// The organisation's providers, for its owners and admins.
     pub async fn oidc_providers(&self, caller: &Caller, slug: &str) -> Result<Vec<OidcProvider>> {
         let org = self.org_for_admin(caller, slug).await?;
+        self.providers_of(&org).await
+    }
+
+    async fn providers_of(&self, org: &OrgRow) -> Result<Vec<OidcProvider>> {
         let rows = self.store.oidc_providers_of_org(&org.id).await?;
         Ok(rows.iter().map(|p| self.provider_view(p)).collect())
     }
@@ -285,8 +280,7 @@ impl Twofold {
     /// Organisation `slug`'s providers, for an operator.
     pub async fn operator_oidc_providers(&self, slug: &str) -> Result<Vec<OidcProvider>> {
         let org = self.org_of_slug(slug).await?;
-        let rows = self.store.oidc_providers_of_org(&org.id).await?;
-        Ok(rows.iter().map(|p| self.provider_view(p)).collect())
+        self.providers_of(&org).await
     }
 
     pub(super) async fn org_of_slug(&self, slug: &str) -> Result<OrgRow> {

@@ -117,12 +117,8 @@ fn loopback_redirect(text: &str) -> Result<()> {
         )
     };
     let url = openidconnect::url::Url::parse(text).map_err(|_| bad())?;
-    let loopback = match url.host() {
-        // Not `localhost`: a name may resolve elsewhere (RFC 8252 §8.3).
-        Some(openidconnect::url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(openidconnect::url::Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
+    // Not `localhost`: a name may resolve elsewhere (RFC 8252 §8.3).
+    let loopback = super::on_loopback(&url, false);
     if url.scheme() != "http"
         || !loopback
         || url.port().is_none()
@@ -347,31 +343,21 @@ impl Twofold {
             })
     }
 
-    fn provider_config<'a>(
-        &self,
-        p: &'a OidcProviderRow,
-        secret: &'a str,
-        scopes: &'a [String],
-        redirect_uri: &'a str,
-    ) -> ProviderConfig<'a> {
-        ProviderConfig {
-            issuer: &p.issuer,
-            client_id: &p.client_id,
-            client_secret: secret,
-            scopes,
-            redirect_uri,
-        }
-    }
-
-    fn client_secret(&self, p: &OidcProviderRow) -> Result<zeroize::Zeroizing<String>> {
+    /// Provider `p` as the protocol client takes it: its client secret opened, its scopes,
+    /// this server's redirect URI.
+    fn provider_config(&self, p: &OidcProviderRow) -> Result<ProviderConfig> {
         let sealed = crate::crypto::secret_box::Sealed {
             key_id: p.secret_key_id.clone(),
             bytes: p.client_secret_sealed.clone(),
         };
         let plain = self.keys.open(&sealed, &secret_context(p))?;
-        Ok(zeroize::Zeroizing::new(
-            String::from_utf8_lossy(&plain).into_owned(),
-        ))
+        Ok(ProviderConfig {
+            issuer: p.issuer.clone(),
+            client_id: p.client_id.clone(),
+            client_secret: zeroize::Zeroizing::new(String::from_utf8_lossy(&plain).into_owned()),
+            scopes: p.scopes.split_whitespace().map(str::to_owned).collect(),
+            redirect_uri: self.oidc_redirect_uri(),
+        })
     }
 
     /// Records the sign-in under way and answers the provider's URL. A browser flow is
@@ -400,17 +386,10 @@ impl Twofold {
         let nonce = random_text()?;
         let verifier = random_text()?;
         let now = self.now();
-        let secret = self.client_secret(provider)?;
-        let scopes: Vec<String> = provider
-            .scopes
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        let redirect_uri = self.oidc_redirect_uri();
         let url = self
             .oidc
             .authorize_url(
-                &self.provider_config(provider, &secret, &scopes, &redirect_uri),
+                &self.provider_config(provider)?,
                 now,
                 &Authorize {
                     state: &state.text,
@@ -586,18 +565,10 @@ impl Twofold {
                 DomainError::FederationFailed("the identity provider sent no code".into()),
             ));
         };
-        let secret = self.client_secret(&cb.provider)?;
-        let scopes: Vec<String> = cb
-            .provider
-            .scopes
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        let redirect_uri = self.oidc_redirect_uri();
         let token = self
             .oidc
             .finish(
-                &self.provider_config(&cb.provider, &secret, &scopes, &redirect_uri),
+                &self.provider_config(&cb.provider)?,
                 self.now(),
                 code,
                 &cb.login.pkce_verifier,
@@ -676,26 +647,14 @@ impl Twofold {
                 Ok(super::handoff::to_app(cb, redirect, &code))
             }
             _ => {
-                let session = self.start_federated_session(&user, &amr, aal).await?;
+                let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
+                let session = self.start_session_at(&user, &amr, aal).await?;
                 Ok(Finished::SignedIn {
                     session,
                     return_to: local_path(cb.login.return_to.as_deref()),
                 })
             }
         }
-    }
-
-    pub(super) async fn start_federated_session(
-        &self,
-        user: &UserRow,
-        amr: &[String],
-        aal: u8,
-    ) -> Result<NewSession> {
-        let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
-        let (row, session) = self.new_session(&user.id, &amr, i64::from(aal))?;
-        self.store.insert_session(&row).await?;
-        self.store.record_login(&user.id, row.created_at).await?;
-        Ok(session)
     }
 
     /// Audits a refusal with the provider, then answers it: as an error for a browser, as
