@@ -505,6 +505,7 @@ impl Client {
         let req = PassSecondFactor {
             method,
             code: code.into(),
+            credential: None,
         };
         self.post("/api/v1/me/session/mfa", &req).await
     }

@@ -111,6 +111,9 @@ pub enum Fail {
     FederationFailed,
     FederatedUserRefused,
     ProviderUnavailable,
+    PasskeyRefused,
+    ChallengeExpired,
+    PasskeyCloned,
 }
 
 impl Fail {
@@ -141,6 +144,9 @@ impl Fail {
             F::FederationFailed => (StatusCode::UNAUTHORIZED, ErrorCode::FederationFailed),
             F::FederatedUserRefused => (StatusCode::FORBIDDEN, ErrorCode::FederatedUserRefused),
             F::ProviderUnavailable => (StatusCode::BAD_GATEWAY, ErrorCode::ProviderUnavailable),
+            F::PasskeyRefused => (StatusCode::UNAUTHORIZED, ErrorCode::PasskeyRefused),
+            F::ChallengeExpired => (StatusCode::UNAUTHORIZED, ErrorCode::ChallengeExpired),
+            F::PasskeyCloned => (StatusCode::UNAUTHORIZED, ErrorCode::PasskeyCloned),
         }
     }
 
@@ -193,6 +199,9 @@ impl Fail {
             D::FederationFailed(_) => Fail::FederationFailed,
             D::FederatedUserRefused(_) => Fail::FederatedUserRefused,
             D::ProviderUnavailable(_) => Fail::ProviderUnavailable,
+            D::PasskeyRefused(_) => Fail::PasskeyRefused,
+            D::PasskeyChallengeGone => Fail::ChallengeExpired,
+            D::PasskeyCloned => Fail::PasskeyCloned,
             D::Store(_) | D::Crypto(_) | D::Internal(_) => return None,
         })
     }

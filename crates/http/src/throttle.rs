@@ -142,6 +142,9 @@ fn is_failure(code: ErrorCode) -> bool {
             | ErrorCode::UseIdentityProvider
             | ErrorCode::FederationFailed
             | ErrorCode::InvalidCode
+            | ErrorCode::PasskeyRefused
+            | ErrorCode::ChallengeExpired
+            | ErrorCode::PasskeyCloned
             | ErrorCode::CodeReused
             | ErrorCode::CodeExpired
     )

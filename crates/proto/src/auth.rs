@@ -38,6 +38,10 @@ pub enum Method {
     /// A 6-digit code mailed to the address of the user's email factor (`POST
     /// /auth/mfa/email/send`; mailed at once when email is the preferred method).
     Email,
+    /// A passkey's answer (WebAuthn): the options come from `POST
+    /// /auth/mfa/webauthn/options` (or `/auth/step-up/webauthn/options`), the answer goes
+    /// in `credential`.
+    Webauthn,
 }
 
 /// The answer of `POST /auth/login` and `POST /auth/mfa`, told apart by `status`.
@@ -112,9 +116,15 @@ pub struct MfaRequest {
     pub method: Method,
     /// For `totp`, the code the app shows now: 6 to 8 digits. For `recovery_code`, one of
     /// the user's recovery codes (`xxxxx-xxxxx`, any case). For `email`, the 6 digits
-    /// mailed. Spaces are ignored.
+    /// mailed. Spaces are ignored. Required for every method but `webauthn`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[ 0-9A-Za-z-]{6,32}$"))]
     pub code: String,
+    /// For `webauthn`: the `PublicKeyCredential` `navigator.credentials.get()` answered,
+    /// in its JSON form (`credential.toJSON()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub credential: Option<serde_json::Value>,
     /// Remember this device: the answer adds a `device_token` that skips the second step
     /// here for 30 days (unless the organisation turned the option off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,6 +180,16 @@ pub struct ActivateInFlowRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendEmailCodeRequest {
+    /// The `flow_token` of an `mfa_required` answer.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
+    pub flow_token: String,
+}
+
+/// `POST /api/v1/auth/mfa/webauthn/options`: a passkey request for this sign-in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyOptionsRequest {
     /// The `flow_token` of an `mfa_required` answer.
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub flow_token: String,

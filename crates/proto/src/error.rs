@@ -67,6 +67,15 @@ pub enum ErrorCode {
     FederatedUserRefused,
     /// The identity provider could not be reached or used: try again later.
     ProviderUnavailable,
+    /// A passkey's answer failed a check (origin, relying party, signature, a credential
+    /// that is not one of the user's): ask for new options and try again.
+    PasskeyRefused,
+    /// No passkey request was waiting for this answer: it was never asked, is older than
+    /// 5 minutes, or was answered already (a replay). Ask for new options.
+    ChallengeExpired,
+    /// The passkey's signature counter went backwards, as a copy's would: it is refused
+    /// from now on (remove it and register the device again).
+    PasskeyCloned,
     /// Something failed on the server; the details are in its log, not here.
     Internal,
 }
@@ -99,6 +108,9 @@ impl ErrorCode {
             Self::FederationFailed => "federation_failed",
             Self::FederatedUserRefused => "federated_user_refused",
             Self::ProviderUnavailable => "provider_unavailable",
+            Self::PasskeyRefused => "passkey_refused",
+            Self::ChallengeExpired => "challenge_expired",
+            Self::PasskeyCloned => "passkey_cloned",
             Self::Internal => "internal",
         }
     }

@@ -10,6 +10,8 @@ pub enum FactorType {
     Totp,
     /// Codes mailed to an address.
     Email,
+    /// A passkey (WebAuthn): a security key or a platform authenticator.
+    Webauthn,
 }
 
 /// A factor is `pending` from enrolment until a code from it is accepted, then `active`.
@@ -40,6 +42,89 @@ pub struct Factor {
     /// An email factor's address, where its codes go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// What is known of a passkey's authenticator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyDetails>,
+}
+
+/// A passkey's authenticator, as far as it told.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyDetails {
+    /// `security_key` (USB, NFC, Bluetooth), `platform` (built into the device), `hybrid`
+    /// (a phone nearby) or `unknown`, from the transports it reported.
+    pub authenticator: String,
+    /// The credential may be synchronised between the user's devices (a synced passkey).
+    pub backup_eligible: bool,
+    /// Its signature counter went backwards once, as a copy's would: it is refused until
+    /// removed.
+    pub possibly_cloned: bool,
+}
+
+/// `POST /api/v1/me/factors/webauthn/begin`: start registering a passkey.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "name": "YubiKey" })))]
+#[serde(deny_unknown_fields)]
+pub struct BeginPasskeyRequest {
+    /// A label, as for `POST /me/factors/totp`. Defaults to "Passkey".
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
+    pub name: Option<String>,
+    /// For a user without an active factor, as for `POST /me/factors/totp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^ *([0-9] *){6}$"))]
+    pub confirmation_code: Option<String>,
+}
+
+/// WebAuthn options, in the JSON form `navigator.credentials.create()` or `.get()` take
+/// once their binary members (base64url text here) are decoded — the form
+/// `PublicKeyCredential.parseCreationOptionsFromJSON()` and
+/// `parseRequestOptionsFromJSON()` read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebauthnOptions {
+    #[serde(rename = "publicKey")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub public_key: serde_json::Value,
+}
+
+/// `POST /api/v1/me/factors/webauthn/finish`: the authenticator's answer to the options
+/// `…/begin` gave, within 5 minutes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FinishPasskeyRequest {
+    /// The `PublicKeyCredential` `navigator.credentials.create()` answered, in its JSON
+    /// form (`credential.toJSON()`: `id`, `rawId`, `type`, `response` with
+    /// `clientDataJSON` and `attestationObject` as base64url).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+/// `PATCH /api/v1/me/factors/{id}`: rename a factor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "name": "Blue YubiKey" })))]
+#[serde(deny_unknown_fields)]
+pub struct RenameFactorRequest {
+    /// 1-64 printable characters (surrounding spaces are dropped).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
+    pub name: String,
 }
 
 /// `POST /api/v1/me/factors/totp`.

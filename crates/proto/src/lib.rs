@@ -14,13 +14,14 @@ pub mod step_up;
 
 pub use auth::{
     ActivateInFlowRequest, EmailCodeSent, EnrollInFlowRequest, LoginRequest, LoginResponse, Method,
-    MfaRequest, SendEmailCodeRequest,
+    MfaRequest, PasskeyOptionsRequest, SendEmailCodeRequest,
 };
 pub use error::{ErrorCode, Problem};
 pub use factors::{
-    ActivateFactorRequest, DeleteFactorRequest, EmailEnrollment, EnrollEmailRequest,
-    EnrollTotpRequest, Factor, FactorStatus, FactorType, FactorUri, RecoveryCodes,
-    RecoveryCodesStatus, TotpEnrollment,
+    ActivateFactorRequest, BeginPasskeyRequest, DeleteFactorRequest, EmailEnrollment,
+    EnrollEmailRequest, EnrollTotpRequest, Factor, FactorStatus, FactorType, FactorUri,
+    FinishPasskeyRequest, PasskeyDetails, RecoveryCodes, RecoveryCodesStatus, RenameFactorRequest,
+    TotpEnrollment, WebauthnOptions,
 };
 pub use federation::{
     OidcProvider, OidcRedirect, OidcStepUpRequest, OidcTokenRequest, OidcTokenResponse,

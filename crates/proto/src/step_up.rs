@@ -15,9 +15,15 @@ use crate::Method;
 #[serde(deny_unknown_fields)]
 pub struct StepUpRequest {
     pub method: Method,
-    /// As for `POST /auth/mfa`.
+    /// As for `POST /auth/mfa` (not for `webauthn`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[ 0-9A-Za-z-]{6,32}$"))]
     pub code: String,
+    /// For `webauthn`: the answer to `POST /auth/step-up/webauthn/options`'s request, as
+    /// for `POST /auth/mfa`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub credential: Option<serde_json::Value>,
     /// What the token is for: 1 to 10 scopes of 1-64 letters, digits and `:._-`. Twofold's
     /// own guarded changes (factors, recovery codes) take `mfa:manage`; applications name
     /// their own (`wallet:export`).
@@ -40,8 +46,13 @@ pub struct StepUpRequest {
 pub struct PassSecondFactor {
     pub method: Method,
     /// As for `POST /auth/mfa`; an email code comes from `POST /auth/step-up/email/send`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[ 0-9A-Za-z-]{6,32}$"))]
     pub code: String,
+    /// For `webauthn`: the answer to `POST /auth/step-up/webauthn/options`'s request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub credential: Option<serde_json::Value>,
 }
 
 /// A scope's text, for the OpenAPI document only: 1-64 letters, digits and `:._-`.

@@ -83,11 +83,23 @@ async fn list(ctx: &mut Ctx) -> Result<(), Failure> {
     })
 }
 
+/// A passkey took the other branch of `remove`.
+fn unreachable_passkey() -> Result<String, Failure> {
+    Err(Failure::new(
+        "failed",
+        "a passkey is removed without a code",
+    ))
+}
+
 fn type_text(f: &Factor) -> String {
     match (&f.factor_type, &f.email) {
         (FactorType::Totp, _) => "app".to_owned(),
         (FactorType::Email, Some(a)) => format!("email ({a})"),
         (FactorType::Email, None) => "email".to_owned(),
+        (FactorType::Webauthn, _) => match &f.passkey {
+            Some(p) => format!("passkey ({})", p.authenticator.replace('_', " ")),
+            None => "passkey".to_owned(),
+        },
     }
 }
 
@@ -171,6 +183,11 @@ async fn remove(ctx: &mut Ctx, wanted: &str) -> Result<(), Failure> {
             .delete_factor(&f.id, None)
             .await
             .map_err(from_client)?;
+    } else if f.factor_type == FactorType::Webauthn {
+        // A passkey answers no code here: a fresh second factor of another kind (asked
+        // for when the server wants one) stands in.
+        let id = f.id.clone();
+        ctx.call(async |c| c.delete_factor(&id, None).await).await?;
     } else {
         let prompt = match f.factor_type {
             FactorType::Totp => format!("Code from {} (the app you are removing): ", f.name),
@@ -181,6 +198,7 @@ async fn remove(ctx: &mut Ctx, wanted: &str) -> Result<(), Failure> {
                     .map_err(from_client)?;
                 format!("Your one-time code (sent to {}): ", sent.sent_to)
             }
+            FactorType::Webauthn => unreachable_passkey()?,
         };
         ctx.until_accepted(&prompt, async |code| {
             client.delete_factor(&f.id, Some(code)).await

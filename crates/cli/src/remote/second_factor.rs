@@ -25,6 +25,14 @@ pub async fn ask<T>(
     submit: impl AsyncFn(Method, &str) -> twofold_client::Result<T>,
     send_email: impl AsyncFn() -> twofold_client::Result<EmailCodeSent>,
 ) -> Result<T, Failure> {
+    // A passkey needs a browser: a terminal asks for one of the user's other methods.
+    choices.methods.retain(|m| *m != Method::Webauthn);
+    if choices.current == Method::Webauthn {
+        match choices.methods.first() {
+            Some(other) => choices.current = *other,
+            None => return Err(passkey_only()),
+        }
+    }
     let mut hinted = None;
     let mut last_sent = choices.sent_to.clone();
     loop {
@@ -54,6 +62,7 @@ pub async fn ask<T>(
                 choices.sent_to.as_deref().unwrap_or("your email")
             ),
             Method::RecoveryCode => "Recovery code: ".to_owned(),
+            Method::Webauthn => return Err(passkey_only()),
         };
         let input = term.code(&prompt, method == Method::RecoveryCode)?;
         let input = input.trim();
@@ -149,6 +158,15 @@ fn named_method(input: &str) -> Option<Method> {
     }
 }
 
+/// The failure when a passkey is the only second factor offered: a terminal cannot use one.
+fn passkey_only() -> Failure {
+    Failure::new(
+        "failed",
+        "this account's only second factor here is a passkey, which needs a browser: sign in \
+         on Twofold's web pages, or add an authenticator app there",
+    )
+}
+
 /// The method a word at the prompt asks for, if it is one the user has.
 fn switch_to(input: &str, methods: &[Method]) -> Option<Method> {
     named_method(input).filter(|m| methods.contains(m))
@@ -161,6 +179,7 @@ fn unavailable(input: &str, methods: &[Method]) -> Option<&'static str> {
         Method::Email => "You have no email factor: use another way.",
         Method::Totp => "You have no authenticator app: use another way.",
         Method::RecoveryCode => "You have no recovery codes: use another way.",
+        Method::Webauthn => "A passkey needs a browser: use another way.",
     })
 }
 
@@ -173,7 +192,9 @@ fn others_hint(methods: &[Method], current: Method) -> Option<String> {
             Method::Totp => "`app` for your authenticator app",
             Method::Email => "`email` to have a code mailed to you",
             Method::RecoveryCode => "`recovery` for a recovery code",
+            Method::Webauthn => "",
         })
+        .filter(|hint| !hint.is_empty())
         .collect();
     (!others.is_empty()).then(|| format!("(Or type {}.)", others.join(", ")))
 }

@@ -63,6 +63,7 @@ pub async fn sign_in(term: &mut Term, client: &Client, who: Who<'_>) -> Result<S
                             method,
                             code: code.to_owned(),
                             remember_device: None,
+                            credential: None,
                         })
                         .await
                 },
@@ -157,6 +158,7 @@ pub fn method_of(t: twofold_proto::FactorType) -> Method {
     match t {
         twofold_proto::FactorType::Totp => Method::Totp,
         twofold_proto::FactorType::Email => Method::Email,
+        twofold_proto::FactorType::Webauthn => Method::Webauthn,
     }
 }
 

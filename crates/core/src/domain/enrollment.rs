@@ -92,6 +92,8 @@ impl Twofold {
         let amr: &[&str] = match f.kind {
             FactorKind::Email => &super::email::AMR,
             FactorKind::Totp => &["pwd", "otp"],
+            // Never pending, so never activated here (activate_pending refused it).
+            FactorKind::Webauthn => &super::passkeys::AMR,
         };
         // The factor is active now whatever happens next; of two requests finishing this
         // flow, one gets the session and the other signs in again like anybody with a

@@ -14,7 +14,7 @@ use twofold_otp::{Algorithm, KeyUri, Secret, Totp, TotpParams, Window};
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
 use crate::mail::messages::{self, CodeUse};
-use crate::store::{Activate, Activation, Evaluation, FactorRow, NewPending, UserRow};
+use crate::store::{Activate, Activation, Evaluation, FactorRow, NewPending, PasskeyRow, UserRow};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::Caller;
@@ -90,6 +90,15 @@ pub enum FactorDetails {
     Totp,
     /// Codes mailed to this address, the one it was verified for.
     Email { address: String },
+    /// A passkey.
+    Passkey {
+        /// `security_key`, `platform`, `hybrid` or `unknown`.
+        authenticator: String,
+        /// It may be synchronised between devices.
+        backup_eligible: bool,
+        /// Its counter went backwards once: refused until removed.
+        possibly_cloned: bool,
+    },
 }
 
 impl Factor {
@@ -97,11 +106,13 @@ impl Factor {
         match self.details {
             FactorDetails::Totp => FactorKind::Totp,
             FactorDetails::Email { .. } => FactorKind::Email,
+            FactorDetails::Passkey { .. } => FactorKind::Webauthn,
         }
     }
 
-    /// `f`; `preferred` is the id of the user's effective preferred factor.
-    fn of(f: &FactorRow, preferred: Option<&str>) -> Factor {
+    /// `f`; `preferred` is the id of the user's effective preferred factor, `passkeys`
+    /// the user's passkeys' credentials.
+    fn of(f: &FactorRow, preferred: Option<&str>, passkeys: &[PasskeyRow]) -> Factor {
         Factor {
             id: FactorId(f.id.clone()),
             name: f.name.clone(),
@@ -114,6 +125,15 @@ impl Factor {
                 FactorKind::Email => FactorDetails::Email {
                     address: f.address.clone().unwrap_or_default(),
                 },
+                FactorKind::Webauthn => {
+                    let p = passkeys.iter().find(|p| p.factor_id == f.id);
+                    FactorDetails::Passkey {
+                        authenticator: p
+                            .map_or_else(|| "unknown".into(), |p| p.authenticator.clone()),
+                        backup_eligible: p.is_some_and(|p| p.backup_eligible),
+                        possibly_cloned: p.is_some_and(|p| p.cloned_at.is_some()),
+                    }
+                }
             },
         }
     }
@@ -243,9 +263,9 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<String> {
         let f = self.own_factor(caller, id).await?;
-        if f.kind == FactorKind::Email {
+        if f.kind != FactorKind::Totp {
             return Err(DomainError::Conflict(
-                "an email factor has no QR code".into(),
+                "only an authenticator app has a QR code".into(),
             ));
         }
         if f.status == FactorState::Pending {
@@ -295,10 +315,10 @@ impl Twofold {
         elevated: Option<&str>,
     ) -> Result<Enrollment> {
         let f = self.own_factor(caller, id).await?;
-        if f.kind == FactorKind::Email {
+        if f.kind != FactorKind::Totp {
             return Err(DomainError::Conflict(
                 "only an authenticator app can be regenerated; an email factor's codes are \
-                 mailed one at a time"
+                 mailed one at a time, and a passkey is removed and registered again"
                     .into(),
             ));
         }
@@ -387,6 +407,11 @@ impl Twofold {
             FactorKind::Totp => {
                 let totp = totp_of(&self.keys, f)?;
                 Some(setup_code_step(&totp, code, self.now(), self.window())?)
+            }
+            FactorKind::Webauthn => {
+                return Err(DomainError::Conflict(
+                    "a passkey is active once registered; it takes no code".into(),
+                ));
             }
         };
         let activation = self
@@ -528,18 +553,55 @@ impl Twofold {
     pub(crate) async fn factors_of(&self, user_id: &str) -> Result<Vec<Factor>> {
         let factors = self.store.factors_of_user(user_id).await?;
         let preferred = effective_preferred(&factors).map(|f| f.id.as_str());
-        Ok(factors.iter().map(|f| Factor::of(f, preferred)).collect())
+        let passkeys = self.passkeys_among(user_id, &factors).await?;
+        Ok(factors
+            .iter()
+            .map(|f| Factor::of(f, preferred, &passkeys))
+            .collect())
     }
 
     /// Factor `id` of `user_id`.
-    async fn factor_answer(&self, user_id: &str, id: &str) -> Result<Factor> {
-        let factors = self.store.factors_of_user(user_id).await?;
-        let preferred = effective_preferred(&factors).map(|f| f.id.as_str());
-        factors
-            .iter()
-            .find(|f| f.id == id)
-            .map(|f| Factor::of(f, preferred))
+    pub(crate) async fn factor_answer(&self, user_id: &str, id: &str) -> Result<Factor> {
+        self.factors_of(user_id)
+            .await?
+            .into_iter()
+            .find(|f| f.id.as_str() == id)
             .ok_or(DomainError::NotFound("factor"))
+    }
+
+    /// The credentials of `user_id`'s passkeys, if `factors` has any (one read saved for
+    /// everyone else).
+    async fn passkeys_among(
+        &self,
+        user_id: &str,
+        factors: &[FactorRow],
+    ) -> Result<Vec<PasskeyRow>> {
+        if factors.iter().any(|f| f.kind == FactorKind::Webauthn) {
+            Ok(self.store.passkeys_of_user(user_id).await?)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Renames one of the caller's factors (any kind): only a label in their own list, so
+    /// it needs no fresh second factor, but it is audited.
+    pub async fn rename_factor(&self, caller: &Caller, id: &str, name: &str) -> Result<Factor> {
+        let name = super::input::label(name, "factor name")?;
+        let f = self.own_factor(caller, id).await?;
+        if !self
+            .store
+            .rename_factor(&caller.user.id, &f.id, &name)
+            .await?
+        {
+            return Err(DomainError::NotFound("factor"));
+        }
+        self.record_by(
+            &caller.user,
+            "factor.renamed",
+            json!({"factor_id": f.id, "from": f.name, "to": name}),
+        )
+        .await;
+        self.factor_answer(&caller.user.id, id).await
     }
 
     /// Removes a factor. An active one needs a current code from itself (for an email
@@ -569,11 +631,16 @@ impl Twofold {
         // Active (possibly activated a moment ago): a current code from itself, or an
         // elevated token.
         match (code, elevated) {
+            // A passkey answers no code: the session's own fresh second factor (any
+            // factor's, a passkey's included) or an elevated token.
+            (_, elevated) if f.kind == FactorKind::Webauthn => {
+                self.require_fresh_second_factor(caller, elevated).await?;
+            }
             (Some(code), _) => {
                 let code = code.as_str();
                 let proof = match f.kind {
                     FactorKind::Email => Proof::Email { code },
-                    FactorKind::Totp => Proof::App {
+                    FactorKind::Totp | FactorKind::Webauthn => Proof::App {
                         code,
                         only: Some(&f.id),
                     },

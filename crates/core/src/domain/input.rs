@@ -111,6 +111,11 @@ pub fn email_factor_name(name: Option<&str>) -> Result<String, DomainError> {
     label(name.unwrap_or("Email"), "factor name")
 }
 
+/// A passkey's display name: 1-64 printable characters.
+pub fn passkey_name(name: Option<&str>) -> Result<String, DomainError> {
+    label(name.unwrap_or("Passkey"), "passkey name")
+}
+
 /// A label for something the user or an admin names (an API key): 1-64 printable
 /// characters, surrounding spaces dropped.
 pub fn label(name: &str, what: &str) -> Result<String, DomainError> {

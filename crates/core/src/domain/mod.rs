@@ -17,6 +17,7 @@ pub mod lockout;
 pub mod operator;
 pub mod org_admin;
 pub mod orgs;
+pub mod passkeys;
 pub mod password_throttle;
 pub mod policy;
 pub mod recovery;
@@ -119,6 +120,22 @@ pub enum DomainError {
     /// The identity provider could not be reached or used.
     #[error("the identity provider could not be reached; try again later")]
     ProviderUnavailable(String),
+    /// A passkey's answer came with no request waiting for it: never asked, older than 5
+    /// minutes, or answered already (a replay).
+    #[error(
+        "no passkey request is waiting for this answer (it expired or was answered already); \
+         ask for new options"
+    )]
+    PasskeyChallengeGone,
+    /// A passkey's answer failed a check.
+    #[error("the passkey was not accepted: {0}")]
+    PasskeyRefused(String),
+    /// A passkey's signature counter went backwards: it may have been copied.
+    #[error(
+        "this passkey's signature counter went backwards, so it may have been copied; it is \
+         refused from now on: remove it and register the device again"
+    )]
+    PasskeyCloned,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -218,6 +218,7 @@ impl Twofold {
                 (Method::Email, sent)
             }
             FactorKind::Totp => (Method::Totp, None),
+            FactorKind::Webauthn => (Method::Webauthn, None),
         };
         Ok(LoginOutcome::MfaRequired {
             flow_token,
@@ -242,12 +243,15 @@ impl Twofold {
     /// The methods `user`, whose active factors are `factors`, may finish a sign-in with.
     async fn methods_of(&self, user: &UserRow, factors: &[FactorRow]) -> Result<Vec<Method>> {
         let has = |kind: FactorKind| factors.iter().any(|f| f.kind == kind);
-        let mut methods = Vec::with_capacity(3);
+        let mut methods = Vec::with_capacity(4);
         if has(FactorKind::Totp) {
             methods.push(Method::Totp);
         }
         if has(FactorKind::Email) {
             methods.push(Method::Email);
+        }
+        if has(FactorKind::Webauthn) {
+            methods.push(Method::Webauthn);
         }
         if self.store.count_unused_recovery_codes(&user.id).await? > 0 {
             methods.push(Method::RecoveryCode);
@@ -265,6 +269,7 @@ impl Twofold {
         let preferred = match super::factors::effective_preferred(&factors).map(|f| f.kind) {
             Some(FactorKind::Email) => Method::Email,
             Some(FactorKind::Totp) => Method::Totp,
+            Some(FactorKind::Webauthn) => Method::Webauthn,
             None => return Err(DomainError::FlowExpired),
         };
         Ok(SignInChoices {

@@ -1,5 +1,5 @@
 //! Checking a second factor: the one path every kind of code takes — an authenticator
-//! app's, a mailed one, a recovery code (and, later, a passkey's assertion).
+//! app's, a mailed one, a recovery code, a passkey's answer.
 //!
 //! 1. **Reserve** the attempt against the user's lockout budget, before the code is
 //!    compared, so concurrent guesses cannot exceed it.
@@ -14,9 +14,11 @@
 //!
 //! An app's code is cheap to check, so steps 1–3 run as one store transaction (on
 //! SQLite, one job on the writer thread) with this module's [`AppCodeRules`] inside.
-//! A recovery code costs Argon2id and a mailed code a read and a conditional write, too
-//! slow for the writer: they reserve first, verify outside, and accept in a second
-//! transaction whose first statement, using the code up, decides races.
+//! A recovery code costs Argon2id, a mailed code a read and a conditional write, and a
+//! passkey's answer a signature check and its ceremony taken: too slow for the writer,
+//! they reserve first, verify outside, and accept in a second transaction whose first
+//! statement, using the code up (for a passkey, raising its signature counter), decides
+//! races.
 
 use std::sync::Arc;
 
@@ -38,9 +40,11 @@ use super::confirm::{Compared, six_digits_typed};
 use super::email::{SIGN_IN, STEP_UP};
 use super::input::OtpCode;
 use super::lockout::{lock_until, locked};
+use super::passkeys::PasskeyRefusal;
 use super::recovery::few_left_warning;
 use super::sessions::{Caller, NewSession};
 use super::{DomainError, Result, Twofold};
+use webauthn_rs::prelude::PublicKeyCredential;
 
 /// A second factor as presented.
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +58,9 @@ pub(crate) enum Proof<'a> {
     Email { code: &'a str },
     /// One of the user's recovery codes, as typed.
     RecoveryCode { code: &'a str },
+    /// A passkey's answer to the ceremony waiting in this sign-in or session
+    /// (`PublicKeyCredential` JSON).
+    Passkey { answer: &'a str },
 }
 
 impl Proof<'_> {
@@ -63,6 +70,7 @@ impl Proof<'_> {
             Method::Totp => Proof::App { code, only: None },
             Method::Email => Proof::Email { code },
             Method::RecoveryCode => Proof::RecoveryCode { code },
+            Method::Webauthn => Proof::Passkey { answer: code },
         }
     }
 
@@ -71,15 +79,18 @@ impl Proof<'_> {
             Proof::App { .. } => Method::Totp,
             Proof::Email { .. } => Method::Email,
             Proof::RecoveryCode { .. } => Method::RecoveryCode,
+            Proof::Passkey { .. } => Method::Webauthn,
         }
     }
 
-    /// The authentication methods a session that passed it carries.
+    /// The authentication methods a session that passed it carries (a passkey that
+    /// verified the user adds `user`).
     fn amr(&self) -> &'static [&'static str] {
         match self {
             Proof::App { .. } => &["pwd", "otp"],
             Proof::Email { .. } => &super::email::AMR,
             Proof::RecoveryCode { .. } => &["pwd", "otp", "recovery_code"],
+            Proof::Passkey { .. } => &super::passkeys::AMR,
         }
     }
 }
@@ -93,6 +104,8 @@ pub enum Method {
     RecoveryCode,
     /// A code mailed to the address of the user's email factor.
     Email,
+    /// A passkey's answer (WebAuthn).
+    Webauthn,
 }
 
 impl Method {
@@ -102,6 +115,7 @@ impl Method {
             Method::Totp => "totp",
             Method::Email => "email",
             Method::RecoveryCode => "recovery_code",
+            Method::Webauthn => "webauthn",
         }
     }
 }
@@ -138,7 +152,7 @@ impl Twofold {
     ) -> Result<Verified> {
         match proof {
             Proof::App { code, only } => self.verify_app_code(purpose, proof, code, only).await,
-            Proof::Email { .. } | Proof::RecoveryCode { .. } => {
+            Proof::Email { .. } | Proof::RecoveryCode { .. } | Proof::Passkey { .. } => {
                 self.verify_one_time_code(purpose, proof).await
             }
         }
@@ -255,15 +269,18 @@ impl Twofold {
     ) -> Result<Verified> {
         // Whose code, the flow it finishes if any, and what a mailed code for it was
         // mailed for.
-        let (user, flow, mailed_for) = match purpose {
+        // (A passkey's ceremony waits in the same flow or session, under its own name.)
+        let (user, flow, mailed_for, ceremony) = match purpose {
             Purpose::SignIn { flow } => {
                 let (flow, user) = self.live_flow(flow, FLOW_MFA).await?;
                 let mailed_for = (SIGN_IN, flow.id.clone());
-                (user, Some(flow), mailed_for)
+                let ceremony = (super::passkeys::SIGN_IN, flow.id.clone());
+                (user, Some(flow), mailed_for, ceremony)
             }
             Purpose::Session(caller) => {
                 let mailed_for = (STEP_UP, caller.session.id.clone());
-                (caller.user.clone(), None, mailed_for)
+                let ceremony = (super::passkeys::SESSION, caller.session.id.clone());
+                (caller.user.clone(), None, mailed_for, ceremony)
             }
         };
         let method = proof.method();
@@ -281,6 +298,13 @@ impl Twofold {
             Proof::RecoveryCode { code } => Typed::Recovery(
                 RecoveryCode::parse(code).map_err(|e| DomainError::InvalidInput(e.to_string()))?,
             ),
+            Proof::Passkey { answer } => {
+                Typed::Passkey(Box::new(serde_json::from_str(answer).map_err(|e| {
+                    DomainError::InvalidInput(format!(
+                        "credential is not a WebAuthn assertion (PublicKeyCredential JSON): {e}"
+                    ))
+                })?))
+            }
             Proof::App { .. } => {
                 return Err(DomainError::Internal(
                     "an app's code is checked in the store".into(),
@@ -293,6 +317,7 @@ impl Twofold {
             let details = failure(attempt, reason, method);
             self.failed_attempt(&user, attempt, "mfa.failed", details)
         };
+        let mut amr = proof.amr();
         let (code, factor_id) = match typed {
             Typed::Mailed { factor, code } => {
                 let (use_, bound_to) = mailed_for;
@@ -330,8 +355,38 @@ impl Twofold {
                 };
                 (OneTimeCode::Recovery { id }, None)
             }
+            Typed::Passkey(answer) => {
+                let (purpose, bound_to) = ceremony;
+                match self
+                    .check_passkey_answer(&user, purpose, &bound_to, &answer)
+                    .await?
+                {
+                    Ok(passed) => {
+                        if passed.user_verified {
+                            amr = &super::passkeys::AMR_VERIFIED;
+                        }
+                        let code = OneTimeCode::Passkey {
+                            factor_id: passed.factor_id.clone(),
+                            sign_count: passed.sign_count,
+                        };
+                        (code, Some(passed.factor_id))
+                    }
+                    Err(PasskeyRefusal::NoCeremony) => {
+                        fail("no_request").await;
+                        return Err(DomainError::PasskeyChallengeGone);
+                    }
+                    Err(PasskeyRefusal::Cloned { factor_id }) => {
+                        self.passkey_possibly_cloned(&user, &factor_id).await;
+                        fail("possibly_cloned").await;
+                        return Err(DomainError::PasskeyCloned);
+                    }
+                    Err(PasskeyRefusal::Failed(why)) => {
+                        fail("invalid_passkey").await;
+                        return Err(DomainError::PasskeyRefused(why));
+                    }
+                }
+            }
         };
-        let amr = proof.amr();
         let now = self.now();
         let (finish, session, events) = match flow {
             Some(flow) => {
@@ -366,6 +421,15 @@ impl Twofold {
             .await?;
         match outcome {
             OneTimeOutcome::Accepted => {}
+            // A passkey's counter that did not go up: another answer with a counter as
+            // high was accepted first (a clone's, or this one's).
+            OneTimeOutcome::CodeUsed if method == Method::Webauthn => {
+                if let Some(id) = &factor_id {
+                    self.passkey_possibly_cloned(&user, id).await;
+                }
+                fail("possibly_cloned").await;
+                return Err(DomainError::PasskeyCloned);
+            }
             // A concurrent request used the same code first: this attempt stays counted.
             OneTimeOutcome::CodeUsed => {
                 fail("invalid_code").await;
@@ -411,6 +475,7 @@ enum Typed {
         code: String,
     },
     Recovery(RecoveryCode),
+    Passkey(Box<PublicKeyCredential>),
 }
 
 /// `signin.succeeded`, as every kind of second factor records it.

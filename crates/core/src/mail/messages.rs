@@ -158,6 +158,24 @@ pub fn factor_removed(to: &str, name: &str) -> Mail {
     )
 }
 
+/// A passkey's signature counter went backwards: it may have been copied.
+pub fn passkey_possibly_cloned(to: &str, name: &str) -> Mail {
+    mail(
+        to,
+        "One of your passkeys may have been copied",
+        &[
+            format!(
+                "The passkey \"{name}\" answered with a signature counter lower than one it had \
+                 already used, which is what a copy of it would do. Twofold refused it, and \
+                 will refuse it from now on."
+            ),
+            "Remove it from your account's Security page and register the device again. If you \
+             did not use it just now, tell your administrator at once."
+                .into(),
+        ],
+    )
+}
+
 /// A new set of recovery codes replaced the old one.
 pub fn recovery_codes_generated(to: &str) -> Mail {
     mail(

@@ -48,6 +48,8 @@ pub enum FactorKind {
     Totp,
     /// Codes mailed to a verified address.
     Email,
+    /// A passkey (WebAuthn): its credential is in `webauthn_credentials`.
+    Webauthn,
 }
 
 impl FactorKind {
@@ -56,6 +58,7 @@ impl FactorKind {
         match self {
             FactorKind::Totp => "totp",
             FactorKind::Email => "email",
+            FactorKind::Webauthn => "webauthn",
         }
     }
 }
@@ -67,6 +70,7 @@ impl TryFrom<String> for FactorKind {
         match s.as_str() {
             "totp" => Ok(FactorKind::Totp),
             "email" => Ok(FactorKind::Email),
+            "webauthn" => Ok(FactorKind::Webauthn),
             _ => Err(UnknownValue("factor kind", s)),
         }
     }
@@ -154,6 +158,8 @@ pub const DELETE_PENDING_APPS: &str =
     "DELETE FROM factors WHERE user_id = $1 AND kind = 'totp' AND status = 'pending'";
 pub const DELETE_PENDING: &str = "DELETE FROM factors WHERE id = $1 AND status = 'pending'";
 pub const DELETE: &str = "DELETE FROM factors WHERE id = $1";
+/// Binds: name, id, user id.
+pub const RENAME: &str = "UPDATE factors SET name = $1 WHERE id = $2 AND user_id = $3";
 pub const COUNT_ACTIVE: &str =
     "SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'active'";
 
@@ -247,6 +253,16 @@ impl Store {
     /// with an abandoned-enrolment cleanup is never undone by it.
     pub async fn delete_pending_factor(&self, id: &str) -> Result<bool, StoreError> {
         self.delete_one(DELETE_PENDING, id).await
+    }
+
+    /// Renames factor `id` of `user_id`; false if they have none such.
+    pub async fn rename_factor(
+        &self,
+        user_id: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.exec_text(RENAME, &[name, id, user_id]).await? == 1)
     }
 
     pub async fn delete_factor(&self, id: &str) -> Result<bool, StoreError> {

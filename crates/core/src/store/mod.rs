@@ -23,6 +23,7 @@ pub mod lockout;
 pub mod oidc;
 pub mod one_time;
 pub mod orgs;
+pub mod passkeys;
 pub mod password_throttle;
 pub mod policy;
 pub mod recovery;
@@ -51,6 +52,7 @@ pub use lockout::{LockAfter, LockoutStore, Reservation};
 pub use oidc::{FederatedIdentityRow, OidcHandoffRow, OidcLoginRow, OidcProviderRow, OidcStore};
 pub use one_time::{OneTimeAccept, OneTimeCode, OneTimeOutcome, OneTimeStore};
 pub use orgs::{OrgRow, OrgsStore};
+pub use passkeys::{AddPasskey, CeremonyRow, PasskeyRow, PasskeysStore};
 pub use password_throttle::PasswordThrottleStore;
 pub use policy::{PolicyRow, PolicyStore};
 pub use recovery::{RecoveryRow, RecoveryStore};
@@ -74,6 +76,7 @@ pub trait Engine:
     + OidcStore
     + OneTimeStore
     + OrgsStore
+    + PasskeysStore
     + PasswordThrottleStore
     + PolicyStore
     + RecoveryStore
@@ -112,12 +115,13 @@ pub fn like_escaped(text: &str) -> String {
 }
 
 /// The rows [`Engine::purge_expired_rows`] deletes. Binds: now.
-pub const EXPIRED: [&str; 5] = [
+pub const EXPIRED: [&str; 6] = [
     "DELETE FROM login_flows WHERE expires_at <= $1",
     "DELETE FROM sessions WHERE expires_at <= $1",
     "DELETE FROM confirmation_codes WHERE expires_at <= $1",
     "DELETE FROM oidc_logins WHERE expires_at <= $1",
     "DELETE FROM oidc_handoffs WHERE expires_at <= $1",
+    "DELETE FROM webauthn_ceremonies WHERE expires_at <= $1",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,10 @@ pub enum OneTimeCode {
         bound_to: String,
         factor_id: String,
     },
+    /// Passkey `factor_id`'s answer, whose signature counter was `sign_count`: accepted
+    /// only if that is above the stored one (or both are 0), so an answer is never taken
+    /// twice and a clone's older counter is caught. Its last use is recorded.
+    Passkey { factor_id: String, sign_count: i64 },
 }
 
 /// Accepting a matched code.

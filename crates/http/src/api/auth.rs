@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use twofold_proto::{
     ActivateInFlowRequest, ConfirmationRequired, EmailCodeSent, EmailEnrollment,
-    EnrollInFlowRequest, LoginRequest, LoginResponse, MfaRequest, Problem, SendEmailCodeRequest,
-    TotpEnrollment,
+    EnrollInFlowRequest, LoginRequest, LoginResponse, MfaRequest, PasskeyOptionsRequest, Problem,
+    SendEmailCodeRequest, TotpEnrollment, WebauthnOptions,
 };
 use zeroize::Zeroizing;
 
@@ -95,6 +95,9 @@ crate::fails!(MfaFails {
     ConfirmationExpired: "no live mailed code (ask for a new one)",
     InvalidCode,
     CodeReused,
+    PasskeyRefused,
+    ChallengeExpired: "no passkey request of this sign-in is waiting (ask for new options)",
+    PasskeyCloned,
     FlowExpired,
     Locked: "the second step is locked for `retry_after` seconds",
     Throttled: "too many failed attempts from this address lately",
@@ -112,12 +115,13 @@ pub async fn mfa(
     State(st): State<AppState>,
     Body(req): Body<MfaRequest>,
 ) -> Result<axum::Json<LoginResponse>, ApiError> {
+    let presented = super::wire::presented(req.method, &req.code, req.credential.as_ref())?;
     let res = st
         .twofold
         .complete_mfa(
             &req.flow_token,
             super::wire::method_from(req.method),
-            &req.code,
+            &presented,
             req.remember_device.unwrap_or(false),
         )
         .await;
@@ -169,6 +173,31 @@ pub async fn send_email_code(
 ) -> Result<axum::Json<EmailCodeSent>, ApiError> {
     let sent = st.twofold.send_sign_in_code(&req.flow_token).await?;
     Ok(axum::Json(code_sent(sent)))
+}
+
+crate::fails!(PasskeyOptionsFails {
+    InvalidRequest: "malformed request",
+    MethodNotAvailable: "the user has no usable passkey, or Twofold's public URL has no host name",
+    FlowExpired,
+    Locked: "the second step is locked for `retry_after` seconds",
+});
+
+/// A passkey request for this sign-in: pass the options to `navigator.credentials.get()`
+/// and send its answer to `POST /auth/mfa` (`method: webauthn`, `credential`) within 5
+/// minutes. A new request replaces this sign-in's last one.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/webauthn/options", tag = "auth",
+    operation_id = "sign_in_passkey_options",
+    request_body = PasskeyOptionsRequest,
+    responses(
+        (status = 200, description = "The options for `navigator.credentials.get()`", body = WebauthnOptions),
+        PasskeyOptionsFails,
+    ))]
+pub async fn passkey_options(
+    State(st): State<AppState>,
+    Body(req): Body<PasskeyOptionsRequest>,
+) -> Result<axum::Json<WebauthnOptions>, ApiError> {
+    let options = st.twofold.passkey_sign_in_options(&req.flow_token).await?;
+    Ok(axum::Json(super::wire::webauthn_options(options)))
 }
 
 fn authenticated(s: NewSession) -> LoginResponse {

@@ -4,9 +4,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use twofold_proto::{
-    ActivateFactorRequest, ConfirmationRequired, DeleteFactorRequest, EmailEnrollment,
-    EnrollEmailRequest, EnrollTotpRequest, Factor, FactorStatus, FactorType, FactorUri, Problem,
-    TotpEnrollment,
+    ActivateFactorRequest, BeginPasskeyRequest, ConfirmationRequired, DeleteFactorRequest,
+    EmailEnrollment, EnrollEmailRequest, EnrollTotpRequest, Factor, FactorStatus, FactorType,
+    FactorUri, FinishPasskeyRequest, PasskeyDetails, Problem, RenameFactorRequest, TotpEnrollment,
+    WebauthnOptions,
 };
 
 use twofold_core::domain::email::CodeSent;
@@ -16,6 +17,7 @@ use crate::error::ApiError;
 use crate::extract::{Body, Elevated, FactorId, OptionalBody, Session};
 use twofold_core::clock::Timestamp;
 use twofold_core::domain::factors::{self, AddApp, Enrollment, FactorKind, FactorState};
+use twofold_core::domain::passkeys::AddPasskeyStart;
 
 /// A factor as the API shows it.
 pub(super) fn wire(f: factors::Factor) -> Factor {
@@ -25,6 +27,7 @@ pub(super) fn wire(f: factors::Factor) -> Factor {
         factor_type: match kind {
             FactorKind::Totp => FactorType::Totp,
             FactorKind::Email => FactorType::Email,
+            FactorKind::Webauthn => FactorType::Webauthn,
         },
         name: f.name,
         status: match f.state {
@@ -34,9 +37,21 @@ pub(super) fn wire(f: factors::Factor) -> Factor {
         created_at: f.created_at.to_rfc3339(),
         last_used_at: f.last_used_at.map(Timestamp::to_rfc3339),
         preferred: f.preferred,
-        email: match f.details {
-            factors::FactorDetails::Email { address } => Some(address),
-            factors::FactorDetails::Totp => None,
+        email: match &f.details {
+            factors::FactorDetails::Email { address } => Some(address.clone()),
+            _ => None,
+        },
+        passkey: match f.details {
+            factors::FactorDetails::Passkey {
+                authenticator,
+                backup_eligible,
+                possibly_cloned,
+            } => Some(PasskeyDetails {
+                authenticator,
+                backup_eligible,
+                possibly_cloned,
+            }),
+            _ => None,
         },
     }
 }
@@ -208,6 +223,126 @@ pub(super) fn email_created(
     )
 }
 
+crate::fails!(BeginPasskeyFails {
+    InvalidRequest: "malformed request",
+    WrongConfirmation: "a wrong or used confirmation code",
+    ConfirmationExpired: "it expired or used up its 5 tries",
+    Unauthenticated,
+    StepUpRequired: "the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token",
+    InsufficientScope,
+    Conflict: "the user has the most passkeys allowed (10)",
+    MethodNotAvailable: "Twofold's public URL has no host name (a browser takes none but a name as the relying party)",
+    TooSoon: "a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works)",
+    Throttled: "too many failed attempts from this address lately",
+});
+
+/// Start registering a passkey: the options to pass to `navigator.credentials.create()`
+/// (user verification preferred, the user's passkeys excluded). Guarded like any new
+/// factor. Finish within 5 minutes with `POST /me/factors/webauthn/finish`.
+#[utoipa::path(post, path = "/api/v1/me/factors/webauthn/begin", tag = "factors",
+    operation_id = "begin_passkey",
+    security(("session" = [])),
+    params(super::ElevatedHeader),
+    request_body(content = Option<BeginPasskeyRequest>, description = "Optional; `{}` or no body uses the default name"),
+    responses(
+        (status = 200, description = "The options for `navigator.credentials.create()`", body = WebauthnOptions),
+        (status = 202, description = "The user has no active factor (and the organisation asks for it, the default): a 6-digit code valid 5 minutes was mailed to their address; repeat the request with it as `confirmation_code`", body = ConfirmationRequired),
+        BeginPasskeyFails,
+    ))]
+pub async fn begin_passkey(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Elevated(elevated): Elevated,
+    OptionalBody(req): OptionalBody<BeginPasskeyRequest>,
+) -> Result<Response, ApiError> {
+    let req = req.unwrap_or_default();
+    let started = st
+        .twofold
+        .begin_passkey_registration(
+            &caller,
+            req.name.as_deref(),
+            req.confirmation_code.as_deref(),
+            elevated.as_deref(),
+        )
+        .await?;
+    Ok(match started {
+        AddPasskeyStart::Options(options) => {
+            axum::Json(super::wire::webauthn_options(options)).into_response()
+        }
+        AddPasskeyStart::ConfirmationRequired { expires_at } => (
+            StatusCode::ACCEPTED,
+            axum::Json(ConfirmationRequired {
+                status: "confirmation_required".into(),
+                expires_at: expires_at.to_rfc3339(),
+            }),
+        )
+            .into_response(),
+    })
+}
+
+crate::fails!(FinishPasskeyFails {
+    InvalidRequest: "malformed request, or `credential` is not a WebAuthn registration",
+    Unauthenticated,
+    PasskeyRefused: "the answer failed a check (origin, relying party, challenge, signature)",
+    ChallengeExpired: "no registration of this session is waiting (begin again)",
+    StepUpRequired: "the user has an active factor (perhaps since the registration began), and this session passed none in the last 10 minutes nor sent a valid elevated token",
+    InsufficientScope,
+    Conflict: "the passkey is registered already, or the user has the most allowed",
+    MethodNotAvailable: "Twofold's public URL has no host name",
+    Throttled: "too many failed attempts from this address lately",
+});
+
+/// Finish registering a passkey with the authenticator's answer: the passkey is an
+/// active factor at once (its registration authenticated it). The user is mailed.
+#[utoipa::path(post, path = "/api/v1/me/factors/webauthn/finish", tag = "factors",
+    operation_id = "finish_passkey",
+    security(("session" = [])),
+    params(super::ElevatedHeader),
+    request_body = FinishPasskeyRequest,
+    responses(
+        (status = 201, description = "The new passkey, active", body = Factor),
+        FinishPasskeyFails,
+    ))]
+pub async fn finish_passkey(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    Elevated(elevated): Elevated,
+    Body(req): Body<FinishPasskeyRequest>,
+) -> Result<(StatusCode, axum::Json<Factor>), ApiError> {
+    let f = st
+        .twofold
+        .finish_passkey_registration(&caller, &req.credential, elevated.as_deref())
+        .await?;
+    tracing::info!(event = "factor.enrolled", user_id = %caller.user_id(), factor_id = %f.id);
+    Ok((StatusCode::CREATED, axum::Json(wire(f))))
+}
+
+crate::fails!(RenameFails {
+    InvalidRequest: "malformed request or name",
+    Unauthenticated,
+    NotFound,
+});
+
+/// Rename one of the user's factors (any kind). Audited (`factor.renamed`).
+#[utoipa::path(patch, path = "/api/v1/me/factors/{id}", tag = "factors",
+    operation_id = "rename_factor",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The factor's id")),
+    request_body = RenameFactorRequest,
+    responses(
+        (status = 200, description = "The factor, renamed", body = Factor),
+        RenameFails,
+    ))]
+pub async fn rename(
+    State(st): State<AppState>,
+    Session(caller): Session,
+    FactorId(id): FactorId,
+    Body(req): Body<RenameFactorRequest>,
+) -> Result<axum::Json<Factor>, ApiError> {
+    let f = st.twofold.rename_factor(&caller, &id, &req.name).await?;
+    Ok(axum::Json(wire(f)))
+}
+
 crate::fails!(ActivateFails {
     InvalidRequest: "malformed request or code",
     ConfirmationExpired: "an email factor's code expired or used up its 5 tries (ask for a new one)",
@@ -246,7 +381,9 @@ pub async fn activate(
     Ok(axum::Json(wire(f)))
 }
 
-/// Remove a factor; an active one needs a current code from itself or an elevated token.
+/// Remove a factor; an active one needs a current code from itself or an elevated token
+/// (a passkey, which answers no code: an elevated token, or a session that passed a second
+/// factor in the last 10 minutes).
 #[utoipa::path(delete, path = "/api/v1/me/factors/{id}", tag = "factors",
     security(("session" = [])),
     params(("id" = String, Path, description = "The factor's id"), super::ElevatedHeader),

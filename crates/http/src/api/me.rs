@@ -72,7 +72,7 @@ pub async fn change_password(
     responses(
         (status = 200, description = "The session, now at aal 2", body = SessionInfo),
         (status = 400, description = "Malformed request or code; `method_not_available`: the user has no factor of that kind; `code_expired`: the mailed code expired", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_code`, `code_reused` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_code`, `code_reused`, `passkey_refused`, `challenge_expired`, `passkey_cloned` or `unauthenticated`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the user has no active factor", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: the second step is locked for `retry_after` seconds; `rate_limited`: too many failures from this address", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait, as `retry_after`"))),
@@ -84,9 +84,10 @@ pub async fn pass_second_factor(
     Session(caller): Session,
     Body(req): Body<PassSecondFactor>,
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
+    let presented = super::wire::presented(req.method, &req.code, req.credential.as_ref())?;
     let session = st
         .twofold
-        .pass_second_factor_in_session(&caller, super::wire::method_from(req.method), &req.code)
+        .pass_second_factor_in_session(&caller, super::wire::method_from(req.method), &presented)
         .await?;
     tracing::info!(event = "session.upgraded", user_id = %caller.user_id(), method = ?req.method);
     Ok(axum::Json(super::wire::session_info(session)))

@@ -51,8 +51,12 @@ pub fn router_and_document(state: &AppState) -> (Router<AppState>, utoipa::opena
         .routes(routes!(me::change_password))
         .routes(routes!(me::pass_second_factor))
         .routes(routes!(factors::enroll_totp))
-        .routes(routes!(factors::delete))
+        .routes(routes!(factors::delete, factors::rename))
         .routes(routes!(factors::activate))
+        .routes(routes!(factors::begin_passkey))
+        .routes(routes!(factors::finish_passkey))
+        .routes(routes!(auth::passkey_options))
+        .routes(routes!(step_up::passkey_options))
         .routes(routes!(orgs::put_policy))
         .routes(routes!(federation::token))
         .route_layer(axum::middleware::from_fn_with_state(

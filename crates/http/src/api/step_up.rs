@@ -21,6 +21,9 @@ crate::fails!(StepUpFails {
     ConfirmationExpired: "no live mailed code (ask for a new one)",
     InvalidCode,
     CodeReused,
+    PasskeyRefused,
+    ChallengeExpired: "no passkey request of this session is waiting (ask for new options)",
+    PasskeyCloned,
     Unauthenticated,
     Conflict: "the user has no active factor",
     Locked: "the second step is locked for `retry_after` seconds",
@@ -43,17 +46,42 @@ pub async fn step_up(
     Body(req): Body<StepUpRequest>,
 ) -> Result<axum::Json<ElevatedToken>, ApiError> {
     let single_use = req.single_use.unwrap_or(false);
+    let presented = super::wire::presented(req.method, &req.code, req.credential.as_ref())?;
     let t = st
         .twofold
         .step_up(
             &caller,
             super::wire::method_from(req.method),
-            &req.code,
+            &presented,
             &req.scopes,
             single_use,
         )
         .await?;
     Ok(axum::Json(super::wire::elevated_token(t)))
+}
+
+crate::fails!(PasskeyOptionsFails {
+    Unauthenticated,
+    MethodNotAvailable: "the user has no usable passkey, or Twofold's public URL has no host name",
+    Locked: "the second step is locked for `retry_after` seconds",
+});
+
+/// A passkey request for this session: pass the options to `navigator.credentials.get()`
+/// and send its answer within 5 minutes to `POST /auth/step-up` or `POST /me/session/mfa`
+/// (`method: webauthn`, `credential`). A new request replaces this session's last one.
+#[utoipa::path(post, path = "/api/v1/auth/step-up/webauthn/options", tag = "step-up",
+    operation_id = "step_up_passkey_options",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The options for `navigator.credentials.get()`", body = twofold_proto::WebauthnOptions),
+        PasskeyOptionsFails,
+    ))]
+pub async fn passkey_options(
+    State(st): State<AppState>,
+    Session(caller): Session,
+) -> Result<axum::Json<twofold_proto::WebauthnOptions>, ApiError> {
+    let options = st.twofold.passkey_session_options(&caller).await?;
+    Ok(axum::Json(super::wire::webauthn_options(options)))
 }
 
 /// Mail a code to the user's email factor, for `POST /auth/step-up` with `method: email`

@@ -96,6 +96,7 @@ pub(crate) fn method(m: Method) -> wire::Method {
         Method::Totp => wire::Method::Totp,
         Method::RecoveryCode => wire::Method::RecoveryCode,
         Method::Email => wire::Method::Email,
+        Method::Webauthn => wire::Method::Webauthn,
     }
 }
 
@@ -104,6 +105,28 @@ pub(crate) fn method_from(m: wire::Method) -> Method {
         wire::Method::Totp => Method::Totp,
         wire::Method::RecoveryCode => Method::RecoveryCode,
         wire::Method::Email => Method::Email,
+        wire::Method::Webauthn => Method::Webauthn,
+    }
+}
+
+/// What a second factor's request presents for `method`: the code as typed, or for a
+/// passkey its answer's JSON text (the domain parses it). Each method wants its own.
+pub(crate) fn presented(
+    method: wire::Method,
+    code: &str,
+    credential: Option<&serde_json::Value>,
+) -> Result<String, crate::error::ApiError> {
+    use crate::error::ApiError;
+    match (method, credential) {
+        (wire::Method::Webauthn, Some(c)) if code.is_empty() => Ok(c.to_string()),
+        (wire::Method::Webauthn, _) => Err(ApiError::bad_request(
+            "a passkey's answer goes in `credential` (and no `code`)",
+        )),
+        (_, Some(_)) => Err(ApiError::bad_request(
+            "`credential` is only for `webauthn`; send the code in `code`",
+        )),
+        (_, None) if code.is_empty() => Err(ApiError::bad_request("`code` is required")),
+        (_, None) => Ok(code.to_owned()),
     }
 }
 
@@ -138,5 +161,15 @@ pub(crate) fn introspection(i: step_up::Introspection) -> wire::Introspection {
         iat: Some(secs(t.issued_at)),
         amr: Some(t.amr),
         aal: Some(t.aal),
+    }
+}
+
+/// WebAuthn options as the domain made them (`{"publicKey": {…}}`).
+pub(crate) fn webauthn_options(mut options: serde_json::Value) -> wire::WebauthnOptions {
+    wire::WebauthnOptions {
+        public_key: options
+            .get_mut("publicKey")
+            .map(serde_json::Value::take)
+            .unwrap_or_default(),
     }
 }

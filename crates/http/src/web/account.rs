@@ -43,6 +43,7 @@ fn kind(f: &Factor) -> &'static str {
     match f.details {
         FactorDetails::Totp => "Authenticator app",
         FactorDetails::Email { .. } => "Email codes",
+        FactorDetails::Passkey { .. } => "Passkey",
     }
 }
 

@@ -112,7 +112,7 @@ pub(crate) async fn delete_page(
             .await
             .ok()
             .map(|s| s.sent_to),
-        FactorDetails::Totp => None,
+        FactorDetails::Totp | FactorDetails::Passkey { .. } => None,
     };
     page(
         &csrf,
@@ -135,6 +135,10 @@ fn delete_form(csrf: &str, f: &Factor, sent_to: Option<&str>, err: Option<&ApiEr
                 None => "To delete it, enter the code we emailed you a moment ago.".to_owned(),
             },
             "Code from the email",
+        ),
+        FactorDetails::Passkey { .. } => (
+            "To delete it, enter a code from one of your other second factors.".to_owned(),
+            "One-Time Password",
         ),
     };
     html! {

@@ -335,6 +335,12 @@ fn code_form(
                 .to_owned(),
             "Recovery code",
         ),
+        Method::Webauthn => (
+            "Use your passkey: your browser will ask you to touch your security key or \
+             unlock your device."
+                .to_owned(),
+            "Passkey",
+        ),
     };
     let numeric = method != Method::RecoveryCode;
     frame(

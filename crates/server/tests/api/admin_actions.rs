@@ -130,6 +130,7 @@ both_engines! {
             method: twofold_proto::Method::Totp,
             code: app.generate_at(srv.now_secs()),
             remember_device: Some(true),
+            credential: None,
         }).await.unwrap();
         let device = match done {
             LoginResponse::Authenticated { device_token: Some(d), .. } => d,

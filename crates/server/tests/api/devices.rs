@@ -17,6 +17,7 @@ async fn remembered(srv: &TestServer, u: &Enrolled) -> String {
             method: Method::Totp,
             code: u.code(srv, 0),
             remember_device: Some(true),
+            credential: None,
         })
         .await
         .unwrap();
@@ -89,7 +90,7 @@ both_engines! {
         assert!(matches!(on_device(&srv, &u, &device).await, LoginResponse::MfaRequired { .. }));
         // While off, remember_device gives no token.
         let flow = srv.flow(&u).await;
-        let done = srv.client.mfa(&MfaRequest { flow_token: flow, method: Method::Totp, code: u.code(&srv, 0), remember_device: Some(true) }).await.unwrap();
+        let done = srv.client.mfa(&MfaRequest { flow_token: flow, method: Method::Totp, code: u.code(&srv, 0), remember_device: Some(true), credential: None }).await.unwrap();
         assert!(matches!(done, LoginResponse::Authenticated { device_token: None, .. }), "{done:?}");
         srv.advance(30);
         admin.set_org_settings(&u.org, &SetOrgSettings { allow_qr_redisplay: true, remember_devices: true, confirm_first_app_by_email: None, max_authenticator_apps: None }).await.unwrap();

@@ -95,6 +95,7 @@ async fn with_email_code(
             method: Method::Email,
             code: code.into(),
             remember_device: None,
+            credential: None,
         })
         .await
 }
@@ -431,6 +432,7 @@ each_engine! {
             code: code.into(),
             scopes: vec!["wallet:export".into()],
             single_use: None,
+            credential: None,
         };
         let err = strong.step_up(&step_up(&other_than(&code))).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
@@ -528,6 +530,7 @@ each_engine! {
             code: code.clone(),
             scopes: vec!["mfa:manage".into()],
             single_use: None,
+            credential: None,
         };
         let err = other.step_up(&step_up).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::InvalidCode), "{err}");
@@ -570,6 +573,7 @@ each_engine! {
             code: "123456".into(),
             scopes: vec!["mfa:manage".into()],
             single_use: None,
+            credential: None,
         }).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::MethodNotAvailable), "{err}");
         // None of that counted: the mailed code still signs in.

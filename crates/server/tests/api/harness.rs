@@ -504,6 +504,7 @@ impl TestServer {
                 method: Method::Totp,
                 code: code.into(),
                 remember_device: None,
+                credential: None,
             })
             .await
     }

@@ -18,6 +18,7 @@ both_engines! {
             method: Method::Totp,
             code: u.code(&srv, 0),
             remember_device: Some(true),
+            credential: None,
         }).await.unwrap();
         let LoginResponse::Authenticated { device_token: Some(device), .. } = &done else { panic!("{done:?}") };
         let strong = srv.client.with_token(token(&done));

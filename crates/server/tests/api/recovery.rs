@@ -18,6 +18,7 @@ async fn with_recovery(
             method: Method::RecoveryCode,
             code: code.into(),
             remember_device: None,
+            credential: None,
         })
         .await
 }

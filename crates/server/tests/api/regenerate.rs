@@ -29,6 +29,7 @@ both_engines! {
             code: u.code(&srv, 0),
             scopes: vec!["mfa:manage".into()],
             single_use: None,
+            credential: None,
         }).await.unwrap();
         assert!(is_png(&u.session.with_elevated(&t.elevated_token).factor_qr_png(&u.factor_id).await.unwrap()));
         assert_eq!(srv.mails_to("alice@example.com", "QR code was shown").await.len(), 2);

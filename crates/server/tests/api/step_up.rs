@@ -14,6 +14,7 @@ fn req(method: Method, code: &str, scopes: &[&str], single_use: bool) -> StepUpR
         code: code.into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         single_use: Some(single_use),
+        credential: None,
     }
 }
 

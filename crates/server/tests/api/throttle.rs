@@ -105,7 +105,7 @@ both_engines_with! { small_burst;
             async move {
                 http.post(url)
                     .header("x-forwarded-for", "203.0.113.9")
-                    .json(&MfaRequest { flow_token: flow, method: Method::Totp, code, remember_device: None })
+                    .json(&MfaRequest { flow_token: flow, method: Method::Totp, code, remember_device: None, credential: None })
                     .send()
                     .await
                     .unwrap()
@@ -194,6 +194,7 @@ both_engines_with! { per_account;
             method: Method::Totp,
             code: u.code(&srv, 0),
             remember_device: Some(true),
+            credential: None,
         }).await.unwrap();
         let device = match done {
             LoginResponse::Authenticated { device_token: Some(d), .. } => d,

@@ -5,7 +5,7 @@ use super::Postgres;
 use super::code_check::write_finish;
 use twofold_core::store::code_check::Finish;
 use twofold_core::store::one_time::*;
-use twofold_core::store::{StoreError, confirmations, recovery};
+use twofold_core::store::{StoreError, confirmations, passkeys, recovery};
 
 /// Uses the code up inside a PostgreSQL transaction; false if it was already used.
 async fn use_up_pg(tx: &mut sqlx::PgConnection, a: &OneTimeAccept) -> Result<bool, sqlx::Error> {
@@ -29,6 +29,26 @@ async fn use_up_pg(tx: &mut sqlx::PgConnection, a: &OneTimeAccept) -> Result<boo
                 .bind(purpose)
                 .bind(code_hash)
                 .bind(bound_to)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if used {
+                sqlx::query(TOUCH_FACTOR)
+                    .bind(a.now)
+                    .bind(factor_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(used)
+        }
+        OneTimeCode::Passkey {
+            factor_id,
+            sign_count,
+        } => {
+            let used = sqlx::query(passkeys::CLAIM_COUNTER)
+                .bind(sign_count)
+                .bind(factor_id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()

@@ -287,3 +287,33 @@ impl FromPg for UserRow {
         })
     }
 }
+
+impl FromPg for PasskeyRow {
+    fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
+        Ok(PasskeyRow {
+            factor_id: r.try_get("factor_id")?,
+            user_id: r.try_get("user_id")?,
+            credential_id: r.try_get("credential_id")?,
+            credential: r.try_get("credential")?,
+            sign_count: r.try_get("sign_count")?,
+            authenticator: r.try_get("authenticator")?,
+            backup_eligible: r.try_get("backup_eligible")?,
+            cloned_at: r.try_get("cloned_at")?,
+        })
+    }
+}
+
+impl FromPg for CeremonyRow {
+    fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
+        Ok(CeremonyRow {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            purpose: r.try_get("purpose")?,
+            bound_to: r.try_get("bound_to")?,
+            name: r.try_get("name")?,
+            state: r.try_get("state")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    }
+}

@@ -70,6 +70,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_oidc_sign_in",
         include_str!("../../migrations/sqlite/0015_oidc_sign_in.sql"),
     ),
+    (
+        "0016_passkeys",
+        include_str!("../../migrations/sqlite/0016_passkeys.sql"),
+    ),
 ];
 
 /// Where the applied migrations are recorded. `user_version` is kept in step too, for

@@ -18,6 +18,7 @@ mod migrate;
 pub(crate) mod oidc;
 pub(crate) mod one_time;
 pub(crate) mod orgs;
+pub(crate) mod passkeys;
 pub(crate) mod password_throttle;
 pub(crate) mod policy;
 pub(crate) mod recovery;

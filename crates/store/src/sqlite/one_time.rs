@@ -4,7 +4,7 @@ use super::Sqlite;
 use super::code_check::write_finish;
 use twofold_core::store::code_check::Finish;
 use twofold_core::store::one_time::*;
-use twofold_core::store::{StoreError, confirmations, recovery};
+use twofold_core::store::{StoreError, confirmations, passkeys, recovery};
 
 /// Uses the code up on SQLite; false if it was already used.
 fn use_up_sqlite(c: &rusqlite::Connection, a: &OneTimeAccept) -> rusqlite::Result<bool> {
@@ -22,6 +22,20 @@ fn use_up_sqlite(c: &rusqlite::Connection, a: &OneTimeAccept) -> rusqlite::Resul
             let used = c
                 .prepare_cached(confirmations::CONSUME_BOUND)?
                 .execute(rusqlite::params![a.user_id, purpose, code_hash, bound_to])?
+                == 1;
+            if used {
+                c.prepare_cached(TOUCH_FACTOR)?
+                    .execute(rusqlite::params![a.now, factor_id])?;
+            }
+            Ok(used)
+        }
+        OneTimeCode::Passkey {
+            factor_id,
+            sign_count,
+        } => {
+            let used = c
+                .prepare_cached(passkeys::CLAIM_COUNTER)?
+                .execute(rusqlite::params![sign_count, factor_id])?
                 == 1;
             if used {
                 c.prepare_cached(TOUCH_FACTOR)?

@@ -121,6 +121,7 @@ fn render(admin: &Admin, u: &OrgUserDetail, done: Option<&str>, err: Option<&Api
                                 @match f.details {
                                     FactorDetails::Totp => "Authenticator app",
                                     FactorDetails::Email { .. } => "Email codes",
+                                    FactorDetails::Passkey { .. } => "Passkey",
                                 }
                             }
                             td.when data-label="Added" { (when_cell(f.created_at)) }
