@@ -10,14 +10,17 @@ import { join } from "node:path";
 
 export const PASSWORD = "correct horse battery staple";
 
-export async function startServer() {
+/** `publicUrl`: the server's `--public-url` (passkeys' relying party), if not its own address. */
+export async function startServer({ publicUrl } = {}) {
   const bin = process.env.TWOFOLD_BIN;
   if (!bin) throw new Error("TWOFOLD_BIN must name the twofold binary (cargo test sets it)");
   const data = mkdtempSync(join(tmpdir(), "twofold-sdk-"));
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("TWOFOLD_")),
   );
-  const child = spawn(bin, ["--data-dir", data, "serve", "--listen", "127.0.0.1:0"], {
+  const serve = ["--data-dir", data, "serve", "--listen", "127.0.0.1:0"];
+  if (publicUrl) serve.push("--public-url", publicUrl);
+  const child = spawn(bin, serve, {
     env: { ...env, NO_COLOR: "1" },
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -17,6 +17,8 @@ export type EmailCodeSent = S["EmailCodeSent"];
 export type RecoveryCodesStatus = S["RecoveryCodesStatus"];
 export type SessionInfo = S["SessionInfo"];
 export type FederatedToken = S["OidcTokenResponse"];
+/** WebAuthn options in their JSON form: `{publicKey: {…}}`, binary members as base64url. */
+export type PasskeyOptions = S["WebauthnOptions"];
 
 export interface TwofoldClientOptions {
   /** The server's root, e.g. `https://mfa.example.com`. */
@@ -66,12 +68,49 @@ export type TotpRegistration =
       expiresAt: string;
     };
 
+/**
+ * A `PublicKeyCredential` in its JSON form (binary members as base64url), as
+ * `credentialToJSON` (or the browser's `credential.toJSON()`) makes it.
+ */
+export interface PasskeyCredentialJSON {
+  id: string;
+  rawId: string;
+  type: string;
+  response: Record<string, unknown>;
+  [member: string]: unknown;
+}
+
+/** The answer to starting a passkey's registration. */
+export type PasskeyRegistrationStart =
+  | {
+      /** Pass `options` to `navigator.credentials.create()`, within 5 minutes. */
+      status: "options";
+      options: PasskeyOptions;
+    }
+  | {
+      /** The user's first factor: a code was mailed to them; begin again with it. */
+      status: "confirmation_required";
+      expiresAt: string;
+    };
+
 export interface AuthenticateOptions {
   code: string;
   /** Scopes for an elevated token (`["wallet:export"]`); Twofold's own changes take `mfa:manage`. */
   requestedScopes?: string[];
   /** The elevated token is good for one use only. */
   singleUse?: boolean;
+}
+
+/** A passkey's answer in place of a code (`authenticatePasskey`). */
+export type PasskeyAuthenticateOptions = Omit<AuthenticateOptions, "code"> & {
+  credential: PasskeyCredentialJSON;
+};
+
+/** A code, or a passkey's answer (method `webauthn`). */
+type Proof = { code: string; credential?: undefined } | { code?: undefined; credential: PasskeyCredentialJSON };
+
+function proof(p: { code?: string; credential?: PasskeyCredentialJSON }) {
+  return p.credential ? { credential: p.credential } : { code: p.code };
 }
 
 /** What an authentication gave: a finished sign-in, a raised session, or an elevated token. */
@@ -204,24 +243,40 @@ export class TwofoldClient {
     return this.#signedIn(r);
   }
 
-  /** `POST /auth/mfa`: finishes the waiting sign-in with a code of `method`. */
-  async completeMfa(input: {
-    method: Method;
-    code: string;
-    rememberDevice?: boolean;
-  }): Promise<SignInResponse> {
+  /**
+   * `POST /auth/mfa`: finishes the waiting sign-in (or the flow `flowToken`) with a code
+   * of `method`, or with a passkey's `credential` (method `webauthn`, after
+   * `passkeySignInOptions`).
+   */
+  async completeMfa(
+    input: { method: Method; rememberDevice?: boolean; flowToken?: string } & Proof,
+  ): Promise<SignInResponse> {
     const r = await this.#call<SignInResponse>({
       method: "POST",
       path: "/auth/mfa",
       token: null,
       body: {
-        flow_token: this.#flow("mfa_required"),
+        flow_token: input.flowToken ?? this.#flow("mfa_required"),
         method: input.method,
-        code: input.code,
+        ...proof(input),
         ...(input.rememberDevice ? { remember_device: true } : {}),
       },
     });
     return this.#signedIn(r);
+  }
+
+  /**
+   * `POST /auth/mfa/webauthn/options`: a passkey request for the waiting sign-in (or the
+   * flow `flowToken`), for `navigator.credentials.get()`; its answer goes to `completeMfa`
+   * with method `webauthn` within 5 minutes. A new request replaces the last.
+   */
+  async passkeySignInOptions(flowToken?: string): Promise<PasskeyOptions> {
+    return this.#call({
+      method: "POST",
+      path: "/auth/mfa/webauthn/options",
+      token: null,
+      body: { flow_token: flowToken ?? this.#flow("mfa_required") },
+    });
   }
 
   // ---- Federated sign-in (the organisation's identity provider) -------------------------
@@ -406,34 +461,68 @@ export class TwofoldClient {
    * or gives an elevated token for `requestedScopes`, or raises the session.
    */
   async authenticateMfa(input: AuthenticateOptions & { method: Method }): Promise<AuthenticateResult> {
+    return this.#authenticate(input);
+  }
+
+  /**
+   * A passkey's answer (to `passkeySignInOptions` in a sign-in, else to
+   * `passkeyStepUpOptions`), as `authenticateMfa` takes a code: finishes a waiting
+   * sign-in, or gives an elevated token for `requestedScopes`, or raises the session.
+   */
+  async authenticatePasskey(input: PasskeyAuthenticateOptions): Promise<AuthenticateResult> {
+    return this.#authenticate({ ...input, method: "webauthn" });
+  }
+
+  async #authenticate(
+    input: Omit<AuthenticateOptions, "code"> & { method: Method } & Proof,
+  ): Promise<AuthenticateResult> {
     if (this.pendingSignIn?.kind === "mfa_required" && !input.requestedScopes) {
       return { kind: "signed_in", response: await this.completeMfa(input) };
     }
     if (input.requestedScopes) {
-      const e = await this.#call<S["ElevatedToken"]>({
-        method: "POST",
-        path: "/auth/step-up",
-        body: {
-          method: input.method,
-          code: input.code,
-          scopes: input.requestedScopes,
-          ...(input.singleUse ? { single_use: true } : {}),
-        },
-      });
-      this.elevatedToken = {
-        token: e.elevated_token,
-        scopes: e.scopes,
-        expiresAt: e.expires_at,
-        singleUse: input.singleUse ?? false,
-      };
-      return { kind: "elevated", elevatedToken: this.elevatedToken };
+      const elevatedToken = await this.stepUp({ ...input, scopes: input.requestedScopes });
+      return { kind: "elevated", elevatedToken };
     }
-    const session = await this.#call<SessionInfo>({
+    return { kind: "session", session: await this.passSecondFactor(input) };
+  }
+
+  /**
+   * `POST /auth/step-up`: an elevated token for `scopes`, with a code of `method` or a
+   * passkey's `credential` (method `webauthn`, after `passkeyStepUpOptions`). Kept in
+   * `elevatedToken`.
+   */
+  async stepUp(
+    input: { method: Method; scopes: string[]; singleUse?: boolean } & Proof,
+  ): Promise<ElevatedToken> {
+    const e = await this.#call<S["ElevatedToken"]>({
+      method: "POST",
+      path: "/auth/step-up",
+      body: {
+        method: input.method,
+        ...proof(input),
+        scopes: input.scopes,
+        ...(input.singleUse ? { single_use: true } : {}),
+      },
+    });
+    this.elevatedToken = {
+      token: e.elevated_token,
+      scopes: e.scopes,
+      expiresAt: e.expires_at,
+      singleUse: input.singleUse ?? false,
+    };
+    return this.elevatedToken;
+  }
+
+  /**
+   * `POST /me/session/mfa`: the session passes a second factor now (aal 2), with a code of
+   * `method` or a passkey's `credential` (method `webauthn`, after `passkeyStepUpOptions`).
+   */
+  async passSecondFactor(input: { method: Method } & Proof): Promise<SessionInfo> {
+    return this.#call({
       method: "POST",
       path: "/me/session/mfa",
-      body: { method: input.method, code: input.code },
+      body: { method: input.method, ...proof(input) },
     });
-    return { kind: "session", session };
   }
 
   /** The user's devices (factors): apps and email, pending and active. Never a secret. */
@@ -443,7 +532,8 @@ export class TwofoldClient {
 
   /**
    * Deletes a device: with `mfaAuthToken` (an elevated token, the seed's MFA token) or the
-   * one held, or with a current `code` from the device itself.
+   * one held, or with a current `code` from the device itself. A passkey answers no code:
+   * a token, or a session that passed a second factor in the last 10 minutes.
    */
   async deleteMfaDevice(input: {
     deviceId: string;
@@ -459,6 +549,15 @@ export class TwofoldClient {
     });
   }
 
+  /** `PATCH /me/factors/{id}`: renames a device of any kind (1-64 printable characters). */
+  async renameFactor(deviceId: string, name: string): Promise<MfaDevice> {
+    return this.#call({
+      method: "PATCH",
+      path: `/me/factors/${encodeURIComponent(deviceId)}`,
+      body: { name },
+    });
+  }
+
   /** Makes a device the one asked for first at sign-in. */
   async setPreferredMfaDevice(input: { deviceId: string }): Promise<MfaDevice> {
     const a = await this.#guarded<MfaDevice>({
@@ -466,6 +565,60 @@ export class TwofoldClient {
       path: `/me/factors/${encodeURIComponent(input.deviceId)}/preferred`,
     });
     return a.body;
+  }
+
+  // ---- Passkeys (WebAuthn) ----------------------------------------------------------------
+  // The ceremony with the browser's authenticator is passkeys.ts's (`registerPasskey`,
+  // `signInWithPasskey`, `stepUpWithPasskey`); these are its API calls.
+
+  /**
+   * `POST /me/factors/webauthn/begin`: the options for `navigator.credentials.create()`.
+   * Guarded like any new factor: the held `mfa:manage` token is sent and kept for
+   * `finishPasskeyRegistration`; the user's first factor asks for a code mailed to them
+   * first (`confirmation_required`: begin again with `confirmationCode`).
+   */
+  async beginPasskeyRegistration(
+    name?: string,
+    opts: { confirmationCode?: string } = {},
+  ): Promise<PasskeyRegistrationStart> {
+    const answer = await this.#guarded<unknown>(
+      {
+        method: "POST",
+        path: "/me/factors/webauthn/begin",
+        body: {
+          ...(name ? { name } : {}),
+          ...(opts.confirmationCode ? { confirmation_code: opts.confirmationCode } : {}),
+        },
+      },
+      true,
+    );
+    if (answer.status === 202) {
+      const c = answer.body as S["ConfirmationRequired"];
+      return { status: "confirmation_required", expiresAt: c.expires_at };
+    }
+    return { status: "options", options: answer.body as PasskeyOptions };
+  }
+
+  /**
+   * `POST /me/factors/webauthn/finish` with the authenticator's answer: the passkey, active
+   * at once (its registration authenticated it).
+   */
+  async finishPasskeyRegistration(credential: PasskeyCredentialJSON): Promise<MfaDevice> {
+    const a = await this.#guarded<MfaDevice>({
+      method: "POST",
+      path: "/me/factors/webauthn/finish",
+      body: { credential },
+    });
+    return a.body;
+  }
+
+  /**
+   * `POST /auth/step-up/webauthn/options`: a passkey request for this session, for
+   * `navigator.credentials.get()`; its answer goes to `authenticatePasskey` within 5
+   * minutes (an elevated token with `requestedScopes`, else the session raised).
+   */
+  async passkeyStepUpOptions(): Promise<PasskeyOptions> {
+    return this.#call({ method: "POST", path: "/auth/step-up/webauthn/options" });
   }
 
   // ---- Email codes ----------------------------------------------------------------------

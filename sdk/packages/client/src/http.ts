@@ -5,7 +5,7 @@ import { TwofoldError } from "./errors.js";
 export type Fetch = typeof globalThis.fetch;
 
 export interface Request {
-  method: "GET" | "POST" | "PUT" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   body?: unknown;
   /** A bearer token: the session's, a sign-in flow's, or an API key. */

@@ -13,6 +13,10 @@ export {
   type FederatedToken,
   type Method,
   type MfaDevice,
+  type PasskeyAuthenticateOptions,
+  type PasskeyCredentialJSON,
+  type PasskeyOptions,
+  type PasskeyRegistrationStart,
   type PendingSignIn,
   type RecoveryCodesStatus,
   type RememberedDevice,
@@ -22,6 +26,19 @@ export {
   type TotpRegistration,
   type User,
 } from "./client.js";
+export {
+  registerPasskey,
+  signInWithPasskey,
+  stepUpWithPasskey,
+  confirmWithPasskey,
+  creationOptionsFromJSON,
+  requestOptionsFromJSON,
+  credentialToJSON,
+  toBase64url,
+  fromBase64url,
+  type PasskeyCeremonyOptions,
+  type PasskeyRegistration,
+} from "./passkeys.js";
 export { TwofoldError, type ErrorCode } from "./errors.js";
 export { introspect, type Introspection } from "./server.js";
 export type { components, paths } from "./generated/openapi.js";

@@ -139,6 +139,27 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa/webauthn/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A passkey request for this sign-in: pass the options to `navigator.credentials.get()`
+         *     and send its answer to `POST /auth/mfa` (`method: webauthn`, `credential`) within 5
+         *     minutes. A new request replaces this sign-in's last one.
+         */
+        post: operations["sign_in_passkey_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/oidc/token": {
         parameters: {
             query?: never;
@@ -216,6 +237,27 @@ export type paths = {
          *     which answers an elevated token for this session.
          */
         post: operations["start_oidc_step_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/step-up/webauthn/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A passkey request for this session: pass the options to `navigator.credentials.get()`
+         *     and send its answer within 5 minutes to `POST /auth/step-up` or `POST /me/session/mfa`
+         *     (`method: webauthn`, `credential`). A new request replaces this session's last one.
+         */
+        post: operations["step_up_passkey_options"];
         delete?: never;
         options?: never;
         head?: never;
@@ -300,11 +342,16 @@ export type paths = {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a factor; an active one needs a current code from itself or an elevated token. */
+        /**
+         * Remove a factor; an active one needs a current code from itself or an elevated token
+         *     (a passkey, which answers no code: an elevated token, or a session that passed a second
+         *     factor in the last 10 minutes).
+         */
         delete: operations["delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename one of the user's factors (any kind). Audited (`factor.renamed`). */
+        patch: operations["rename_factor"];
         trace?: never;
     };
     "/api/v1/me/factors/{id}/activate": {
@@ -438,6 +485,47 @@ export type paths = {
         put?: never;
         /** Start enrolling an authenticator app: a pending factor with its secret and QR code. */
         post: operations["enroll_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/factors/webauthn/begin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start registering a passkey: the options to pass to `navigator.credentials.create()`
+         *     (user verification preferred, the user's passkeys excluded). Guarded like any new
+         *     factor. Finish within 5 minutes with `POST /me/factors/webauthn/finish`.
+         */
+        post: operations["begin_passkey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/factors/webauthn/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish registering a passkey with the authenticator's answer: the passkey is an
+         *     active factor at once (its registration authenticated it). The user is mailed.
+         */
+        post: operations["finish_passkey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -856,6 +944,18 @@ export type components = {
             subject_id?: string | null;
             user_agent?: string | null;
         };
+        /**
+         * @description `POST /api/v1/me/factors/webauthn/begin`: start registering a passkey.
+         * @example {
+         *       "name": "YubiKey"
+         *     }
+         */
+        BeginPasskeyRequest: {
+            /** @description For a user without an active factor, as for `POST /me/factors/totp`. */
+            confirmation_code?: string | null;
+            /** @description A label, as for `POST /me/factors/totp`. Defaults to "Passkey". */
+            name?: string | null;
+        };
         /** @description `PUT /api/v1/me/password`. */
         ChangePassword: {
             /** @description The password now. */
@@ -989,7 +1089,7 @@ export type components = {
          *     never renamed or reused for another meaning once released.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "invalid_credentials" | "unauthenticated" | "forbidden" | "not_found" | "invalid_code" | "code_reused" | "code_expired" | "too_many_attempts" | "flow_expired" | "conflict" | "method_not_available" | "step_up_required" | "last_factor" | "rate_limited" | "enrollment_required" | "insufficient_scope" | "payload_too_large" | "request_timeout" | "overloaded" | "use_identity_provider" | "federation_failed" | "federated_user_refused" | "provider_unavailable" | "internal";
+        ErrorCode: "invalid_request" | "invalid_credentials" | "unauthenticated" | "forbidden" | "not_found" | "invalid_code" | "code_reused" | "code_expired" | "too_many_attempts" | "flow_expired" | "conflict" | "method_not_available" | "step_up_required" | "last_factor" | "rate_limited" | "enrollment_required" | "insufficient_scope" | "payload_too_large" | "request_timeout" | "overloaded" | "use_identity_provider" | "federation_failed" | "federated_user_refused" | "provider_unavailable" | "passkey_refused" | "challenge_expired" | "passkey_cloned" | "internal";
         /** @description One factor as listed by `GET /me/factors`. Never carries the secret. */
         Factor: {
             /** @description RFC 3339, UTC. */
@@ -1000,6 +1100,7 @@ export type components = {
             /** @description RFC 3339, UTC; `null` until the factor first completes a sign-in. */
             last_used_at?: string | null;
             name: string;
+            passkey?: null | components["schemas"]["PasskeyDetails"];
             /** @description The factor asked for first at sign-in (`PUT /me/factors/{id}/preferred`). */
             preferred: boolean;
             status: components["schemas"]["FactorStatus"];
@@ -1012,11 +1113,23 @@ export type components = {
          */
         FactorStatus: "pending" | "active";
         /** @enum {string} */
-        FactorType: "totp" | "email";
+        FactorType: "totp" | "email" | "webauthn";
         /** @description `GET /api/v1/me/factors/{id}/uri`: what the factor's QR code encodes. */
         FactorUri: {
             /** @description The `otpauth://totp/…` Key URI (it holds the secret). */
             uri: string;
+        };
+        /**
+         * @description `POST /api/v1/me/factors/webauthn/finish`: the authenticator's answer to the options
+         *     `…/begin` gave, within 5 minutes.
+         */
+        FinishPasskeyRequest: {
+            /**
+             * @description The `PublicKeyCredential` `navigator.credentials.create()` answered, in its JSON
+             *     form (`credential.toJSON()`: `id`, `rawId`, `type`, `response` with
+             *     `clientDataJSON` and `attestationObject` as base64url).
+             */
+            credential: Record<string, never>;
         };
         /**
          * @description RFC 7662 §2.2. An unknown, expired, spent or other organisation's token is just
@@ -1150,7 +1263,7 @@ export type components = {
          * @description A second-factor method a sign-in flow can be completed with.
          * @enum {string}
          */
-        Method: "totp" | "recovery_code" | "email";
+        Method: "totp" | "recovery_code" | "email" | "webauthn";
         /** @description `GET /api/v1/orgs/{org}/mfa-policy`. */
         MfaPolicy: {
             /**
@@ -1186,9 +1299,14 @@ export type components = {
             /**
              * @description For `totp`, the code the app shows now: 6 to 8 digits. For `recovery_code`, one of
              *     the user's recovery codes (`xxxxx-xxxxx`, any case). For `email`, the 6 digits
-             *     mailed. Spaces are ignored.
+             *     mailed. Spaces are ignored. Required for every method but `webauthn`.
              */
-            code: string;
+            code?: string;
+            /**
+             * @description For `webauthn`: the `PublicKeyCredential` `navigator.credentials.get()` answered,
+             *     in its JSON form (`credential.toJSON()`).
+             */
+            credential?: Record<string, never> | null;
             /** @description The `flow_token` from `POST /auth/login`. */
             flow_token: string;
             method: components["schemas"]["Method"];
@@ -1361,6 +1479,26 @@ export type components = {
             role: components["schemas"]["Role"];
             username: string;
         };
+        /** @description A passkey's authenticator, as far as it told. */
+        PasskeyDetails: {
+            /**
+             * @description `security_key` (USB, NFC, Bluetooth), `platform` (built into the device), `hybrid`
+             *     (a phone nearby) or `unknown`, from the transports it reported.
+             */
+            authenticator: string;
+            /** @description The credential may be synchronised between the user's devices (a synced passkey). */
+            backup_eligible: boolean;
+            /**
+             * @description Its signature counter went backwards once, as a copy's would: it is refused until
+             *     removed.
+             */
+            possibly_cloned: boolean;
+        };
+        /** @description `POST /api/v1/auth/mfa/webauthn/options`: a passkey request for this sign-in. */
+        PasskeyOptionsRequest: {
+            /** @description The `flow_token` of an `mfa_required` answer. */
+            flow_token: string;
+        };
         /**
          * @description `POST /api/v1/me/session/mfa`: pass a second factor with the current session, which is
          *     raised to aal 2 (seed 004's `authenticateTotpMfaDevice`).
@@ -1371,7 +1509,9 @@ export type components = {
          */
         PassSecondFactor: {
             /** @description As for `POST /auth/mfa`; an email code comes from `POST /auth/step-up/email/send`. */
-            code: string;
+            code?: string;
+            /** @description For `webauthn`: the answer to `POST /auth/step-up/webauthn/options`'s request. */
+            credential?: Record<string, never> | null;
             method: components["schemas"]["Method"];
         };
         /**
@@ -1460,6 +1600,16 @@ export type components = {
              * @description Unused codes left (0 when none were ever made).
              */
             remaining: number;
+        };
+        /**
+         * @description `PATCH /api/v1/me/factors/{id}`: rename a factor.
+         * @example {
+         *       "name": "Blue YubiKey"
+         *     }
+         */
+        RenameFactorRequest: {
+            /** @description 1-64 printable characters (surrounding spaces are dropped). */
+            name: string;
         };
         /** @enum {string} */
         Role: "owner" | "admin" | "member";
@@ -1567,8 +1717,13 @@ export type components = {
          *     }
          */
         StepUpRequest: {
-            /** @description As for `POST /auth/mfa`. */
-            code: string;
+            /** @description As for `POST /auth/mfa` (not for `webauthn`). */
+            code?: string;
+            /**
+             * @description For `webauthn`: the answer to `POST /auth/step-up/webauthn/options`'s request, as
+             *     for `POST /auth/mfa`.
+             */
+            credential?: Record<string, never> | null;
             method: components["schemas"]["Method"];
             /**
              * @description What the token is for: 1 to 10 scopes of 1-64 letters, digits and `:._-`. Twofold's
@@ -1588,6 +1743,15 @@ export type components = {
             secret: string;
             /** @description The `otpauth://totp/…` Key URI that the QR code encodes. */
             uri: string;
+        };
+        /**
+         * @description WebAuthn options, in the JSON form `navigator.credentials.create()` or `.get()` take
+         *     once their binary members (base64url text here) are decoded — the form
+         *     `PublicKeyCredential.parseCreationOptionsFromJSON()` and
+         *     `parseRequestOptionsFromJSON()` read.
+         */
+        WebauthnOptions: {
+            publicKey: Record<string, never>;
         };
     };
     responses: never;
@@ -1965,7 +2129,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_code`; `code_reused`; `flow_expired` */
+            /** @description `invalid_code`; `code_reused`; `passkey_refused`; `challenge_expired`: no passkey request of this sign-in is waiting (ask for new options); `passkey_cloned`; `flow_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2039,6 +2203,59 @@ export interface operations {
                 };
             };
             /** @description `rate_limited`: a code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, as `retry_after` */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sign_in_passkey_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyOptionsRequest"];
+            };
+        };
+        responses: {
+            /** @description The options for `navigator.credentials.get()` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebauthnOptions"];
+                };
+            };
+            /** @description `invalid_request`: malformed request; `method_not_available`: the user has no usable passkey, or Twofold's public URL has no host name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `flow_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_attempts`: the second step is locked for `retry_after` seconds */
             429: {
                 headers: {
                     /** @description Seconds to wait, as `retry_after` */
@@ -2135,7 +2352,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_code`; `code_reused`; `unauthenticated` */
+            /** @description `invalid_code`; `code_reused`; `passkey_refused`; `challenge_expired`: no passkey request of this session is waiting (ask for new options); `passkey_cloned`; `unauthenticated` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2269,6 +2486,55 @@ export interface operations {
             /** @description `provider_unavailable`: the identity provider could not be reached */
             502: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    step_up_passkey_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The options for `navigator.credentials.get()` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebauthnOptions"];
+                };
+            };
+            /** @description `method_not_available`: the user has no usable passkey, or Twofold's public URL has no host name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_attempts`: the second step is locked for `retry_after` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, as `retry_after` */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2474,6 +2740,60 @@ export interface operations {
                 headers: {
                     /** @description Seconds until the lock ends, as `retry_after` */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rename_factor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The factor's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenameFactorRequest"];
+            };
+        };
+        responses: {
+            /** @description The factor, renamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Factor"];
+                };
+            };
+            /** @description `invalid_request`: malformed request or name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3003,6 +3323,172 @@ export interface operations {
             };
         };
     };
+    begin_passkey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session:
+                 *     stands in for a second factor passed in the last 10 minutes, and for a code from
+                 *     the factor when removing one.
+                 */
+                "X-Elevated-Token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Optional; `{}` or no body uses the default name */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["BeginPasskeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The options for `navigator.credentials.create()` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebauthnOptions"];
+                };
+            };
+            /** @description The user has no active factor (and the organisation asks for it, the default): a 6-digit code valid 5 minutes was mailed to their address; repeat the request with it as `confirmation_code` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfirmationRequired"];
+                };
+            };
+            /** @description `invalid_request`: malformed request; `invalid_code`: a wrong or used confirmation code; `code_expired`: it expired or used up its 5 tries; `method_not_available`: Twofold's public URL has no host name (a browser takes none but a name as the relying party) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `step_up_required`: the user has an active factor, and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: the user has the most passkeys allowed (10) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: a confirmation code was mailed less than 30 s ago; wait `retry_after` seconds (that code still works); `rate_limited`: too many failed attempts from this address lately */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, as `retry_after` */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    finish_passkey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description An elevated token (scope `mfa:manage`) from `POST /auth/step-up` with this session:
+                 *     stands in for a second factor passed in the last 10 minutes, and for a code from
+                 *     the factor when removing one.
+                 */
+                "X-Elevated-Token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FinishPasskeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The new passkey, active */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Factor"];
+                };
+            };
+            /** @description `invalid_request`: malformed request, or `credential` is not a WebAuthn registration; `method_not_available`: Twofold's public URL has no host name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthenticated`; `passkey_refused`: the answer failed a check (origin, relying party, challenge, signature); `challenge_expired`: no registration of this session is waiting (begin again) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `step_up_required`: the user has an active factor (perhaps since the registration began), and this session passed none in the last 10 minutes nor sent a valid elevated token; `insufficient_scope`: the elevated token lacks `mfa:manage` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: the passkey is registered already, or the user has the most allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many failed attempts from this address lately */
+            429: {
+                headers: {
+                    /** @description Seconds to wait, as `retry_after` */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     change_password: {
         parameters: {
             query?: never;
@@ -3198,7 +3684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_code`, `code_reused` or `unauthenticated` */
+            /** @description `invalid_code`, `code_reused`, `passkey_refused`, `challenge_expired`, `passkey_cloned` or `unauthenticated` */
             401: {
                 headers: {
                     [name: string]: unknown;
