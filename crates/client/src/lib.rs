@@ -36,6 +36,15 @@ pub struct AuditFilter<'a> {
     pub event: Option<&'a str>,
 }
 
+/// The answer to starting a passkey's registration.
+#[derive(Debug)]
+pub enum PasskeyStart {
+    /// The options for `navigator.credentials.create()`.
+    Options(twofold_proto::WebauthnOptions),
+    /// A code was mailed to the user (their first factor): begin again with it.
+    ConfirmationRequired(twofold_proto::ConfirmationRequired),
+}
+
 /// The answer to adding an authenticator app.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TotpStart {
@@ -510,6 +519,60 @@ impl Client {
         self.post("/api/v1/me/session/mfa", &req).await
     }
 
+    /// `POST /me/session/mfa` with a passkey's answer (`credential`).
+    pub async fn pass_second_factor_with_passkey(
+        &self,
+        credential: serde_json::Value,
+    ) -> Result<SessionInfo> {
+        let req = PassSecondFactor {
+            method: SignInMethod::Webauthn,
+            code: String::new(),
+            credential: Some(credential),
+        };
+        self.post("/api/v1/me/session/mfa", &req).await
+    }
+
+    /// `POST /me/factors/webauthn/begin`: the options for registering a passkey (or a
+    /// code mailed first, as `ConfirmationRequired`, for a user with no factor yet).
+    pub async fn begin_passkey(
+        &self,
+        req: &twofold_proto::BeginPasskeyRequest,
+    ) -> Result<PasskeyStart> {
+        let res = self
+            .send(
+                self.request(Method::POST, "/api/v1/me/factors/webauthn/begin")
+                    .json(req),
+            )
+            .await?;
+        if res.status() == reqwest::StatusCode::ACCEPTED {
+            return Ok(PasskeyStart::ConfirmationRequired(res.json().await?));
+        }
+        Ok(PasskeyStart::Options(res.json().await?))
+    }
+
+    /// `POST /me/factors/webauthn/finish` with the authenticator's answer.
+    pub async fn finish_passkey(&self, credential: serde_json::Value) -> Result<Factor> {
+        let req = twofold_proto::FinishPasskeyRequest { credential };
+        self.post("/api/v1/me/factors/webauthn/finish", &req).await
+    }
+
+    /// `POST /auth/mfa/webauthn/options`: a passkey request for sign-in flow `flow_token`.
+    pub async fn passkey_sign_in_options(
+        &self,
+        flow_token: &str,
+    ) -> Result<twofold_proto::WebauthnOptions> {
+        let req = twofold_proto::PasskeyOptionsRequest {
+            flow_token: flow_token.into(),
+        };
+        self.post("/api/v1/auth/mfa/webauthn/options", &req).await
+    }
+
+    /// `POST /auth/step-up/webauthn/options`: a passkey request for this session.
+    pub async fn passkey_session_options(&self) -> Result<twofold_proto::WebauthnOptions> {
+        self.json(self.request(Method::POST, "/api/v1/auth/step-up/webauthn/options"))
+            .await
+    }
+
     /// `POST /me/factors/email`: a pending email factor, and a code mailed to it.
     pub async fn enroll_email(&self, name: Option<&str>) -> Result<EmailEnrollment> {
         self.post(
@@ -564,6 +627,15 @@ impl Client {
             .request(Method::DELETE, &format!("/api/v1/me/factors/{id}"))
             .json(&body);
         self.send(rb).await.map(|_| ())
+    }
+
+    /// `PATCH /me/factors/{id}`: renames a factor.
+    pub async fn rename_factor(&self, id: &str, name: &str) -> Result<Factor> {
+        let req = twofold_proto::RenameFactorRequest { name: name.into() };
+        let rb = self
+            .request(Method::PATCH, &format!("/api/v1/me/factors/{id}"))
+            .json(&req);
+        self.json(rb).await
     }
 
     /// `POST /me/factors/{id}/regenerate`.

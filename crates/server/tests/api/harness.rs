@@ -174,6 +174,25 @@ impl TestServer {
         .await
     }
 
+    /// A server reached as `http://localhost:<port>`, which is also its public URL: a
+    /// browser takes a host name, never an IP address, as a WebAuthn relying party. The
+    /// port is a free one found first (and freed) here.
+    pub async fn start_on_localhost(engine: Engine) -> TestServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_with(engine, |c| {
+            c.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            c.public_url = Some(
+                twofold_server::config::PublicUrl::parse(&format!("http://localhost:{port}"))
+                    .unwrap(),
+            );
+        })
+        .await
+    }
+
     /// Another server on the same database, key and clock: a second instance of one
     /// service (or this one after a restart).
     pub async fn sibling(&self) -> TestServer {
@@ -181,11 +200,23 @@ impl TestServer {
     }
 
     async fn launch(mut config: Config, clock: ManualClock, dir: Arc<TempDir>) -> TestServer {
-        config.listen = "127.0.0.1:0".parse().unwrap();
+        // A server reached at its public URL (`start_on_localhost`) keeps the port that
+        // URL names; any other takes a free one (a public URL elsewhere is only what the
+        // server believes it is reached at).
+        let reached_at_public_url = config
+            .public_url
+            .as_ref()
+            .is_some_and(|u| u.as_str().starts_with("http://localhost:"));
+        if !reached_at_public_url {
+            config.listen = "127.0.0.1:0".parse().unwrap();
+        }
         let app = Application::build(&config, Arc::new(clock.clone()))
             .await
             .unwrap();
-        let url = format!("http://{}", app.local_addr());
+        let url = match &config.public_url {
+            Some(public) if reached_at_public_url => public.as_str().to_owned(),
+            _ => format!("http://{}", app.local_addr()),
+        };
         let twofold = app.twofold().clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {

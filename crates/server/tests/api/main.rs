@@ -30,6 +30,8 @@ mod mail;
 mod openapi;
 mod orgs;
 mod pages;
+mod passkey_pages;
+mod passkeys;
 mod password;
 mod policy;
 mod recovery;
