@@ -382,4 +382,17 @@ both_engines_with! { at_public_url;
         assert!(srv.twofold.store().passkeys_of_user(&alice_id).await.unwrap().is_empty());
         assert!(srv.twofold.store().factors_of_user(&alice_id).await.unwrap().is_empty());
     }
+
+    async fn a_request_asked_of_one_server_is_answered_at_another(srv: TestServer) {
+        let mut key = new_key();
+        let (u, ..) = with_passkey_registered(&srv, &mut key).await;
+        let other = srv.sibling().await;
+        let (flow, ..) = flow_of(&srv, &u.org, &u.username).await;
+        let o = srv.client.passkey_sign_in_options(&flow).await.unwrap();
+        let a = answer(&mut key, request_of(o), ORIGIN);
+        // The ceremony lives in the database: the other server finishes it, once.
+        other.client.mfa(&with_passkey(&flow, a.clone())).await.unwrap();
+        let e = srv.client.mfa(&with_passkey(&flow, a)).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::FlowExpired), "{e}");
+    }
 }
