@@ -244,9 +244,18 @@ pub enum MfaCommand {
         #[arg(long)]
         preferred: bool,
     },
-    /// Remove a factor: asks for a code from it.
+    /// Remove a factor: asks for a code from it (for a passkey, another second factor,
+    /// unless you passed one in the last 10 minutes).
     #[command(after_help = "Example: twofold mfa remove \"Old phone\"")]
     Remove(FactorRef),
+    /// Rename a factor (any kind: an app, email, a passkey).
+    #[command(after_help = "Example: twofold mfa rename Passkey \"Blue YubiKey\"")]
+    Rename {
+        #[command(flatten)]
+        factor: FactorRef,
+        /// Its new name: 1 to 64 printable characters
+        new_name: String,
+    },
     /// Make a factor the one asked for first at sign-in.
     #[command(after_help = "Example: twofold mfa prefer Email")]
     Prefer(FactorRef),

@@ -1,6 +1,8 @@
 //! `twofold mfa`: the signed-in user's second factors. Adding an app draws its QR code in
-//! the terminal and asks for its first code; removing a factor asks for a code from it;
-//! other guarded changes ask for a second factor again when the session's is not fresh.
+//! the terminal and asks for its first code; removing a factor asks for a code from it (a
+//! passkey, which needs a browser, is listed, renamed and removed here but never used: its
+//! removal asks for another second factor instead); other guarded changes ask for a second
+//! factor again when the session's is not fresh.
 
 use serde_json::json;
 use twofold_client::TotpStart;
@@ -20,6 +22,15 @@ pub async fn run(ctx: &mut Ctx, cmd: MfaCommand) -> Result<(), Failure> {
             add_email(ctx, name.as_deref(), preferred).await
         }
         MfaCommand::Remove(r) => remove(ctx, &r.factor).await,
+        MfaCommand::Rename { factor, new_name } => {
+            let f = find(ctx, &factor.factor).await?;
+            let renamed = ctx
+                .call(async |c| c.rename_factor(&f.id, &new_name).await)
+                .await?;
+            output::print(ctx.out, &renamed, |r| {
+                println!("{} is now named {}.", f.name, r.name);
+            })
+        }
         MfaCommand::Prefer(r) => {
             let f = find(ctx, &r.factor).await?;
             let f = ctx.call(async |c| c.prefer_factor(&f.id).await).await?;
@@ -83,22 +94,16 @@ async fn list(ctx: &mut Ctx) -> Result<(), Failure> {
     })
 }
 
-/// A passkey took the other branch of `remove`.
-fn unreachable_passkey() -> Result<String, Failure> {
-    Err(Failure::new(
-        "failed",
-        "a passkey is removed without a code",
-    ))
-}
-
 fn type_text(f: &Factor) -> String {
     match (&f.factor_type, &f.email) {
         (FactorType::Totp, _) => "app".to_owned(),
         (FactorType::Email, Some(a)) => format!("email ({a})"),
         (FactorType::Email, None) => "email".to_owned(),
-        (FactorType::Webauthn, _) => match &f.passkey {
-            Some(p) => format!("passkey ({})", p.authenticator.replace('_', " ")),
-            None => "passkey".to_owned(),
+        (FactorType::Webauthn, _) => match f.passkey.as_ref().map(|p| p.authenticator.as_str()) {
+            Some(kind @ ("security_key" | "platform" | "hybrid")) => {
+                format!("passkey ({})", kind.replace('_', " "))
+            }
+            _ => "passkey".to_owned(),
         },
     }
 }
@@ -178,32 +183,33 @@ async fn activate(ctx: &mut Ctx, id: &str, prompt: &str, preferred: bool) -> Res
 async fn remove(ctx: &mut Ctx, wanted: &str) -> Result<(), Failure> {
     let f = find(ctx, wanted).await?;
     let client = ctx.client();
-    if f.status == FactorStatus::Pending {
-        client
+    match (&f.status, &f.factor_type) {
+        // An unfinished enrolment goes without a code.
+        (FactorStatus::Pending, _) => client
             .delete_factor(&f.id, None)
             .await
-            .map_err(from_client)?;
-    } else if f.factor_type == FactorType::Webauthn {
+            .map_err(from_client)?,
         // A passkey answers no code here: a fresh second factor of another kind (asked
         // for when the server wants one) stands in.
-        let id = f.id.clone();
-        ctx.call(async |c| c.delete_factor(&id, None).await).await?;
-    } else {
-        let prompt = match f.factor_type {
-            FactorType::Totp => format!("Code from {} (the app you are removing): ", f.name),
-            FactorType::Email => {
+        (_, FactorType::Webauthn) => {
+            let id = f.id.clone();
+            ctx.call(async |c| c.delete_factor(&id, None).await).await?;
+        }
+        (_, FactorType::Totp | FactorType::Email) => {
+            let prompt = if f.factor_type == FactorType::Email {
                 let sent = client
                     .send_step_up_email_code()
                     .await
                     .map_err(from_client)?;
                 format!("Your one-time code (sent to {}): ", sent.sent_to)
-            }
-            FactorType::Webauthn => unreachable_passkey()?,
-        };
-        ctx.until_accepted(&prompt, async |code| {
-            client.delete_factor(&f.id, Some(code)).await
-        })
-        .await?;
+            } else {
+                format!("Code from {} (the app you are removing): ", f.name)
+            };
+            ctx.until_accepted(&prompt, async |code| {
+                client.delete_factor(&f.id, Some(code)).await
+            })
+            .await?;
+        }
     }
     output::print(ctx.out, &json!({ "removed": f.id, "name": f.name }), |_| {
         println!("{} is removed.", f.name);

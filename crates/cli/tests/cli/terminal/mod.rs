@@ -6,6 +6,7 @@
 mod admin;
 mod factors;
 mod json;
+mod passkeys;
 mod signin;
 
 use std::path::PathBuf;
