@@ -158,10 +158,11 @@ fn named_method(input: &str) -> Option<Method> {
     }
 }
 
-/// The failure when a passkey is the only second factor offered: a terminal cannot use one.
+/// The failure when a passkey is the only second factor offered: a terminal cannot use one
+/// (the server's own code for a method that cannot be used).
 fn passkey_only() -> Failure {
     Failure::new(
-        "failed",
+        ErrorCode::MethodNotAvailable.as_str(),
         "this account's only second factor here is a passkey, which needs a browser: sign in \
          on Twofold's web pages, or add an authenticator app there",
     )

@@ -280,12 +280,31 @@ test("a passkey is registered, signs in and steps up", async () => {
 
   // One passkey answered every request, its counter up by one each time.
   assert.equal([...key.passkeys.values()][0].counter, key.asserted.length);
+
+  // That session passed a second factor just now: it removes the passkey without a token
+  // (the one held is for another scope, and is not sent).
+  await client.deleteMfaDevice({ deviceId: device.id });
+  assert.deepEqual(await client.getMfaDevices(), []);
 });
 
 test("an answer for another origin is refused", async () => {
-  const { key, client, username } = await withPasskey();
+  // At registration: the passkey is not added.
+  const stranger = authenticator();
+  stranger.origin = "http://evil.example";
+  const username = server.user();
+  const newcomer = createTwofoldClient({ baseUrl: server.url });
+  await newcomer.signIn({ org: "acme", username, password: PASSWORD });
+  await registerPasskey(newcomer, "Key");
+  const confirmationCode = await server.mailedCode(username, "Your code to add an authenticator app");
+  const refused = await registerPasskey(newcomer, "Key", { confirmationCode }).catch((e) => e);
+  assert.ok(refused instanceof TwofoldError, String(refused));
+  assert.deepEqual([refused.code, refused.status], ["passkey_refused", 401]);
+  assert.deepEqual(await newcomer.getMfaDevices(), []);
+
+  // At sign-in.
+  const { key, client, username: signer } = await withPasskey();
   await client.signOut();
-  await client.signIn({ org: "acme", username, password: PASSWORD });
+  await client.signIn({ org: "acme", username: signer, password: PASSWORD });
   key.origin = "http://evil.example";
   const e = await signInWithPasskey(client).catch((e) => e);
   assert.ok(e instanceof TwofoldError, String(e));

@@ -237,6 +237,22 @@ fn an_account_whose_only_second_factor_is_a_passkey_is_sent_to_the_web_pages() {
         login.stderr.contains("web pages") && !login.stderr.contains("Code from"),
         "{login:?}"
     );
+    let login = desk.script(
+        &[
+            "login",
+            "--org",
+            "acme",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--output",
+            "json",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_eq!(login.code(), Some(1), "{login:?}");
+    let error: Value = serde_json::from_str(login.stderr.trim()).unwrap();
+    assert_eq!(error["error"]["code"], "method_not_available", "{login:?}");
     // The passkey is still there.
     let list = desk.script(&["mfa", "list", "--output", "json"], None);
     assert!(list.stdout.contains("webauthn"), "{list:?}");
