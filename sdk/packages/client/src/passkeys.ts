@@ -64,7 +64,7 @@ export async function signInWithPasskey(
   opts: PasskeyCeremonyOptions & { rememberDevice?: boolean } = {},
 ): Promise<SignInResponse> {
   const options = await client.passkeySignInOptions(flowToken);
-  const credential = await assert(options, opts);
+  const credential = await getAssertion(options, opts);
   return client.completeMfa({
     method: "webauthn",
     credential,
@@ -82,7 +82,7 @@ export async function stepUpWithPasskey(
   scopes: string[] = [MANAGE_SCOPE],
   opts: PasskeyCeremonyOptions & { singleUse?: boolean } = {},
 ): Promise<ElevatedToken> {
-  const credential = await assert(await client.passkeyStepUpOptions(), opts);
+  const credential = await getAssertion(await client.passkeyStepUpOptions(), opts);
   return client.stepUp({ method: "webauthn", credential, scopes, singleUse: opts.singleUse });
 }
 
@@ -94,11 +94,11 @@ export async function confirmWithPasskey(
   client: TwofoldClient,
   opts: PasskeyCeremonyOptions = {},
 ): Promise<SessionInfo> {
-  const credential = await assert(await client.passkeyStepUpOptions(), opts);
+  const credential = await getAssertion(await client.passkeyStepUpOptions(), opts);
   return client.passSecondFactor({ method: "webauthn", credential });
 }
 
-async function assert(
+async function getAssertion(
   options: PasskeyOptions,
   opts: PasskeyCeremonyOptions,
 ): Promise<PasskeyCredentialJSON> {
