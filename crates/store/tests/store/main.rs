@@ -95,6 +95,7 @@ mod lockout;
 mod oidc;
 mod one_time;
 mod orgs;
+mod passkeys;
 mod password_throttle;
 mod policy;
 mod recovery;
