@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::crypto::token::{self, TokenKind};
 use crate::mail::messages;
+use crate::mail::messages::CodeUse;
 use crate::store::{FLOW_ENROLL, FactorKind, FlowRow, UserRow};
 
 use super::email::CodeSent;
@@ -42,7 +43,7 @@ impl Twofold {
         let name = factor_name(name)?;
         let (flow, user) = self.enrolling_user(flow_token).await?;
         if let Some(expires_at) = self
-            .confirm_first_app(&user, confirmation_code, &flow.id)
+            .confirm_first_app(&user, confirmation_code, &flow.id, CodeUse::AddApp)
             .await?
         {
             return Ok(AddApp::ConfirmationRequired { expires_at });

@@ -155,7 +155,7 @@ impl Twofold {
         if first {
             let session = caller.session.id.as_str();
             if let Some(expires_at) = self
-                .confirm_first_app(&caller.user, confirmation_code, session)
+                .confirm_first_app(&caller.user, confirmation_code, session, CodeUse::AddApp)
                 .await?
             {
                 return Ok(AddApp::ConfirmationRequired { expires_at });
@@ -166,8 +166,8 @@ impl Twofold {
         ))
     }
 
-    /// The mailed confirmation of a first authenticator app, for the session or flow
-    /// `bound_to`: without `code`, a code is mailed and its expiry answered; with one, it
+    /// The mailed confirmation of a first factor (an authenticator app, or a passkey, as
+    /// `code_use` says), for the session or flow `bound_to`: without `code`, a code is mailed and its expiry answered; with one, it
     /// is checked and used up (`None`: go on). `None` too when the organisation does not
     /// ask for it.
     pub(crate) async fn confirm_first_app(
@@ -175,6 +175,7 @@ impl Twofold {
         user: &UserRow,
         code: Option<&str>,
         bound_to: &str,
+        code_use: CodeUse,
     ) -> Result<Option<Timestamp>> {
         let wanted = self
             .store
@@ -190,7 +191,7 @@ impl Twofold {
                 .await?;
             let minutes = super::confirm::CODE_TTL_SECS / 60;
             self.mailer.send(
-                &messages::email_code(&user.email, CodeUse::AddApp, &code, minutes),
+                &messages::email_code(&user.email, code_use, &code, minutes),
                 self.now(),
             );
             tracing::info!(event = "factor.confirmation_sent", user_id = %user.id);

@@ -39,7 +39,7 @@ use webauthn_rs_proto::AuthenticatorTransport;
 
 use crate::clock::Timestamp;
 use crate::crypto::token::{self, TokenKind};
-use crate::mail::messages;
+use crate::mail::messages::{self, CodeUse};
 use crate::store::{
     AddPasskey, CeremonyRow, FLOW_MFA, FactorKind, FactorRow, FactorState, PasskeyRow, UserRow,
 };
@@ -129,7 +129,12 @@ impl Twofold {
         if first {
             let session = caller.session.id.as_str();
             if let Some(expires_at) = self
-                .confirm_first_app(&caller.user, confirmation_code, session)
+                .confirm_first_app(
+                    &caller.user,
+                    confirmation_code,
+                    session,
+                    CodeUse::AddPasskey,
+                )
                 .await?
             {
                 return Ok(AddPasskeyStart::ConfirmationRequired { expires_at });

@@ -48,6 +48,8 @@ pub enum CodeUse {
     StepUp,
     /// Adding a first authenticator app: proof that whoever asks reads this mailbox.
     AddApp,
+    /// Registering a first passkey: the same proof.
+    AddPasskey,
 }
 
 /// A one-time code of the user's email factor.
@@ -69,6 +71,13 @@ pub fn email_code(to: &str, code_use: CodeUse, code: &str, minutes: u64) -> Mail
             "Your code to add an authenticator app",
             "Someone signed in with your password — hopefully you — and asked to add an \
              authenticator app to your account.",
+            "If this was not you, do not share the code, and change your password now: \
+             whoever asked knows it.",
+        ),
+        CodeUse::AddPasskey => (
+            "Your code to add a passkey",
+            "Someone signed in with your password — hopefully you — and asked to add a passkey \
+             (a security key or a device) to your account.",
             "If this was not you, do not share the code, and change your password now: \
              whoever asked knows it.",
         ),

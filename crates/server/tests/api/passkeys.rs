@@ -187,7 +187,7 @@ both_engines_with! { at_public_url;
         let session = srv.session(&org, &user).await;
         let started = session.begin_passkey(&BeginPasskeyRequest::default()).await.unwrap();
         assert!(matches!(started, PasskeyStart::ConfirmationRequired(_)), "{started:?}");
-        let code = srv.mailed_code("alice@example.com", "code").await;
+        let code = srv.mailed_code("alice@example.com", "add a passkey").await;
         let PasskeyStart::Options(o) = session
             .begin_passkey(&BeginPasskeyRequest { name: None, confirmation_code: Some(code) })
             .await
@@ -357,7 +357,7 @@ both_engines_with! { at_public_url;
         let session = srv.session(&org, &user).await;
         let started = session.begin_passkey(&BeginPasskeyRequest::default()).await.unwrap();
         assert!(matches!(started, PasskeyStart::ConfirmationRequired(_)));
-        let code = srv.mailed_code("alice@example.com", "code").await;
+        let code = srv.mailed_code("alice@example.com", "add a passkey").await;
         let PasskeyStart::Options(o) = session
             .begin_passkey(&BeginPasskeyRequest { name: None, confirmation_code: Some(code) })
             .await

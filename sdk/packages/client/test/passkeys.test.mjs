@@ -213,7 +213,7 @@ async function withPasskey() {
   const asked = await registerPasskey(client, "YubiKey");
   assert.equal(asked.status, "confirmation_required");
   assert.equal(key.created.length, 0, "no prompt before the code");
-  const confirmationCode = await server.mailedCode(username, "Your code to add an authenticator app");
+  const confirmationCode = await server.mailedCode(username, "Your code to add a passkey");
   const done = await registerPasskey(client, "YubiKey", { confirmationCode });
   assert.equal(done.status, "registered");
   return { key, client, username, device: done.device };
@@ -295,7 +295,7 @@ test("an answer for another origin is refused", async () => {
   const newcomer = createTwofoldClient({ baseUrl: server.url });
   await newcomer.signIn({ org: "acme", username, password: PASSWORD });
   await registerPasskey(newcomer, "Key");
-  const confirmationCode = await server.mailedCode(username, "Your code to add an authenticator app");
+  const confirmationCode = await server.mailedCode(username, "Your code to add a passkey");
   const refused = await registerPasskey(newcomer, "Key", { confirmationCode }).catch((e) => e);
   assert.ok(refused instanceof TwofoldError, String(refused));
   assert.deepEqual([refused.code, refused.status], ["passkey_refused", 401]);

@@ -82,7 +82,7 @@ async fn register_passkey(
     let (mut status, mut options) =
         post(desk, begin, session, elevated, json!({ "name": name })).await;
     if status == StatusCode::ACCEPTED {
-        let code = desk.code_mailed(user, "Your code to add an authenticator app", mailed);
+        let code = desk.code_mailed(user, "Your code to add a passkey", mailed);
         let body = json!({ "name": name, "confirmation_code": code });
         (status, options) = post(desk, begin, session, elevated, body).await;
     }
