@@ -2,7 +2,7 @@
 //! them.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -47,8 +47,28 @@ fn kind(f: &Factor) -> &'static str {
     }
 }
 
+/// What kind of authenticator holds a passkey, where its registration said.
+fn authenticator(kind: &str) -> Option<&'static str> {
+    match kind {
+        "security_key" => Some("security key"),
+        "platform" => Some("built into a device"),
+        "hybrid" => Some("on a phone"),
+        _ => None,
+    }
+}
+
+/// What the security page says after a change, as `?added=` names it.
+#[derive(serde::Deserialize)]
+pub(crate) struct Done {
+    added: Option<String>,
+}
+
 /// The security page.
-pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn security(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(done): Query<Done>,
+) -> Response {
     let Some(caller) = signed_in(&st, &headers).await else {
         return see_other("/login", vec![]);
     };
@@ -85,6 +105,11 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
         &viewer,
         "Security",
         html! {
+            @if done.added.as_deref() == Some("passkey") {
+                p.notice #added role="status" {
+                    "Passkey added. Use it the next time you sign in."
+                }
+            }
             @if let Some(days) = grace {
                 p.warning #grace role="status" {
                     "Your organisation requires two-step sign-in. Set it up within "
@@ -102,8 +127,8 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
             } @else {
             h2 { "Additional Authentication" }
             @if active.is_empty() {
-                p { "You sign in with your password alone. Add an authenticator app or \
-                     email codes so that a stolen password is not enough." }
+                p { "You sign in with your password alone. Add an authenticator app, a \
+                     passkey or email codes so that a stolen password is not enough." }
             } @else {
                 table {
                     thead { tr {
@@ -119,8 +144,25 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                                     @if let FactorDetails::Email { address } = &f.details {
                                         br; span.hint { (address) }
                                     }
+                                    @if let FactorDetails::Passkey { possibly_cloned: true, .. } = &f.details {
+                                        " " span.badge.bad title="Its signature counter went \
+                                            backwards, so it may have been copied. It is refused: \
+                                            delete it and add the device again." {
+                                            "Possibly cloned"
+                                        }
+                                    }
                                 }
-                                td data-label="Kind" { (kind(f)) }
+                                td data-label="Kind" {
+                                    (kind(f))
+                                    @if let FactorDetails::Passkey { authenticator: a, backup_eligible, .. } = &f.details {
+                                        @if let Some(a) = authenticator(a) {
+                                            br; span.hint { (a) }
+                                        }
+                                        @if *backup_eligible {
+                                            br; span.hint { "can sync between devices" }
+                                        }
+                                    }
+                                }
                                 td.when data-label="Added" { (when_cell(f.created_at)) }
                                 td.when data-label="Last used" {
                                     @match f.last_used_at {
@@ -158,6 +200,11 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                                             }
                                         }
                                     }
+                                    @if matches!(f.details, FactorDetails::Passkey { .. }) {
+                                        a href={ "/account/factors/" (f.id.as_str()) "/rename" } {
+                                            "Rename" span.visually-hidden { ": " (f.name) }
+                                        }
+                                    }
                                     a href={ "/account/factors/" (f.id.as_str()) "/delete" } {
                                         "Delete" span.visually-hidden { ": " (f.name) }
                                     }
@@ -173,6 +220,12 @@ pub(crate) async fn security(State(st): State<AppState>, headers: HeaderMap) -> 
                     label for="app-name" { "Name for a new authenticator app" }
                     input #app-name type="text" name="name" value="Authenticator app" maxlength="64";
                     button type="submit" { "+ Add authenticator app" }
+                }
+                form.passkey method="post" action="/account/factors/passkey" data-passkey="register" {
+                    (csrf_field(&csrf))
+                    label for="passkey-name" { "Name for a new passkey" }
+                    input #passkey-name type="text" name="name" value="Passkey" maxlength="64";
+                    button type="submit" { "+ Add a passkey" }
                 }
                 @if !has_email {
                     form method="post" action="/account/factors/email" {

@@ -1,6 +1,7 @@
-//! Changing one's factors from the security page: the preferred one, and deleting one
-//! with a code from it (seed 000: "Enter the code generated into the One-Time Password
-//! field and select Delete"). The same domain actions as `/api/v1/me/factors/…`.
+//! Changing one's factors from the security page: the preferred one, renaming one, and
+//! deleting one with a code from it (seed 000: "Enter the code generated into the One-Time
+//! Password field and select Delete") — a passkey, which shows no code, after confirming
+//! it is them (`fresh`). The same domain actions as `/api/v1/me/factors/…`.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -117,13 +118,22 @@ pub(crate) async fn delete_page(
     page(
         &csrf,
         "Delete a second factor",
-        delete_form(&csrf, &f, sent_to.as_deref(), None),
+        delete_form(&csrf, &f, sent_to.as_deref(), None, None),
     )
     .cookie(cookie)
     .into_response()
 }
 
-fn delete_form(csrf: &str, f: &Factor, sent_to: Option<&str>, err: Option<&ApiError>) -> Markup {
+/// The delete form; `how`, for a passkey, is how the person confirms it is them (asked
+/// once a first Delete found their second factor not fresh).
+fn delete_form(
+    csrf: &str,
+    f: &Factor,
+    sent_to: Option<&str>,
+    err: Option<&ApiError>,
+    how: Option<&fresh::Confirm>,
+) -> Markup {
+    let action = format!("/account/factors/{}/delete", f.id.as_str());
     let (hint, label) = match f.details {
         FactorDetails::Totp => (
             "To delete it, enter the code it shows now.".to_owned(),
@@ -136,14 +146,25 @@ fn delete_form(csrf: &str, f: &Factor, sent_to: Option<&str>, err: Option<&ApiEr
             },
             "Code from the email",
         ),
-        FactorDetails::Passkey { .. } => (
-            "To delete it, enter a code from one of your other second factors.".to_owned(),
-            "One-Time Password",
-        ),
+        FactorDetails::Passkey { .. } => {
+            return html! {
+                p { "You will no longer be able to sign in with " strong { (f.name) } "." }
+                form method="post" action=(action) {
+                    (csrf_field(csrf))
+                    @match (how, err) {
+                        (Some(how), _) => (fresh::ask(how, err, "/account/security")),
+                        (None, Some(e)) => (failure(e, "delete-error")),
+                        (None, None) => {}
+                    }
+                    button type="submit" { @if how.is_some() { "Continue" } @else { "Delete" } }
+                }
+                p { a href="/account/security" { "Cancel" } }
+            };
+        }
     };
     html! {
         p { "You will no longer be able to sign in with " strong { (f.name) } "." }
-        form method="post" action={ "/account/factors/" (f.id.as_str()) "/delete" } {
+        form method="post" action=(action) {
             (csrf_field(csrf))
             p #delete-hint { (hint) }
             label for="code" { (label) }
@@ -165,6 +186,9 @@ pub(crate) struct DeleteForm {
     csrf: String,
     #[serde(default)]
     code: String,
+    /// For a passkey: how the person confirmed it is them, when asked.
+    step_up_method: Option<String>,
+    step_up_code: Option<String>,
 }
 
 /// Deletes the factor, with the code from it.
@@ -181,19 +205,117 @@ pub(crate) async fn delete(
     let Some(f) = factor(&st, &caller, &id).await else {
         return see_other("/account/security", vec![]);
     };
-    match st
-        .twofold
-        .delete_factor(&caller, &id, Some(&form.code), None)
+    let passkey = matches!(f.details, FactorDetails::Passkey { .. });
+    let done = if passkey {
+        // No code of its own: the session's fresh second factor, confirmed here if need be.
+        match fresh::pass_if_given(
+            &st,
+            &headers,
+            caller.clone(),
+            form.step_up_method.as_deref(),
+            form.step_up_code.as_deref(),
+        )
         .await
-    {
+        {
+            Ok(fresh) => st
+                .twofold
+                .delete_factor(&fresh, &id, None, None)
+                .await
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        }
+    } else {
+        st.twofold
+            .delete_factor(&caller, &id, Some(&form.code), None)
+            .await
+            .map_err(ApiError::from)
+    };
+    match done {
         Ok(()) => see_other("/account/security", vec![]),
+        Err(e) => {
+            let how = if passkey {
+                fresh::after(&st, &caller, &e, form.step_up_method.as_deref()).await
+            } else {
+                None
+            };
+            let (csrf, cookie) = cookies::csrf_token(&headers);
+            page(
+                &csrf,
+                "Delete a second factor",
+                delete_form(&csrf, &f, None, Some(&e), how.as_ref()),
+            )
+            .cookie(cookie)
+            .failed(&e)
+            .into_response()
+        }
+    }
+}
+
+/// "Rename": the name shown in the person's own list (and in the mail about it).
+pub(crate) async fn rename_page(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(caller) = signed_in(&st, &headers).await else {
+        return see_other("/login", vec![]);
+    };
+    let Some(f) = factor(&st, &caller, &id).await else {
+        return see_other("/account/security", vec![]);
+    };
+    let (csrf, cookie) = cookies::csrf_token(&headers);
+    page(&csrf, "Rename", rename_form(&csrf, &f, &f.name, None))
+        .cookie(cookie)
+        .into_response()
+}
+
+fn rename_form(csrf: &str, f: &Factor, name: &str, err: Option<&ApiError>) -> Markup {
+    html! {
+        form method="post" action={ "/account/factors/" (f.id.as_str()) "/rename" } {
+            (csrf_field(csrf))
+            label for="name" { "New name for " (f.name) }
+            input #name type="text" name="name" value=(name) required maxlength="64"
+                aria-describedby=[err.map(|_| "rename-error")];
+            @if let Some(e) = err {
+                (failure(e, "rename-error"))
+            }
+            button type="submit" { "Rename" }
+        }
+        p { a href="/account/security" { "Cancel" } }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RenameForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// Renames the factor.
+pub(crate) async fn rename(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RenameForm>,
+) -> Response {
+    let caller = match caller_of_form(&st, &headers, &form.csrf).await {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let Some(f) = factor(&st, &caller, &id).await else {
+        return see_other("/account/security", vec![]);
+    };
+    match st.twofold.rename_factor(&caller, &id, &form.name).await {
+        Ok(_) => see_other("/account/security", vec![]),
         Err(e) => {
             let e = ApiError::from(e);
             let (csrf, cookie) = cookies::csrf_token(&headers);
             page(
                 &csrf,
-                "Delete a second factor",
-                delete_form(&csrf, &f, None, Some(&e)),
+                "Rename",
+                rename_form(&csrf, &f, &form.name, Some(&e)),
             )
             .cookie(cookie)
             .failed(&e)

@@ -11,6 +11,7 @@ mod factors;
 mod federation;
 mod fresh;
 mod page;
+mod passkeys;
 mod password;
 mod recovery;
 mod signin;
@@ -49,6 +50,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/account/factors/app", post(add::app))
         .route("/account/factors/activate", post(add::activate))
+        .route("/account/factors/passkey", post(passkeys::add))
+        .route("/account/factors/passkey/finish", post(passkeys::finish))
         .route(
             "/account/password",
             get(password::page).post(password::change),
@@ -63,6 +66,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/account/factors/{id}/delete",
             get(factors::delete_page).post(factors::delete),
         )
+        .route(
+            "/account/factors/{id}/rename",
+            get(factors::rename_page).post(factors::rename),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit_failures,
@@ -70,6 +77,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(signin::home))
         .route("/login/code/email", post(signin::send_email_code))
+        .route("/login/code/passkey", post(passkeys::sign_in_options))
+        .route("/account/passkey/options", post(passkeys::session_options))
         .route("/login/enroll", get(enroll::start))
         .route("/login/enroll/email", post(enroll::email))
         .route("/logout", post(signin::logout))

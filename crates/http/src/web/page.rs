@@ -10,15 +10,16 @@ use crate::error::ApiError;
 /// The stylesheet, compiled in: no build step and no file to deploy.
 pub(crate) const STYLESHEET: &str = include_str!("style.css");
 
-/// The one script (a Copy button), compiled in; every page works without it.
-pub(crate) const SCRIPT: &str = include_str!("copy.js");
+/// The one script (a Copy button, and the passkey buttons that call
+/// `navigator.credentials`), compiled in; every page works without it.
+pub(crate) const SCRIPT: &str = concat!(include_str!("copy.js"), include_str!("passkeys.js"));
 
-/// Scripts: this site's file only, never inline. Styles and images: this site's (images
-/// also as `data:`). Forms post only here, no site may frame a page, and `<base>` cannot
-/// redirect links.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
-                   base-uri 'none'";
+/// Scripts: this site's file only, never inline, and it fetches only from here (a
+/// passkey's options). Styles and images: this site's (images also as `data:`). Forms post
+/// only here, no site may frame a page, and `<base>` cannot redirect links.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                   style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
 
 /// A page being answered: its status, body and any cookies it sets.
 pub(crate) struct Page {
@@ -197,6 +198,11 @@ pub(crate) fn failure(e: &ApiError, id: &str) -> Markup {
                            automatically, then try the next code."
             .to_owned(),
         C::TooManyAttempts => format!("Too many wrong codes. You can try again in {wait}."),
+        // The request the passkey answered is used up (or too old): a new one is asked for
+        // by using the passkey again.
+        C::ChallengeExpired => "That answer from your passkey came too late or was used \
+                                already. Use your passkey again."
+            .to_owned(),
         // The API's words end with the wait in seconds; the page says it in words.
         C::RateLimited | C::Overloaded => {
             let what = e.detail().split(';').next().unwrap_or_default();

@@ -234,6 +234,7 @@ fn method_named(name: Option<&str>) -> Option<Method> {
         "totp" => Some(Method::Totp),
         "email" => Some(Method::Email),
         "recovery_code" => Some(Method::RecoveryCode),
+        "webauthn" => Some(Method::Webauthn),
         _ => None,
     }
 }
@@ -343,11 +344,36 @@ fn code_form(
         ),
     };
     let numeric = method != Method::RecoveryCode;
+    let described = if err.is_some() {
+        "code-error"
+    } else {
+        "code-prompt"
+    };
     frame(
         &viewer,
         "Two-step verification",
         html! {
             p #code-prompt { (prompt) }
+            @if method == Method::Webauthn {
+                form #passkey-form method="post" action="/login/code"
+                    data-passkey="sign-in" data-options="/login/code/passkey" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="method" value="webauthn";
+                    @if let Some(e) = err {
+                        (failure(e, "code-error"))
+                    }
+                    @if choices.remember_device {
+                        label .check for="remember" {
+                            input #remember type="checkbox" name="remember" value="yes";
+                            "Remember me on this browser (" (remember_days) " days)"
+                        }
+                    }
+                    button #use-passkey type="submit" autofocus aria-describedby=(described) {
+                        "Use a passkey"
+                    }
+                }
+                noscript { p { "Using a passkey needs JavaScript in your browser." } }
+            } @else {
             form method="post" action="/login/code" {
                 (csrf_field(csrf))
                 input type="hidden" name="method" value=(method.as_str());
@@ -355,11 +381,11 @@ fn code_form(
                 @if numeric {
                     input #code .code type="text" name="code" required autofocus
                         inputmode="numeric" autocomplete="one-time-code"
-                        maxlength="10" aria-describedby=(if err.is_some() { "code-error" } else { "code-prompt" });
+                        maxlength="10" aria-describedby=(described);
                 } @else {
                     input #code type="text" name="code" required autofocus
                         autocomplete="off" autocapitalize="none" spellcheck="false"
-                        aria-describedby=(if err.is_some() { "code-error" } else { "code-prompt" });
+                        aria-describedby=(described);
                 }
                 @if let Some(e) = err {
                     (failure(e, "code-error"))
@@ -371,6 +397,7 @@ fn code_form(
                     }
                 }
                 button type="submit" { "Verify" }
+            }
             }
             (other_methods(csrf, choices, method, email_to))
         },
@@ -384,6 +411,16 @@ fn other_methods(csrf: &str, choices: &SignInChoices, current: Method, email_to:
         section.others aria-labelledby="others-heading" {
             h2 #others-heading { "Other ways to sign in" }
             ul {
+                @if has(Method::Webauthn) && current != Method::Webauthn {
+                    li {
+                        form method="post" action="/login/code" data-passkey="sign-in"
+                            data-options="/login/code/passkey" {
+                            (csrf_field(csrf))
+                            input type="hidden" name="method" value="webauthn";
+                            button.link #use-passkey type="submit" { "Use a passkey" }
+                        }
+                    }
+                }
                 @if has(Method::Totp) && current != Method::Totp {
                     li { a href="/login/code?method=totp" { "Use your authenticator app" } }
                 }
@@ -418,6 +455,9 @@ pub(crate) struct CodeForm {
     method: String,
     #[serde(default)]
     code: String,
+    /// A passkey's answer (`method=webauthn`), put here by the page's script.
+    #[serde(default)]
+    credential: String,
     remember: Option<String>,
 }
 
@@ -435,9 +475,21 @@ pub(crate) async fn code(
     let Some(method) = method_named(Some(&form.method)) else {
         return see_other("/login/code", vec![]);
     };
+    // A passkey's answer goes where a code would; without the page's script there is none.
+    let answer = match method {
+        Method::Webauthn if form.credential.trim().is_empty() => {
+            let e = ApiError::bad_request(
+                "your browser sent no answer from a passkey: using one needs JavaScript; \
+                 turn it on, or choose another way below",
+            );
+            return code_failed(&st, &headers, &flow, method, &e).await;
+        }
+        Method::Webauthn => form.credential.as_str(),
+        _ => form.code.as_str(),
+    };
     let res = st
         .twofold
-        .complete_mfa(&flow, method, &form.code, form.remember.is_some())
+        .complete_mfa(&flow, method, answer, form.remember.is_some())
         .await;
     match res {
         Ok(done) => {

@@ -280,7 +280,64 @@ impl Browser {
     }
 }
 
+/// Passkeys: virtual authenticators, through the W3C WebAuthn WebDriver extension (what
+/// the browser's passkey prompt talks to instead of a device; it answers at once, the
+/// user present and verified).
 impl Browser {
+    /// Adds a CTAP2 authenticator reached over `transport` (`internal`: built into this
+    /// device; `usb`: a security key); answers its id.
+    pub async fn add_virtual_authenticator(&self, transport: &str) -> String {
+        let id = self
+            .post(
+                "/webauthn/authenticator",
+                json!({
+                    "protocol": "ctap2",
+                    "transport": transport,
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserVerified": true,
+                    "automaticPresenceSimulation": true,
+                }),
+            )
+            .await;
+        id.as_str().unwrap().to_owned()
+    }
+
+    /// The credentials authenticator `id` holds (each with its `signCount`).
+    pub async fn virtual_credentials(&self, id: &str) -> Vec<Value> {
+        self.get(&format!("/webauthn/authenticator/{id}/credentials"))
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Removes authenticator `id` (its passkeys with it).
+    pub async fn remove_virtual_authenticator(&self, id: &str) {
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/webauthn/authenticator/{id}"),
+            None,
+        )
+        .await;
+    }
+}
+
+impl Browser {
+    /// Waits until `css` matches an element (a page's script changed the page), panicking
+    /// after 5 seconds.
+    pub async fn wait_for(&self, css: &str) {
+        for _ in 0..500 {
+            if self.has(css).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let url = self.url().await;
+        let text = self.script("return document.body.innerText").await;
+        panic!("{css} never appeared on the page ({url}): {text}");
+    }
+
     /// Ends the browser session (and with it the browser), then ChromeDriver.
     pub async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
