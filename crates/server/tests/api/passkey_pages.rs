@@ -208,3 +208,60 @@ async fn a_person_without_a_factor_adds_a_passkey_with_the_mailed_code_and_it_al
     assert_eq!(b.url().await, format!("{}/account/security", srv.url));
     b.close().await;
 }
+
+/// Replaces form `css` with a copy of itself that the page's script does not handle, as
+/// a browser without JavaScript would post it.
+async fn without_script(b: &Browser, css: &str) {
+    b.script(&format!(
+        "const f = document.querySelector(\"{css}\"); f.replaceWith(f.cloneNode(true)); \
+         return null"
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_passkey_buttons_lead_to_pages_that_say_so() {
+    let srv = localhost().await;
+    let u = srv.enrolled().await;
+    let b = Browser::open(1024).await;
+    b.add_virtual_authenticator("usb").await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    b.fill("#code", &u.code(&srv, 0)).await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    // Add a passkey, posted as a plain form: the page says what is missing, nothing added.
+    without_script(&b, "form[data-passkey=register]").await;
+    b.submit("form[action='/account/factors/passkey'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.url().await,
+        format!("{}/account/factors/passkey", srv.url)
+    );
+    assert!(b.text("#passkey-error").await.contains("needs JavaScript"));
+    assert!(passkeys(&u.session).await.is_empty());
+    b.look("passkey-no-script").await;
+    // With the script, it is added.
+    b.goto(&format!("{}/account/security", srv.url)).await;
+    b.submit("form[action='/account/factors/passkey'] button[type=submit]")
+        .await;
+    assert_eq!(passkeys(&u.session).await.len(), 1);
+    // At the next sign-in, Use a passkey without the script: said beside it like a wrong
+    // code, and the app still works.
+    b.submit("header nav button[type=submit]").await;
+    password_step(&b, &srv, &u.org, &u.username, PASSWORD).await;
+    assert!(b.has("#code").await, "the app stays preferred");
+    without_script(&b, ".others form[data-passkey=sign-in]").await;
+    b.submit("#use-passkey").await;
+    assert_eq!(
+        b.attribute("#code-error", "data-code").await.as_deref(),
+        Some("invalid_request")
+    );
+    assert!(b.text("#code-error").await.contains("needs JavaScript"));
+    srv.advance(30);
+    b.goto(&format!("{}/login/code?method=totp", srv.url)).await;
+    b.fill("#code", &u.code(&srv, 0)).await;
+    b.submit("form[action='/login/code'] button[type=submit]")
+        .await;
+    assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    b.close().await;
+}
