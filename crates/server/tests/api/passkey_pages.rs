@@ -12,7 +12,7 @@ use twofold_proto::{Factor, FactorType};
 use twofold_server::domain::users::Role;
 
 use crate::browser::Browser;
-use crate::harness::{Engine, FIRST_APP_MAIL, PASSWORD, TestServer};
+use crate::harness::{Engine, PASSWORD, TestServer};
 use crate::pages::password_step;
 
 async fn localhost() -> TestServer {
@@ -172,7 +172,9 @@ async fn a_person_without_a_factor_adds_a_passkey_with_the_mailed_code_and_it_al
         .await;
     // A code mailed to their address first, as before a first app.
     b.wait_for("#confirmation").await;
-    let code = srv.mailed_code("alice@example.com", FIRST_APP_MAIL).await;
+    let code = srv
+        .mailed_code("alice@example.com", "Your code to add a passkey")
+        .await;
     b.fill("#confirmation", "000000").await;
     b.click("form[action='/account/factors/passkey'] button[type=submit]")
         .await;
@@ -206,6 +208,16 @@ async fn a_person_without_a_factor_adds_a_passkey_with_the_mailed_code_and_it_al
     b.look("passkey-sign-in-refused").await;
     b.submit("#use-passkey").await;
     assert_eq!(b.url().await, format!("{}/account/security", srv.url));
+    // Ten minutes on, a guarded change asks for the passkey alone: no code to type.
+    srv.advance(11 * 60);
+    b.goto(&format!("{}/account/recovery-codes", srv.url)).await;
+    b.submit("form[action='/account/recovery-codes'] button[type=submit]")
+        .await;
+    assert!(!b.has("#step-up-code").await, "nothing to type");
+    assert!(b.text("#fresh-hint").await.contains("passkey"));
+    b.look("passkey-confirm-only").await;
+    b.submit("#step-up-passkey").await;
+    assert_eq!(b.all("#codes li").await.len(), 10);
     b.close().await;
 }
 
