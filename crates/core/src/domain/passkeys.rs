@@ -162,6 +162,13 @@ impl Twofold {
             .map_err(|e| DomainError::Internal(format!("WebAuthn registration: {e}")))?;
         // The library hints "security key"; a platform authenticator is as welcome.
         options.public_key.hints = None;
+        // It also asks, unenforced, for credProtect at "user verification required", which
+        // Chromium refuses outright beside a preferred user verification ("inconsistent
+        // with other requested parameters"). Unenforced, the request changes nothing
+        // checked here, so it is dropped.
+        if let Some(extensions) = options.public_key.extensions.as_mut() {
+            extensions.cred_protect = None;
+        }
         self.put_ceremony(user, REGISTER, &caller.session.id, Some(name), &state)
             .await?;
         Ok(AddPasskeyStart::Options(to_json(&options)?))

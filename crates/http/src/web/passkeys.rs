@@ -94,7 +94,7 @@ pub(crate) async fn add(
     let title = "Add a passkey";
     let body = match started {
         Ok(AddPasskeyStart::Options(options)) if wants_json(&headers) => {
-            return Json(without_cred_protect(options)).into_response();
+            return Json(options).into_response();
         }
         Ok(AddPasskeyStart::Options(_)) => html! {
             p.error #passkey-error role="alert" {
@@ -154,23 +154,6 @@ fn confirm(csrf: &str, name: &str, err: Option<&ApiError>) -> Markup {
         }
         p { a href="/account/security" { "Cancel" } }
     }
-}
-
-/// The creation options without the `credProtect` extension's request. webauthn-rs asks
-/// for `userVerificationRequired` protection (not enforced) together with user
-/// verification only *preferred* and no discoverable credential, a combination Chromium
-/// refuses outright ("Requested protection policy is inconsistent or incongruent with
-/// other requested parameters"), so no passkey could be added from Chrome. Unenforced,
-/// the request changes nothing Twofold checks: dropping it leaves the ceremony as it was.
-fn without_cred_protect(mut options: serde_json::Value) -> serde_json::Value {
-    if let Some(ext) = options
-        .pointer_mut("/publicKey/extensions")
-        .and_then(serde_json::Value::as_object_mut)
-    {
-        ext.remove("credentialProtectionPolicy");
-        ext.remove("enforceCredentialProtectionPolicy");
-    }
-    options
 }
 
 #[derive(Deserialize)]

@@ -165,6 +165,9 @@ both_engines_with! { at_public_url;
         // The same authenticator is not registered twice (the options exclude it; a
         // registration that ignores that is refused).
         let PasskeyStart::Options(o) = u.session.begin_passkey(&BeginPasskeyRequest::default()).await.unwrap() else { panic!() };
+        // No credProtect request (Chromium refuses it beside preferred verification).
+        assert!(o.public_key["extensions"].get("credentialProtectionPolicy").is_none(), "{}", o.public_key);
+        assert_eq!(o.public_key["authenticatorSelection"]["userVerification"], "preferred");
         let excluded = &o.public_key["excludeCredentials"];
         assert_eq!(excluded.as_array().unwrap().len(), 1, "{excluded}");
         // A registration answered without a ceremony waiting is refused.
