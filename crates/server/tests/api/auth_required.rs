@@ -11,11 +11,12 @@ use crate::harness::both_engines;
 /// The operations anyone may call: they take a password, a sign-in's flow token in the
 /// body (checked by the operation itself: `flow_expired`), or a federated sign-in's
 /// one-time code and PKCE verifier.
-const PUBLIC: [&str; 7] = [
+const PUBLIC: [&str; 8] = [
     "POST /api/v1/auth/oidc/token",
     "POST /api/v1/auth/login",
     "POST /api/v1/auth/mfa",
     "POST /api/v1/auth/mfa/email/send",
+    "POST /api/v1/auth/mfa/webauthn/options",
     "POST /api/v1/auth/enroll/totp",
     "POST /api/v1/auth/enroll/email",
     "POST /api/v1/auth/enroll/activate",
