@@ -87,9 +87,15 @@ export async function startServer({ publicUrl } = {}) {
     mailCount() {
       return mailFiles().length;
     },
-    stop() {
-      child.kill("SIGTERM");
-      rmSync(data, { recursive: true, force: true });
+    /** Stops the server, waits for it to exit (it may still be writing its data
+     * directory as it shuts down), then removes the directory. */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(data, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
 }

@@ -28,9 +28,9 @@ let server;
 before(async () => {
   server = await startServer({ publicUrl: ORIGIN });
 });
-after(() => {
-  server.stop();
+after(async () => {
   delete globalThis.navigator;
+  await server.stop();
 });
 
 // ---- A software authenticator --------------------------------------------------------------

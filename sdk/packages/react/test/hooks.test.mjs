@@ -24,9 +24,9 @@ let server;
 before(async () => {
   server = await startServer();
 });
-after(() => {
+after(async () => {
   cleanup();
-  server.stop();
+  await server.stop();
 });
 
 test("seed 004's hooks, from registering an app to deleting it", async () => {
