@@ -290,23 +290,16 @@ impl Twofold {
         to_json(&options)
     }
 
-    /// `user`'s active passkeys that are not marked as possibly cloned, each with the
-    /// counter last accepted (the database's, which the stored credential does not
-    /// follow).
+    /// `user`'s passkeys that are not marked as possibly cloned (a passkey's factor is
+    /// active from its registration on, and the query joins it, so a removed one is
+    /// gone), each with the counter last accepted (the database's, which the stored
+    /// credential does not follow).
     async fn usable_passkeys(&self, user: &UserRow) -> Result<Vec<SecurityKey>> {
-        let active: Vec<String> = self
-            .store
-            .factors_of_user(&user.id)
-            .await?
-            .into_iter()
-            .filter(|f| f.kind == FactorKind::Webauthn && f.status == FactorState::Active)
-            .map(|f| f.id)
-            .collect();
         self.store
             .passkeys_of_user(&user.id)
             .await?
             .into_iter()
-            .filter(|p| p.cloned_at.is_none() && active.contains(&p.factor_id))
+            .filter(|p| p.cloned_at.is_none())
             .map(|p| {
                 let mut stored: Value = from_json(&p.credential)?;
                 stored["cred"]["counter"] = json!(p.sign_count);

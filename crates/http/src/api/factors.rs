@@ -80,14 +80,9 @@ pub(super) fn created(e: Enrollment) -> Result<(StatusCode, axum::Json<TotpEnrol
 pub(super) fn added(outcome: AddApp) -> Result<Response, ApiError> {
     Ok(match outcome {
         AddApp::Enrolled(e) => created(e)?.into_response(),
-        AddApp::ConfirmationRequired { expires_at } => (
-            StatusCode::ACCEPTED,
-            axum::Json(ConfirmationRequired {
-                status: "confirmation_required".into(),
-                expires_at: expires_at.to_rfc3339(),
-            }),
-        )
-            .into_response(),
+        AddApp::ConfirmationRequired { expires_at } => {
+            super::wire::confirmation_required(expires_at)
+        }
     })
 }
 
@@ -269,14 +264,9 @@ pub async fn begin_passkey(
         AddPasskeyStart::Options(options) => {
             axum::Json(super::wire::webauthn_options(options)).into_response()
         }
-        AddPasskeyStart::ConfirmationRequired { expires_at } => (
-            StatusCode::ACCEPTED,
-            axum::Json(ConfirmationRequired {
-                status: "confirmation_required".into(),
-                expires_at: expires_at.to_rfc3339(),
-            }),
-        )
-            .into_response(),
+        AddPasskeyStart::ConfirmationRequired { expires_at } => {
+            super::wire::confirmation_required(expires_at)
+        }
     })
 }
 

@@ -236,14 +236,9 @@ pub async fn put_policy(
             sessions_ended: changed.sessions_ended,
         })
         .into_response(),
-        PolicyOutcome::ConfirmationRequired { expires_at } => (
-            StatusCode::ACCEPTED,
-            axum::Json(ConfirmationRequired {
-                status: "confirmation_required".into(),
-                expires_at: expires_at.to_rfc3339(),
-            }),
-        )
-            .into_response(),
+        PolicyOutcome::ConfirmationRequired { expires_at } => {
+            super::wire::confirmation_required(expires_at)
+        }
     })
 }
 

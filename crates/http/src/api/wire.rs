@@ -173,3 +173,19 @@ pub(crate) fn webauthn_options(mut options: serde_json::Value) -> wire::Webauthn
             .unwrap_or_default(),
     }
 }
+
+/// 202 `{"status":"confirmation_required","expires_at"}`: a code was mailed; the same
+/// request again with it goes on.
+pub(crate) fn confirmation_required(
+    expires_at: twofold_core::clock::Timestamp,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::ACCEPTED,
+        axum::Json(wire::ConfirmationRequired {
+            status: "confirmation_required".into(),
+            expires_at: expires_at.to_rfc3339(),
+        }),
+    )
+        .into_response()
+}
