@@ -35,6 +35,8 @@ machine, as its operator; they work while the server runs):
   oidc            Identity providers (OpenID Connect) of an organisation: list, set,
                   remove
   secret-key      The key that encrypts TOTP secrets at rest
+  backup          Copy the SQLite database into a new file (while servers run)
+  restore         Put a backup back (servers stopped); codes used before stay refused
 
 Other:
   completions     Print shell completions
@@ -73,7 +75,9 @@ pub enum Output {
 /// Where the database is, for the commands that open it: given before the command
 /// (`twofold --data-dir DIR user list`) or after it.
 #[derive(Args, Clone, Debug, Default)]
-#[command(next_help_heading = "Database (for serve, org create, user, oidc, secret-key)")]
+#[command(
+    next_help_heading = "Database (for serve, org create, user, oidc, secret-key, backup, restore)"
+)]
 pub struct Database {
     /// Where Twofold keeps its state [env: TWOFOLD_DATA_DIR] [default: ./twofold-data]
     #[arg(long, value_name = "DIR")]
@@ -178,9 +182,43 @@ $XDG_CONFIG_HOME/twofold/sessions.json (mode 0600), never the password.")]
     /// Manage the key that encrypts TOTP secrets at rest.
     #[command(subcommand)]
     SecretKey(SecretKeyCommand),
+    /// Copy the SQLite database into a new FILE while servers run (one consistent
+    /// snapshot, mode 0600, never over an existing file) and say which secret keys the copy
+    /// needs.
+    #[command(
+        after_help = "Example: twofold --data-dir /var/lib/twofold backup /var/backups/twofold/2026-05-01.db"
+    )]
+    Backup {
+        /// The file to write; it must not exist
+        file: PathBuf,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Put a backup back in place of the database, with every server stopped; codes
+    /// accepted before the restore stay refused (authenticator apps' for a few minutes).
+    #[command(after_help = "\
+Examples:
+  twofold --data-dir /var/lib/twofold restore /var/backups/twofold/2026-05-01.db
+  twofold --database-url postgres://twofold@db/twofold restore --in-place
+
+It prints when authenticator-app codes are accepted again: start the servers after that.")]
+    Restore(Restore),
     /// Print the shell completion script for SHELL.
     #[command(after_help = "Example: twofold completions bash > /etc/bash_completion.d/twofold")]
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Args)]
+pub struct Restore {
+    /// The backup to put back (a file `twofold backup` wrote)
+    #[arg(required_unless_present = "in_place", conflicts_with = "in_place")]
+    pub file: Option<PathBuf>,
+    /// The database already holds the restored data (PostgreSQL after pg_restore, say):
+    /// only refuse the codes accepted before and end what was in progress
+    #[arg(long)]
+    pub in_place: bool,
+    #[command(flatten)]
+    pub database: Database,
 }
 
 #[derive(Args)]

@@ -10,6 +10,7 @@
 //! one line on stderr naming the problem (a JSON object with `--output json`).
 
 mod args;
+mod clock;
 mod database;
 mod failure;
 mod output;
@@ -80,6 +81,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::User(u) => Offline::User(u),
         Command::Oidc(o) => Offline::Oidc(o),
         Command::SecretKey(k) => Offline::SecretKey(k),
+        Command::Backup { file, database } => Offline::Backup { file, database },
+        Command::Restore(r) => Offline::Restore(r),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "twofold", &mut std::io::stdout());

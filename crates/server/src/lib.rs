@@ -6,6 +6,7 @@
 //! one sees all three. The core's modules are re-exported under their own names.
 
 pub mod app;
+pub mod backup;
 
 pub use twofold_core::{clock, config, crypto, domain, files, mail, qr, store};
 

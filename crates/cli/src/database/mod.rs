@@ -3,16 +3,16 @@
 //! organisation's identity providers) and `secret-key`.
 //! They run on the server's machine, with its configuration, and never go through HTTP.
 
+mod backup;
 mod break_glass;
 mod import;
 mod oidc;
 
 use std::io::Read;
-use std::sync::Arc;
 
 use twofold_server::config::{Environment, LogFormat};
 use twofold_server::domain::users::{NewUser, Role};
-use twofold_server::{Application, Config, Flags, SystemClock, Twofold};
+use twofold_server::{Application, Config, Flags, Twofold};
 
 use crate::args::{Database, OidcCommand, Output, RoleArg, SecretKeyCommand, UserCommand};
 use crate::failure::Failure;
@@ -33,6 +33,11 @@ pub enum Offline {
     User(UserCommand),
     Oidc(OidcCommand),
     SecretKey(SecretKeyCommand),
+    Backup {
+        file: std::path::PathBuf,
+        database: Database,
+    },
+    Restore(crate::args::Restore),
 }
 
 impl Offline {
@@ -56,7 +61,9 @@ impl Offline {
                 | OidcCommand::Remove { database, .. },
             )
             | Offline::Serve { database, .. }
-            | Offline::CreateOrg { database, .. } => std::mem::take(database),
+            | Offline::CreateOrg { database, .. }
+            | Offline::Backup { database, .. }
+            | Offline::Restore(crate::args::Restore { database, .. }) => std::mem::take(database),
             Offline::SecretKey(_) => Database::default(),
         }
     }
@@ -115,6 +122,8 @@ async fn run_in(cmd: Offline, config: Config, out: Output) -> Result<(), Failure
             )
         }
         Offline::Oidc(cmd) => oidc::run(cmd, &config, out).await,
+        Offline::Backup { file, .. } => backup::backup(&config, &file, out).await,
+        Offline::Restore(r) => backup::restore(r, &config, out).await,
         Offline::User(UserCommand::Create(u)) => {
             let password = if u.password_stdin {
                 Some(read_password()?)
@@ -150,7 +159,7 @@ async fn run_in(cmd: Offline, config: Config, out: Output) -> Result<(), Failure
                 // An offline command may use every core for plain passwords' hashes.
                 config.security.password_hash_concurrency =
                     std::thread::available_parallelism().map_or(1, |n| n.get());
-                twofold_server::open(&config, Arc::new(SystemClock)).await?
+                twofold_server::open(&config, crate::clock::clock()).await?
             };
             import::import(&tf, &org, &file, dry_run, out).await
         }
@@ -208,11 +217,11 @@ async fn run_in(cmd: Offline, config: Config, out: Output) -> Result<(), Failure
 }
 
 async fn open(config: &Config) -> Result<Twofold, Failure> {
-    Ok(twofold_server::open_for_admin(config, Arc::new(SystemClock)).await?)
+    Ok(twofold_server::open_for_admin(config, crate::clock::clock()).await?)
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
-    let app = Application::build(&config, Arc::new(SystemClock)).await?;
+    let app = Application::build(&config, crate::clock::clock()).await?;
     let stop = twofold_server::shutdown_signal();
     tracing::info!(
         url = %format!("http://{}", app.local_addr()),

@@ -49,6 +49,8 @@ pub fn run(cmd: Command, out: Output) -> Result<(), Failure> {
             | Command::User(_)
             | Command::Oidc(_)
             | Command::SecretKey(_)
+            | Command::Backup { .. }
+            | Command::Restore(_)
             | Command::Completions { .. } => Err(Failure::usage("not a server command")),
         }
     })

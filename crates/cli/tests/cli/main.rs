@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod backup;
 mod break_glass;
 mod config_errors;
 mod crash;

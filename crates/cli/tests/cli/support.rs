@@ -757,6 +757,16 @@ pub fn totp_codes(secret_base32: &str, offsets: &[i64]) -> Vec<PyCode> {
     codes
 }
 
+/// Codes for the time step at `unix_secs` plus each of `offsets` (for a server whose clock
+/// a test moved).
+pub fn totp_codes_at(secret_base32: &str, unix_secs: u64, offsets: &[i64]) -> Vec<PyCode> {
+    let mut args = vec!["--at".to_owned(), unix_secs.to_string(), secret_base32.to_owned()];
+    args.extend(offsets.iter().map(i64::to_string));
+    let codes = python_totp(&args);
+    assert_eq!(codes.len(), offsets.len());
+    codes
+}
+
 /// Checks the Python generator itself against RFC 6238 appendix B (SHA-1, T = 59 s,
 /// secret "12345678901234567890": 94287082, of which 6 digits are 287082), so a failing
 /// sign-in cannot be blamed on the test's own generator.

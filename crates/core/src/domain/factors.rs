@@ -735,6 +735,14 @@ const MAX_DRIFT_STEPS: i64 = 10;
 /// How far out a refused code is looked for: a device's clock this far off can be
 /// resynchronised (5 minutes either way).
 const PROBE_STEPS: u32 = 10;
+/// How far ahead of the current step a code can be accepted with a window of `window`
+/// steps: around the most drift a factor can learn, or the second code of a
+/// resynchronisation (one step past the furthest probe). A restore fences off every step up
+/// to there (`backup.rs`).
+pub(super) fn furthest_step_ahead(window: u32) -> i64 {
+    (MAX_DRIFT_STEPS + i64::from(window)).max(i64::from(PROBE_STEPS) + 1)
+}
+
 /// How long the first code of a resynchronisation waits for the second.
 const RESYNC_TTL_MS: i64 = 5 * 60 * 1000;
 /// The period of every factor Twofold enrols (imported ones may differ; the hint is

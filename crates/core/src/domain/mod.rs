@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 pub mod confirm;
 pub mod devices;
 pub mod email;

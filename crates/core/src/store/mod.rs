@@ -11,6 +11,7 @@
 //! winner — across tasks, restarts and processes.
 
 pub mod audit;
+pub mod backup;
 pub mod code_check;
 pub mod confirmations;
 pub mod devices;
@@ -35,6 +36,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 pub use audit::{AuditCursor, AuditFilter, AuditRow, AuditStore};
+pub use backup::{BackupStore, Fenced, RestoreFence, Restored};
 pub use code_check::{
     CheckOutcome, CheckRules, Checked, CodeCheck, CodeCheckStore, Evaluation, Finish, RuleError,
 };
@@ -64,6 +66,7 @@ pub use users::{ListedUser, UserRow, UserSearch, UsersStore};
 #[async_trait::async_trait]
 pub trait Engine:
     AuditStore
+    + BackupStore
     + CodeCheckStore
     + ConfirmationsStore
     + DevicesStore

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod code_check;
 pub(crate) mod confirmations;
 pub(crate) mod devices;

@@ -3,6 +3,7 @@
 //! named after its area, reading rows by column name.
 
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod code_check;
 mod columns;
 pub(crate) mod confirmations;
