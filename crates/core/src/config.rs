@@ -419,12 +419,28 @@ pub struct Config {
     /// The TOTP-secret encryption key (`<id>:<base64>`), when supplied rather than kept
     /// in the data directory. Redacted in `Debug`, never logged.
     pub secret_key: Option<SecretString>,
+    /// Keys accepted beside the current one during a rotation (`<id>:<base64>`, separated
+    /// by commas), when supplied; otherwise `<data_dir>/secret.key.previous` if it exists.
+    /// Redacted in `Debug`, never logged.
+    pub secret_key_previous: Option<SecretString>,
     /// The issuer name authenticator apps show next to the account.
     pub issuer: String,
     pub log_format: LogFormat,
     pub security: Security,
     pub mail: MailConfig,
     pub http: HttpLimits,
+    pub metrics: MetricsConfig,
+}
+
+/// Where Prometheus reads the metrics: never open to the world by default.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsConfig {
+    /// A listener of their own (`metrics_listen`), serving `/metrics` only: bind it where
+    /// only the scraper reaches (loopback, a private network).
+    pub listen: Option<SocketAddr>,
+    /// `/metrics` on the main listener too, for `Authorization: Bearer <token>`
+    /// (`TWOFOLD_METRICS_TOKEN`). Redacted in `Debug`, never logged.
+    pub token: Option<SecretString>,
 }
 
 impl Config {
@@ -444,11 +460,13 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             secret_key: None,
+            secret_key_previous: None,
             issuer: "Twofold".into(),
             log_format: LogFormat::Text,
             security: Security::default(),
             mail: MailConfig::default(),
             http: HttpLimits::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 
@@ -483,7 +501,10 @@ impl Config {
         if let Some(v) = set.get("log_format")? {
             cfg.log_format = v;
         }
-        cfg.secret_key = secret_key(&env)?;
+        cfg.metrics.listen = set.get("metrics_listen")?;
+        cfg.metrics.token = metrics_token(&env)?;
+        cfg.secret_key = secret_key(&env, "TWOFOLD_SECRET_KEY")?;
+        cfg.secret_key_previous = secret_key(&env, "TWOFOLD_SECRET_KEY_PREVIOUS")?;
 
         let s = &mut cfg.security;
         let secs = |v: Option<Secs>, d: Duration| v.map_or(d, |Secs(n)| Duration::from_secs(n));
@@ -553,31 +574,56 @@ impl Config {
     }
 }
 
-/// `TWOFOLD_SECRET_KEY` or the file `TWOFOLD_SECRET_KEY_FILE` names, checked here so a
-/// malformed key is a configuration error (exit 2) naming the setting; the value itself is
-/// never echoed.
-fn secret_key(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<SecretString>, ConfigError> {
-    let (key, origin) = match (env("TWOFOLD_SECRET_KEY"), env("TWOFOLD_SECRET_KEY_FILE")) {
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::new(
-                "set only one of TWOFOLD_SECRET_KEY and TWOFOLD_SECRET_KEY_FILE",
-            ));
+/// `TWOFOLD_METRICS_TOKEN`: long enough that guessing it is hopeless.
+fn metrics_token(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SecretString>, ConfigError> {
+    match env("TWOFOLD_METRICS_TOKEN") {
+        None => Ok(None),
+        Some(t) if t.trim().len() >= 32 && !t.trim().contains(char::is_whitespace) => {
+            Ok(Some(SecretString::from(t.trim().to_owned())))
         }
-        (Some(k), None) => (SecretString::from(k), "TWOFOLD_SECRET_KEY"),
+        Some(_) => Err(ConfigError::new(
+            "TWOFOLD_METRICS_TOKEN must be at least 32 characters with no spaces (e.g. from \
+             `openssl rand -hex 32`)",
+        )),
+    }
+}
+
+/// `name` (`TWOFOLD_SECRET_KEY`, or `TWOFOLD_SECRET_KEY_PREVIOUS`: a list) or the file
+/// `<name>_FILE` names, checked here so a malformed key is a configuration error (exit 2)
+/// naming the setting; the value itself is never echoed.
+fn secret_key(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<SecretString>, ConfigError> {
+    use crate::crypto::secret_box::SecretKey;
+    let file_name = format!("{name}_FILE");
+    let (key, origin) = match (env(name), env(&file_name)) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(format!(
+                "set only one of {name} and {file_name}"
+            )));
+        }
+        (Some(k), None) => (SecretString::from(k), name.to_owned()),
         (None, Some(path)) => (
             SecretString::from(
-                std::fs::read_to_string(&path)
-                    .map_err(|e| {
-                        ConfigError::new(format!("cannot read TWOFOLD_SECRET_KEY_FILE {path}: {e}"))
-                    })?
-                    .trim(),
+                Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+                    ConfigError::new(format!("cannot read {file_name} {path}: {e}"))
+                })?)
+                .trim(),
             ),
-            "TWOFOLD_SECRET_KEY_FILE",
+            file_name,
         ),
         (None, None) => return Ok(None),
     };
-    crate::crypto::secret_box::SecretKey::parse(key.expose_secret())
-        .map_err(|e| ConfigError::new(format!("invalid {origin}: {e}")))?;
+    let text = key.expose_secret();
+    if name.ends_with("_PREVIOUS") {
+        SecretKey::parse_list(text).map(drop)
+    } else {
+        SecretKey::parse(text).map(drop)
+    }
+    .map_err(|e| ConfigError::new(format!("invalid {origin}: {e}")))?;
     Ok(Some(key))
 }
 
@@ -820,6 +866,34 @@ mod tests {
     }
 
     #[test]
+    fn metrics_are_off_unless_given_a_listener_or_a_long_enough_token() {
+        let d = tmp();
+        let cfg = load(&d, Flags::default(), &[]).unwrap();
+        assert!(cfg.metrics.listen.is_none() && cfg.metrics.token.is_none());
+        let token = "0123456789abcdef0123456789abcdef";
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[
+                ("TWOFOLD_METRICS_LISTEN", "127.0.0.1:9464"),
+                ("TWOFOLD_METRICS_TOKEN", token),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(cfg.metrics.token.as_ref().unwrap().expose_secret(), token);
+        assert!(!format!("{cfg:?}").contains(token));
+        let e = load(&d, Flags::default(), &[("TWOFOLD_METRICS_TOKEN", "short")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("TWOFOLD_METRICS_TOKEN must be at least 32"),
+            "{e}"
+        );
+        assert!(!e.contains("short"), "{e}");
+    }
+
+    #[test]
     fn malformed_secret_key_is_a_config_error_that_does_not_echo_it() {
         let d = tmp();
         let e = load(
@@ -831,6 +905,54 @@ mod tests {
         .to_string();
         assert!(e.starts_with("invalid TWOFOLD_SECRET_KEY: "), "{e}");
         assert!(!e.contains("not-a-real-key-value"), "{e}");
+    }
+
+    #[test]
+    fn malformed_previous_key_is_a_config_error_naming_its_variable() {
+        let d = tmp();
+        let good = crate::crypto::secret_box::SecretKey::generate_text().unwrap();
+        let e = load(
+            &d,
+            Flags::default(),
+            &[(
+                "TWOFOLD_SECRET_KEY_PREVIOUS",
+                format!("{},k2:not-a-real-key-value", *good).as_str(),
+            )],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("invalid TWOFOLD_SECRET_KEY_PREVIOUS: "),
+            "{e}"
+        );
+        assert!(!e.contains("not-a-real-key-value"), "{e}");
+    }
+
+    #[test]
+    fn previous_keys_come_from_their_variable_and_are_redacted() {
+        let d = tmp();
+        let (a, b) = (
+            crate::crypto::secret_box::SecretKey::generate_text().unwrap(),
+            crate::crypto::secret_box::SecretKey::generate_text().unwrap(),
+        );
+        let file = d.join("previous");
+        std::fs::write(&file, format!("{}\n{}\n", *a, *b)).unwrap();
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_SECRET_KEY_PREVIOUS_FILE", file.to_str().unwrap())],
+        )
+        .unwrap();
+        let list = cfg.secret_key_previous.as_ref().unwrap().expose_secret();
+        assert_eq!(
+            crate::crypto::secret_box::SecretKey::parse_list(list)
+                .unwrap()
+                .len(),
+            2
+        );
+        let shown = format!("{cfg:?}");
+        let (_, key_text) = a.split_once(':').unwrap();
+        assert!(!shown.contains(key_text), "{shown}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod domain;
 pub mod files;
 pub mod mail;
+pub mod metrics;
 pub mod oidc;
 pub mod qr;
 pub mod store;

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use twofold_core::config::HttpLimits;
 use twofold_core::domain::audit::{Origin, with_origin};
+use twofold_core::metrics::{Metrics, RequestLabels};
 
 use crate::client_ip::{self, ClientIp};
 use crate::error;
@@ -63,6 +64,7 @@ pub(crate) fn request_id_value(id: Uuid) -> Option<HeaderValue> {
 #[derive(Clone)]
 pub(crate) struct Edge {
     pub(crate) limits: Arc<HttpLimits>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl<S> Layer<S> for Edge {
@@ -72,6 +74,7 @@ impl<S> Layer<S> for Edge {
         EdgeService {
             inner,
             limits: self.limits.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -80,6 +83,7 @@ impl<S> Layer<S> for Edge {
 pub(crate) struct EdgeService<S> {
     inner: S,
     limits: Arc<HttpLimits>,
+    metrics: Arc<Metrics>,
 }
 
 impl<S> Service<Request> for EdgeService<S>
@@ -99,12 +103,14 @@ where
         let id = new_request_id();
         // Only the id is in the span, formatted once, on every log line the request
         // causes; the method and route go on the line that says how it was answered.
-        let span = tracing::info_span!("request", id = %id);
+        // `request_id`: the name log pipelines look for (a top-level field in JSON lines).
+        let span = tracing::info_span!("request", request_id = %id);
         // The route as declared (`/api/v1/me/factors/{id}`), not the path: no ids in logs.
         let route = req.extensions().get::<MatchedPath>().cloned();
         let method = req.method().clone();
         let origin = origin(&mut req, &self.limits);
         let timeout = self.limits.request_timeout;
+        let metrics = self.metrics.clone();
         let started = Instant::now();
         // `inner` was made ready by `poll_ready`, so it is called here rather than cloned
         // into the future; a panic while it builds its future is caught like one inside.
@@ -123,7 +129,15 @@ where
                 }
                 Err(panic) => span.in_scope(|| error::panicked(panic)),
             };
-            Ok(finish(answer, id, &span, &method, route.as_ref(), started))
+            Ok(finish(
+                answer,
+                id,
+                &span,
+                &method,
+                route.as_ref(),
+                started,
+                &metrics,
+            ))
         })
     }
 }
@@ -170,10 +184,20 @@ fn finish(
     method: &axum::http::Method,
     route: Option<&MatchedPath>,
     started: Instant,
+    metrics: &Metrics,
 ) -> Response {
     let status = res.status().as_u16();
     let route = route.map_or("-", |r| r.as_str());
-    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let took = started.elapsed();
+    let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method: method_label(method),
+            route: route.to_owned(),
+            status,
+        })
+        .observe(took.as_secs_f64());
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(%method, route, status, latency_ms = ms, "answered");
@@ -189,6 +213,22 @@ fn finish(
         headers.insert(REQUEST_ID, v);
     }
     res
+}
+
+/// The method as a metric label: the ones the routes use, `other` for the rest, so a
+/// client inventing methods cannot grow the metrics without bound.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +264,10 @@ mod tests {
         };
         let edge = Edge {
             limits: Arc::new(limits),
+            metrics: Arc::new(Metrics::new(
+                &twofold_core::metrics::StoreMetrics::sqlite(),
+                twofold_core::metrics::latency_histogram(),
+            )),
         };
         let res = edge
             .layer(inner)

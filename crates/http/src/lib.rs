@@ -6,6 +6,7 @@ pub mod client_ip;
 mod edge;
 pub mod error;
 pub mod extract;
+pub mod ops;
 mod parse_errors;
 pub mod serve;
 pub mod throttle;
@@ -14,7 +15,6 @@ pub mod web;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
 
 use twofold_core::config::HttpLimits;
 use twofold_core::domain::Twofold;
@@ -33,14 +33,17 @@ pub struct AppState {
 }
 
 /// The whole application, ready to serve or to call with `tower::ServiceExt::oneshot`.
-pub fn router(twofold: Twofold, limits: &HttpLimits) -> Router {
+/// `metrics_token`: `/metrics` is served for `Authorization: Bearer <it>` (none: not on
+/// this listener).
+pub fn router(twofold: Twofold, limits: &HttpLimits, metrics_token: Option<Arc<str>>) -> Router {
+    let metrics = twofold.metrics().clone();
     let state = AppState {
         twofold,
         limits: Arc::new(limits.clone()),
         throttle: Arc::new(FailureThrottle::new(limits)),
     };
     Router::new()
-        .route("/healthz", get(healthz))
+        .merge(ops::routes(metrics_token))
         .merge(api::routes(&state))
         .merge(web::routes(&state))
         .fallback(error::not_found)
@@ -50,12 +53,7 @@ pub fn router(twofold: Twofold, limits: &HttpLimits) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(edge::Edge {
             limits: state.limits.clone(),
+            metrics,
         })
         .with_state(state)
-}
-
-/// Liveness: answers without touching the database or the password hasher, so it stays
-/// fast while either is busy.
-async fn healthz() -> &'static str {
-    "ok"
 }

@@ -55,6 +55,10 @@ const MAIL_DRAIN: Duration = Duration::from_secs(10);
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
+    /// The metrics' own listener (`metrics_listen`), and the address it bound.
+    metrics_listener: Option<(TcpListener, SocketAddr)>,
+    /// `/metrics` on the main listener, for this bearer token.
+    metrics_token: Option<Arc<str>>,
     twofold: Twofold,
     limits: HttpLimits,
 }
@@ -68,10 +72,26 @@ impl Application {
         };
         let listener = TcpListener::bind(config.listen).await.map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
+        let metrics_listener = match config.metrics.listen {
+            Some(at) => {
+                let bind_err = |source| StartError::Bind { addr: at, source };
+                let l = TcpListener::bind(at).await.map_err(bind_err)?;
+                let bound = l.local_addr().map_err(bind_err)?;
+                Some((l, bound))
+            }
+            None => None,
+        };
+        let metrics_token = config
+            .metrics
+            .token
+            .as_ref()
+            .map(|t| Arc::from(secrecy::ExposeSecret::expose_secret(t)));
         let twofold = twofold.with_public_url(&config.public_url_for(addr));
         Ok(Application {
             listener,
             addr,
+            metrics_listener,
+            metrics_token,
             twofold,
             limits: config.http.clone(),
         })
@@ -80,6 +100,11 @@ impl Application {
     /// The address actually bound (the real port when the configuration said 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The metrics listener's address, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, a)| *a)
     }
 
     pub fn twofold(&self) -> &Twofold {
@@ -94,8 +119,36 @@ impl Application {
         let housekeeping = tokio::spawn(purge_expired_forever(self.twofold.clone()));
         let twofold = self.twofold.clone();
         let mailer = self.twofold.mailer().clone();
-        let app = twofold_http::router(self.twofold, &self.limits);
-        let res = twofold_http::serve::serve(self.listener, app, &self.limits, shutdown).await;
+        // One shutdown signal for both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let when_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                // Err: the sender is gone, which only happens once it has sent.
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
+        let metrics_server = self.metrics_listener.map(|(listener, _)| {
+            let app = twofold_http::ops::metrics_router(self.twofold.clone());
+            let (limits, stop) = (self.limits.clone(), when_stopped());
+            tokio::spawn(
+                async move { twofold_http::serve::serve(listener, app, &limits, stop).await },
+            )
+        });
+        let app = twofold_http::router(self.twofold, &self.limits, self.metrics_token);
+        let res =
+            twofold_http::serve::serve(self.listener, app, &self.limits, when_stopped()).await;
+        if let Some(server) = metrics_server {
+            match server.await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "the metrics listener failed"),
+                Err(e) => tracing::warn!(error = %e, "the metrics listener failed"),
+                Ok(Ok(())) => {}
+            }
+        }
         housekeeping.abort();
         // Mail queued by the last requests (a lock notice, a code) gets a moment to go out.
         if tokio::time::timeout(MAIL_DRAIN, mailer.idle())

@@ -7,6 +7,7 @@ mod backup;
 mod break_glass;
 mod import;
 mod oidc;
+mod secret_key;
 
 use std::io::Read;
 
@@ -23,6 +24,8 @@ pub enum Offline {
     Serve {
         listen: Option<String>,
         public_url: Option<String>,
+        /// `text` or `json` (clap checked it): replaces the configured format.
+        log_format: Option<String>,
         database: Database,
     },
     CreateOrg {
@@ -64,7 +67,10 @@ impl Offline {
             | Offline::CreateOrg { database, .. }
             | Offline::Backup { database, .. }
             | Offline::Restore(crate::args::Restore { database, .. }) => std::mem::take(database),
-            Offline::SecretKey(_) => Database::default(),
+            Offline::SecretKey(
+                SecretKeyCommand::Rotate { database } | SecretKeyCommand::Retire { database, .. },
+            ) => std::mem::take(database),
+            Offline::SecretKey(SecretKeyCommand::Generate) => Database::default(),
         }
     }
 }
@@ -96,8 +102,17 @@ pub fn run(mut cmd: Offline, before: Database, out: Output) -> Result<(), Failur
         },
         database_url: db.database_url,
     };
-    let config = Config::load(&flags, &Environment::from_process())
+    let mut config = Config::load(&flags, &Environment::from_process())
         .map_err(|e| Failure::usage(e.to_string()))?;
+    if let Offline::Serve {
+        log_format: Some(f),
+        ..
+    } = &cmd
+    {
+        config.log_format = f
+            .parse()
+            .map_err(|e| Failure::usage(format!("--log-format: {e}")))?;
+    }
     init_logging(config.log_format, matches!(cmd, Offline::Serve { .. }));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -113,7 +128,7 @@ fn print_id(out: Output, id: &str) -> Result<(), Failure> {
 async fn run_in(cmd: Offline, config: Config, out: Output) -> Result<(), Failure> {
     match cmd {
         Offline::Serve { .. } => serve(config).await,
-        Offline::SecretKey(_) => Ok(()),
+        Offline::SecretKey(cmd) => secret_key::run(cmd, &config, out).await,
         Offline::CreateOrg { slug, name, .. } => {
             let tf = open(&config).await?;
             print_id(
@@ -230,6 +245,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
         data_dir = %config.data_dir.display(),
         "Twofold is listening on http://{}", app.local_addr()
     );
+    if let Some(at) = app.metrics_addr() {
+        tracing::info!(url = %format!("http://{at}/metrics"), "metrics for Prometheus at http://{at}/metrics");
+    }
     app.run_until_stopped(stop).await?;
     Ok(())
 }
@@ -264,7 +282,10 @@ fn init_logging(format: LogFormat, verbose: bool) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => builder
+            .event_format(crate::logging::Json)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .init(),
         LogFormat::Text => builder.init(),
     }
 }

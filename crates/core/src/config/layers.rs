@@ -18,6 +18,7 @@ pub(super) const SETTINGS: &[&str] = &[
     "database_url",
     "issuer",
     "log_format",
+    "metrics_listen",
     "totp_window",
     "lockout_threshold",
     "lockout_base_seconds",
@@ -54,6 +55,9 @@ pub(super) const ENV_ONLY: &[&str] = &[
     "TWOFOLD_LOG",
     "TWOFOLD_SECRET_KEY",
     "TWOFOLD_SECRET_KEY_FILE",
+    "TWOFOLD_METRICS_TOKEN",
+    "TWOFOLD_SECRET_KEY_PREVIOUS",
+    "TWOFOLD_SECRET_KEY_PREVIOUS_FILE",
 ];
 
 /// Setting `key`'s environment variable.

@@ -54,6 +54,8 @@ pub struct Passwords {
     dummy: Arc<str>,
     /// How long verifying a hash of each cost (see [`cost_template`]) took lately.
     costs: Arc<Mutex<HashMap<String, Duration>>>,
+    /// How long each job waited for a thread (a metric: `twofold_password_hash_wait`).
+    wait: prometheus_client::metrics::histogram::Histogram,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -329,7 +331,18 @@ impl Passwords {
             queue_limit: queue_limit.max(1),
             dummy: dummy.into(),
             costs: Arc::default(),
+            wait: crate::metrics::latency_histogram(),
         })
+    }
+
+    /// How long jobs waited for a hashing thread.
+    pub fn wait_histogram(&self) -> &prometheus_client::metrics::histogram::Histogram {
+        &self.wait
+    }
+
+    /// Jobs waiting or running now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
     }
 
     /// Runs `f` on the hashing threads for a request: refused with `Busy` when the queue
@@ -364,7 +377,9 @@ impl Passwords {
         // the threads, not the requests, bound how many hashes run at once.
         let (done, answer) = oneshot::channel();
         let queued = self.queued.clone();
+        let (wait, sent_at) = (self.wait.clone(), Instant::now());
         let sent = self.pool.queue.send(Box::new(move || {
+            wait.observe(sent_at.elapsed().as_secs_f64());
             let _ = done.send(f());
             queued.fetch_sub(1, Ordering::AcqRel);
         }));

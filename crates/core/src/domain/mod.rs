@@ -11,6 +11,7 @@ pub mod email;
 pub mod enrollment;
 pub mod factors;
 pub mod federation;
+pub mod health;
 pub mod import;
 pub mod input;
 pub mod invitations;
@@ -22,6 +23,7 @@ pub mod passkeys;
 pub mod password_throttle;
 pub mod policy;
 pub mod recovery;
+pub mod secret_keys;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
@@ -171,47 +173,94 @@ pub struct Twofold {
     pub(crate) oidc: Arc<crate::oidc::Providers>,
     /// The origin people reach this server at (`--public-url`), without a trailing slash.
     pub(crate) public_url: Arc<str>,
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The plaintext sealed under every key as its check value.
 const KEY_CHECK: &[u8] = b"twofold secret key check v1";
 
+/// Whether `check`, recorded for key `id`, opens under the ring's key of that id to
+/// [`KEY_CHECK`].
+fn opens_check(keys: &KeyRing, id: &str, check: &[u8]) -> bool {
+    let sealed = Sealed {
+        key_id: id.to_owned(),
+        bytes: check.to_vec(),
+    };
+    keys.open(&sealed, b"key-check")
+        .ok()
+        .as_deref()
+        .map(Vec::as_slice)
+        == Some(KEY_CHECK)
+}
+
 impl Twofold {
     /// The service for a server, over `store`: loads the secret key (from the data
-    /// directory, which the caller has created, if the configuration holds none) and checks
-    /// that it is the key this database was set up with, so a misconfigured process
-    /// refuses to start instead of refusing every sign-in.
+    /// directory, which the caller has created, if the configuration holds none) and the
+    /// previous keys of a rotation, and checks them against the keys this database was set
+    /// up with, so a misconfigured process refuses to start instead of refusing every
+    /// sign-in: every registered key must be given, every given key that is registered
+    /// must be the one of its id, and the current key must not be one that was retired.
     pub async fn open(config: &Config, store: Store, clock: Arc<dyn Clock>) -> Result<Twofold> {
         let key = match &config.secret_key {
             Some(text) => SecretKey::parse(secrecy::ExposeSecret::expose_secret(text))?,
             None => SecretKey::load_or_create(&config.data_dir)?,
         };
-        let keys = KeyRing::new(key);
+        let previous = match &config.secret_key_previous {
+            Some(text) => SecretKey::parse_list(secrecy::ExposeSecret::expose_secret(text))?,
+            None => SecretKey::load_previous(&config.data_dir)?,
+        };
+        let mut keys = KeyRing::with_previous(key, previous)?;
         // Checked before registering our own key: a process with a stray key must not
         // leave it behind for the next start to trip over.
-        for id in store.secret_key_ids().await? {
-            if !keys.has_key(&id) {
+        let registered = store.secret_keys().await?;
+        for row in &registered {
+            if !keys.has_key(&row.id) {
                 return Err(DomainError::Internal(format!(
-                    "the database holds secrets sealed with key {id}, which this server does not have; \
-                     give every server the same TWOFOLD_SECRET_KEY"
+                    "the database holds secrets sealed with key {}, which this server does not \
+                     have; give every server the same TWOFOLD_SECRET_KEY (during a rotation, \
+                     that key as TWOFOLD_SECRET_KEY_PREVIOUS)",
+                    row.id
+                )));
+            }
+            if row.id != keys.current_id() && !opens_check(&keys, &row.id, &row.check_value) {
+                return Err(DomainError::Internal(format!(
+                    "the previous secret key {} does not match the key of that id this \
+                     database was set up with",
+                    row.id
                 )));
             }
         }
+        for id in keys.previous_ids() {
+            if let Some(at) = store.secret_key_retired_at(&id).await? {
+                // Not refused: the rolling restarts that take it out of the configuration
+                // (the rotation's last step) must not stop a server that restarts first.
+                tracing::warn!(
+                    key = %id,
+                    retired_at = %Timestamp::from_millis(at).to_rfc3339(),
+                    "the previous secret key {id} was retired from this database and is \
+                     ignored; remove it from TWOFOLD_SECRET_KEY_PREVIOUS"
+                );
+                keys.forget(&id);
+            }
+        }
         let check = keys.seal(KEY_CHECK, b"key-check")?;
-        let recorded = store
+        let Some(recorded) = store
             .register_secret_key(keys.current_id(), &check.bytes, clock.now().as_millis())
-            .await?;
-        let sealed = Sealed {
-            key_id: keys.current_id().into(),
-            bytes: recorded,
+            .await?
+        else {
+            let at = store
+                .secret_key_retired_at(keys.current_id())
+                .await?
+                .map(|at| format!(" on {}", Timestamp::from_millis(at).to_rfc3339()))
+                .unwrap_or_default();
+            return Err(DomainError::Internal(format!(
+                "the secret key {} was retired from this database{at} \
+                 (`twofold secret-key retire`) and cannot be used again; give this server \
+                 the key that replaced it",
+                keys.current_id()
+            )));
         };
-        if keys
-            .open(&sealed, b"key-check")
-            .ok()
-            .as_deref()
-            .map(Vec::as_slice)
-            != Some(KEY_CHECK)
-        {
+        if !opens_check(&keys, keys.current_id(), &recorded) {
             return Err(DomainError::Internal(format!(
                 "the secret key {} does not match the key of that id this database was set up with",
                 keys.current_id()
@@ -241,7 +290,9 @@ impl Twofold {
             config.security.password_hash_concurrency,
             config.security.password_hash_queue,
         )?;
-        let mailer = Mailer::start(&config.mail, &config.data_dir)
+        let metrics =
+            crate::metrics::Metrics::new(store.metrics(), passwords.wait_histogram().clone());
+        let mailer = Mailer::start(&config.mail, &config.data_dir, metrics.mail.clone())
             .map_err(|e| DomainError::Internal(format!("mail: {e}")))?;
         let oidc = crate::oidc::Providers::new()
             .map_err(|e| DomainError::Internal(format!("identity providers: {e}")))?;
@@ -255,6 +306,7 @@ impl Twofold {
             mailer,
             oidc: Arc::new(oidc),
             public_url: config.public_url_for(config.listen).as_str().into(),
+            metrics: Arc::new(metrics),
         })
     }
 

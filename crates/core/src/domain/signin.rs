@@ -80,8 +80,32 @@ pub struct SignInChoices {
 }
 
 impl Twofold {
-    /// The password step.
+    /// The password step, counted in the metrics by outcome.
     pub async fn login(
+        &self,
+        org: &str,
+        username: &str,
+        password: Zeroizing<String>,
+        device_token: Option<&str>,
+    ) -> Result<LoginOutcome> {
+        let outcome = self
+            .password_step(org, username, password, device_token)
+            .await;
+        self.metrics.sign_in(match &outcome {
+            Ok(LoginOutcome::Authenticated { .. }) => "signed_in",
+            Ok(LoginOutcome::EnrollmentRequired { .. }) => "enrollment_required",
+            Ok(LoginOutcome::MfaRequired { .. }) => "second_factor",
+            Err(DomainError::InvalidCredentials | DomainError::UseIdentityProvider { .. }) => {
+                "refused"
+            }
+            Err(DomainError::Throttled { .. }) => "throttled",
+            Err(DomainError::Overloaded { .. }) => "overloaded",
+            Err(_) => "error",
+        });
+        outcome
+    }
+
+    async fn password_step(
         &self,
         org: &str,
         username: &str,

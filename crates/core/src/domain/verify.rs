@@ -144,12 +144,38 @@ pub(crate) struct Verified {
 }
 
 impl Twofold {
-    /// Checks `proof` for `purpose`; see the module documentation.
+    /// Checks `proof` for `purpose`; see the module documentation. Counted in the
+    /// metrics by purpose, method and outcome.
     pub(crate) async fn verify_second_factor(
         &self,
         purpose: Purpose<'_>,
         proof: Proof<'_>,
     ) -> Result<Verified> {
+        let method = proof.method().as_str();
+        let verified = self.verify_proof(purpose, proof).await;
+        let outcome = match &verified {
+            Ok(_) => "accepted",
+            Err(DomainError::CodeReused | DomainError::PasskeyChallengeGone) => "replayed",
+            Err(
+                DomainError::InvalidCode
+                | DomainError::ClockSkew { .. }
+                | DomainError::PasskeyRefused(_)
+                | DomainError::PasskeyCloned
+                | DomainError::WrongConfirmation
+                | DomainError::ConfirmationExpired,
+            ) => "refused",
+            Err(DomainError::Locked { .. }) => "locked",
+            Err(_) => "error",
+        };
+        let purpose = match purpose {
+            Purpose::SignIn { .. } => "sign_in",
+            Purpose::Session(_) => "step_up",
+        };
+        self.metrics.second_factor(purpose, method, outcome);
+        verified
+    }
+
+    async fn verify_proof(&self, purpose: Purpose<'_>, proof: Proof<'_>) -> Result<Verified> {
         match proof {
             Proof::App { code, only } => self.verify_app_code(purpose, proof, code, only).await,
             Proof::Email { .. } | Proof::RecoveryCode { .. } | Proof::Passkey { .. } => {
@@ -461,6 +487,7 @@ impl Twofold {
     async fn after_failed_attempt(&self, user_id: &str, attempt: i64, locked: bool) {
         let now = self.now();
         if locked {
+            self.metrics.lockouts.inc();
             self.mail_user(user_id, |to| self.lock_notice(to, now))
                 .await;
         }

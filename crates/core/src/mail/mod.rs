@@ -16,9 +16,11 @@ pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::Timestamp;
 use crate::config::MailConfig;
+use crate::metrics::MailMetrics;
 
 pub use queue::Retry;
 
@@ -68,23 +70,65 @@ pub struct Mailer {
     /// Parsed once, at start: a bad `from` stops the server there.
     from: lettre::message::Mailbox,
     outbox: PathBuf,
+    metrics: MailMetrics,
+    /// Past this, the oldest undelivered message shows the queue is stuck (see
+    /// [`Mailer::stuck`]).
+    stuck_after: Duration,
 }
+
+/// Slack beyond the retry schedule before a waiting message means a stuck queue: the
+/// time a queue thousands of messages long takes to go through at 4 at once.
+const STUCK_MARGIN: Duration = Duration::from_secs(300);
+/// The most one write to the outbox is allowed in the schedule's reckoning.
+const OUTBOX_ATTEMPT: Duration = Duration::from_secs(10);
 
 impl Mailer {
     /// Starts the delivery task for `config` (SMTP when configured, else the outbox in
     /// `data_dir`). Must be called inside a Tokio runtime.
-    pub fn start(config: &MailConfig, data_dir: &Path) -> Result<Mailer, MailError> {
+    pub fn start(
+        config: &MailConfig,
+        data_dir: &Path,
+        metrics: MailMetrics,
+    ) -> Result<Mailer, MailError> {
         let outbox = data_dir.join("outbox");
         tighten_outbox(&outbox);
-        let transport = match &config.smtp {
-            Some(smtp) => queue::Transport::Smtp(smtp::transport(smtp)?),
-            None => queue::Transport::Outbox(outbox.clone()),
+        let (transport, attempt) = match &config.smtp {
+            Some(smtp) => (queue::Transport::Smtp(smtp::transport(smtp)?), smtp.timeout),
+            None => (queue::Transport::Outbox(outbox.clone()), OUTBOX_ATTEMPT),
         };
         let from = message::mailbox(&config.from)?;
+        let queue = queue::Queue::start(transport, config.retry.clone(), metrics.clone());
         Ok(Mailer {
-            queue: Arc::new(queue::Queue::start(transport, config.retry.clone())),
+            queue: Arc::new(queue),
             from,
             outbox,
+            metrics,
+            stuck_after: config.retry.longest(attempt).saturating_add(STUCK_MARGIN),
+        })
+    }
+
+    /// How long the oldest undelivered message has waited at `now` (`None`: nothing
+    /// waits).
+    pub fn oldest_pending_age(&self, now: Timestamp) -> Option<Duration> {
+        self.queue.oldest_age(now)
+    }
+
+    /// Why the queue is stuck, if it is: its delivery task has stopped, or a message has
+    /// waited longer than its retries can take (every message is sent or given up on
+    /// within that time, so one still there means deliveries are not moving). An SMTP
+    /// relay that refuses or is down is not "stuck": its messages are given up on in
+    /// time, and the server goes on signing people in with their apps.
+    pub fn stuck(&self, now: Timestamp) -> Option<String> {
+        if !self.queue.running() {
+            return Some("the mail delivery task has stopped".into());
+        }
+        let age = self.oldest_pending_age(now)?;
+        (age > self.stuck_after).then(|| {
+            format!(
+                "the oldest undelivered mail has waited {} s (longer than its retries can take: {} s)",
+                age.as_secs(),
+                self.stuck_after.as_secs()
+            )
         })
     }
 
@@ -97,13 +141,17 @@ impl Mailer {
     /// caused the mail has happened and must be answered as such; problems are logged.
     pub fn send(&self, mail: &Mail, at: Timestamp) {
         match message::build(mail, &self.from, at) {
-            Ok(msg) => self.queue.push(queue::Job {
-                to: mail.to.clone(),
-                subject: mail.subject.clone(),
-                at,
-                message: msg,
-            }),
+            Ok(msg) => self.queue.push(
+                queue::Job {
+                    to: mail.to.clone(),
+                    subject: mail.subject.clone(),
+                    at,
+                    message: msg,
+                },
+                &self.metrics,
+            ),
             Err(e) => {
+                self.metrics.failed.inc();
                 tracing::error!(event = "mail.failed", to = %mail.to, subject = %mail.subject, error = %e)
             }
         }

@@ -15,15 +15,18 @@
 //! A full queue (a long SMTP outage under a flood) drops new messages with an error
 //! line rather than growing without bound.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lettre::Message;
 use tokio::sync::{Semaphore, mpsc, watch};
+use tracing::Instrument;
 
 use super::{MailError, outbox, smtp};
 use crate::clock::Timestamp;
+use crate::metrics::MailMetrics;
 
 /// Messages waiting at most; beyond it new ones are dropped (and logged).
 const CAPACITY: usize = 10_000;
@@ -53,6 +56,15 @@ impl Default for Retry {
 }
 
 impl Retry {
+    /// The longest a message can take from its first attempt to its last: the waits
+    /// between attempts, and each attempt's own time, at most `attempt_timeout`.
+    pub fn longest(&self, attempt_timeout: Duration) -> Duration {
+        (1..self.attempts).map(|n| self.delay_after(n)).fold(
+            attempt_timeout.saturating_mul(self.attempts),
+            Duration::saturating_add,
+        )
+    }
+
     /// The wait before attempt `n + 1`, after `n` failed attempts (n ≥ 1).
     fn delay_after(&self, failed: u32) -> Duration {
         let doubled = self.first_delay.saturating_mul(
@@ -68,6 +80,9 @@ pub enum Transport {
     Smtp(smtp::SmtpTransport),
 }
 
+/// A message in the queue: its id, the message, and the span it was queued in.
+type Queued = (String, Job, tracing::Span);
+
 pub struct Job {
     pub to: String,
     pub subject: String,
@@ -76,37 +91,110 @@ pub struct Job {
 }
 
 pub struct Queue {
-    tx: mpsc::Sender<(String, Job)>,
+    tx: mpsc::Sender<Queued>,
     /// Messages pushed and not yet sent or given up on.
     pending: watch::Sender<usize>,
+    waiting: Waiting,
+}
+
+/// When each undelivered message was queued, by id (time-ordered, so the first is the
+/// oldest): how long the queue has been holding its oldest, for `/readyz` and metrics.
+/// On the service's clock, the one the message is dated by, so tests can move it.
+#[derive(Clone, Default)]
+struct Waiting(Arc<Mutex<BTreeMap<String, Timestamp>>>);
+
+impl Waiting {
+    fn add(&self, id: &str, at: Timestamp) {
+        if let Ok(mut w) = self.0.lock() {
+            w.insert(id.to_owned(), at);
+        }
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut w) = self.0.lock() {
+            w.remove(id);
+        }
+    }
+
+    fn oldest_age(&self, now: Timestamp) -> Option<Duration> {
+        let w = self.0.lock().ok()?;
+        let oldest = w.values().min()?;
+        Some(Duration::from_secs(oldest.secs_until(now)))
+    }
+}
+
+/// Counts and the waiting list, kept together as each message moves on.
+#[derive(Clone)]
+struct Tally {
+    metrics: MailMetrics,
+    pending: watch::Sender<usize>,
+    waiting: Waiting,
+}
+
+impl Tally {
+    /// `id` left the queue, sent or given up on.
+    fn done(&self, id: &str) {
+        self.waiting.remove(id);
+        self.metrics.pending.dec();
+        self.pending.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 impl Queue {
     /// Spawns the delivery task on the current Tokio runtime.
-    pub fn start(transport: Transport, retry: Retry) -> Queue {
+    pub fn start(transport: Transport, retry: Retry, metrics: MailMetrics) -> Queue {
         let (tx, rx) = mpsc::channel(CAPACITY);
         let (pending, _) = watch::channel(0);
-        tokio::spawn(deliver_forever(
-            rx,
-            Arc::new(transport),
-            retry,
-            pending.clone(),
-        ));
-        Queue { tx, pending }
+        let waiting = Waiting::default();
+        let tally = Tally {
+            metrics,
+            pending: pending.clone(),
+            waiting: waiting.clone(),
+        };
+        tokio::spawn(deliver_forever(rx, Arc::new(transport), retry, tally));
+        Queue {
+            tx,
+            pending,
+            waiting,
+        }
     }
 
-    pub fn push(&self, job: Job) {
+    pub fn push(&self, job: Job, metrics: &MailMetrics) {
         // Time-ordered, so the outbox lists messages in the order they were sent.
         let id = uuid::Uuid::now_v7().simple().to_string();
         self.pending.send_modify(|n| *n += 1);
+        self.waiting.add(&id, job.at);
+        metrics.pending.inc();
         let (to, subject) = (job.to.clone(), job.subject.clone());
-        match self.tx.try_send((id, job)) {
-            Ok(()) => tracing::debug!(event = "mail.queued", %to, %subject),
+        // Delivered in the span of the request that queued it: its lines carry that
+        // request's id.
+        match self
+            .tx
+            .try_send((id.clone(), job, tracing::Span::current()))
+        {
+            Ok(()) => {
+                metrics.queued.inc();
+                tracing::debug!(event = "mail.queued", %to, %subject)
+            }
             Err(e) => {
+                metrics.failed.inc();
+                metrics.pending.dec();
+                self.waiting.remove(&id);
                 self.pending.send_modify(|n| *n = n.saturating_sub(1));
                 tracing::error!(event = "mail.failed", %to, %subject, error = %e, "mail queue unavailable; message dropped");
             }
         }
+    }
+
+    /// How long the oldest undelivered message has waited at `now` (none waiting:
+    /// `None`).
+    pub fn oldest_age(&self, now: Timestamp) -> Option<Duration> {
+        self.waiting.oldest_age(now)
+    }
+
+    /// Whether the delivery task is still taking messages.
+    pub fn running(&self) -> bool {
+        !self.tx.is_closed()
     }
 
     pub async fn idle(&self) {
@@ -117,10 +205,10 @@ impl Queue {
 }
 
 async fn deliver_forever(
-    mut rx: mpsc::Receiver<(String, Job)>,
+    mut rx: mpsc::Receiver<Queued>,
     transport: Arc<Transport>,
     retry: Retry,
-    pending: watch::Sender<usize>,
+    tally: Tally,
 ) {
     // Files are written one at a time, in order; SMTP deliveries overlap, so one slow
     // or retried message does not hold up the others.
@@ -128,21 +216,23 @@ async fn deliver_forever(
         Transport::Outbox(_) => 1,
         Transport::Smtp(_) => SMTP_CONCURRENCY,
     }));
-    while let Some((id, job)) = rx.recv().await {
+    while let Some((id, job, span)) = rx.recv().await {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let (transport, retry, pending) = (transport.clone(), retry.clone(), pending.clone());
+        let (transport, retry, tally) = (transport.clone(), retry.clone(), tally.clone());
         tokio::spawn(async move {
-            deliver(&transport, &retry, &id, job).await;
-            pending.send_modify(|n| *n = n.saturating_sub(1));
+            deliver(&transport, &retry, &id, job, &tally.metrics)
+                .instrument(span)
+                .await;
+            tally.done(&id);
             drop(permit);
         });
     }
 }
 
 /// Delivers one message, retrying transient failures; logs the outcome.
-async fn deliver(transport: &Transport, retry: &Retry, id: &str, job: Job) {
+async fn deliver(transport: &Transport, retry: &Retry, id: &str, job: Job, metrics: &MailMetrics) {
     let (to, subject) = (&job.to, &job.subject);
     let mut attempt = 1;
     loop {
@@ -155,8 +245,12 @@ async fn deliver(transport: &Transport, retry: &Retry, id: &str, job: Job) {
                 .map(|()| tracing::info!(event = "mail.sent", %to, %subject, attempt)),
         };
         match result {
-            Ok(()) => return,
+            Ok(()) => {
+                metrics.sent.inc();
+                return;
+            }
             Err(e) if e.is_transient() && attempt < retry.attempts => {
+                metrics.retried.inc();
                 let wait = retry.delay_after(attempt);
                 tracing::warn!(event = "mail.retry", %to, %subject, attempt, retry_in_ms = wait.as_millis() as u64, error = %e);
                 tokio::time::sleep(wait).await;
@@ -168,6 +262,7 @@ async fn deliver(transport: &Transport, retry: &Retry, id: &str, job: Job) {
                 } else {
                     "attempts used up"
                 };
+                metrics.failed.inc();
                 tracing::error!(event = "mail.failed", %to, %subject, attempt, why, error = %e);
                 return;
             }
@@ -189,5 +284,16 @@ mod tests {
         let d: Vec<u64> = (1..=6).map(|n| r.delay_after(n).as_secs()).collect();
         assert_eq!(d, [5, 10, 20, 40, 60, 60]);
         assert_eq!(r.delay_after(200).as_secs(), 60);
+    }
+
+    #[test]
+    fn the_longest_a_message_takes_adds_every_wait_and_attempt() {
+        let r = Retry {
+            attempts: 3,
+            first_delay: Duration::from_secs(5),
+            max_delay: Duration::from_secs(60),
+        };
+        // Three attempts of at most 30 s, and waits of 5 s and 10 s between them.
+        assert_eq!(r.longest(Duration::from_secs(30)).as_secs(), 105);
     }
 }

@@ -102,6 +102,20 @@ pub trait Engine:
     async fn close(&self);
     /// Runs one statement whose binds are all text; answers the rows it changed.
     async fn exec_text(&self, sql: &'static str, args: &[&str]) -> Result<u64, StoreError>;
+    /// What the engine records about itself for the metrics.
+    fn metrics(&self) -> &crate::metrics::StoreMetrics;
+    /// Sets the metrics that are readings rather than counts (the pool's use), just
+    /// before they are scraped.
+    fn refresh_metrics(&self) {}
+    /// The migrations the database records as applied, against those this build has.
+    async fn schema_versions(&self) -> Result<SchemaVersions, StoreError>;
+}
+
+/// How far the database's schema is, against this build's migrations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchemaVersions {
+    pub applied: u32,
+    pub known: u32,
 }
 
 /// `text` for a LIKE pattern with `ESCAPE '\\'`: its wildcards (`%`, `_`) and the escape

@@ -127,6 +127,8 @@ impl Engine {
 
 pub struct TestServer {
     pub url: String,
+    /// The metrics listener's base URL, when `metrics_listen` is set.
+    pub metrics_url: Option<String>,
     pub client: Client,
     pub clock: ManualClock,
     pub twofold: Twofold,
@@ -218,6 +220,7 @@ impl TestServer {
             _ => format!("http://{}", app.local_addr()),
         };
         let twofold = app.twofold().clone();
+        let metrics_url = app.metrics_addr().map(|a| format!("http://{a}"));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
             app.run_until_stopped(async {
@@ -229,6 +232,7 @@ impl TestServer {
         TestServer {
             client: Client::new(&url),
             url,
+            metrics_url,
             clock,
             twofold,
             config,

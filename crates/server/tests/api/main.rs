@@ -28,6 +28,7 @@ mod imported_hashes;
 mod lockout;
 mod mail;
 mod openapi;
+mod operations;
 mod orgs;
 mod pages;
 mod passkey_pages;

@@ -33,7 +33,8 @@ pub(crate) mod users;
 
 pub(crate) use rows::FromPg;
 
-use twofold_core::store::{EXPIRED, Engine, EngineError, StoreError};
+use twofold_core::metrics::StoreMetrics;
+use twofold_core::store::{EXPIRED, Engine, EngineError, SchemaVersions, StoreError};
 
 /// The store's error for a driver's.
 pub(crate) fn pg(e: sqlx::Error) -> StoreError {
@@ -62,7 +63,11 @@ impl<T> Db<T> for Result<T, sqlx::Error> {
 #[derive(Clone, Debug)]
 pub struct Postgres {
     pub(crate) pool: PgPool,
+    metrics: StoreMetrics,
 }
+
+/// The migrations, built into the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Postgres {
     /// Connects and brings the schema up to date. Concurrent starts are serialised by
@@ -76,11 +81,14 @@ impl Postgres {
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        sqlx::migrate!("./migrations/postgres")
+        MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Postgres { pool })
+        Ok(Postgres {
+            pool,
+            metrics: StoreMetrics::postgres(),
+        })
     }
 }
 
@@ -93,6 +101,29 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 impl Engine for Postgres {
     fn name(&self) -> &'static str {
         "postgres"
+    }
+
+    fn metrics(&self) -> &StoreMetrics {
+        &self.metrics
+    }
+
+    fn refresh_metrics(&self) {
+        if let StoreMetrics::Postgres { connections, idle } = &self.metrics {
+            connections.set(i64::from(self.pool.size()));
+            idle.set(i64::try_from(self.pool.num_idle()).unwrap_or(i64::MAX));
+        }
+    }
+
+    async fn schema_versions(&self) -> Result<SchemaVersions, StoreError> {
+        let applied: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .db()?;
+        Ok(SchemaVersions {
+            applied: u32::try_from(applied).unwrap_or(u32::MAX),
+            known: u32::try_from(MIGRATOR.iter().count()).unwrap_or(u32::MAX),
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -23,12 +23,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 use super::Error;
+use twofold_core::metrics::StoreMetrics;
 use twofold_core::store::StoreError;
 
 /// How long a connection waits for a lock another process holds (the admin CLI, a second
@@ -55,6 +56,8 @@ struct Inner {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     jobs: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+    /// The writer's batches and commits (its thread holds a clone).
+    metrics: StoreMetrics,
 }
 
 impl std::fmt::Debug for Sqlite {
@@ -142,6 +145,8 @@ impl Sqlite {
             copied: copied.clone(),
         };
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        let metrics = StoreMetrics::sqlite();
+        let writer_metrics = metrics.clone();
         let spawn_err =
             |e: std::io::Error| StoreError::Connect(format!("cannot start a database thread: {e}"));
         std::thread::Builder::new()
@@ -150,15 +155,21 @@ impl Sqlite {
             .map_err(spawn_err)?;
         std::thread::Builder::new()
             .name("twofold-sqlite-writer".into())
-            .spawn(move || run_writer(writer, rx, ckpt))
+            .spawn(move || run_writer(writer, rx, ckpt, &writer_metrics))
             .map_err(spawn_err)?;
         Ok(Sqlite {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
                 jobs: Mutex::new(Some(tx)),
+                metrics,
             }),
         })
+    }
+
+    /// The writer's batch sizes and commit times.
+    pub(crate) fn metrics(&self) -> &StoreMetrics {
+        &self.inner.metrics
     }
 
     /// Runs `f` on a reader connection, on this thread.
@@ -290,7 +301,12 @@ where
 /// otherwise it grows without end, every frame a fresh page of file (measured: a fifth of
 /// the CPU went to the kernel zeroing them). So once the checkpointer is done, the writer
 /// catches up between two batches: the few frames written meanwhile, a short pause.
-fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, ckpt: Checkpoints) {
+fn run_writer(
+    conn: Connection,
+    jobs: mpsc::Receiver<Box<dyn Job>>,
+    ckpt: Checkpoints,
+    metrics: &StoreMetrics,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut since_checkpoint = 0usize;
     while let Ok(first) = jobs.recv() {
@@ -301,7 +317,9 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, ckpt: Checkp
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
         let commit = run_batch(&conn, &mut batch);
+        metrics.observe_batch(batch.len(), started.elapsed());
         since_checkpoint = since_checkpoint.saturating_add(batch.len());
         for job in batch.drain(..) {
             job.settle(commit.clone());

@@ -74,7 +74,16 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0016_passkeys",
         include_str!("../../migrations/sqlite/0016_passkeys.sql"),
     ),
+    (
+        "0017_retired_secret_keys",
+        include_str!("../../migrations/sqlite/0017_retired_secret_keys.sql"),
+    ),
 ];
+
+/// How many migrations this build has.
+// A few dozen at most: the cast cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) const KNOWN: u32 = MIGRATIONS.len() as u32;
 
 /// Where the applied migrations are recorded. `user_version` is kept in step too, for
 /// tools that look at it.

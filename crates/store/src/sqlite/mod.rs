@@ -29,7 +29,8 @@ pub(crate) mod users;
 
 pub use engine::Sqlite;
 
-use twofold_core::store::{EXPIRED, Engine, EngineError, StoreError};
+use twofold_core::metrics::StoreMetrics;
+use twofold_core::store::{EXPIRED, Engine, EngineError, SchemaVersions, StoreError};
 
 /// What work on a connection fails with, the driver's error or the store's own; it becomes
 /// a [`StoreError`] where a job's answer leaves the engine.
@@ -70,6 +71,22 @@ pub(crate) fn driver(e: rusqlite::Error) -> StoreError {
 impl Engine for Sqlite {
     fn name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn metrics(&self) -> &StoreMetrics {
+        Sqlite::metrics(self)
+    }
+
+    async fn schema_versions(&self) -> Result<SchemaVersions, StoreError> {
+        let applied = self.read(|c| {
+            c.query_row("SELECT count(*) FROM _twofold_migrations", [], |r| {
+                r.get::<_, u32>(0)
+            })
+        })?;
+        Ok(SchemaVersions {
+            applied,
+            known: migrate::KNOWN,
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

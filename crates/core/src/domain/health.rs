@@ -1,0 +1,137 @@
+//! What a running server reports about itself to its operator: whether it can serve
+//! (`/readyz`: the database, its schema, the key, the mail queue) and its metrics.
+//!
+//! Liveness (`/healthz`) is not here on purpose: it touches nothing, so a busy database
+//! or hashing queue never gets a live process restarted.
+
+use std::time::Duration;
+
+use super::Twofold;
+
+/// How long a readiness check may wait for the database before it counts as down.
+const DATABASE_WAIT: Duration = Duration::from_secs(2);
+
+/// One readiness check and, when it fails, why.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// `database`, `migrations`, `secret_key` or `mail_queue`.
+    pub name: &'static str,
+    pub problem: Option<String>,
+}
+
+/// Every readiness check, in a fixed order.
+#[derive(Clone, Debug)]
+pub struct Readiness {
+    pub checks: Vec<Check>,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.checks.iter().all(|c| c.problem.is_none())
+    }
+}
+
+impl Twofold {
+    /// Whether this server can serve sign-ins now; see the module documentation.
+    pub async fn readiness(&self) -> Readiness {
+        let database = match tokio::time::timeout(DATABASE_WAIT, self.store.ping()).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("the database cannot be reached: {e}")),
+            Err(_) => Some(format!(
+                "the database did not answer within {} s",
+                DATABASE_WAIT.as_secs()
+            )),
+        };
+        let (migrations, secret_key) = if database.is_some() {
+            let skipped = || Some("not checked: the database cannot be reached".to_owned());
+            (skipped(), skipped())
+        } else {
+            (self.schema_problem().await, self.key_problem().await)
+        };
+        Readiness {
+            checks: vec![
+                Check {
+                    name: "database",
+                    problem: database,
+                },
+                Check {
+                    name: "migrations",
+                    problem: migrations,
+                },
+                Check {
+                    name: "secret_key",
+                    problem: secret_key,
+                },
+                Check {
+                    name: "mail_queue",
+                    problem: self.mailer.stuck(self.now()),
+                },
+            ],
+        }
+    }
+
+    /// The schema is exactly the one this build migrates to: one that is ahead was
+    /// migrated by a newer release, whose rows this one may misread.
+    async fn schema_problem(&self) -> Option<String> {
+        match self.store.schema_versions().await {
+            Ok(v) if v.applied == v.known => None,
+            Ok(v) if v.applied > v.known => Some(format!(
+                "the database has {} migrations applied and this server knows {}: a newer \
+                 release migrated it; upgrade this server",
+                v.applied, v.known
+            )),
+            Ok(v) => Some(format!(
+                "the database has {} of this server's {} migrations applied: restart it to \
+                 migrate",
+                v.applied, v.known
+            )),
+            Err(e) => Some(format!("cannot read the applied migrations: {e}")),
+        }
+    }
+
+    /// The key this server seals with is the database's, and it holds every key the
+    /// database's secrets are sealed with (another server may have been given a new key
+    /// this one lacks: it could not read what that server seals).
+    async fn key_problem(&self) -> Option<String> {
+        let ids = match self.store.secret_key_ids().await {
+            Ok(ids) => ids,
+            Err(e) => return Some(format!("cannot read the secret key ids: {e}")),
+        };
+        if !ids.iter().any(|id| id == self.keys.current_id()) {
+            return Some(format!(
+                "this server's key {} is not registered in the database",
+                self.keys.current_id()
+            ));
+        }
+        let missing: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !self.keys.has_key(id))
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "the database holds secrets sealed with key {}, which this server does not have",
+                missing.join(", ")
+            )
+        })
+    }
+
+    /// The metrics in Prometheus's text format, the readings among them taken now.
+    pub fn render_metrics(&self) -> String {
+        let m = &self.metrics;
+        m.password_queue
+            .set(i64::try_from(self.passwords.queued()).unwrap_or(i64::MAX));
+        m.mail.oldest_pending_seconds.set(
+            self.mailer
+                .oldest_pending_age(self.now())
+                .map_or(0.0, |age| age.as_secs_f64()),
+        );
+        self.store.refresh_metrics();
+        m.render()
+    }
+
+    /// Where the HTTP edge records requests, and the rules record their outcomes.
+    pub fn metrics(&self) -> &std::sync::Arc<crate::metrics::Metrics> {
+        &self.metrics
+    }
+}
