@@ -169,6 +169,10 @@ $XDG_CONFIG_HOME/twofold/sessions.json (mode 0600), never the password.")]
         /// and passkeys hang off it) [env: TWOFOLD_PUBLIC_URL] [default: http://<listen>]
         #[arg(long, value_name = "URL")]
         public_url: Option<String>,
+        /// Log lines as `text` (for people) or `json` (one object a line, with the
+        /// request id, for log pipelines) [env: TWOFOLD_LOG_FORMAT] [default: text]
+        #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+        log_format: Option<String>,
         #[command(flatten)]
         database: Database,
     },

@@ -13,6 +13,7 @@ mod args;
 mod clock;
 mod database;
 mod failure;
+mod logging;
 mod output;
 mod remote;
 
@@ -63,10 +64,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve {
             listen,
             public_url,
+            log_format,
             database,
         } => Offline::Serve {
             listen,
             public_url,
+            log_format,
             database,
         },
         Command::Org(OrgCommand::Create {

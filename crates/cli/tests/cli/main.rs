@@ -16,6 +16,7 @@ mod crash;
 mod federation;
 mod import;
 mod load;
+mod logs;
 mod postgres;
 mod races;
 mod sdk;

@@ -116,18 +116,20 @@ pub async fn mfa(
     Body(req): Body<MfaRequest>,
 ) -> Result<axum::Json<LoginResponse>, ApiError> {
     let presented = super::wire::presented(req.method, &req.code, req.credential.as_ref())?;
+    let method = super::wire::method_from(req.method);
     let res = st
         .twofold
         .complete_mfa(
             &req.flow_token,
-            super::wire::method_from(req.method),
+            method,
             &presented,
             req.remember_device.unwrap_or(false),
         )
         .await;
     match &res {
-        Ok(_) => tracing::info!(event = "signin.succeeded", method = ?req.method),
-        Err(e) => tracing::info!(event = "mfa.failed", method = ?req.method, reason = %e),
+        // The method as the audit log and the web pages' lines spell it (`recovery_code`).
+        Ok(_) => tracing::info!(event = "signin.succeeded", method = method.as_str()),
+        Err(e) => tracing::info!(event = "mfa.failed", method = method.as_str(), reason = %e),
     }
     let done = res?;
     Ok(axum::Json(LoginResponse::Authenticated {

@@ -85,10 +85,11 @@ pub async fn pass_second_factor(
     Body(req): Body<PassSecondFactor>,
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
     let presented = super::wire::presented(req.method, &req.code, req.credential.as_ref())?;
+    let method = super::wire::method_from(req.method);
     let session = st
         .twofold
-        .pass_second_factor_in_session(&caller, super::wire::method_from(req.method), &presented)
+        .pass_second_factor_in_session(&caller, method, &presented)
         .await?;
-    tracing::info!(event = "session.upgraded", user_id = %caller.user_id(), method = ?req.method);
+    tracing::info!(event = "session.upgraded", user_id = %caller.user_id(), method = method.as_str());
     Ok(axum::Json(super::wire::session_info(session)))
 }
