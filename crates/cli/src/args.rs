@@ -654,6 +654,30 @@ pub enum SecretKeyCommand {
     /// sharing a PostgreSQL database).
     #[command(after_help = "Example: twofold secret-key generate > /etc/twofold/secret-key")]
     Generate,
+    /// Re-seal every secret still sealed under an older key with the current key, while
+    /// servers run. Takes the keys as `serve` does: the new key as TWOFOLD_SECRET_KEY and
+    /// the old ones as TWOFOLD_SECRET_KEY_PREVIOUS (or <data-dir>/secret.key and
+    /// secret.key.previous). Fails while any secret is left under another key.
+    #[command(after_help = "\
+Example:
+  TWOFOLD_SECRET_KEY_FILE=/etc/twofold/secret-key \\
+  TWOFOLD_SECRET_KEY_PREVIOUS_FILE=/etc/twofold/secret-key.previous \\
+      twofold --database-url postgres://twofold@db/twofold secret-key rotate")]
+    Rotate {
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Take key ID out of service once `rotate` left nothing sealed under it: servers
+    /// given it as their current key refuse to start from then on. Needs no key.
+    #[command(
+        after_help = "Example: twofold --data-dir /var/lib/twofold secret-key retire k1a2b3c4d"
+    )]
+    Retire {
+        /// The key's id: the part of the key before the ':'
+        id: String,
+        #[command(flatten)]
+        database: Database,
+    },
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
-//! `twofold secret-key generate`: the value an operator pastes into TWOFOLD_SECRET_KEY.
+//! `twofold secret-key generate`: the value an operator pastes into TWOFOLD_SECRET_KEY;
+//! `rotate` and `retire` in `rotation.rs`.
 
 use crate::support::{TempDir, run, twofold};
+
+mod rotation;
 
 /// Runs the command in an empty directory and answers the one line it printed.
 pub fn generate_key(cwd: &TempDir) -> String {

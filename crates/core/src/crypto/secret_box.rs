@@ -24,6 +24,9 @@ use super::{CryptoError, random_bytes};
 
 /// The file in the data directory that holds the key when none is supplied.
 pub const KEY_FILE: &str = "secret.key";
+/// The file in the data directory that holds the keys `secret.key` replaces, during a
+/// rotation, when no key is supplied.
+pub const PREVIOUS_KEY_FILE: &str = "secret.key.previous";
 const NONCE_LEN: usize = 24;
 
 /// One 256-bit key and its id. The key bytes never appear in `Debug` output.
@@ -142,6 +145,36 @@ impl SecretKey {
     pub fn id(&self) -> &str {
         &self.id
     }
+
+    /// Parses keys separated by commas, spaces or line breaks (`TWOFOLD_SECRET_KEY_PREVIOUS`,
+    /// `secret.key.previous`); no key at all is an empty list.
+    pub fn parse_list(text: &str) -> Result<Vec<SecretKey>, CryptoError> {
+        text.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|part| !part.is_empty())
+            .map(SecretKey::parse)
+            .collect()
+    }
+
+    /// The keys in `<data_dir>/secret.key.previous`, where an operator moves the old key
+    /// when a new one takes `secret.key`'s place; none when the file is absent.
+    pub fn load_previous(data_dir: &Path) -> Result<Vec<SecretKey>, CryptoError> {
+        let path = data_dir.join(PREVIOUS_KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                // Copied in by hand: it may be readable by others.
+                crate::files::tighten(&path, 0o600).map_err(|e| {
+                    CryptoError::Key(format!("cannot protect {}: {e}", path.display()))
+                })?;
+                SecretKey::parse_list(&Zeroizing::new(text))
+                    .map_err(|e| CryptoError::Key(format!("{}: {e}", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(CryptoError::Key(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
 }
 
 /// Creates `path` readable by its owner only; fails if it already exists, so two processes
@@ -149,6 +182,16 @@ impl SecretKey {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     crate::files::write_new_private(path, bytes)?;
     std::fs::File::open(path)?.sync_all()
+}
+
+fn mac_under(key: &SecretKey, context: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, CryptoError> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.mac_key.as_ref())
+        .map_err(|_| CryptoError::Encrypt)?;
+    for part in std::iter::once(context).chain(parts.iter().copied()) {
+        mac.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+        mac.update(part);
+    }
+    Ok(mac.finalize().into_bytes().to_vec())
 }
 
 /// The keys this process can decrypt with; new ciphertexts use the `current` one.
@@ -173,6 +216,27 @@ impl KeyRing {
         Self { current: id, keys }
     }
 
+    /// The current key and, beside it, keys it replaces or will replace during a rotation
+    /// (README, "Rotating the secret key"): values sealed under any of them open, new ones
+    /// are sealed under `current`. Two keys with one id are refused: which would open a
+    /// value sealed under that id?
+    pub fn with_previous(
+        current: SecretKey,
+        previous: impl IntoIterator<Item = SecretKey>,
+    ) -> Result<Self, CryptoError> {
+        let mut ring = Self::new(current);
+        for key in previous {
+            if ring.keys.contains_key(&key.id) {
+                return Err(CryptoError::Key(format!(
+                    "key id {} is given twice (as the current key or among the previous ones)",
+                    key.id
+                )));
+            }
+            ring.keys.insert(key.id.clone(), key);
+        }
+        Ok(ring)
+    }
+
     pub fn current_id(&self) -> &str {
         &self.current
     }
@@ -181,17 +245,49 @@ impl KeyRing {
         self.keys.contains_key(id)
     }
 
+    /// The ids of the keys besides the current one, sorted.
+    pub fn previous_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .keys
+            .keys()
+            .filter(|id| **id != self.current)
+            .cloned()
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Drops previous key `id` (one that was retired: nothing it sealed remains, and
+    /// nothing made under it is accepted any more). The current key stays.
+    pub fn forget(&mut self, id: &str) {
+        if id != self.current {
+            self.keys.remove(id);
+        }
+    }
+
     /// HMAC-SHA256 under the current key's MAC key of `context` and `parts` (each
     /// length-prefixed, so no two inputs run together into the same bytes).
     pub fn mac(&self, context: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, CryptoError> {
         let key = self.keys.get(&self.current).ok_or(CryptoError::Encrypt)?;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.mac_key.as_ref())
-            .map_err(|_| CryptoError::Encrypt)?;
-        for part in std::iter::once(context).chain(parts.iter().copied()) {
-            mac.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
-            mac.update(part);
+        mac_under(key, context, parts)
+    }
+
+    /// Whether `expected` is the [`KeyRing::mac`] of `context` and `parts` under any key of
+    /// the ring, each compared in constant time. During a rotation a code mailed by a
+    /// server that still makes the old key current is checked by one that already makes
+    /// the new one current: both keys are in both rings then, so the code still works.
+    pub fn mac_matches(
+        &self,
+        context: &[u8],
+        parts: &[&[u8]],
+        expected: &[u8],
+    ) -> Result<bool, CryptoError> {
+        use subtle::ConstantTimeEq;
+        let mut found = subtle::Choice::from(0);
+        for key in self.keys.values() {
+            found |= mac_under(key, context, parts)?.ct_eq(expected);
         }
-        Ok(mac.finalize().into_bytes().to_vec())
+        Ok(found.into())
     }
 
     /// Encrypts `plaintext`, binding it to `context` (the owning row's id).
@@ -222,7 +318,9 @@ impl KeyRing {
     pub fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let key = self.keys.get(&sealed.key_id).ok_or_else(|| {
             CryptoError::Key(format!(
-                "key {} is not available to this server",
+                "this value is sealed under key {}, which this server was not given: a \
+                 rotation is under way; give this server that key (README, \"Rotating the \
+                 secret key\")",
                 sealed.key_id
             ))
         })?;
@@ -274,6 +372,70 @@ mod tests {
         let s = ring().seal(b"secret", b"f").unwrap();
         let other = ring();
         assert!(other.open(&s, b"f").is_err());
+    }
+
+    fn key() -> SecretKey {
+        SecretKey::parse(&SecretKey::generate_text().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_ring_with_the_previous_key_opens_its_secrets_and_seals_under_the_new_one() {
+        let old_text = SecretKey::generate_text().unwrap();
+        let old = KeyRing::new(SecretKey::parse(&old_text).unwrap());
+        let sealed_old = old.seal(b"secret", b"f").unwrap();
+        let new = KeyRing::with_previous(key(), [SecretKey::parse(&old_text).unwrap()]).unwrap();
+        assert_eq!(&*new.open(&sealed_old, b"f").unwrap(), b"secret");
+        assert_ne!(new.seal(b"x", b"f").unwrap().key_id, sealed_old.key_id);
+        assert_eq!(new.previous_ids(), [old.current_id()]);
+        // What a key it was not given sealed still does not open.
+        let stranger = ring().seal(b"secret", b"f").unwrap();
+        assert!(new.open(&stranger, b"f").is_err());
+    }
+
+    #[test]
+    fn the_same_key_id_twice_in_a_ring_is_refused() {
+        let text = SecretKey::generate_text().unwrap();
+        let e = KeyRing::with_previous(
+            SecretKey::parse(&text).unwrap(),
+            [SecretKey::parse(&text).unwrap()],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
+    }
+
+    #[test]
+    fn a_mac_under_a_previous_key_still_matches_until_the_key_is_forgotten() {
+        let old_text = SecretKey::generate_text().unwrap();
+        let old = KeyRing::new(SecretKey::parse(&old_text).unwrap());
+        let mac = old.mac(b"ctx", &[b"salt", b"123456"]).unwrap();
+        let mut new =
+            KeyRing::with_previous(key(), [SecretKey::parse(&old_text).unwrap()]).unwrap();
+        assert_ne!(new.mac(b"ctx", &[b"salt", b"123456"]).unwrap(), mac);
+        assert!(
+            new.mac_matches(b"ctx", &[b"salt", b"123456"], &mac)
+                .unwrap()
+        );
+        assert!(
+            !new.mac_matches(b"ctx", &[b"salt", b"654321"], &mac)
+                .unwrap()
+        );
+        new.forget(old.current_id());
+        assert!(
+            !new.mac_matches(b"ctx", &[b"salt", b"123456"], &mac)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn a_key_list_takes_commas_spaces_and_lines() {
+        let (a, b) = (
+            SecretKey::generate_text().unwrap(),
+            SecretKey::generate_text().unwrap(),
+        );
+        let keys = SecretKey::parse_list(&format!(" {}, \n{}\n", *a, *b)).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(SecretKey::parse_list("").unwrap().is_empty());
+        assert!(SecretKey::parse_list("k1:nope").is_err());
     }
 
     #[test]

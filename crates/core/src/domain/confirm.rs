@@ -5,12 +5,13 @@
 //! stored, under a key derived from the secret key, which the database does not hold: a
 //! salted hash of one of 10⁶ codes would be reversed in a second by whoever reads it.
 
-use subtle::ConstantTimeEq;
-
 use crate::clock::Timestamp;
 use crate::store::{ConfirmationRow, UserRow};
 
 use super::{DomainError, Result, Twofold};
+
+/// The MAC context of a mailed code.
+const MAILED_CODE: &[u8] = b"mailed code";
 
 /// How long a mailed code is valid.
 pub const CODE_TTL_SECS: u64 = 300;
@@ -53,9 +54,10 @@ pub(crate) fn six_digits_typed(typed: &str) -> Option<String> {
 }
 
 impl Twofold {
-    /// What is stored of mailed code `code` with `salt`.
+    /// What is stored of mailed code `code` with `salt` (under the current key; compared
+    /// under every key of the ring, see [`Twofold::compare_confirmation`]).
     pub(super) fn code_mac(&self, salt: &[u8], code: &str) -> Result<Vec<u8>> {
-        Ok(self.keys.mac(b"mailed code", &[salt, code.as_bytes()])?)
+        Ok(self.keys.mac(MAILED_CODE, &[salt, code.as_bytes()])?)
     }
 
     /// A new code for `user` and `purpose`, for `bound_to` (a flow's, a session's or a
@@ -131,7 +133,11 @@ impl Twofold {
         if !self.store.spend_confirmation_attempt(&row).await? {
             return Ok(Compared::Expired);
         }
-        let right: bool = self.code_mac(&row.salt, code)?.ct_eq(&row.code_hash).into();
+        // Under any key of the ring: a code mailed just before the key changed still works
+        // while the previous key is given (README, "Rotating the secret key").
+        let right =
+            self.keys
+                .mac_matches(MAILED_CODE, &[&row.salt, code.as_bytes()], &row.code_hash)?;
         Ok(if right {
             Compared::Right(row)
         } else {

@@ -54,13 +54,19 @@ pub const DEFAULT_USERNAME_CLAIM: &str = "preferred_username";
 /// The sealing context of a provider's client secret: a sealed secret moved to another
 /// provider's row does not open.
 pub(super) fn secret_context(p: &OidcProviderRow) -> Vec<u8> {
+    client_secret_context(&p.org_id, &p.name, &p.issuer, &p.client_id)
+}
+
+/// [`secret_context`] from its parts (a key rotation re-seals from these alone).
+pub(crate) fn client_secret_context(
+    org_id: &str,
+    name: &str,
+    issuer: &str,
+    client_id: &str,
+) -> Vec<u8> {
     // The issuer and client id too: a secret kept across a change of either would be sent
     // to a token endpoint it was never meant for.
-    format!(
-        "oidc-client-secret:{}:{}:{}:{}",
-        p.org_id, p.name, p.issuer, p.client_id
-    )
-    .into_bytes()
+    format!("oidc-client-secret:{org_id}:{name}:{issuer}:{client_id}").into_bytes()
 }
 
 /// Whether `public_url` is plain http on a loopback host (Twofold tried out locally).
