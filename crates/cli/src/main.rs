@@ -13,6 +13,7 @@ mod args;
 mod clock;
 mod database;
 mod failure;
+mod log_writer;
 mod logging;
 mod output;
 mod remote;

@@ -155,6 +155,31 @@ impl Database {
     }
 }
 
+/// When a SQLite commit is on disk (`sqlite_synchronous`): see docs/PERFORMANCE.md,
+/// "Durability".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// Each commit is written to the WAL and synced at the next checkpoint: a power cut
+    /// may lose the last moments' commits (a code accepted then could be accepted once
+    /// more), never the file.
+    #[default]
+    Normal,
+    /// Each commit (a batch of the writer's) is synced before anyone is answered: every
+    /// acknowledged claim survives a power cut.
+    Full,
+}
+
+impl FromStr for SqliteSync {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "normal" => Ok(Self::Normal),
+            "full" => Ok(Self::Full),
+            _ => Err("expected \"normal\" or \"full\"".into()),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -416,6 +441,7 @@ pub struct Config {
     /// ([`Config::public_url_for`]: port 0 is only known then).
     pub public_url: Option<PublicUrl>,
     pub database: Database,
+    pub sqlite_synchronous: SqliteSync,
     /// The TOTP-secret encryption key (`<id>:<base64>`), when supplied rather than kept
     /// in the data directory. Redacted in `Debug`, never logged.
     pub secret_key: Option<SecretString>,
@@ -456,6 +482,7 @@ impl Config {
         let data_dir = data_dir.into();
         Self {
             database: Database::Sqlite(data_dir.join("twofold.db")),
+            sqlite_synchronous: SqliteSync::Normal,
             data_dir,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
@@ -502,6 +529,9 @@ impl Config {
             cfg.log_format = v;
         }
         cfg.metrics.listen = set.get("metrics_listen")?;
+        if let Some(v) = set.get("sqlite_synchronous")? {
+            cfg.sqlite_synchronous = v;
+        }
         cfg.metrics.token = metrics_token(&env)?;
         cfg.secret_key = secret_key(&env, "TWOFOLD_SECRET_KEY")?;
         cfg.secret_key_previous = secret_key(&env, "TWOFOLD_SECRET_KEY_PREVIOUS")?;
@@ -863,6 +893,28 @@ mod tests {
         assert!(e.contains("unknown field `listen_addr`"), "{e}");
         assert!(e.contains("line 2"), "{e}");
         assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn sqlite_commits_are_synced_at_checkpoints_unless_full_is_asked_for() {
+        let d = tmp();
+        let cfg = load(&d, Flags::default(), &[]).unwrap();
+        assert_eq!(cfg.sqlite_synchronous, SqliteSync::Normal);
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_SQLITE_SYNCHRONOUS", "full")],
+        )
+        .unwrap();
+        assert_eq!(cfg.sqlite_synchronous, SqliteSync::Full);
+        let e = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_SQLITE_SYNCHRONOUS", "off")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("expected \"normal\" or \"full\""), "{e}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub enum StartError {
 /// the secret key checked against the one the database was set up with.
 pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> Result<Twofold, DomainError> {
     private_data_dir(config)?;
-    let store = twofold_store::open(&config.database).await?;
+    let store = twofold_store::open_with(&config.database, config.sqlite_synchronous).await?;
     Twofold::open(config, store, clock).await
 }
 

@@ -113,7 +113,8 @@ pub fn run(mut cmd: Offline, before: Database, out: Output) -> Result<(), Failur
             .parse()
             .map_err(|e| Failure::usage(format!("--log-format: {e}")))?;
     }
-    init_logging(config.log_format, matches!(cmd, Offline::Serve { .. }));
+    // Dropped last: the lines logged until the end are written before the command ends.
+    let _flush = init_logging(config.log_format, matches!(cmd, Offline::Serve { .. }));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -271,8 +272,11 @@ fn read_stdin_line(flag: &str, what: &str) -> Result<zeroize::Zeroizing<String>,
     Ok(zeroize::Zeroizing::new(line.to_owned()))
 }
 
-fn init_logging(format: LogFormat, verbose: bool) {
+/// Starts logging to standard error, through the writing thread of `log_writer` when it
+/// starts; answers what waits for the last lines.
+fn init_logging(format: LogFormat, verbose: bool) -> Option<crate::log_writer::Flush> {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     // sqlx reports harmless PostgreSQL notices ("already exists, skipping") at info.
     let default = if verbose { "info,sqlx=warn" } else { "warn" };
     let filter = EnvFilter::try_from_env("TWOFOLD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
@@ -281,6 +285,11 @@ fn init_logging(format: LogFormat, verbose: bool) {
         // Colours only for a person at a terminal, not in a log file.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
+    let (writer, flush) = match crate::log_writer::start() {
+        Some((writer, flush)) => (BoxMakeWriter::new(writer), Some(flush)),
+        None => (BoxMakeWriter::new(std::io::stderr), None),
+    };
+    let builder = builder.with_writer(writer);
     match format {
         LogFormat::Json => builder
             .event_format(crate::logging::Json)
@@ -288,4 +297,5 @@ fn init_logging(format: LogFormat, verbose: bool) {
             .init(),
         LogFormat::Text => builder.init(),
     }
+    flush
 }

@@ -19,6 +19,7 @@ pub(super) const SETTINGS: &[&str] = &[
     "issuer",
     "log_format",
     "metrics_listen",
+    "sqlite_synchronous",
     "totp_window",
     "lockout_threshold",
     "lockout_base_seconds",

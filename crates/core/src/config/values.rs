@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::{Database, IpRange, LogFormat, PublicUrl, SmtpSecurity};
+use super::{Database, IpRange, LogFormat, PublicUrl, SmtpSecurity, SqliteSync};
 
 /// Settings parsed from a string, each saying what a good value looks like.
 pub(super) trait Setting: Sized {
@@ -19,7 +19,7 @@ macro_rules! setting_from_str {
         }
     )*};
 }
-setting_from_str!(u32, LogFormat, SmtpSecurity);
+setting_from_str!(u32, LogFormat, SmtpSecurity, SqliteSync);
 
 pub(super) struct Port(pub(super) u16);
 impl Setting for Port {

@@ -661,7 +661,9 @@ impl Twofold {
         if self.store.delete_factor(&f.id).await? {
             // Sessions that passed this factor no longer have a second factor behind them,
             // and devices remembered with any factor are forgotten.
-            self.store.lower_sessions_of_factor(&f.id).await?;
+            self.store
+                .lower_sessions_of_factor(&caller.user.id, &f.id)
+                .await?;
             self.store.delete_devices_of_user(&caller.user.id).await?;
             self.record_by(
                 &caller.user,

@@ -159,9 +159,14 @@ impl From<CryptoError> for DomainError {
     }
 }
 
-/// The service: everything a request needs, cheap to clone.
+/// The service: everything a request needs, cheap to clone (one reference count: every
+/// request's handler takes a clone).
 #[derive(Clone)]
-pub struct Twofold {
+pub struct Twofold(Arc<Service>);
+
+/// What [`Twofold`] shares; its rules reach the fields through `Deref`.
+#[derive(Clone)]
+pub struct Service {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) keys: Arc<KeyRing>,
@@ -174,6 +179,14 @@ pub struct Twofold {
     /// The origin people reach this server at (`--public-url`), without a trailing slash.
     pub(crate) public_url: Arc<str>,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl std::ops::Deref for Twofold {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.0
+    }
 }
 
 /// The plaintext sealed under every key as its check value.
@@ -296,7 +309,7 @@ impl Twofold {
             .map_err(|e| DomainError::Internal(format!("mail: {e}")))?;
         let oidc = crate::oidc::Providers::new()
             .map_err(|e| DomainError::Internal(format!("identity providers: {e}")))?;
-        Ok(Twofold {
+        Ok(Twofold(Arc::new(Service {
             store,
             clock,
             keys: Arc::new(keys),
@@ -307,14 +320,15 @@ impl Twofold {
             oidc: Arc::new(oidc),
             public_url: config.public_url_for(config.listen).as_str().into(),
             metrics: Arc::new(metrics),
-        })
+        })))
     }
 
     /// The service answering at `url` (the public URL once the port is bound: it names
     /// the redirect URI identity providers send people back to).
-    pub fn with_public_url(mut self, url: &crate::config::PublicUrl) -> Twofold {
-        self.public_url = url.as_str().trim_end_matches('/').into();
-        self
+    pub fn with_public_url(self, url: &crate::config::PublicUrl) -> Twofold {
+        let mut service = Arc::unwrap_or_clone(self.0);
+        service.public_url = url.as_str().trim_end_matches('/').into();
+        Twofold(Arc::new(service))
     }
 
     /// The origin people reach this server at.

@@ -133,6 +133,11 @@ pub const LOCK_STATE_AND_ORG: &str =
 /// Only a flow for the second step: an enrolment flow cannot finish a sign-in with a code.
 pub const FLOW_USER: &str =
     "SELECT user_id, expires_at FROM login_flows WHERE token_hash = $1 AND purpose = 'mfa'";
+/// [`FLOW_USER`] and [`LOCK_STATE_AND_ORG`] in one statement (SQLite's writer, where the
+/// whole check runs in one transaction no other writer enters).
+pub const FLOW_USER_AND_LOCK_STATE: &str = "SELECT f.user_id, f.expires_at, u.mfa_failures, \
+     u.mfa_locked_until, u.org_id FROM login_flows f JOIN users u ON u.id = f.user_id \
+     WHERE f.token_hash = $1 AND f.purpose = 'mfa'";
 /// [`LOCK_STATE_AND_ORG`], locking the user's row until the transaction ends (PostgreSQL).
 pub const LOCK_STATE_AND_ORG_FOR_UPDATE: &str =
     "SELECT mfa_failures, mfa_locked_until, org_id FROM users WHERE id = $1 FOR UPDATE";

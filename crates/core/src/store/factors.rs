@@ -118,8 +118,12 @@ pub const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_
      drift_steps, next_secret_key_id, next_secret_sealed, address, resync_step, resync_at FROM factors";
 
 /// Binds: user id.
-pub fn factors_of_user_sql() -> String {
-    format!("{SELECT_FACTOR} WHERE user_id = $1 ORDER BY created_at, id")
+pub fn factors_of_user_sql() -> &'static str {
+    // Built once: every code check runs it.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{SELECT_FACTOR} WHERE user_id = $1 ORDER BY created_at, id")
+    });
+    &SQL
 }
 
 /// Binds: id, user_id, kind, name, status, secret_key_id, secret_sealed, algorithm,

@@ -94,7 +94,7 @@ async fn check_code(p: &sqlx::PgPool, mut check: CodeCheck) -> Result<CheckOutco
             return Ok(CheckOutcome::FlowGone);
         }
     }
-    let rows = sqlx::query(&factors_of_user_sql())
+    let rows = sqlx::query(factors_of_user_sql())
         .bind(&user_id)
         .try_map(FactorRow::from_pg)
         .fetch_all(&mut *tx)

@@ -116,7 +116,7 @@ impl FactorsStore for Postgres {
     async fn factors_of_user(&self, user_id: &str) -> Result<Vec<FactorRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query(&factors_of_user_sql())
+            Ok(sqlx::query(factors_of_user_sql())
                 .bind(user_id)
                 .try_map(FactorRow::from_pg)
                 .fetch_all(p)

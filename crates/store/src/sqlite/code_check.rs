@@ -19,6 +19,9 @@ impl CodeCheckStore for Sqlite {
     }
 }
 
+/// A user's failed attempts, lock and organisation.
+type LockState = (i64, Option<i64>, String);
+
 /// Writes what accepting a second factor means besides the factor's own claim: the
 /// lockout count cleared and, for a sign-in, the flow ended, the sign-in time recorded
 /// and the session (its user already set) inserted, then `audit`. The caller has checked
@@ -50,15 +53,27 @@ pub(crate) fn write_finish(
 /// The whole check inside the writer's transaction: nothing else writes meanwhile, so
 /// what it reads first still holds when it writes.
 fn check_code(c: &Connection, mut check: CodeCheck) -> Result<CheckOutcome, Error> {
-    let user_id = match &check.finish {
-        Finish::Claim { user_id } => user_id.clone(),
+    let lock_state = |r: &rusqlite::Row<'_>| -> rusqlite::Result<LockState> {
+        Ok((
+            r.get("mfa_failures")?,
+            r.get("mfa_locked_until")?,
+            r.get("org_id")?,
+        ))
+    };
+    // A sign-in reads its flow and its user's lock state in one statement.
+    let (user_id, state) = match &check.finish {
+        Finish::Claim { user_id } => (user_id.clone(), None),
         Finish::SignIn { flow, .. } => {
-            let found: Option<(String, i64)> = c
-                .prepare_cached(FLOW_USER)?
-                .query_row([flow], |r| Ok((r.get("user_id")?, r.get("expires_at")?)))
+            let found: Option<(String, i64, LockState)> = c
+                .prepare_cached(FLOW_USER_AND_LOCK_STATE)?
+                .query_row([flow], |r| {
+                    Ok((r.get("user_id")?, r.get("expires_at")?, lock_state(r)?))
+                })
                 .optional()?;
             match found {
-                Some((user_id, expires_at)) if expires_at > check.now => user_id,
+                Some((user_id, expires_at, state)) if expires_at > check.now => {
+                    (user_id, Some(state))
+                }
                 _ => return Ok(CheckOutcome::FlowGone),
             }
         }
@@ -67,17 +82,14 @@ fn check_code(c: &Connection, mut check: CodeCheck) -> Result<CheckOutcome, Erro
     if factors.is_empty() {
         return Ok(CheckOutcome::NoFactor);
     }
-    let (failures, locked_until, org_id): (i64, Option<i64>, String) = c
-        .prepare_cached(LOCK_STATE_AND_ORG)?
-        .query_row([&user_id], |r| {
-            Ok((
-                r.get("mfa_failures")?,
-                r.get("mfa_locked_until")?,
-                r.get("org_id")?,
-            ))
-        })
-        .optional()?
-        .ok_or(StoreError::Missing("user"))?;
+    let (failures, locked_until, org_id) = match state {
+        Some(state) => state,
+        None => c
+            .prepare_cached(LOCK_STATE_AND_ORG)?
+            .query_row([&user_id], lock_state)
+            .optional()?
+            .ok_or(StoreError::Missing("user"))?,
+    };
     if let Some(until) = locked_until.filter(|&u| u > check.now) {
         return Ok(CheckOutcome::Locked { until });
     }

@@ -29,6 +29,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 use super::Error;
+use twofold_core::config::SqliteSync;
 use twofold_core::metrics::StoreMetrics;
 use twofold_core::store::StoreError;
 
@@ -40,6 +41,9 @@ const MAX_BATCH: usize = 256;
 /// Jobs after which the checkpointer is woken (a job writes a handful of pages, so this
 /// is about SQLite's own threshold of 1,000 WAL pages).
 const CHECKPOINT_AFTER_JOBS: usize = 200;
+/// The most of the database file a connection reads through a memory mapping (address
+/// space, not memory: pages are the operating system's page cache, shared).
+const MMAP_BYTES: i64 = 1 << 30;
 /// Idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection (rusqlite's default is 16; a code check
@@ -85,6 +89,10 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // Keeps the writer's savepoint journals in memory instead of temporary files.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Reads pages through a shared mapping of the file instead of a `pread` each: a code
+    // check reads a user's, a factor's and a flow's page from anywhere in the file, and
+    // each connection's own cache is small. Writes still go through the WAL as before.
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
@@ -93,6 +101,11 @@ impl Sqlite {
     /// Opens (creating if needed) the database at `path`, brings its schema up to date and
     /// starts the writer thread.
     pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
+        Self::open_with(path, SqliteSync::Normal)
+    }
+
+    /// [`Sqlite::open`], the writer's commits and the checkpoints synced as `sync` says.
+    pub fn open_with(path: &Path, sync: SqliteSync) -> Result<Sqlite, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             twofold_core::files::private_dir(parent)
                 .map_err(|e| StoreError::Connect(format!("{}: {e}", parent.display())))?;
@@ -138,6 +151,12 @@ impl Sqlite {
             .map_err(err)?;
 
         let checkpointer = connect(path).map_err(err)?;
+        if sync == SqliteSync::Full {
+            for conn in [&writer, &checkpointer] {
+                conn.pragma_update(None, "synchronous", "FULL")
+                    .map_err(err)?;
+            }
+        }
         let (wake, woken) = mpsc::sync_channel::<()>(1);
         let copied = Arc::new(AtomicBool::new(false));
         let ckpt = Checkpoints {
@@ -523,5 +542,21 @@ mod tests {
         db.close();
         let closed = db.write(|_| Ok(())).await;
         assert!(matches!(closed, Err(StoreError::Closed)), "{closed:?}");
+    }
+
+    #[tokio::test]
+    async fn the_writer_syncs_every_commit_only_when_asked_to() {
+        let level = |db: Sqlite| async move {
+            let level = db
+                .write(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))?))
+                .await
+                .unwrap();
+            db.close();
+            level
+        };
+        // SQLite's numbers: 1 NORMAL, 2 FULL.
+        assert_eq!(level(Sqlite::open(&temp_db()).unwrap()).await, 1);
+        let full = Sqlite::open_with(&temp_db(), SqliteSync::Full).unwrap();
+        assert_eq!(level(full).await, 2);
     }
 }

@@ -41,7 +41,7 @@ pub(crate) fn factors_of_user_sqlite(
     c: &rusqlite::Connection,
     user_id: &str,
 ) -> rusqlite::Result<Vec<FactorRow>> {
-    c.prepare_cached(&factors_of_user_sql())?
+    c.prepare_cached(factors_of_user_sql())?
         .query_map([user_id], FactorRow::from_sqlite)?
         .collect()
 }

@@ -78,6 +78,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0017_retired_secret_keys",
         include_str!("../../migrations/sqlite/0017_retired_secret_keys.sql"),
     ),
+    (
+        "0018_lighter_sessions",
+        include_str!("../../migrations/sqlite/0018_lighter_sessions.sql"),
+    ),
 ];
 
 /// How many migrations this build has.

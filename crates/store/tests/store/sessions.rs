@@ -284,7 +284,7 @@ conformance! {
             .await
             .unwrap();
 
-        assert_eq!(store.lower_sessions_of_factor("app").await.unwrap(), 1);
+        assert_eq!(store.lower_sessions_of_factor(&alice.id, "app").await.unwrap(), 1);
         assert_rows_eq!(
             store
                 .session_by_token(&raised.token_hash, T0)
@@ -304,7 +304,7 @@ conformance! {
             .unwrap()
             .unwrap();
         assert_eq!((other.aal, other.factor_id.as_deref()), (2, Some("mail")));
-        assert_eq!(store.lower_sessions_of_factor("app").await.unwrap(), 0);
-        assert_eq!(store.lower_sessions_of_factor("nothing").await.unwrap(), 0);
+        assert_eq!(store.lower_sessions_of_factor(&alice.id, "app").await.unwrap(), 0);
+        assert_eq!(store.lower_sessions_of_factor(&alice.id, "nothing").await.unwrap(), 0);
     }
 }
