@@ -253,7 +253,8 @@ impl Twofold {
     }
 }
 
-/// "2 TOTP secrets and 1 client secret".
+/// "2 TOTP secrets, 1 TOTP secret waiting for its first code and 1 identity provider's
+/// client secret".
 fn describe(uses: &KeyUses) -> String {
     let mut parts = Vec::new();
     let mut count = |n: u64, one: &str, many: &str| {
@@ -272,5 +273,8 @@ fn describe(uses: &KeyUses) -> String {
         "identity provider's client secret",
         "identity providers' client secrets",
     );
-    parts.join(" and ")
+    match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => parts.join(""),
+    }
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use twofold_proto::{ErrorCode, TotpEnrollment};
+use twofold_proto::{ErrorCode, LoginResponse, TotpEnrollment};
 
 use super::generate_key;
 use crate::postgres::{PASSWORD, Schema, is_authenticated, postgres_url, start_server};
@@ -24,6 +24,7 @@ const WINDOW: &str = "10";
 /// A user with an authenticator app, and the step offset of their next code.
 struct Person {
     username: String,
+    factor_id: String,
     secret: String,
     next: i64,
 }
@@ -42,8 +43,8 @@ impl Person {
     }
 }
 
-/// Password and a fresh code on `api`: the sign-in must succeed.
-async fn signs_in(api: &Api, p: &mut Person) {
+/// Password and a fresh code on `api`: the sign-in must succeed. Answers the session.
+async fn signs_in(api: &Api, p: &mut Person) -> String {
     let flow = api.start_flow("acme", &p.username, PASSWORD).await;
     let code = p.code();
     let a = api.mfa(&flow, &code).await;
@@ -52,6 +53,10 @@ async fn signs_in(api: &Api, p: &mut Person) {
         "{} could not sign in: {a:?}",
         p.username
     );
+    match a.json() {
+        LoginResponse::Authenticated { session_token, .. } => session_token,
+        other => panic!("{other:?}"),
+    }
 }
 
 /// Everyone signs in on every server.
@@ -95,6 +100,7 @@ async fn enrol(mailer: &Server, mailer_data: &TempDir, other: &Server, username:
     // Activated at the back of the window, leaving the rest for sign-ins.
     let mut p = Person {
         username: username.to_owned(),
+        factor_id: e.id.clone(),
         secret: e.secret,
         next: -9,
     };
@@ -456,6 +462,22 @@ async fn one_server_on_sqlite_rotates_the_key_files_of_its_data_directory() {
     let mut alice = enrol(&server, &data, &server, "alice").await;
     let old = std::fs::read_to_string(data.join("secret.key")).unwrap();
     let old_id = id_of(old.trim()).to_owned();
+    // Alice is moving her app to a new phone (a second secret waits for its first code),
+    // and the organisation has an identity provider: all three kinds of sealed value.
+    let session = signs_in(&server.api(), &mut alice).await;
+    let path = format!("/me/factors/{}/regenerate", alice.factor_id);
+    let a = server
+        .api()
+        .send(reqwest::Method::POST, &path, Some(&session), None)
+        .await;
+    assert_eq!(a.status, reqwest::StatusCode::CREATED, "{a:?}");
+    let moving: TotpEnrollment = a.json();
+    let mut cmd = twofold();
+    cmd.args(["--data-dir", &data.arg(), "oidc", "set", "acme", "okta"])
+        .args(["--issuer", "http://127.0.0.1:9", "--client-id", "twofold"])
+        .arg("--client-secret-stdin");
+    let out = run(&mut cmd, Some("client-secret\n"));
+    assert!(out.status.success(), "{out:?}");
 
     // The only key cannot be retired, nor one this database never had.
     let line = refusal(&key_command(&data, false, &["retire", &old_id]));
@@ -477,12 +499,19 @@ async fn one_server_on_sqlite_rotates_the_key_files_of_its_data_directory() {
 
     // Retiring before the rotation is refused; the rotation runs while the server serves.
     let line = refusal(&key_command(&data, false, &["retire", &old_id]));
-    assert!(line.contains("still seals 1 TOTP secret:"), "{line}");
+    assert!(
+        line.contains(
+            "still seals 1 TOTP secret, 1 TOTP secret waiting for its first code and 1 \
+             identity provider's client secret: run `twofold secret-key rotate`"
+        ),
+        "{line}"
+    );
     let out = key_command(&data, false, &["rotate"]);
     assert!(out.status.success(), "{out:?}");
     assert!(
         out.stdout.contains(&format!(
-            "re-sealed under key {}: 1 TOTP secret(s)",
+            "re-sealed under key {}: 1 TOTP secret(s), 1 waiting secret(s), 1 identity \
+             provider client secret(s)",
             id_of(&new)
         )),
         "{out:?}"
@@ -490,6 +519,16 @@ async fn one_server_on_sqlite_rotates_the_key_files_of_its_data_directory() {
     signs_in(&server.api(), &mut alice).await;
     let retired = json_out(&key_command(&data, true, &["retire", &old_id]));
     assert_eq!(retired, json!({"retired": old_id}));
+    signs_in(&server.api(), &mut alice).await;
+    // The new phone's secret, re-sealed, opens: alice finishes the move with its code.
+    alice.secret = moving.secret;
+    alice.next = -9;
+    let code = alice.code();
+    let a = server
+        .api()
+        .activate(&session, &alice.factor_id, &code)
+        .await;
+    assert!(a.status.is_success(), "{a:?}");
     signs_in(&server.api(), &mut alice).await;
 
     // The previous file goes; the server restarts with the new key alone.
