@@ -434,6 +434,102 @@ async fn rotate_refuses_keys_that_cannot_open_the_database_and_changes_nothing()
     assert!(status.success(), "{status:?}\n{log}");
 }
 
+#[tokio::test]
+#[cfg_attr(not(twofold_pg), ignore = "TWOFOLD_TEST_POSTGRES_URL is not set")]
+async fn rotate_fails_while_a_server_still_seals_with_the_old_key_and_a_second_run_finishes() {
+    let schema = Schema::create(&postgres_url()).await;
+    let scratch = TempDir::new();
+    let (old, new) = (generate_key(&scratch), generate_key(&scratch));
+    let data = TempDir::new();
+    let server = serve_pg(&schema, &data, &old, None);
+    let cli = [
+        "--data-dir",
+        &scratch.arg(),
+        "--database-url",
+        &schema.url(),
+    ];
+    create_org(&cli, &[], "acme");
+    create_user(&cli, &[], "acme", "alice", PASSWORD);
+    let mut alice = enrol(&server, &data, &server, "alice").await;
+    let mut cmd = twofold();
+    cmd.args(cli)
+        .args([
+            "oidc",
+            "set",
+            "acme",
+            "okta",
+            "--issuer",
+            "http://127.0.0.1:9",
+        ])
+        .args(["--client-id", "twofold", "--client-secret-stdin"])
+        .env("TWOFOLD_SECRET_KEY", &old);
+    let out = run(&mut cmd, Some("client-secret\n"));
+    assert!(out.status.success(), "{out:?}");
+
+    // As if a server that still makes the old key current wrote while `rotate` ran: once
+    // rotate re-seals the identity provider's secret (the last column it goes through), a
+    // trigger gives alice a waiting secret sealed under the old key (her own old secret,
+    // so it is one that opens).
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&schema.url()).await.unwrap();
+        for sql in [
+            "CREATE TABLE stash AS SELECT id, secret_key_id, secret_sealed FROM factors",
+            "CREATE FUNCTION late_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             UPDATE factors f SET next_secret_key_id = s.secret_key_id, \
+             next_secret_sealed = s.secret_sealed FROM stash s WHERE f.id = s.id; \
+             DELETE FROM stash; RETURN NULL; END $$",
+            "CREATE TRIGGER late AFTER UPDATE ON oidc_providers FOR EACH ROW \
+             EXECUTE FUNCTION late_write()",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+    let keys = [
+        ("TWOFOLD_SECRET_KEY", new.as_str()),
+        ("TWOFOLD_SECRET_KEY_PREVIOUS", old.as_str()),
+    ];
+    let out = key_command_pg(&schema, &keys, &["rotate"]);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["factor_secrets"], 1, "{report}");
+    assert_eq!(report["oidc_client_secrets"], 1, "{report}");
+    assert_eq!(
+        report["remaining"],
+        json!([{"key_id": id_of(&old), "factor_secrets": 0, "next_secrets": 1,
+                "oidc_client_secrets": 0}]),
+        "{report}"
+    );
+    let error: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(error["error"]["code"], "keys_in_use", "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "1 secret(s) are still sealed under key {}",
+            id_of(&old)
+        )),
+        "{message}"
+    );
+    let out = key_command_pg(&schema, &[], &["retire", id_of(&old)]);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("still seals 1 TOTP secret waiting for its first code:"),
+        "{out:?}"
+    );
+
+    // Run again, it finishes; then the old key retires and alice still signs in.
+    let done = json_out(&key_command_pg(&schema, &keys, &["rotate"]));
+    assert_eq!(done["next_secrets"], 1, "{done}");
+    assert_eq!(done["remaining"], json!([]), "{done}");
+    json_out(&key_command_pg(&schema, &[], &["retire", id_of(&old)]));
+    let server = restart(server, &schema, &data, &new, None);
+    signs_in(&server.api(), &mut alice).await;
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{status:?}\n{log}");
+}
+
 /// `twofold --data-dir <data> [--output json] secret-key <args>`, the keys from the data
 /// directory's files.
 fn key_command(data: &TempDir, json: bool, args: &[&str]) -> Finished {
