@@ -1,78 +1,79 @@
-//! Where log lines go: standard error, written by a thread of its own that writes every
-//! line waiting in one go. A request's log line then costs a copy and a channel send, not
-//! a system call of its own; under load one write carries many lines (measured on the
-//! code-check hot path: docs/PERFORMANCE.md).
+//! Where log lines go: standard error, in batches. A line is appended to a shared buffer
+//! (a short lock, no system call and no thread woken), and a thread of its own writes
+//! what has gathered every few milliseconds in one write. On the code-check hot path a
+//! write of its own per request line, or a wake-up of a writing thread per line, cost more
+//! than the rest of the logging (docs/PERFORMANCE.md).
 //!
-//! Nothing is dropped: the channel is bounded, and a full one makes the logging thread
-//! wait, as a slow terminal or pipe made it wait before. [`Flush`], dropped when the
-//! command ends, waits until every line is written.
+//! Nothing is dropped and memory stays bounded: when the buffer holds [`MAX_PENDING`]
+//! bytes (standard error is slower than the lines come), the line's own thread writes the
+//! buffer out itself, as every line was written before. [`Flush`], dropped when the
+//! command ends, writes what is left.
 
 use std::io::Write;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Lines waiting at most before a logging thread waits for the writer.
-const QUEUE: usize = 16 * 1024;
-/// How long the end of a command waits for the last lines to be written.
-const FLUSH_WAIT: Duration = Duration::from_secs(5);
+/// How often the writing thread writes what has gathered: a line reaches the log at most
+/// this late.
+const EVERY: Duration = Duration::from_millis(10);
+/// Bytes gathered at most before the logging thread writes them itself.
+const MAX_PENDING: usize = 1 << 20;
 
-enum Msg {
-    Line(Vec<u8>),
-    /// Answered once every line sent before it is written.
-    Flush(mpsc::SyncSender<()>),
-}
+/// The lines not yet written.
+type Pending = Arc<Mutex<Vec<u8>>>;
 
-/// Hands each line to the writing thread; what `tracing_subscriber` writes through.
+/// What `tracing_subscriber` writes through: appends each line to the buffer.
 #[derive(Clone)]
 pub struct LogWriter {
-    tx: mpsc::SyncSender<Msg>,
+    pending: Pending,
 }
 
-/// Waits, when dropped, until every line logged so far is on standard error.
+/// Writes what is left when dropped.
 pub struct Flush {
-    tx: mpsc::SyncSender<Msg>,
+    pending: Pending,
 }
 
 /// Starts the writing thread; without one (the system refused a thread) lines are written
 /// where they are logged, as before.
 pub fn start() -> Option<(LogWriter, Flush)> {
-    let (tx, rx) = mpsc::sync_channel(QUEUE);
+    let pending = Pending::default();
+    let gathered = pending.clone();
     std::thread::Builder::new()
         .name("twofold-log".into())
-        .spawn(move || write_forever(&rx))
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EVERY);
+                write_out(&gathered);
+            }
+        })
         .ok()?;
-    Some((LogWriter { tx: tx.clone() }, Flush { tx }))
+    Some((
+        LogWriter {
+            pending: pending.clone(),
+        },
+        Flush { pending },
+    ))
 }
 
-fn write_forever(rx: &mpsc::Receiver<Msg>) {
-    let mut out = Vec::with_capacity(64 * 1024);
-    let mut acks = Vec::new();
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(msg) = next {
-            match msg {
-                Msg::Line(line) => out.extend_from_slice(&line),
-                Msg::Flush(ack) => acks.push(ack),
-            }
-            next = rx.try_recv().ok();
-        }
-        // Nowhere to report a failed write of the log itself.
-        let _ = std::io::stderr().lock().write_all(&out);
-        out.clear();
-        for ack in acks.drain(..) {
-            let _ = ack.send(());
-        }
+/// Writes the buffer to standard error and empties it. The lock is held through the write
+/// so that lines keep their order.
+fn write_out(pending: &Mutex<Vec<u8>>) {
+    let mut buf = pending.lock().unwrap_or_else(|p| p.into_inner());
+    if buf.is_empty() {
+        return;
     }
+    // Nowhere to report a failed write of the log itself.
+    let _ = std::io::stderr().lock().write_all(&buf);
+    buf.clear();
+    // A burst's buffer is not kept for ever.
+    buf.shrink_to(64 * 1024);
 }
 
 impl Drop for Flush {
     fn drop(&mut self) {
-        let (ack, done) = mpsc::sync_channel(1);
-        if self.tx.send(Msg::Flush(ack)).is_ok() {
-            let _ = done.recv_timeout(FLUSH_WAIT);
-        }
+        write_out(&self.pending);
     }
 }
 
@@ -82,15 +83,16 @@ impl<'a> MakeWriter<'a> for LogWriter {
     fn make_writer(&'a self) -> Line<'a> {
         Line {
             buf: Vec::new(),
-            tx: &self.tx,
+            pending: &self.pending,
         }
     }
 }
 
-/// One log line as it is formatted; sent to the writing thread when complete (dropped).
+/// One log line as it is formatted; appended to the buffer whole when complete (dropped),
+/// so lines from several threads never interleave.
 pub struct Line<'a> {
     buf: Vec<u8>,
-    tx: &'a mpsc::SyncSender<Msg>,
+    pending: &'a Mutex<Vec<u8>>,
 }
 
 impl Write for Line<'_> {
@@ -109,10 +111,13 @@ impl Drop for Line<'_> {
         if self.buf.is_empty() {
             return;
         }
-        let line = std::mem::take(&mut self.buf);
-        if let Err(mpsc::SendError(Msg::Line(line))) = self.tx.send(Msg::Line(line)) {
-            // The writing thread is gone: write it here rather than lose it.
-            let _ = std::io::stderr().lock().write_all(&line);
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.extend_from_slice(&self.buf);
+            pending.len() >= MAX_PENDING
+        };
+        if full {
+            write_out(self.pending);
         }
     }
 }
@@ -124,28 +129,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_reach_the_thread_whole_and_in_order_and_flush_waits_for_them() {
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let writer = LogWriter { tx };
+    fn lines_gather_whole_and_in_order() {
+        let writer = LogWriter {
+            pending: Pending::default(),
+        };
         for n in 0..3 {
             let mut line = writer.make_writer();
             write!(line, "line ").unwrap();
             writeln!(line, "{n}").unwrap();
         }
-        let got: Vec<Vec<u8>> = rx
-            .try_iter()
-            .map(|m| match m {
-                Msg::Line(l) => l,
-                Msg::Flush(_) => Vec::new(),
-            })
-            .collect();
         assert_eq!(
-            got,
-            [
-                b"line 0\n".to_vec(),
-                b"line 1\n".to_vec(),
-                b"line 2\n".to_vec()
-            ]
+            writer.pending.lock().unwrap().as_slice(),
+            b"line 0\nline 1\nline 2\n"
         );
     }
 }
