@@ -47,7 +47,9 @@ pub struct SecondFactorLabels {
     pub purpose: &'static str,
     /// `totp`, `email`, `recovery_code`, `webauthn`.
     pub method: &'static str,
-    /// `accepted`, `refused`, `replayed`, `locked` or `error`.
+    /// `accepted`, `refused`, `replayed` (an app's code already used), `expired` (the
+    /// sign-in or the passkey request gone), `invalid` (malformed), `locked` or `error`
+    /// (the server's own failure).
     pub outcome: &'static str,
 }
 
@@ -55,7 +57,8 @@ pub struct SecondFactorLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SignInLabels {
     /// `signed_in` (no second factor asked), `second_factor` (one asked for),
-    /// `refused` (wrong name or password), `throttled`, `overloaded` or `error`.
+    /// `enrollment_required`, `refused` (wrong name or password), `throttled`,
+    /// `overloaded` or `error`.
     pub outcome: &'static str,
 }
 

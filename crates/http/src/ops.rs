@@ -24,9 +24,18 @@ use crate::error::ApiError;
 
 /// The routes on the main listener: `/metrics` only when a token guards it.
 pub(crate) fn routes(metrics_token: Option<Arc<str>>) -> Router<AppState> {
-    let router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+    let holder = metrics_token.clone();
+    let router = Router::new().route("/healthz", get(healthz)).route(
+        "/readyz",
+        get(
+            move |State(s): State<AppState>, headers: HeaderMap| async move {
+                let detailed = holder
+                    .as_deref()
+                    .is_some_and(|token| bearer_matches(&headers, token));
+                readyz(&s.twofold, detailed).await
+            },
+        ),
+    );
     match metrics_token {
         Some(token) => router.route(
             "/metrics",
@@ -49,12 +58,17 @@ pub(crate) fn routes(metrics_token: Option<Arc<str>>) -> Router<AppState> {
     }
 }
 
-/// The metrics listener's whole application: `/metrics`, and 404 for anything else.
+/// The metrics listener's whole application: `/metrics` and `/readyz` with its details,
+/// and 404 for anything else.
 pub fn metrics_router(twofold: Twofold) -> Router {
     Router::new()
         .route(
             "/metrics",
             get(|State(t): State<Twofold>| async move { metrics_answer(&t) }),
+        )
+        .route(
+            "/readyz",
+            get(|State(t): State<Twofold>| async move { readyz(&t, true).await }),
         )
         .with_state(twofold)
 }
@@ -65,15 +79,24 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: 200 when every check passes, else 503; the body names each check and, for
-/// a failing one, why.
-async fn readyz(State(s): State<AppState>) -> Response {
-    let readiness = s.twofold.readiness().await;
+/// Readiness: 200 when every check passes, else 503; the body names each check as `ok`
+/// or `failing`. Why one fails (or what is worth noting) is told where only the operator
+/// looks: `detailed` (the metrics listener, or the metrics token's holder) and the log.
+async fn readyz(twofold: &Twofold, detailed: bool) -> Response {
+    let readiness = twofold.readiness().await;
     let checks: serde_json::Map<String, serde_json::Value> = readiness
         .checks
         .iter()
         .map(|c| {
-            let value = c.problem.as_deref().unwrap_or("ok");
+            if let Some(problem) = &c.problem {
+                tracing::warn!(check = c.name, problem = %problem, "not ready");
+            }
+            let value = match (&c.problem, &c.note) {
+                (Some(why), _) if detailed => why.as_str(),
+                (Some(_), _) => "failing",
+                (None, Some(note)) if detailed => note.as_str(),
+                (None, _) => "ok",
+            };
             (c.name.to_owned(), serde_json::Value::from(value))
         })
         .collect();

@@ -38,7 +38,7 @@ pub async fn open_for_admin(
     clock: Arc<dyn Clock>,
 ) -> Result<Twofold, DomainError> {
     private_data_dir(config)?;
-    let store = twofold_store::open(&config.database).await?;
+    let store = twofold_store::open_with(&config.database, config.sqlite_synchronous).await?;
     Twofold::open_for_admin(config, store, clock).await
 }
 

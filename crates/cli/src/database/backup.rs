@@ -78,8 +78,8 @@ pub async fn restore(r: Restore, config: &Config, out: Output) -> Result<(), Fai
 /// What the fence means for the people signing in, in plain words.
 fn print_fence(fenced: Fenced, from: Timestamp, now: Timestamp) {
     println!(
-        "codes accepted before now stay refused: {} authenticator app(s) fenced, {} sign-in(s), \
-         mailed code(s) and token(s) in progress ended",
+        "codes accepted before now stay refused: {} authenticator app(s) fenced, {} session(s), \
+         device(s), sign-in(s), mailed code(s) and token(s) ended",
         fenced.app_factors, fenced.in_progress_ended
     );
     println!(

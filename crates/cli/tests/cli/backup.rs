@@ -103,7 +103,9 @@ async fn after_a_restore_codes_accepted_before_it_are_refused_and_later_ones_sig
     );
 
     // A sign-in before the backup, the backup while the server runs, a sign-in after it.
-    signed_in(&sign_in(&api, &before.code).await);
+    let early = sign_in(&api, &before.code).await;
+    signed_in(&early);
+    let early = early.body["session_token"].as_str().unwrap().to_owned();
     let file = dir.join("twofold-backup.db");
     let backed_up = run(
         &mut cmd(
@@ -117,6 +119,8 @@ async fn after_a_restore_codes_accepted_before_it_are_refused_and_later_ones_sig
     assert_eq!(backed_up["secret_key_ids"], serde_json::json!([key_id]));
     assert_eq!(mode(&file), 0o600, "the copy must be private");
     signed_in(&sign_in(&api, &after.code).await);
+    // Signed out after the backup: the copy still holds that session.
+    api.logout(&early).await;
     let (status, log) = server.terminate();
     assert!(status.success(), "{log}");
 
@@ -145,6 +149,11 @@ async fn after_a_restore_codes_accepted_before_it_are_refused_and_later_ones_sig
     sign_in(&api, &fresh[0].code)
         .await
         .expect_problem(401, ErrorCode::CodeReused);
+    // The session signed out of after the backup does not come back: a restore ends them
+    // all.
+    api.send(reqwest::Method::GET, "/me", Some(&early), None)
+        .await
+        .expect_problem(401, ErrorCode::Unauthenticated);
     server.terminate();
 
     // Fifteen minutes later (past the fence of 13 steps), the app enrolled before the

@@ -760,7 +760,11 @@ pub fn totp_codes(secret_base32: &str, offsets: &[i64]) -> Vec<PyCode> {
 /// Codes for the time step at `unix_secs` plus each of `offsets` (for a server whose clock
 /// a test moved).
 pub fn totp_codes_at(secret_base32: &str, unix_secs: u64, offsets: &[i64]) -> Vec<PyCode> {
-    let mut args = vec!["--at".to_owned(), unix_secs.to_string(), secret_base32.to_owned()];
+    let mut args = vec![
+        "--at".to_owned(),
+        unix_secs.to_string(),
+        secret_base32.to_owned(),
+    ];
     args.extend(offsets.iter().map(i64::to_string));
     let codes = python_totp(&args);
     assert_eq!(codes.len(), offsets.len());

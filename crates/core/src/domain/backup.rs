@@ -25,8 +25,9 @@
 //! The fence is one conditional update per factor, in the database, so it needs no check on
 //! the code path and holds on every server that later shares the database. What no fence
 //! can give back is what the copy never knew: recovery codes used after the backup are
-//! usable again, sessions ended after it are live again, and factors added after it are
-//! gone (the README says what to do).
+//! usable again, and factors added after it are gone (the README says what to do).
+//! Sessions and remembered devices all end, since one ended after the copy was taken
+//! would otherwise be live again.
 
 use std::path::Path;
 

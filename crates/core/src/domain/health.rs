@@ -11,12 +11,38 @@ use super::Twofold;
 /// How long a readiness check may wait for the database before it counts as down.
 const DATABASE_WAIT: Duration = Duration::from_secs(2);
 
+/// `check`'s answer, or a timeout after [`DATABASE_WAIT`] as its error.
+async fn within_wait<T>(
+    check: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(DATABASE_WAIT, check)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the database did not answer within {} s",
+                DATABASE_WAIT.as_secs()
+            ))
+        })
+}
+
 /// One readiness check and, when it fails, why.
 #[derive(Clone, Debug)]
 pub struct Check {
     /// `database`, `migrations`, `secret_key` or `mail_queue`.
     pub name: &'static str,
     pub problem: Option<String>,
+    /// Worth knowing, not a reason to take the server out of service.
+    pub note: Option<String>,
+}
+
+impl Check {
+    fn new(name: &'static str, problem: Option<String>) -> Check {
+        Check {
+            name,
+            problem,
+            note: None,
+        }
+    }
 }
 
 /// Every readiness check, in a fixed order.
@@ -44,49 +70,56 @@ impl Twofold {
         };
         let (migrations, secret_key) = if database.is_some() {
             let skipped = || Some("not checked: the database cannot be reached".to_owned());
-            (skipped(), skipped())
+            (Check::new("migrations", skipped()), skipped())
         } else {
-            (self.schema_problem().await, self.key_problem().await)
+            let secret_key = within_wait(async { Ok(self.key_problem().await) })
+                .await
+                .unwrap_or_else(Some);
+            (self.schema_check().await, secret_key)
         };
         Readiness {
             checks: vec![
-                Check {
-                    name: "database",
-                    problem: database,
-                },
-                Check {
-                    name: "migrations",
-                    problem: migrations,
-                },
-                Check {
-                    name: "secret_key",
-                    problem: secret_key,
-                },
-                Check {
-                    name: "mail_queue",
-                    problem: self.mailer.stuck(self.now()),
-                },
+                Check::new("database", database),
+                migrations,
+                Check::new("secret_key", secret_key),
+                Check::new("mail_queue", self.mailer.stuck(self.now())),
             ],
         }
     }
 
-    /// The schema is exactly the one this build migrates to: one that is ahead was
-    /// migrated by a newer release, whose rows this one may misread.
-    async fn schema_problem(&self) -> Option<String> {
-        match self.store.schema_versions().await {
-            Ok(v) if v.applied == v.known => None,
-            Ok(v) if v.applied > v.known => Some(format!(
-                "the database has {} migrations applied and this server knows {}: a newer \
-                 release migrated it; upgrade this server",
-                v.applied, v.known
-            )),
-            Ok(v) => Some(format!(
-                "the database has {} of this server's {} migrations applied: restart it to \
-                 migrate",
-                v.applied, v.known
-            )),
-            Err(e) => Some(format!("cannot read the applied migrations: {e}")),
+    /// Every migration this build has is applied. A database a newer release already
+    /// migrated further is only noted: during a rolling upgrade on PostgreSQL the first
+    /// new server migrates it while the old ones still serve (migrations add, so old
+    /// servers keep working), and failing them all at that moment would send every request
+    /// to the one new server.
+    async fn schema_check(&self) -> Check {
+        let mut check = Check::new("migrations", None);
+        match within_wait(async {
+            self.store
+                .schema_versions()
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await
+        {
+            Ok(v) if v.applied == v.known => {}
+            Ok(v) if v.applied > v.known => {
+                check.note = Some(format!(
+                    "the database has {} migrations applied and this server knows {}: a newer \
+                     release migrated it; upgrade this server",
+                    v.applied, v.known
+                ));
+            }
+            Ok(v) => {
+                check.problem = Some(format!(
+                    "the database has {} of this server's {} migrations applied: restart it \
+                     to migrate",
+                    v.applied, v.known
+                ));
+            }
+            Err(e) => check.problem = Some(format!("cannot read the applied migrations: {e}")),
         }
+        check
     }
 
     /// The key this server seals with is the database's, and it holds every key the

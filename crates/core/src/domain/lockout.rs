@@ -119,10 +119,12 @@ impl Twofold {
         }
     }
 
-    /// Records that attempt `attempt` failed; logs the lock it caused, if any.
+    /// Records that attempt `attempt` failed, whatever the method: logs and counts the lock
+    /// it caused, if any.
     pub(crate) fn attempt_failed(&self, user_id: &str, attempt: i64) {
         let now = self.now();
         if let Some(until) = lock_until(&self.security, now, attempt) {
+            self.metrics.lockouts.inc();
             tracing::warn!(
                 event = "mfa.locked",
                 user_id,

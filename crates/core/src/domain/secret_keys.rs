@@ -216,7 +216,8 @@ impl Twofold {
     }
 
     /// Retires key `id`: refused while anything is still sealed under it (run `rotate`
-    /// first), when it is the only key (nothing has replaced it), and for a key this
+    /// first), when it is the newest key (the only one, or a rotation's new one: nothing has
+    /// replaced it), and for a key this
     /// database never had. Needs no key itself.
     pub async fn retire_secret_key(&self, id: &str) -> Result<()> {
         match self
@@ -245,9 +246,9 @@ impl Twofold {
                  new key first",
                 describe(&uses)
             ))),
-            Retirement::LastKey => Err(DomainError::Conflict(format!(
-                "the secret key {id} is the only key of this database: nothing has replaced \
-                 it, so it cannot be retired"
+            Retirement::Newest => Err(DomainError::Conflict(format!(
+                "the secret key {id} is the newest key of this database, the one servers seal \
+                 with: nothing has replaced it, so it cannot be retired"
             ))),
         }
     }

@@ -155,16 +155,20 @@ impl Twofold {
         let verified = self.verify_proof(purpose, proof).await;
         let outcome = match &verified {
             Ok(_) => "accepted",
-            Err(DomainError::CodeReused | DomainError::PasskeyChallengeGone) => "replayed",
+            Err(DomainError::CodeReused) => "replayed",
             Err(
                 DomainError::InvalidCode
                 | DomainError::ClockSkew { .. }
                 | DomainError::PasskeyRefused(_)
                 | DomainError::PasskeyCloned
                 | DomainError::WrongConfirmation
-                | DomainError::ConfirmationExpired,
+                | DomainError::ConfirmationExpired
+                | DomainError::MethodNotAvailable(_),
             ) => "refused",
+            Err(DomainError::FlowExpired | DomainError::PasskeyChallengeGone) => "expired",
+            Err(DomainError::InvalidInput(_)) => "invalid",
             Err(DomainError::Locked { .. }) => "locked",
+            // The server's own failures (the database, the key): what an alert watches.
             Err(_) => "error",
         };
         let purpose = match purpose {
@@ -487,7 +491,6 @@ impl Twofold {
     async fn after_failed_attempt(&self, user_id: &str, attempt: i64, locked: bool) {
         let now = self.now();
         if locked {
-            self.metrics.lockouts.inc();
             self.mail_user(user_id, |to| self.lock_notice(to, now))
                 .await;
         }

@@ -6,12 +6,12 @@ use std::path::Path;
 
 use super::StoreError;
 
-/// The ids of the keys that sealed the secrets in the database: every authenticator app's
-/// secret (and the one waiting to replace it) and every identity provider's client secret
-/// names its key. A copy is of use only to a server holding all of them.
-pub const SEALED_KEY_IDS: &str = "SELECT secret_key_id FROM factors WHERE secret_key_id IS NOT NULL \
-     UNION SELECT next_secret_key_id FROM factors WHERE next_secret_key_id IS NOT NULL \
-     UNION SELECT secret_key_id FROM oidc_providers ORDER BY 1";
+/// The ids of the keys a server needs to open the database: every key registered and not
+/// retired (a server refuses to start without all of them, though after `rotate` and
+/// before `retire` the old one may seal nothing any more). Every authenticator app's
+/// secret, the one waiting to replace it and every identity provider's client secret is
+/// sealed under one of them.
+pub const SEALED_KEY_IDS: &str = "SELECT id FROM secret_keys ORDER BY 1";
 
 /// Every authenticator app's last used step raised to the step current at the restore plus
 /// the steps ahead a code can be accepted (each app by its own period), never lowered.
@@ -23,7 +23,12 @@ pub const FENCE_APP_STEPS: &str = "UPDATE factors SET last_used_step = $1 / peri
 /// What was in progress when the copy was taken and can be used once only: elevated
 /// tokens, sign-ins at their second step, mailed codes, passkey ceremonies and sign-ins at
 /// an identity provider. The copy still holds those used after it was taken, so they end.
-pub const END_IN_PROGRESS: [&str; 6] = [
+/// So do sessions and remembered devices: one ended after the copy was taken (signed out,
+/// revoked by an admin, a lost laptop) would be live again, so everyone signs in again,
+/// with a second factor.
+pub const END_IN_PROGRESS: [&str; 8] = [
+    "DELETE FROM sessions",
+    "DELETE FROM remembered_devices",
     "DELETE FROM elevated_tokens",
     "DELETE FROM login_flows",
     "DELETE FROM confirmation_codes",
@@ -46,7 +51,8 @@ pub struct RestoreFence {
 pub struct Fenced {
     /// Authenticator apps whose last used step was raised.
     pub app_factors: u64,
-    /// Tokens, flows, codes and ceremonies in progress that ended.
+    /// Sessions, remembered devices, and tokens, flows, codes and ceremonies in progress
+    /// that ended.
     pub in_progress_ended: u64,
 }
 

@@ -24,7 +24,9 @@ pub const USES: &str = "SELECT \
      (SELECT COUNT(*) FROM factors WHERE next_secret_key_id = $1), \
      (SELECT COUNT(*) FROM oidc_providers WHERE secret_key_id = $1)";
 /// Keys registered besides `$1`.
-pub const OTHER_KEYS: &str = "SELECT COUNT(*) FROM secret_keys WHERE id <> $1";
+/// Keys registered after key `$1`: none means it is the newest, the one servers seal with.
+pub const NEWER_KEYS: &str = "SELECT COUNT(*) FROM secret_keys \
+     WHERE created_at > (SELECT created_at FROM secret_keys WHERE id = $1)";
 pub const DELETE_KEY: &str = "DELETE FROM secret_keys WHERE id = $1";
 pub const INSERT_RETIRED: &str = "INSERT INTO retired_secret_keys (id, retired_at) VALUES ($1, $2)";
 
@@ -116,8 +118,9 @@ pub enum Retirement {
     AlreadyRetired { at: i64 },
     /// Values are still sealed under it: nothing changed.
     InUse(KeyUses),
-    /// It is the only key registered: the servers' current key, which nothing replaces.
-    LastKey,
+    /// No key was registered after it: the one the servers seal with (the only key, or
+    /// the new one of a rotation), which nothing has replaced.
+    Newest,
 }
 
 /// The engines' side of this area.

@@ -15,6 +15,7 @@ const TOKEN: &str = "2b7e151628aed2a6abf7158809cf4f3c-metrics";
 /// Mail goes to a relay that takes the connection and never says a word: a message
 /// waits for its first attempt's answer for the whole test. One for the whole process.
 fn silent_relay(c: &mut Config) {
+    with_metrics_token(c);
     static RELAY: std::sync::OnceLock<std::net::TcpListener> = std::sync::OnceLock::new();
     let relay = RELAY.get_or_init(|| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
     c.mail.smtp = Some(SmtpConfig {
@@ -32,9 +33,13 @@ fn with_metrics_token(c: &mut Config) {
     c.metrics.token = Some(TOKEN.to_owned().into());
 }
 
-/// `/readyz`'s status and body.
-async fn readyz(srv: &TestServer) -> (u16, Value) {
-    let res = reqwest::get(format!("{}/readyz", srv.url)).await.unwrap();
+/// `/readyz`'s status and body; `detailed`: as the metrics token's holder.
+async fn readyz(srv: &TestServer, detailed: bool) -> (u16, Value) {
+    let mut req = reqwest::Client::new().get(format!("{}/readyz", srv.url));
+    if detailed {
+        req = req.bearer_auth(TOKEN);
+    }
+    let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap())
 }
@@ -71,19 +76,48 @@ fn on_postgres(srv: &TestServer) -> bool {
     srv.twofold.engine_name() == "postgres"
 }
 
-both_engines! {
+both_engines_with! {
+    with_metrics_token;
+
     async fn readyz_is_ready_when_every_check_passes(srv: TestServer) {
-        let (status, body) = readyz(&srv).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(
-            body,
-            serde_json::json!({"status": "ready", "checks": {
-                "database": "ok", "migrations": "ok", "secret_key": "ok", "mail_queue": "ok"
-            }})
-        );
+        for detailed in [false, true] {
+            let (status, body) = readyz(&srv, detailed).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(
+                body,
+                serde_json::json!({"status": "ready", "checks": {
+                    "database": "ok", "migrations": "ok", "secret_key": "ok", "mail_queue": "ok"
+                }})
+            );
+        }
     }
 
-    async fn readyz_refuses_a_schema_a_newer_release_migrated(srv: TestServer) {
+    async fn readyz_refuses_a_database_this_release_has_not_migrated(srv: TestServer) {
+        // As if the last migration had not run.
+        if on_postgres(&srv) {
+            exec(&srv, "DELETE FROM _sqlx_migrations \
+                        WHERE version = (SELECT max(version) FROM _sqlx_migrations)").await;
+        } else {
+            exec(&srv, "DELETE FROM _twofold_migrations \
+                        WHERE version = (SELECT max(version) FROM _twofold_migrations)").await;
+        }
+        // Anyone sees that it fails; only the operator sees why.
+        let (status, body) = readyz(&srv, false).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["status"], "not_ready");
+        assert_eq!(body["checks"]["migrations"], "failing");
+        assert_eq!(body["checks"]["database"], "ok");
+        let (status, body) = readyz(&srv, true).await;
+        assert_eq!(status, 503, "{body}");
+        let why = body["checks"]["migrations"].as_str().unwrap();
+        assert!(why.contains("restart it to migrate"), "{why}");
+        // Alive all the same: an orchestrator must not restart it for this.
+        let alive = reqwest::get(format!("{}/healthz", srv.url)).await.unwrap();
+        assert_eq!(alive.status(), 200);
+    }
+
+    async fn readyz_stays_ready_while_a_newer_release_has_migrated_further(srv: TestServer) {
+        // A rolling upgrade: the first new server migrated; the old ones go on serving.
         if on_postgres(&srv) {
             exec(&srv, "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
                         execution_time) VALUES (99990001, 'from the future', true, '\\x00', 0)").await;
@@ -91,15 +125,12 @@ both_engines! {
             exec(&srv, "INSERT INTO _twofold_migrations (version, name, checksum) \
                         VALUES (9999, '9999_from_the_future', x'00')").await;
         }
-        let (status, body) = readyz(&srv).await;
-        assert_eq!(status, 503, "{body}");
-        assert_eq!(body["status"], "not_ready");
-        let why = body["checks"]["migrations"].as_str().unwrap();
-        assert!(why.contains("newer release"), "{why}");
-        assert_eq!(body["checks"]["database"], "ok");
-        // Alive all the same: an orchestrator must not restart it for this.
-        let alive = reqwest::get(format!("{}/healthz", srv.url)).await.unwrap();
-        assert_eq!(alive.status(), 200);
+        let (status, body) = readyz(&srv, false).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["checks"]["migrations"], "ok");
+        let (_, body) = readyz(&srv, true).await;
+        let note = body["checks"]["migrations"].as_str().unwrap();
+        assert!(note.contains("newer release"), "{note}");
     }
 
     async fn readyz_refuses_while_the_database_holds_a_key_this_server_lacks(srv: TestServer) {
@@ -111,12 +142,16 @@ both_engines! {
             exec(&srv, "INSERT INTO secret_keys (id, check_value, created_at) \
                         VALUES ('knewer', x'00', 0)").await;
         }
-        let (status, body) = readyz(&srv).await;
+        let (status, body) = readyz(&srv, false).await;
         assert_eq!(status, 503, "{body}");
+        assert_eq!(body["checks"]["secret_key"], "failing");
+        let (_, body) = readyz(&srv, true).await;
         let why = body["checks"]["secret_key"].as_str().unwrap();
         assert!(why.contains("knewer"), "{why}");
     }
+}
 
+both_engines! {
     async fn metrics_are_not_served_on_the_main_listener_without_a_token(srv: TestServer) {
         let res = reqwest::get(format!("{}/metrics", srv.url)).await.unwrap();
         assert_eq!(res.status(), 404);
@@ -201,15 +236,48 @@ both_engines_with! {
         );
         // Waiting a while is normal: a relay may be slow or greylisting.
         srv.advance(60);
-        let (status, body) = readyz(&srv).await;
+        let (status, body) = readyz(&srv, true).await;
         assert_eq!(status, 200, "{body}");
         // Longer than its retries could ever take: deliveries are not moving.
         srv.advance(3 * 3600);
-        let (status, body) = readyz(&srv).await;
+        let (status, body) = readyz(&srv, true).await;
         assert_eq!(status, 503, "{body}");
         let why = body["checks"]["mail_queue"].as_str().unwrap();
         assert!(why.contains("oldest undelivered mail has waited"), "{why}");
         assert_eq!(body["checks"]["database"], "ok");
+    }
+}
+
+both_engines_with! {
+    with_metrics_token;
+
+    async fn a_lockout_by_wrong_recovery_codes_is_counted_too(srv: TestServer) {
+        let u = srv.enrolled().await;
+        // Recovery codes exist (a wrong one is checked against them).
+        srv.strong_session(&u).await.regenerate_recovery_codes().await.unwrap();
+        srv.advance(30);
+        let flow = srv.flow(&u).await;
+        for _ in 0..5 {
+            let e = srv
+                .client
+                .mfa(&twofold_proto::MfaRequest {
+                    flow_token: flow.clone(),
+                    method: twofold_proto::Method::RecoveryCode,
+                    code: "aaaaa-bbbbb".into(),
+                    remember_device: None,
+                    credential: None,
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), Some(ErrorCode::InvalidCode), "{e}");
+        }
+        let text = scrape(&srv).await;
+        assert_eq!(sample(&text, "twofold_lockouts_total"), Some(1.0), "{text}");
+        assert_eq!(
+            sample(&text, "twofold_second_factors_total{purpose=\"sign_in\",method=\"recovery_code\",outcome=\"refused\"}"),
+            Some(5.0),
+            "{text}"
+        );
     }
 }
 
@@ -229,6 +297,9 @@ mod metrics_on_their_own_listener {
         let text = res.text().await.unwrap();
         assert!(text.contains("twofold_lockouts_total 0"), "{text}");
         // Only the metrics there; and not on the main listener, which has no token.
+        // Readiness with its details, for the operator's own network.
+        let ready = reqwest::get(format!("{at}/readyz")).await.unwrap();
+        assert_eq!(ready.status(), 200);
         let other = reqwest::get(format!("{at}/healthz")).await.unwrap();
         assert_eq!(other.status(), 404);
         let main = reqwest::get(format!("{}/metrics", srv.url)).await.unwrap();

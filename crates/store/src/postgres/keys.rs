@@ -99,13 +99,13 @@ impl KeysStore for Postgres {
                 .db()?;
             return Ok(at.map_or(Retirement::Unknown, |at| Retirement::AlreadyRetired { at }));
         }
-        let others: i64 = sqlx::query_scalar(OTHER_KEYS)
+        let others: i64 = sqlx::query_scalar(NEWER_KEYS)
             .bind(id)
             .fetch_one(&mut *tx)
             .await
             .db()?;
         if others == 0 {
-            return Ok(Retirement::LastKey);
+            return Ok(Retirement::Newest);
         }
         let in_use = key_uses(
             sqlx::query_as(USES)

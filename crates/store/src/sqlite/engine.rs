@@ -41,9 +41,6 @@ const MAX_BATCH: usize = 256;
 /// Jobs after which the checkpointer is woken (a job writes a handful of pages, so this
 /// is about SQLite's own threshold of 1,000 WAL pages).
 const CHECKPOINT_AFTER_JOBS: usize = 200;
-/// The most of the database file a connection reads through a memory mapping (address
-/// space, not memory: pages are the operating system's page cache, shared).
-const MMAP_BYTES: i64 = 1 << 30;
 /// Idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection (rusqlite's default is 16; a code check
@@ -89,10 +86,6 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // Keeps the writer's savepoint journals in memory instead of temporary files.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // Reads pages through a shared mapping of the file instead of a `pread` each: a code
-    // check reads a user's, a factor's and a flow's page from anywhere in the file, and
-    // each connection's own cache is small. Writes still go through the WAL as before.
-    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }

@@ -93,10 +93,10 @@ impl KeysStore for Sqlite {
                 return Ok(at.map_or(Retirement::Unknown, |at| Retirement::AlreadyRetired { at }));
             }
             let others: i64 = c
-                .prepare_cached(OTHER_KEYS)?
+                .prepare_cached(NEWER_KEYS)?
                 .query_row([&id], |r| r.get(0))?;
             if others == 0 {
-                return Ok(Retirement::LastKey);
+                return Ok(Retirement::Newest);
             }
             let in_use = uses(c, &id)?;
             if in_use.total() > 0 {

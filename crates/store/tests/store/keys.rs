@@ -144,6 +144,25 @@ conformance! {
         );
     }
 
+    async fn the_newest_key_is_not_retired_even_when_it_seals_nothing_yet(store: Store) {
+        // A rotation's new key, registered after the old one, before anything was sealed
+        // under it: the servers seal with it from now on.
+        given_key(&store).await;
+        store
+            .register_secret_key("knew", b"check-value-new", T0)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.retire_secret_key("knew", T0).await.unwrap(),
+            Retirement::Newest
+        );
+        assert_eq!(
+            store.retire_secret_key(KEY_ID, T0).await.unwrap(),
+            Retirement::Retired
+        );
+        assert_eq!(store.secret_key_ids().await.unwrap(), ["knew"]);
+    }
+
     async fn an_unknown_key_or_the_only_key_is_not_retired(store: Store) {
         assert_eq!(
             store.retire_secret_key("nope", T0).await.unwrap(),
@@ -152,7 +171,7 @@ conformance! {
         given_key(&store).await;
         assert_eq!(
             store.retire_secret_key(KEY_ID, T0).await.unwrap(),
-            Retirement::LastKey
+            Retirement::Newest
         );
         assert_eq!(store.secret_key_ids().await.unwrap(), [KEY_ID]);
         assert_eq!(store.secret_key_retired_at(KEY_ID).await.unwrap(), None);

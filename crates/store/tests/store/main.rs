@@ -83,6 +83,7 @@ macro_rules! assert_rows_eq {
 mod fixtures;
 
 mod audit;
+mod backup;
 mod confirmations;
 mod devices;
 mod elevated;
