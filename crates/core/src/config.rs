@@ -604,19 +604,32 @@ impl Config {
     }
 }
 
-/// `TWOFOLD_METRICS_TOKEN`: long enough that guessing it is hopeless.
+/// `TWOFOLD_METRICS_TOKEN`, or the file `TWOFOLD_METRICS_TOKEN_FILE` names: long enough
+/// that guessing it is hopeless. The value itself is never echoed.
 fn metrics_token(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<SecretString>, ConfigError> {
-    match env("TWOFOLD_METRICS_TOKEN") {
-        None => Ok(None),
-        Some(t) if t.trim().len() >= 32 && !t.trim().contains(char::is_whitespace) => {
-            Ok(Some(SecretString::from(t.trim().to_owned())))
+    let token = match (
+        env("TWOFOLD_METRICS_TOKEN"),
+        env("TWOFOLD_METRICS_TOKEN_FILE"),
+    ) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "TWOFOLD_METRICS_TOKEN and TWOFOLD_METRICS_TOKEN_FILE are both set; keep one",
+            ));
         }
-        Some(_) => Err(ConfigError::new(
-            "TWOFOLD_METRICS_TOKEN must be at least 32 characters with no spaces (e.g. from \
-             `openssl rand -hex 32`)",
-        )),
+        (Some(t), None) => SecretString::from(t),
+        (None, Some(path)) => read_secret_file("TWOFOLD_METRICS_TOKEN_FILE", &path)?,
+    };
+    let t = token.expose_secret().trim();
+    if t.len() >= 32 && !t.contains(char::is_whitespace) {
+        Ok(Some(SecretString::from(t.to_owned())))
+    } else {
+        Err(ConfigError::new(
+            "the metrics token (TWOFOLD_METRICS_TOKEN or its _FILE) must be at least 32 \
+             characters with no spaces (e.g. from `openssl rand -hex 32`)",
+        ))
     }
 }
 
@@ -938,11 +951,26 @@ mod tests {
         let e = load(&d, Flags::default(), &[("TWOFOLD_METRICS_TOKEN", "short")])
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("TWOFOLD_METRICS_TOKEN must be at least 32"),
-            "{e}"
-        );
+        assert!(e.contains("must be at least 32 characters"), "{e}");
         assert!(!e.contains("short"), "{e}");
+        // From a file (a container's secret), its line ending dropped.
+        let file = d.join("metrics-token");
+        std::fs::write(&file, format!("{token}\n")).unwrap();
+        let path = file.to_str().unwrap();
+        let cfg = load(
+            &d,
+            Flags::default(),
+            &[("TWOFOLD_METRICS_TOKEN_FILE", path)],
+        )
+        .unwrap();
+        assert_eq!(cfg.metrics.token.as_ref().unwrap().expose_secret(), token);
+        let both = [
+            ("TWOFOLD_METRICS_TOKEN", token),
+            ("TWOFOLD_METRICS_TOKEN_FILE", path),
+        ];
+        let e = load(&d, Flags::default(), &both).unwrap_err().to_string();
+        assert!(e.contains("both set"), "{e}");
+        assert!(!e.contains(token), "{e}");
     }
 
     #[test]
