@@ -69,7 +69,7 @@ pub struct MailMetrics {
     pub sent: Counter,
     pub retried: Counter,
     pub failed: Counter,
-    /// Messages queued and not yet sent or given up on.
+    /// Messages queued and not yet sent or given up on (set when scraped).
     pub pending: Gauge,
     /// How long the oldest of them has waited (set when scraped).
     pub oldest_pending_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,

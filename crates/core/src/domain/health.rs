@@ -60,21 +60,19 @@ impl Readiness {
 impl Twofold {
     /// Whether this server can serve sign-ins now; see the module documentation.
     pub async fn readiness(&self) -> Readiness {
-        let database = match tokio::time::timeout(DATABASE_WAIT, self.store.ping()).await {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("the database cannot be reached: {e}")),
-            Err(_) => Some(format!(
-                "the database did not answer within {} s",
-                DATABASE_WAIT.as_secs()
-            )),
-        };
+        let database = within_wait(async {
+            self.store
+                .ping()
+                .await
+                .map_err(|e| format!("the database cannot be reached: {e}"))
+        })
+        .await
+        .err();
         let (migrations, secret_key) = if database.is_some() {
             let skipped = || Some("not checked: the database cannot be reached".to_owned());
             (Check::new("migrations", skipped()), skipped())
         } else {
-            let secret_key = within_wait(async { Ok(self.key_problem().await) })
-                .await
-                .unwrap_or_else(Some);
+            let secret_key = within_wait(self.key_check()).await.err();
             (self.schema_check().await, secret_key)
         };
         Readiness {
@@ -125,13 +123,14 @@ impl Twofold {
     /// The key this server seals with is the database's, and it holds every key the
     /// database's secrets are sealed with (another server may have been given a new key
     /// this one lacks: it could not read what that server seals).
-    async fn key_problem(&self) -> Option<String> {
-        let ids = match self.store.secret_key_ids().await {
-            Ok(ids) => ids,
-            Err(e) => return Some(format!("cannot read the secret key ids: {e}")),
-        };
+    async fn key_check(&self) -> Result<(), String> {
+        let ids = self
+            .store
+            .secret_key_ids()
+            .await
+            .map_err(|e| format!("cannot read the secret key ids: {e}"))?;
         if !ids.iter().any(|id| id == self.keys.current_id()) {
-            return Some(format!(
+            return Err(format!(
                 "this server's key {} is not registered in the database",
                 self.keys.current_id()
             ));
@@ -141,12 +140,13 @@ impl Twofold {
             .map(String::as_str)
             .filter(|id| !self.keys.has_key(id))
             .collect();
-        (!missing.is_empty()).then(|| {
-            format!(
-                "the database holds secrets sealed with key {}, which this server does not have",
-                missing.join(", ")
-            )
-        })
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "the database holds secrets sealed with key {}, which this server does not have",
+            missing.join(", ")
+        ))
     }
 
     /// The metrics in Prometheus's text format, the readings among them taken now.
@@ -154,6 +154,9 @@ impl Twofold {
         let m = &self.metrics;
         m.password_queue
             .set(i64::try_from(self.passwords.queued()).unwrap_or(i64::MAX));
+        m.mail
+            .pending
+            .set(i64::try_from(self.mailer.pending()).unwrap_or(i64::MAX));
         m.mail.oldest_pending_seconds.set(
             self.mailer
                 .oldest_pending_age(self.now())

@@ -107,6 +107,11 @@ impl Mailer {
         })
     }
 
+    /// Messages not yet delivered or given up on.
+    pub fn pending(&self) -> usize {
+        self.queue.pending()
+    }
+
     /// How long the oldest undelivered message has waited at `now` (`None`: nothing
     /// waits).
     pub fn oldest_pending_age(&self, now: Timestamp) -> Option<Duration> {

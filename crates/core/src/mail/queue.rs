@@ -92,51 +92,50 @@ pub struct Job {
 
 pub struct Queue {
     tx: mpsc::Sender<Queued>,
-    /// Messages pushed and not yet sent or given up on.
-    pending: watch::Sender<usize>,
     waiting: Waiting,
 }
 
-/// When each undelivered message was queued, by id (time-ordered, so the first is the
-/// oldest): how long the queue has been holding its oldest, for `/readyz` and metrics.
-/// On the service's clock, the one the message is dated by, so tests can move it.
-#[derive(Clone, Default)]
-struct Waiting(Arc<Mutex<BTreeMap<String, Timestamp>>>);
+/// The messages pushed and not yet sent or given up on: when each was queued, by id, on
+/// the service's clock (the one the message is dated by, so tests can move it), for how
+/// long the oldest has waited; and their number, which `idle` waits on.
+#[derive(Clone)]
+struct Waiting {
+    since: Arc<Mutex<BTreeMap<String, Timestamp>>>,
+    count: watch::Sender<usize>,
+}
 
 impl Waiting {
-    fn add(&self, id: &str, at: Timestamp) {
-        if let Ok(mut w) = self.0.lock() {
-            w.insert(id.to_owned(), at);
+    fn new() -> Self {
+        Self {
+            since: Arc::default(),
+            count: watch::channel(0).0,
         }
     }
 
+    /// Changes the list and keeps the count in step.
+    fn update(&self, change: impl FnOnce(&mut BTreeMap<String, Timestamp>)) {
+        let mut since = self.since.lock().unwrap_or_else(|p| p.into_inner());
+        change(&mut since);
+        self.count.send_replace(since.len());
+    }
+
+    fn add(&self, id: &str, at: Timestamp) {
+        self.update(|w| {
+            w.insert(id.to_owned(), at);
+        });
+    }
+
+    /// `id` left the queue, sent or given up on.
     fn remove(&self, id: &str) {
-        if let Ok(mut w) = self.0.lock() {
+        self.update(|w| {
             w.remove(id);
-        }
+        });
     }
 
     fn oldest_age(&self, now: Timestamp) -> Option<Duration> {
-        let w = self.0.lock().ok()?;
-        let oldest = w.values().min()?;
+        let since = self.since.lock().unwrap_or_else(|p| p.into_inner());
+        let oldest = since.values().min()?;
         Some(Duration::from_secs(oldest.secs_until(now)))
-    }
-}
-
-/// Counts and the waiting list, kept together as each message moves on.
-#[derive(Clone)]
-struct Tally {
-    metrics: MailMetrics,
-    pending: watch::Sender<usize>,
-    waiting: Waiting,
-}
-
-impl Tally {
-    /// `id` left the queue, sent or given up on.
-    fn done(&self, id: &str) {
-        self.waiting.remove(id);
-        self.metrics.pending.dec();
-        self.pending.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
@@ -144,27 +143,21 @@ impl Queue {
     /// Spawns the delivery task on the current Tokio runtime.
     pub fn start(transport: Transport, retry: Retry, metrics: MailMetrics) -> Queue {
         let (tx, rx) = mpsc::channel(CAPACITY);
-        let (pending, _) = watch::channel(0);
-        let waiting = Waiting::default();
-        let tally = Tally {
+        let waiting = Waiting::new();
+        tokio::spawn(deliver_forever(
+            rx,
+            Arc::new(transport),
+            retry,
             metrics,
-            pending: pending.clone(),
-            waiting: waiting.clone(),
-        };
-        tokio::spawn(deliver_forever(rx, Arc::new(transport), retry, tally));
-        Queue {
-            tx,
-            pending,
-            waiting,
-        }
+            waiting.clone(),
+        ));
+        Queue { tx, waiting }
     }
 
     pub fn push(&self, job: Job, metrics: &MailMetrics) {
         // Time-ordered, so the outbox lists messages in the order they were sent.
         let id = uuid::Uuid::now_v7().simple().to_string();
-        self.pending.send_modify(|n| *n += 1);
         self.waiting.add(&id, job.at);
-        metrics.pending.inc();
         let (to, subject) = (job.to.clone(), job.subject.clone());
         // Delivered in the span of the request that queued it: its lines carry that
         // request's id.
@@ -178,12 +171,15 @@ impl Queue {
             }
             Err(e) => {
                 metrics.failed.inc();
-                metrics.pending.dec();
                 self.waiting.remove(&id);
-                self.pending.send_modify(|n| *n = n.saturating_sub(1));
                 tracing::error!(event = "mail.failed", %to, %subject, error = %e, "mail queue unavailable; message dropped");
             }
         }
+    }
+
+    /// Messages not yet sent or given up on.
+    pub fn pending(&self) -> usize {
+        *self.waiting.count.borrow()
     }
 
     /// How long the oldest undelivered message has waited at `now` (none waiting:
@@ -198,7 +194,7 @@ impl Queue {
     }
 
     pub async fn idle(&self) {
-        let mut rx = self.pending.subscribe();
+        let mut rx = self.waiting.count.subscribe();
         // Err only when the sender is gone, and then nothing is pending either.
         let _ = rx.wait_for(|n| *n == 0).await;
     }
@@ -208,7 +204,8 @@ async fn deliver_forever(
     mut rx: mpsc::Receiver<Queued>,
     transport: Arc<Transport>,
     retry: Retry,
-    tally: Tally,
+    metrics: MailMetrics,
+    waiting: Waiting,
 ) {
     // Files are written one at a time, in order; SMTP deliveries overlap, so one slow
     // or retried message does not hold up the others.
@@ -220,12 +217,13 @@ async fn deliver_forever(
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let (transport, retry, tally) = (transport.clone(), retry.clone(), tally.clone());
+        let (transport, retry) = (transport.clone(), retry.clone());
+        let (metrics, waiting) = (metrics.clone(), waiting.clone());
         tokio::spawn(async move {
-            deliver(&transport, &retry, &id, job, &tally.metrics)
+            deliver(&transport, &retry, &id, job, &metrics)
                 .instrument(span)
                 .await;
-            tally.done(&id);
+            waiting.remove(&id);
             drop(permit);
         });
     }
