@@ -15,7 +15,9 @@ use twofold_core::store::{AuditRow, StoreError};
 #[async_trait::async_trait]
 impl CodeCheckStore for Sqlite {
     async fn check_code(&self, check: CodeCheck) -> Result<CheckOutcome, StoreError> {
-        self.write(move |c| check_code(c, check)).await
+        // Unguarded: `check_code` returns an `Err` only before its first write or for a
+        // database failure; a refused code is an `Ok` answer with its writes.
+        self.write_unguarded(move |c| check_code(c, check)).await
     }
 }
 
