@@ -12,8 +12,8 @@
 #
 #   scripts/perf-compare.sh ecfecfd            # about 12 minutes after the builds
 #   ROUNDS=2 FLOWS=10000 scripts/perf-compare.sh ecfecfd HEAD
-#   PERF_RECORD=4999 scripts/perf-compare.sh ecfecfd   # also `perf record` the server
-#                                                       # at 4999 Hz through each run
+#   PERF_RECORD=4999 scripts/perf-compare.sh ecfecfd   # also `perf record -g` the server
+#                                                       # at 4999 Hz through each measured phase
 #   CHEAP_HASH=1 FLOWS=60000 ROUNDS=3 scripts/perf-compare.sh ecfecfd
 #       # an experiment: both revisions built with a cheap Argon2id (m=64 KiB, t=1) for
 #       # passwords, so preparing a flow is quick and a run can check many more codes.
@@ -22,6 +22,8 @@
 # Only loopback addresses are used; every run is bounded by DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/serve-for-load.sh
+. scripts/serve-for-load.sh
 
 BEFORE="${1:?usage: perf-compare.sh BEFORE [AFTER]}"
 AFTER="${2:-HEAD}"
@@ -87,17 +89,9 @@ for label in before after; do
   "$TREES/$label-bin/twofold" --data-dir "$dir" user import --org load "$WORK/load.csv" >/dev/null
 done
 
-start_server() { # label
-  TWOFOLD_IP_FAILURE_BURST=1000000 TWOFOLD_IP_FAILURES_PER_MINUTE=1000000 \
-  TWOFOLD_PASSWORD_HASH_QUEUE=1000000 TWOFOLD_MAX_CONNECTIONS=4096 \
-  taskset -c "$SERVER_CORE" "$TREES/$1-bin/twofold" --data-dir "$WORK/$1" serve \
-    --listen "127.0.0.1:$PORT" 2> "$OUT/server-$1.log" &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "the $1 server did not start" >&2; exit 1
+start_server() { # label → sets SERVER_PID
+  serve_for_load "$OUT/server-$1.log" "$PORT" \
+    taskset -c "$SERVER_CORE" "$TREES/$1-bin/twofold" --data-dir "$WORK/$1"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -105,19 +99,15 @@ for round in $(seq 1 "$ROUNDS"); do
     start_server "$label"
     for c in 16 64; do
       echo "== round $round, $label, c$c"
+      during=()
       if [ -n "${PERF_RECORD:-}" ]; then
-        # The whole run, flows prepared included: `perf report -i <file> --no-children`
-        # shows where the server's time went (the two revisions serve the same requests).
-        perf record -q -F "$PERF_RECORD" -p "$SERVER_PID" -o "$OUT/$label-c$c-r$round.perf" \
-          2>/dev/null &
-        perf_pid=$!
+        # The measured phase only (the flows' password steps are left out): `perf report
+        # -i <file> --no-children` shows where the server's time went.
+        during=(--during "perf record -q -g -F $PERF_RECORD -p $SERVER_PID -o $OUT/$label-c$c-r$round.perf")
       fi
       taskset -c "$LOAD_CORE" "$LOAD" run mfa-step --url "http://127.0.0.1:$PORT" --org load \
         --users-file "$WORK/load.csv" --concurrency "$c" --duration "$DURATION" --flows "$FLOWS" \
-        --server-pid "$SERVER_PID" --json > "$OUT/$label-c$c-r$round.json"
-      if [ -n "${PERF_RECORD:-}" ]; then
-        kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
-      fi
+        --server-pid "$SERVER_PID" "${during[@]}" --json > "$OUT/$label-c$c-r$round.json"
     done
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   done

@@ -11,6 +11,8 @@
 # Only loopback addresses are used; every run is bounded by DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/serve-for-load.sh
+. scripts/serve-for-load.sh
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/twofold-perf-target}"
 OUT="${OUT:-$PWD/target/perf}"
@@ -67,20 +69,8 @@ populate() {
 }
 
 start_server() { # data dir → sets SERVER_PID
-  # The load tool is one address sending thousands of wrong codes and password sign-ins
-  # a second: the per-address failure limit and the hashing queue's bound, which exist to
-  # stop exactly that, are lifted so the runs measure the rest of the server.
-  TWOFOLD_IP_FAILURE_BURST=1000000 TWOFOLD_IP_FAILURES_PER_MINUTE=1000000 \
-  TWOFOLD_PASSWORD_HASH_QUEUE=1000000 TWOFOLD_MAX_CONNECTIONS=4096 \
-  taskset -c "$SERVER_CORE" "$TWOFOLD" --data-dir "$1" serve --listen "127.0.0.1:$PORT" \
-    2> "$OUT/server.log" &
-  SERVER_PID=$!
+  serve_for_load "$OUT/server.log" "$PORT" taskset -c "$SERVER_CORE" "$TWOFOLD" --data-dir "$1"
   PIDS+=("$SERVER_PID")
-  for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "the server did not start" >&2; exit 1
 }
 
 stop_server() {

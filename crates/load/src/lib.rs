@@ -19,6 +19,7 @@
 //! [`baseline`] (Argon2id alone), [`units`] (durations on the command line).
 
 pub mod baseline;
+mod during;
 pub mod error;
 pub mod hello;
 pub mod procstat;

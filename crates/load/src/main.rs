@@ -84,6 +84,10 @@ struct RunArgs {
     /// The server's root URL; loopback only.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// Another server of the same deployment (sharing the first one's database), given
+    /// once per server: sign-ins and second steps go to each server in turn.
+    #[arg(long, value_name = "URL")]
+    also_url: Vec<String>,
     /// The organisation the users were imported into.
     #[arg(long, default_value = "load")]
     org: String,
@@ -112,6 +116,10 @@ struct RunArgs {
     /// The server's process id: report its CPU time per request and its memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// A shell command to run through the measured phase only, such as
+    /// `perf record -p PID -o FILE`: started just before the phase, sent SIGINT after it.
+    #[arg(long, value_name = "COMMAND")]
+    during: Option<String>,
     /// The path the hello scenario requests.
     #[arg(long, default_value = "/")]
     path: String,
@@ -205,6 +213,9 @@ fn prepare(opts: PrepareOptions, out: &std::path::Path) -> Result<ExitCode, Fail
 fn run_scenario(args: RunArgs) -> Result<ExitCode, Failure> {
     // Refuse a remote target before reading a large users file.
     target::loopback_url(&args.url)?;
+    for url in &args.also_url {
+        target::loopback_url(url)?;
+    }
     let population = match (&args.users_file, args.scenario.needs_users()) {
         (Some(path), _) => {
             let limit = args.users.map(|n| n.saturating_add(args.skip));
@@ -240,6 +251,8 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, Failure> {
         flows: args.flows,
         max_requests: args.max_requests,
         server_pid: args.server_pid,
+        during: args.during,
+        also: args.also_url,
         path: args.path,
         request_timeout: args.timeout,
         ..RunConfig::new(args.scenario, args.url, args.org, population)

@@ -78,8 +78,21 @@ async fn every_scenario_runs_against_an_imported_population() {
     let (attacked, rest) = rest.split_at(5);
     let (signing_in, storming) = rest.split_at(10);
 
-    // mfa-step: one flow per user, each finished by one valid code.
-    let r = load(&server, Scenario::MfaStep, mfa_users, 8).await;
+    // mfa-step: one flow per user, each finished by one valid code. The server is named
+    // twice, as two servers of one deployment would be: requests alternate between them.
+    let config = RunConfig {
+        concurrency: 8,
+        duration: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(20),
+        also: vec![server.url("").replace("127.0.0.1", "localhost")],
+        ..RunConfig::new(
+            Scenario::MfaStep,
+            server.url(""),
+            "load",
+            mfa_users.to_vec(),
+        )
+    };
+    let r = scenario::run(config).await.unwrap();
     only_answers(&r, "mfa_step", &["200 authenticated"]);
     let mfa = r.class("mfa_step").unwrap();
     assert_eq!(mfa.answered("200 authenticated"), 15, "{r}");

@@ -47,7 +47,7 @@ pub(crate) async fn worker(ctx: Arc<Ctx>, phase: Arc<Phase>, flows: Arc<Flows>) 
         }
         let body = mfa_body(&flow.body_prefix, &user.totp.generate_for_step(step));
         let sent = Instant::now();
-        let reply = ctx.wire.post_json(&ctx.wire.mfa, body).await;
+        let reply = ctx.wire.post_json(ctx.wire.mfa(), body).await;
         let ok = reply.answer == AUTHENTICATED;
         out.recorder.record(sent.elapsed(), reply.answer, ok);
     };

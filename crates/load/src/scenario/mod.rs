@@ -37,6 +37,7 @@ use tokio::task::JoinSet;
 use twofold_otp::Totp;
 
 use crate::LoadError;
+use crate::during::During;
 use crate::procstat::{self, Probe, ProcessUsage};
 use crate::report::{Report, SetupReport, StepWaits, StopReason, WrongCodesCheck};
 use crate::stats::Recorder;
@@ -126,6 +127,9 @@ pub struct RunConfig {
     pub scenario: Scenario,
     /// The server's root: a loopback `http://` URL.
     pub url: String,
+    /// Further servers sharing the first one's database (loopback roots too): sign-ins
+    /// and second steps are spread over all of them in turn.
+    pub also: Vec<String>,
     /// The organisation the users were imported into.
     pub org: String,
     /// The population (read with [`crate::users::read_users_csv`]); empty for `hello`.
@@ -141,6 +145,9 @@ pub struct RunConfig {
     pub max_requests: u64,
     /// The server's process id, to measure its CPU time and memory.
     pub server_pid: Option<u32>,
+    /// A shell command run only through the measured phase (a profiler attached to the
+    /// server, say): started before the phase, sent SIGINT after it and waited for.
+    pub during: Option<String>,
     /// The path `hello` requests.
     pub path: String,
     /// How long one request may take before it counts as `0 timeout`.
@@ -157,6 +164,7 @@ impl RunConfig {
         RunConfig {
             scenario,
             url: url.into(),
+            also: Vec::new(),
             org: org.into(),
             users,
             concurrency: 64,
@@ -164,6 +172,7 @@ impl RunConfig {
             flows: None,
             max_requests: 10_000_000,
             server_pid: None,
+            during: None,
             path: "/".into(),
             request_timeout: Duration::from_secs(30),
         }
@@ -225,7 +234,13 @@ impl Ctx {
     fn new(config: &RunConfig) -> Result<Ctx, LoadError> {
         let base = loopback_url(&config.url)?;
         let pool = config.concurrency.max(SETUP_MIN_CONCURRENCY) + STORM_MFA_WORKERS + 4;
-        let wire = Wire::new(&base, pool, config.request_timeout)?;
+        let also = config
+            .also
+            .iter()
+            .map(|u| loopback_url(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let pool = pool * (1 + also.len());
+        let wire = Wire::new(&base, &also, pool, config.request_timeout)?;
         let users = config
             .users
             .iter()
@@ -282,6 +297,7 @@ pub(crate) struct Measure {
     start: Instant,
     server: Option<Probe>,
     client: Option<Probe>,
+    during: Option<During>,
 }
 
 /// The phase's wall time and the processes' usage over it.
@@ -293,6 +309,7 @@ pub(crate) struct Measured {
 
 impl Measure {
     pub fn begin(config: &RunConfig) -> Result<Measure, LoadError> {
+        let during = config.during.as_deref().map(During::start).transpose()?;
         let server = config.server_pid.map(Probe::start).transpose()?;
         // The tool's own usage is a bonus: where /proc is missing it is simply left out.
         let client = Probe::start(std::process::id()).ok();
@@ -306,6 +323,7 @@ impl Measure {
             start,
             server,
             client,
+            during,
         })
     }
 
@@ -316,6 +334,9 @@ impl Measure {
     /// Ends the phase; `requests` is what it sent, for CPU per request.
     pub fn end(self, requests: u64) -> Result<Measured, LoadError> {
         let elapsed = self.start.elapsed();
+        if let Some(during) = self.during {
+            during.stop()?;
+        }
         Ok(Measured {
             elapsed,
             server: self
@@ -618,5 +639,18 @@ mod tests {
         let cfg = RunConfig::new(Scenario::Hello, "http://192.0.2.1:8080", "", Vec::new());
         let e = run(cfg).await.unwrap_err().to_string();
         assert!(e.contains("not a loopback address"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_remote_second_server_is_refused_too() {
+        let cfg = RunConfig {
+            also: vec!["http://192.0.2.1:8080".into()],
+            ..RunConfig::new(Scenario::Hello, "http://127.0.0.1:1", "", Vec::new())
+        };
+        let e = run(cfg).await.unwrap_err().to_string();
+        assert!(
+            e.contains("192.0.2.1") && e.contains("not a loopback address"),
+            "{e}"
+        );
     }
 }

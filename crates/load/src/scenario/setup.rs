@@ -100,7 +100,7 @@ pub(crate) async fn prepare_flows(
                 };
                 let reply = ctx
                     .wire
-                    .post_json(&ctx.wire.login, entry.login_body.clone())
+                    .post_json(ctx.wire.login(), entry.login_body.clone())
                     .await;
                 match reply.flow_token {
                     Some(token) if reply.answer == MFA_REQUIRED => got.push((

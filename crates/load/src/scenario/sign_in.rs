@@ -70,14 +70,14 @@ pub(crate) async fn worker(ctx: Arc<Ctx>, phase: Arc<Phase>, pool: Arc<RoundRobi
         let started = Instant::now();
         let login = ctx
             .wire
-            .post_json(&ctx.wire.login, user.login_body.clone())
+            .post_json(ctx.wire.login(), user.login_body.clone())
             .await;
         let answer = match login.flow_token {
             Some(token) if login.answer == MFA_REQUIRED => match mfa_body_prefix(&token) {
                 Ok(prefix) => {
                     let step = ctx.steps.refresh(index, user.period, step, unix_now());
                     let body = mfa_body(&prefix, &user.totp.generate_for_step(step));
-                    ctx.wire.post_json(&ctx.wire.mfa, body).await.answer
+                    ctx.wire.post_json(ctx.wire.mfa(), body).await.answer
                 }
                 Err(_) => Answer::new(200, "unusable_flow_token"),
             },

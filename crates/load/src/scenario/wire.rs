@@ -3,6 +3,7 @@
 //! reduced to an [`Answer`] plus the flow token when there is one.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::Url;
@@ -25,11 +26,13 @@ pub(crate) struct Reply {
     pub flow_token: Option<String>,
 }
 
-/// The endpoints of one server and the client that talks to them.
+/// The endpoints of the servers and the client that talks to them.
 pub(crate) struct Wire {
     client: reqwest::Client,
-    pub login: Url,
-    pub mfa: Url,
+    /// Each server's sign-in and second-step endpoints: one server, or several sharing
+    /// one database, taken in turn.
+    servers: Vec<(Url, Url)>,
+    next: AtomicUsize,
     pub healthz: Url,
     base: Url,
 }
@@ -37,7 +40,15 @@ pub(crate) struct Wire {
 impl Wire {
     /// `pool` is how many idle connections to keep: at least one per concurrent worker,
     /// so no request pays for a new TCP connection once the pool is warm.
-    pub fn new(base: &Url, pool: usize, timeout: Duration) -> Result<Wire, LoadError> {
+    /// `also` are further servers of the same deployment (one shared database): logins
+    /// and second steps go to each server in turn, so a flow begun on one is often
+    /// finished on another. Plain GETs go to `base` alone.
+    pub fn new(
+        base: &Url,
+        also: &[Url],
+        pool: usize,
+        timeout: Duration,
+    ) -> Result<Wire, LoadError> {
         let client = reqwest::Client::builder()
             // Loopback only: never route through a proxy from the environment.
             .no_proxy()
@@ -47,19 +58,39 @@ impl Wire {
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()?;
-        let join = |path: &str| {
+        let join = |base: &Url, path: &str| {
             base.join(path).map_err(|e| LoadError::Url {
                 url: base.to_string(),
                 reason: e.to_string(),
             })
         };
+        let servers = std::iter::once(base)
+            .chain(also)
+            .map(|b| Ok((join(b, "/api/v1/auth/login")?, join(b, "/api/v1/auth/mfa")?)))
+            .collect::<Result<Vec<_>, LoadError>>()?;
         Ok(Wire {
-            login: join("/api/v1/auth/login")?,
-            mfa: join("/api/v1/auth/mfa")?,
-            healthz: join("/healthz")?,
+            servers,
+            next: AtomicUsize::new(0),
+            healthz: join(base, "/healthz")?,
             base: base.clone(),
             client,
         })
+    }
+
+    /// The next server's (sign-in, second step) endpoints.
+    fn next_server(&self) -> &(Url, Url) {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.servers.len();
+        &self.servers[i]
+    }
+
+    /// A sign-in endpoint: the next server's.
+    pub fn login(&self) -> &Url {
+        &self.next_server().0
+    }
+
+    /// A second-step endpoint: the next server's.
+    pub fn mfa(&self) -> &Url {
+        &self.next_server().1
     }
 
     /// `path` on the server, for plain GETs.

@@ -126,7 +126,7 @@ async fn worker(
         };
         let body = mfa_body(&flow.body_prefix, &code);
         let sent = Instant::now();
-        let reply = ctx.wire.post_json(&ctx.wire.mfa, body).await;
+        let reply = ctx.wire.post_json(ctx.wire.mfa(), body).await;
         if let Some(n) = evaluated
             .get(flow.user)
             .filter(|_| reply.answer == INVALID_CODE)
