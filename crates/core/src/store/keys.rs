@@ -73,6 +73,24 @@ pub enum SecretSlot {
     Next,
 }
 
+impl SecretSlot {
+    /// The slot's [`FACTOR_SECRETS_NOT_UNDER`] or [`NEXT_SECRETS_NOT_UNDER`].
+    pub fn not_under_sql(self) -> &'static str {
+        match self {
+            SecretSlot::Current => FACTOR_SECRETS_NOT_UNDER,
+            SecretSlot::Next => NEXT_SECRETS_NOT_UNDER,
+        }
+    }
+
+    /// The slot's [`RESEAL_FACTOR_SECRET`] or [`RESEAL_NEXT_SECRET`].
+    pub fn reseal_sql(self) -> &'static str {
+        match self {
+            SecretSlot::Current => RESEAL_FACTOR_SECRET,
+            SecretSlot::Next => RESEAL_NEXT_SECRET,
+        }
+    }
+}
+
 /// A factor's secret as stored: the key it is sealed under and `nonce || ciphertext`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealedFactorSecret {

@@ -239,7 +239,6 @@ impl Ctx {
             .iter()
             .map(|u| loopback_url(u))
             .collect::<Result<Vec<_>, _>>()?;
-        let pool = pool * (1 + also.len());
         let wire = Wire::new(&base, &also, pool, config.request_timeout)?;
         let users = config
             .users

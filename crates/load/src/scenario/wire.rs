@@ -38,8 +38,8 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
-    /// `pool` is how many idle connections to keep: at least one per concurrent worker,
-    /// so no request pays for a new TCP connection once the pool is warm.
+    /// `pool` is how many idle connections to keep per server: at least one per
+    /// concurrent worker, so no request pays for a new TCP connection once it is warm.
     /// `also` are further servers of the same deployment (one shared database): logins
     /// and second steps go to each server in turn, so a flow begun on one is often
     /// finished on another. Plain GETs go to `base` alone.

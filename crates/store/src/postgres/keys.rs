@@ -139,10 +139,7 @@ impl KeysStore for Postgres {
         after: &str,
         limit: u32,
     ) -> Result<Vec<SealedFactorSecret>, StoreError> {
-        let sql = match slot {
-            SecretSlot::Current => FACTOR_SECRETS_NOT_UNDER,
-            SecretSlot::Next => NEXT_SECRETS_NOT_UNDER,
-        };
+        let sql = slot.not_under_sql();
         let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(sql)
             .bind(key_id)
             .bind(after)
@@ -167,10 +164,7 @@ impl KeysStore for Postgres {
         key_id: &str,
         sealed: &[u8],
     ) -> Result<bool, StoreError> {
-        let sql = match old.slot {
-            SecretSlot::Current => RESEAL_FACTOR_SECRET,
-            SecretSlot::Next => RESEAL_NEXT_SECRET,
-        };
+        let sql = old.slot.reseal_sql();
         let done = sqlx::query(sql)
             .bind(key_id)
             .bind(sealed)

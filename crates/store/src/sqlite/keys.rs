@@ -117,10 +117,7 @@ impl KeysStore for Sqlite {
         after: &str,
         limit: u32,
     ) -> Result<Vec<SealedFactorSecret>, StoreError> {
-        let sql = match slot {
-            SecretSlot::Current => FACTOR_SECRETS_NOT_UNDER,
-            SecretSlot::Next => NEXT_SECRETS_NOT_UNDER,
-        };
+        let sql = slot.not_under_sql();
         self.read(|c| {
             c.prepare_cached(sql)?
                 .query_map(rusqlite::params![key_id, after, limit], |r| {
@@ -141,10 +138,7 @@ impl KeysStore for Sqlite {
         key_id: &str,
         sealed: &[u8],
     ) -> Result<bool, StoreError> {
-        let sql = match old.slot {
-            SecretSlot::Current => RESEAL_FACTOR_SECRET,
-            SecretSlot::Next => RESEAL_NEXT_SECRET,
-        };
+        let sql = old.slot.reseal_sql();
         let (old, key_id, sealed) = (old.clone(), key_id.to_owned(), sealed.to_vec());
         self.write(move |c| {
             Ok(c.prepare_cached(sql)?.execute(rusqlite::params![

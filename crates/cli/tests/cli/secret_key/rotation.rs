@@ -12,8 +12,8 @@ use twofold_proto::{ErrorCode, LoginResponse, TotpEnrollment};
 use super::generate_key;
 use crate::postgres::{PASSWORD, Schema, is_authenticated, postgres_url, start_server};
 use crate::support::{
-    Api, Finished, Server, TempDir, create_org, create_user, mailed_code, run, serve_cmd,
-    totp_codes, twofold,
+    Api, Finished, Server, TempDir, create_org, create_org_and_user, create_user, mailed_code, run,
+    serve_cmd, totp_codes, twofold,
 };
 
 /// The accepted window, in steps either side, given to every server here: each person
@@ -343,23 +343,61 @@ async fn two_servers_on_postgres_rotate_the_key_without_a_failed_sign_in() {
     }
 }
 
-#[tokio::test]
-#[cfg_attr(not(twofold_pg), ignore = "TWOFOLD_TEST_POSTGRES_URL is not set")]
-async fn rotate_refuses_keys_that_cannot_open_the_database_and_changes_nothing() {
+/// A fresh schema with one server sealing under `old`, and alice of acme enrolled with
+/// an app; `new` is a second key, not used yet.
+struct AliceOnOneServer {
+    schema: Schema,
+    scratch: TempDir,
+    old: String,
+    new: String,
+    data: TempDir,
+    server: Server,
+    alice: Person,
+}
+
+async fn alice_on_one_server() -> AliceOnOneServer {
     let schema = Schema::create(&postgres_url()).await;
     let scratch = TempDir::new();
     let (old, new) = (generate_key(&scratch), generate_key(&scratch));
     let data = TempDir::new();
     let server = serve_pg(&schema, &data, &old, None);
-    let cli = [
-        "--data-dir",
-        &scratch.arg(),
-        "--database-url",
-        &schema.url(),
-    ];
-    create_org(&cli, &[], "acme");
-    create_user(&cli, &[], "acme", "alice", PASSWORD);
-    let mut alice = enrol(&server, &data, &server, "alice").await;
+    let args = admin_args(&scratch, &schema);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    create_org_and_user(&args, &[], "acme", "alice", PASSWORD);
+    let alice = enrol(&server, &data, &server, "alice").await;
+    AliceOnOneServer {
+        schema,
+        scratch,
+        old,
+        new,
+        data,
+        server,
+        alice,
+    }
+}
+
+/// The admin commands' arguments for the schema, with a data directory of their own.
+fn admin_args(scratch: &TempDir, schema: &Schema) -> [String; 4] {
+    [
+        "--data-dir".into(),
+        scratch.arg(),
+        "--database-url".into(),
+        schema.url(),
+    ]
+}
+
+#[tokio::test]
+#[cfg_attr(not(twofold_pg), ignore = "TWOFOLD_TEST_POSTGRES_URL is not set")]
+async fn rotate_refuses_keys_that_cannot_open_the_database_and_changes_nothing() {
+    let AliceOnOneServer {
+        schema,
+        scratch,
+        old,
+        new,
+        data,
+        server,
+        mut alice,
+    } = alice_on_one_server().await;
 
     // The new key alone: the old one, which sealed alice's secret, is missing.
     let out = key_command_pg(&schema, &[("TWOFOLD_SECRET_KEY", &new)], &["rotate"]);
@@ -437,20 +475,16 @@ async fn rotate_refuses_keys_that_cannot_open_the_database_and_changes_nothing()
 #[tokio::test]
 #[cfg_attr(not(twofold_pg), ignore = "TWOFOLD_TEST_POSTGRES_URL is not set")]
 async fn rotate_fails_while_a_server_still_seals_with_the_old_key_and_a_second_run_finishes() {
-    let schema = Schema::create(&postgres_url()).await;
-    let scratch = TempDir::new();
-    let (old, new) = (generate_key(&scratch), generate_key(&scratch));
-    let data = TempDir::new();
-    let server = serve_pg(&schema, &data, &old, None);
-    let cli = [
-        "--data-dir",
-        &scratch.arg(),
-        "--database-url",
-        &schema.url(),
-    ];
-    create_org(&cli, &[], "acme");
-    create_user(&cli, &[], "acme", "alice", PASSWORD);
-    let mut alice = enrol(&server, &data, &server, "alice").await;
+    let AliceOnOneServer {
+        schema,
+        scratch,
+        old,
+        new,
+        data,
+        server,
+        mut alice,
+    } = alice_on_one_server().await;
+    let cli = admin_args(&scratch, &schema);
     let mut cmd = twofold();
     cmd.args(cli)
         .args([
