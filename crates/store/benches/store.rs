@@ -12,7 +12,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use twofold_core::config::Database;
 use twofold_core::store::{
     AuditRow, CheckOutcome, CheckRules, Checked, CodeCheck, Evaluation, FactorKind, FactorRow,
-    FactorState, Finish, FlowRow, ImportedUser, OrgRow, RuleError, SessionRow, Store, UserRow,
+    FactorState, Finish, FlowRow, ImportedUser, OrgRow, RuleError, SessionRow, Store, TotpFactor,
+    UserRow,
 };
 
 const KEY_ID: &str = "bench";
@@ -25,7 +26,7 @@ impl CheckRules for Rules {
     fn lock_after(&self, _attempt: i64) -> Option<i64> {
         None
     }
-    fn evaluate(&mut self, _f: &FactorRow) -> Result<Evaluation, RuleError> {
+    fn evaluate(&mut self, _f: &TotpFactor) -> Result<Evaluation, RuleError> {
         Ok(self
             .0
             .map_or(Evaluation::NoMatch, |step| Evaluation::Match {

@@ -14,7 +14,9 @@ use twofold_otp::{Algorithm, KeyUri, Secret, Totp, TotpParams, Window};
 use crate::clock::Timestamp;
 use crate::crypto::secret_box::{KeyRing, Sealed};
 use crate::mail::messages::{self, CodeUse};
-use crate::store::{Activate, Activation, Evaluation, FactorRow, NewPending, PasskeyRow, UserRow};
+use crate::store::{
+    Activate, Activation, Evaluation, FactorRow, NewPending, PasskeyRow, TotpFactor, UserRow,
+};
 
 use super::input::{OtpCode, factor_name};
 use super::sessions::Caller;
@@ -270,7 +272,7 @@ impl Twofold {
             ));
         }
         if f.status == FactorState::Pending {
-            return self.uri_of(&caller.user, &f);
+            return self.uri_of(&caller.user, &TotpFactor::from(&f));
         }
         let regenerating = f.next_secret_sealed.is_some();
         if !regenerating {
@@ -291,7 +293,7 @@ impl Twofold {
         let uri = if regenerating {
             self.uri_of(&caller.user, &next_secret_of(&f))?
         } else {
-            self.uri_of(&caller.user, &f)?
+            self.uri_of(&caller.user, &TotpFactor::from(&f))?
         };
         self.record_by(
             &caller.user,
@@ -364,7 +366,7 @@ impl Twofold {
     }
 
     /// The Key URI of `user`'s factor `f`, from its sealed secret.
-    fn uri_of(&self, user: &UserRow, f: &FactorRow) -> Result<String> {
+    fn uri_of(&self, user: &UserRow, f: &TotpFactor) -> Result<String> {
         let totp = totp_of(&self.keys, f)?;
         Ok(self.key_uri(user, totp.secret(), *totp.params()))
     }
@@ -381,7 +383,7 @@ impl Twofold {
                 "the QR code is shown only while the factor is pending".into(),
             ));
         }
-        self.uri_of(user, &f)
+        self.uri_of(user, &TotpFactor::from(&f))
     }
 
     /// Activates `user`'s pending factor `f` with `code`: the code an authenticator app
@@ -406,7 +408,7 @@ impl Twofold {
                 None
             }
             FactorKind::Totp => {
-                let totp = totp_of(&self.keys, f)?;
+                let totp = totp_of(&self.keys, &f.into())?;
                 Some(setup_code_step(&totp, code, self.now(), self.window())?)
             }
             FactorKind::Webauthn => {
@@ -757,7 +759,7 @@ const TOTP_PERIOD_SECS: i64 = 30;
 /// first half of one); or nothing.
 pub(super) fn evaluate_totp(
     totp: &Totp,
-    f: &FactorRow,
+    f: &TotpFactor,
     code: &str,
     now: Timestamp,
     usual: Window,
@@ -805,7 +807,7 @@ pub(super) fn evaluate_totp(
 
 /// A live first half of a resynchronisation of `f`: the step its code matched, and that
 /// step's offset from the step it came at.
-fn resync_started(f: &FactorRow, now: Timestamp, period: u64) -> Option<(i64, i64)> {
+fn resync_started(f: &TotpFactor, now: Timestamp, period: u64) -> Option<(i64, i64)> {
     let (step, at) = (f.resync_step?, f.resync_at?);
     if now.as_millis() - at > RESYNC_TTL_MS {
         return None;
@@ -841,16 +843,16 @@ fn setup_code_step(totp: &Totp, code: &OtpCode, now: Timestamp, window: Window) 
 }
 
 /// `f` with its regenerated secret in place of its current one.
-fn next_secret_of(f: &FactorRow) -> FactorRow {
-    FactorRow {
+fn next_secret_of(f: &FactorRow) -> TotpFactor {
+    TotpFactor {
         secret_key_id: f.next_secret_key_id.clone(),
         secret_sealed: f.next_secret_sealed.clone(),
-        ..f.clone()
+        ..f.into()
     }
 }
 
 /// Opens a TOTP factor's sealed secret.
-pub(super) fn totp_of(keys: &KeyRing, f: &FactorRow) -> Result<Totp> {
+pub(super) fn totp_of(keys: &KeyRing, f: &TotpFactor) -> Result<Totp> {
     let (Some(key_id), Some(bytes), Some(algorithm)) =
         (&f.secret_key_id, &f.secret_sealed, &f.algorithm)
     else {

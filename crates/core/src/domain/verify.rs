@@ -32,7 +32,7 @@ use crate::crypto::secret_box::KeyRing;
 use crate::mail::messages;
 use crate::store::{
     self, AuditRow, CheckOutcome, CheckRules, Checked, CodeCheck, Evaluation, FLOW_MFA, FactorRow,
-    OneTimeAccept, OneTimeCode, OneTimeOutcome, RuleError,
+    OneTimeAccept, OneTimeCode, OneTimeOutcome, RuleError, TotpFactor,
 };
 
 use super::audit::AuditAt;
@@ -545,7 +545,7 @@ impl CheckRules for AppCodeRules {
         lock_until(&self.security, self.audit.now, attempt).map(Timestamp::as_millis)
     }
 
-    fn evaluate(&mut self, f: &FactorRow) -> std::result::Result<Evaluation, RuleError> {
+    fn evaluate(&mut self, f: &TotpFactor) -> std::result::Result<Evaluation, RuleError> {
         let totp = super::factors::totp_of(&self.keys, f)?;
         Ok(super::factors::evaluate_totp(
             &totp,

@@ -13,7 +13,7 @@
 //!   user's row (`FOR UPDATE`): checks of one user's codes queue there, across processes,
 //!   and a request that waited finds a flow another one finished gone, as on SQLite.
 
-use super::{AuditRow, FactorKind, FactorRow, FactorState, SessionRow, StoreError};
+use super::{AuditRow, SessionRow, StoreError, TotpFactor};
 
 /// What a code is for one factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub trait CheckRules: Send {
     /// it fail (`None`: no lock yet).
     fn lock_after(&self, attempt: i64) -> Option<i64>;
     /// What the code is for factor `f`.
-    fn evaluate(&mut self, f: &FactorRow) -> Result<Evaluation, RuleError>;
+    fn evaluate(&mut self, f: &TotpFactor) -> Result<Evaluation, RuleError>;
     /// The audit events of failed attempt `attempt` (`matched`: only by steps already
     /// used), which locked the user until `locked_until` if set.
     fn failed(
@@ -142,16 +142,18 @@ pub const FLOW_USER_AND_LOCK_STATE: &str = "SELECT f.user_id, f.expires_at, u.mf
 pub const LOCK_STATE_AND_ORG_FOR_UPDATE: &str =
     "SELECT mfa_failures, mfa_locked_until, org_id FROM users WHERE id = $1 FOR UPDATE";
 
-/// The factors a code is checked against: the active authenticator apps (an email
-/// factor's codes are mailed, and checked as one-time codes), or only `only` among them.
-pub fn candidates(factors: Vec<FactorRow>, only: Option<&str>) -> Vec<FactorRow> {
+/// The factors a code is checked against: the user's active authenticator apps, oldest
+/// first (an email factor's codes are mailed, and checked as one-time codes), as
+/// [`TotpFactor`]s. Binds: user id.
+pub const TOTP_CANDIDATES: &str = "SELECT id, secret_key_id, secret_sealed, algorithm, digits, \
+     period, drift_steps, resync_step, resync_at FROM factors \
+     WHERE user_id = $1 AND kind = 'totp' AND status = 'active' ORDER BY created_at, id";
+
+/// Of [`TOTP_CANDIDATES`], all or only `only`.
+pub fn candidates(factors: Vec<TotpFactor>, only: Option<&str>) -> Vec<TotpFactor> {
     factors
         .into_iter()
-        .filter(|f| {
-            f.kind == FactorKind::Totp
-                && f.status == FactorState::Active
-                && only.is_none_or(|id| id == f.id)
-        })
+        .filter(|f| only.is_none_or(|id| id == f.id))
         .collect()
 }
 
@@ -169,7 +171,7 @@ impl Verdicts {
     pub fn evaluate(
         &mut self,
         rules: &mut dyn CheckRules,
-        f: &FactorRow,
+        f: &TotpFactor,
     ) -> Result<Option<(i64, i64)>, RuleError> {
         Ok(match rules.evaluate(f)? {
             Evaluation::Match { step, drift } => {

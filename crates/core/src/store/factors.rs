@@ -40,6 +40,38 @@ pub struct FactorRow {
     pub resync_at: Option<i64>,
 }
 
+/// An authenticator app as a code check reads it: its sealed secret, its codes' shape and
+/// its device clock's state. The check reads only these columns (nine of a factor
+/// row's 21), of active apps only; the rest of the domain makes one from a [`FactorRow`].
+#[derive(Clone, Debug)]
+pub struct TotpFactor {
+    pub id: String,
+    pub secret_key_id: Option<String>,
+    pub secret_sealed: Option<Vec<u8>>,
+    pub algorithm: Option<String>,
+    pub digits: i64,
+    pub period: i64,
+    pub drift_steps: i64,
+    pub resync_step: Option<i64>,
+    pub resync_at: Option<i64>,
+}
+
+impl From<&FactorRow> for TotpFactor {
+    fn from(f: &FactorRow) -> Self {
+        TotpFactor {
+            id: f.id.clone(),
+            secret_key_id: f.secret_key_id.clone(),
+            secret_sealed: f.secret_sealed.clone(),
+            algorithm: f.algorithm.clone(),
+            digits: f.digits,
+            period: f.period,
+            drift_steps: f.drift_steps,
+            resync_step: f.resync_step,
+            resync_at: f.resync_at,
+        }
+    }
+}
+
 /// What kind of second factor a factor is. Every `match` on it is exhaustive, so a new
 /// kind (a passkey) is added here and the compiler lists every place that must learn it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -119,7 +151,7 @@ pub const SELECT_FACTOR: &str = "SELECT id, user_id, kind, name, status, secret_
 
 /// Binds: user id.
 pub fn factors_of_user_sql() -> &'static str {
-    // Built once: every code check runs it.
+    // Built once: every sign-in's factor list runs it.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!("{SELECT_FACTOR} WHERE user_id = $1 ORDER BY created_at, id")
     });

@@ -44,7 +44,7 @@ pub use confirmations::{ConfirmationRow, ConfirmationsStore};
 pub use devices::{DeviceRow, DevicesStore};
 pub use elevated::{ApiKeyRow, ElevatedRow, ElevatedStore};
 pub use factors::{
-    Activate, Activation, FactorKind, FactorRow, FactorState, FactorsStore, NewPending,
+    Activate, Activation, FactorKind, FactorRow, FactorState, FactorsStore, NewPending, TotpFactor,
     UnknownValue,
 };
 pub use flows::{FLOW_ENROLL, FLOW_MFA, FlowRow, FlowsStore};

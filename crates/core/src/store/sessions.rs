@@ -22,28 +22,34 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
-/// Columns in [`SessionRow`]'s field order (SQLite reads them by position).
-pub const COLUMNS: &str =
-    "id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at, mfa_at, ip, user_agent";
+/// [`SessionRow`]'s columns, as a literal for the statements below (built at compile time: the
+/// insert runs in every sign-in and the lookup by token in every signed-in request).
+macro_rules! columns {
+    () => {
+        "id, token_hash, user_id, aal, amr, factor_id, created_at, expires_at, mfa_at, ip, user_agent"
+    };
+}
 
 /// Binds the columns in order.
-pub fn insert_sql() -> String {
-    format!(
-        "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    )
-}
+pub const INSERT_SESSION: &str = concat!(
+    "INSERT INTO sessions (",
+    columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+);
 
-pub fn by_token_sql() -> String {
-    format!("SELECT {COLUMNS} FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-}
+/// Binds: token hash, now.
+pub const SESSION_BY_TOKEN: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM sessions WHERE token_hash = $1 AND expires_at > $2"
+);
 
 /// A user's live sessions, newest first. Binds: user id, now.
-pub fn of_user_sql() -> String {
-    format!(
-        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND expires_at > $2 \
-         ORDER BY created_at DESC, id DESC"
-    )
-}
+pub const SESSIONS_OF_USER: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id DESC"
+);
 
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 /// Binds: user id, session id.

@@ -7,9 +7,9 @@ use super::Postgres;
 use super::audit::insert_audit_pg;
 use super::sessions::insert_session_pg;
 use twofold_core::store::code_check::*;
-use twofold_core::store::factors::{CLAIM_TOTP_STEP, NOTE_RESYNC, factors_of_user_sql};
+use twofold_core::store::factors::{CLAIM_TOTP_STEP, NOTE_RESYNC};
 use twofold_core::store::flows::DELETE_FLOW;
-use twofold_core::store::{AuditRow, FactorRow, StoreError};
+use twofold_core::store::{AuditRow, StoreError, TotpFactor};
 
 #[async_trait::async_trait]
 impl CodeCheckStore for Postgres {
@@ -94,9 +94,9 @@ async fn check_code(p: &sqlx::PgPool, mut check: CodeCheck) -> Result<CheckOutco
             return Ok(CheckOutcome::FlowGone);
         }
     }
-    let rows = sqlx::query(factors_of_user_sql())
+    let rows = sqlx::query(TOTP_CANDIDATES)
         .bind(&user_id)
-        .try_map(FactorRow::from_pg)
+        .try_map(TotpFactor::from_pg)
         .fetch_all(&mut *tx)
         .await
         .db()?;

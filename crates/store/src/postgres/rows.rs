@@ -127,6 +127,22 @@ impl FromPg for FactorRow {
     }
 }
 
+impl FromPg for TotpFactor {
+    fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
+        Ok(TotpFactor {
+            id: r.try_get("id")?,
+            secret_key_id: r.try_get("secret_key_id")?,
+            secret_sealed: r.try_get("secret_sealed")?,
+            algorithm: r.try_get("algorithm")?,
+            digits: r.try_get("digits")?,
+            period: r.try_get("period")?,
+            drift_steps: r.try_get("drift_steps")?,
+            resync_step: r.try_get("resync_step")?,
+            resync_at: r.try_get("resync_at")?,
+        })
+    }
+}
+
 impl FromPg for FlowRow {
     fn from_pg(r: PgRow) -> Result<Self, sqlx::Error> {
         Ok(FlowRow {

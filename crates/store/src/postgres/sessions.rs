@@ -11,7 +11,7 @@ pub(crate) async fn insert_session_pg<'c>(
     e: impl sqlx::PgExecutor<'c>,
     s: &SessionRow,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&insert_sql())
+    sqlx::query(INSERT_SESSION)
         .bind(&s.id)
         .bind(&s.token_hash)
         .bind(&s.user_id)
@@ -42,7 +42,7 @@ impl SessionsStore for Postgres {
     ) -> Result<Option<SessionRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query(&by_token_sql())
+            Ok(sqlx::query(SESSION_BY_TOKEN)
                 .bind(token_hash)
                 .bind(now)
                 .try_map(SessionRow::from_pg)
@@ -59,7 +59,7 @@ impl SessionsStore for Postgres {
     ) -> Result<Vec<SessionRow>, StoreError> {
         let p = &self.pool;
         {
-            Ok(sqlx::query(&of_user_sql())
+            Ok(sqlx::query(SESSIONS_OF_USER)
                 .bind(user_id)
                 .bind(now)
                 .try_map(SessionRow::from_pg)

@@ -4,13 +4,13 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::audit::insert_audit_sqlite;
-use super::factors::factors_of_user_sqlite;
+use super::columns::{ByName, FromSqlite};
 use super::sessions::insert_session_sqlite;
 use super::{Error, Sqlite};
 use twofold_core::store::code_check::*;
 use twofold_core::store::factors::{CLAIM_TOTP_STEP, NOTE_RESYNC};
 use twofold_core::store::flows::DELETE_FLOW;
-use twofold_core::store::{AuditRow, StoreError};
+use twofold_core::store::{AuditRow, StoreError, TotpFactor};
 
 #[async_trait::async_trait]
 impl CodeCheckStore for Sqlite {
@@ -18,6 +18,23 @@ impl CodeCheckStore for Sqlite {
         // Unguarded: `check_code` returns an `Err` only before its first write or for a
         // database failure; a refused code is an `Ok` answer with its writes.
         self.write_unguarded(move |c| check_code(c, check)).await
+    }
+}
+
+impl FromSqlite for TotpFactor {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
+        Ok(TotpFactor {
+            id: col.get("id")?,
+            secret_key_id: col.get("secret_key_id")?,
+            secret_sealed: col.get("secret_sealed")?,
+            algorithm: col.get("algorithm")?,
+            digits: col.get("digits")?,
+            period: col.get("period")?,
+            drift_steps: col.get("drift_steps")?,
+            resync_step: col.get("resync_step")?,
+            resync_at: col.get("resync_at")?,
+        })
     }
 }
 
@@ -80,7 +97,11 @@ fn check_code(c: &Connection, mut check: CodeCheck) -> Result<CheckOutcome, Erro
             }
         }
     };
-    let factors = candidates(factors_of_user_sqlite(c, &user_id)?, check.only.as_deref());
+    let factors = c
+        .prepare_cached(TOTP_CANDIDATES)?
+        .query_map([&user_id], TotpFactor::from_sqlite)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let factors = candidates(factors, check.only.as_deref());
     if factors.is_empty() {
         return Ok(CheckOutcome::NoFactor);
     }

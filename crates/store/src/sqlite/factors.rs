@@ -36,7 +36,7 @@ impl FromSqlite for FactorRow {
     }
 }
 
-/// All of a user's factors, oldest first, on SQLite (shared with the code check).
+/// All of a user's factors, oldest first, on SQLite.
 pub(crate) fn factors_of_user_sqlite(
     c: &rusqlite::Connection,
     user_id: &str,

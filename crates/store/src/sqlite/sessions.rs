@@ -31,19 +31,20 @@ pub(crate) fn insert_session_sqlite(
     c: &rusqlite::Connection,
     s: &SessionRow,
 ) -> rusqlite::Result<()> {
-    c.prepare_cached(&insert_sql())?.execute(rusqlite::params![
-        s.id,
-        s.token_hash,
-        s.user_id,
-        s.aal,
-        s.amr,
-        s.factor_id,
-        s.created_at,
-        s.expires_at,
-        s.mfa_at,
-        s.ip,
-        s.user_agent
-    ])?;
+    c.prepare_cached(INSERT_SESSION)?
+        .execute(rusqlite::params![
+            s.id,
+            s.token_hash,
+            s.user_id,
+            s.aal,
+            s.amr,
+            s.factor_id,
+            s.created_at,
+            s.expires_at,
+            s.mfa_at,
+            s.ip,
+            s.user_agent
+        ])?;
     Ok(())
 }
 
@@ -62,7 +63,7 @@ impl SessionsStore for Sqlite {
         now: i64,
     ) -> Result<Option<SessionRow>, StoreError> {
         self.read(|c| {
-            c.prepare_cached(&by_token_sql())?
+            c.prepare_cached(SESSION_BY_TOKEN)?
                 .query_row(rusqlite::params![token_hash, now], SessionRow::from_sqlite)
                 .optional()
         })
@@ -74,7 +75,7 @@ impl SessionsStore for Sqlite {
         now: i64,
     ) -> Result<Vec<SessionRow>, StoreError> {
         self.read(|c| {
-            c.prepare_cached(&of_user_sql())?
+            c.prepare_cached(SESSIONS_OF_USER)?
                 .query_map(rusqlite::params![user_id, now], SessionRow::from_sqlite)?
                 .collect()
         })
