@@ -42,6 +42,12 @@ const MAX_BATCH: usize = 256;
 /// Jobs after which the checkpointer is woken (a job writes a handful of pages, so this
 /// is about SQLite's own threshold of 1,000 WAL pages).
 const CHECKPOINT_AFTER_JOBS: usize = 200;
+/// Checkpointer passes after which the writer catches up and the WAL starts again. A pass
+/// copies what was written since the one before, so the catch-up (a pause every request
+/// in flight waits out) copies what the last pass left, however long the WAL has grown:
+/// catching up after every fourth pass makes the pauses a quarter as frequent, for a WAL
+/// of some 800 jobs' frames at most (a few MiB). Measured in docs/PERFORMANCE.md.
+const RESTART_AFTER_PASSES: usize = 4;
 /// Idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection (rusqlite's default is 16; a code check
@@ -342,8 +348,9 @@ where
 /// on its own connection, with the `fsync`s that takes, while the writer goes on. But a
 /// WAL starts again from its beginning only after a checkpoint that nothing wrote beside;
 /// otherwise it grows without end, every frame a fresh page of file (measured: a fifth of
-/// the CPU went to the kernel zeroing them). So once the checkpointer is done, the writer
-/// catches up between two batches: the few frames written meanwhile, a short pause.
+/// the CPU went to the kernel zeroing them). So after every [`RESTART_AFTER_PASSES`]th
+/// pass of the checkpointer, the writer catches up between two batches: the few frames
+/// written during that pass, a short pause.
 fn run_writer(
     conn: Connection,
     jobs: mpsc::Receiver<Box<dyn Job>>,
@@ -352,6 +359,7 @@ fn run_writer(
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut since_checkpoint = 0usize;
+    let mut passes = 0usize;
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -368,7 +376,11 @@ fn run_writer(
             job.settle(commit.clone());
         }
         if ckpt.copied.swap(false, Ordering::AcqRel) {
-            checkpoint(&conn);
+            passes += 1;
+            if passes >= RESTART_AFTER_PASSES {
+                passes = 0;
+                checkpoint(&conn);
+            }
         }
         if since_checkpoint >= CHECKPOINT_AFTER_JOBS {
             since_checkpoint = 0;
@@ -653,5 +665,35 @@ mod tests {
         assert_eq!(level(Sqlite::open(&temp_db()).unwrap()).await, 1);
         let full = Sqlite::open_with(&temp_db(), SqliteSync::Full).unwrap();
         assert_eq!(level(full).await, 2);
+    }
+
+    #[tokio::test]
+    async fn the_wal_starts_again_under_a_steady_stream_of_writes() {
+        let path = temp_db();
+        let db = Sqlite::open(&path).unwrap();
+        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")?))
+            .await
+            .unwrap();
+        // One commit each, so at least one WAL frame (a 4 KiB page) each: a WAL that never
+        // started again would hold 20,000 frames, some 80 MiB.
+        let jobs = 20_000;
+        for v in 0..jobs {
+            db.write(insert(v)).await.unwrap();
+        }
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let len = std::fs::metadata(&wal).unwrap().len();
+        // Started again every RESTART_AFTER_PASSES passes of CHECKPOINT_AFTER_JOBS jobs:
+        // a few MiB, with room for a checkpointer that falls behind on a slow machine.
+        assert!(
+            len < 20 << 20,
+            "the WAL holds {len} bytes after {jobs} commits"
+        );
+        let count = db
+            .write(|c| Ok(c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .unwrap();
+        assert_eq!(count, jobs);
+        db.close();
     }
 }
