@@ -39,15 +39,16 @@ use twofold_core::store::StoreError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Jobs committed together at most; bounds the time the first of them waits.
 const MAX_BATCH: usize = 256;
-/// Jobs after which the checkpointer is woken (a job writes a handful of pages, so this
-/// is about SQLite's own threshold of 1,000 WAL pages).
-const CHECKPOINT_AFTER_JOBS: usize = 200;
+/// Jobs after which the checkpointer is woken. Small passes keep the writer's catch-up
+/// short (it copies what was written during the last pass); a wake-up that comes while a
+/// pass runs is merged into the next one, so under load the passes run back to back.
+const CHECKPOINT_AFTER_JOBS: usize = 50;
 /// Checkpointer passes after which the writer catches up and the WAL starts again. A pass
 /// copies what was written since the one before, so the catch-up (a pause every request
 /// in flight waits out) copies what the last pass left, however long the WAL has grown:
-/// catching up after every fourth pass makes the pauses a quarter as frequent, for a WAL
-/// of some 800 jobs' frames at most (a few MiB). Measured in docs/PERFORMANCE.md.
-const RESTART_AFTER_PASSES: usize = 4;
+/// catching up after every 16th pass of 50 jobs makes the pauses rare and short, for a
+/// WAL of some 800 jobs' frames at most (a few MiB). Measured in docs/PERFORMANCE.md.
+const RESTART_AFTER_PASSES: usize = 16;
 /// Idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection (rusqlite's default is 16; a code check
