@@ -37,14 +37,7 @@ LOAD="$CARGO_TARGET_DIR/release/twofold-load"
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+scratch_until_exit
 
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 export TWOFOLD_DATABASE_URL="$PG/$DB"
@@ -65,7 +58,6 @@ export TWOFOLD_SECRET_KEY
 
 start_server() { # name port → appends to PIDS
   serve_for_load "$OUT/server-$1.log" "$2" "$TWOFOLD" --data-dir "$WORK/$1"
-  PIDS+=("$SERVER_PID")
 }
 
 # run NAME SKIP [--also-url URL]: each run takes users of its own (--skip), so no user's

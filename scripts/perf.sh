@@ -36,14 +36,7 @@ TWOFOLD="$BIN/twofold"
 LOAD="$BIN/twofold-load"
 
 mkdir -p "$OUT"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+scratch_until_exit
 
 machine() {
   echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) cores)"
@@ -70,7 +63,6 @@ populate() {
 
 start_server() { # data dir → sets SERVER_PID
   serve_for_load "$OUT/server.log" "$PORT" taskset -c "$SERVER_CORE" "$TWOFOLD" --data-dir "$1"
-  PIDS+=("$SERVER_PID")
 }
 
 stop_server() {

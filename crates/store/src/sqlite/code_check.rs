@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::audit::insert_audit_sqlite;
-use super::columns::{ByName, FromSqlite};
+use super::columns::FromSqlite;
 use super::sessions::insert_session_sqlite;
 use super::{Error, Sqlite};
 use twofold_core::store::code_check::*;
@@ -18,23 +18,6 @@ impl CodeCheckStore for Sqlite {
         // Unguarded: `check_code` returns an `Err` only before its first write or for a
         // database failure; a refused code is an `Ok` answer with its writes.
         self.write_unguarded(move |c| check_code(c, check)).await
-    }
-}
-
-impl FromSqlite for TotpFactor {
-    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        let mut col = ByName::new(r);
-        Ok(TotpFactor {
-            id: col.get("id")?,
-            secret_key_id: col.get("secret_key_id")?,
-            secret_sealed: col.get("secret_sealed")?,
-            algorithm: col.get("algorithm")?,
-            digits: col.get("digits")?,
-            period: col.get("period")?,
-            drift_steps: col.get("drift_steps")?,
-            resync_step: col.get("resync_step")?,
-            resync_at: col.get("resync_at")?,
-        })
     }
 }
 

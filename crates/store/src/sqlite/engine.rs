@@ -21,7 +21,6 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,12 +42,13 @@ const MAX_BATCH: usize = 256;
 /// short (it copies what was written during the last pass); a wake-up that comes while a
 /// pass runs is merged into the next one, so under load the passes run back to back.
 const CHECKPOINT_AFTER_JOBS: usize = 50;
-/// Checkpointer passes after which the writer catches up and the WAL starts again. A pass
-/// copies what was written since the one before, so the catch-up (a pause every request
-/// in flight waits out) copies what the last pass left, however long the WAL has grown:
-/// catching up after every 16th pass of 50 jobs makes the pauses rare and short, for a
-/// WAL of some 800 jobs' frames at most (a few MiB). Measured in docs/PERFORMANCE.md.
-const RESTART_AFTER_PASSES: usize = 16;
+/// Jobs after which the writer catches up on the checkpointer, and the WAL starts again.
+/// The checkpointer's passes copy what was written since the one before, so the catch-up
+/// (a pause every request in flight waits out) copies only what its last pass left,
+/// however long the WAL has grown: with passes of 50 jobs, the pauses are short and come
+/// once every 800 jobs or so, for a WAL of those jobs' frames and one pass's more (a few
+/// MiB). Measured in docs/PERFORMANCE.md.
+const RESTART_AFTER_JOBS: usize = 800;
 /// Idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection (rusqlite's default is 16; a code check
@@ -159,11 +159,6 @@ impl Sqlite {
             }
         }
         let (wake, woken) = mpsc::sync_channel::<()>(1);
-        let copied = Arc::new(AtomicBool::new(false));
-        let ckpt = Checkpoints {
-            wake,
-            copied: copied.clone(),
-        };
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         let metrics = StoreMetrics::sqlite();
         let writer_metrics = metrics.clone();
@@ -171,11 +166,11 @@ impl Sqlite {
             |e: std::io::Error| StoreError::Connect(format!("cannot start a database thread: {e}"));
         std::thread::Builder::new()
             .name("twofold-sqlite-ckpt".into())
-            .spawn(move || run_checkpointer(checkpointer, woken, copied))
+            .spawn(move || run_checkpointer(checkpointer, woken))
             .map_err(spawn_err)?;
         std::thread::Builder::new()
             .name("twofold-sqlite-writer".into())
-            .spawn(move || run_writer(writer, rx, ckpt, &writer_metrics))
+            .spawn(move || run_writer(writer, rx, wake, &writer_metrics))
             .map_err(spawn_err)?;
         Ok(Sqlite {
             inner: Arc::new(Inner {
@@ -349,18 +344,20 @@ where
 /// on its own connection, with the `fsync`s that takes, while the writer goes on. But a
 /// WAL starts again from its beginning only after a checkpoint that nothing wrote beside;
 /// otherwise it grows without end, every frame a fresh page of file (measured: a fifth of
-/// the CPU went to the kernel zeroing them). So after every [`RESTART_AFTER_PASSES`]th
-/// pass of the checkpointer, the writer catches up between two batches: the few frames
-/// written during that pass, a short pause.
+/// the CPU went to the kernel zeroing them). So once [`RESTART_AFTER_JOBS`] jobs have
+/// been written since the WAL last started again, the writer stops waking the
+/// checkpointer and catches up between two batches as soon as the pass in progress, if
+/// any, is done (a pass holds the checkpoint lock: a catch-up that meets one copies
+/// nothing, and is tried again after the next batch).
 fn run_writer(
     conn: Connection,
     jobs: mpsc::Receiver<Box<dyn Job>>,
-    ckpt: Checkpoints,
+    wake: mpsc::SyncSender<()>,
     metrics: &StoreMetrics,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut since_checkpoint = 0usize;
-    let mut passes = 0usize;
+    let mut since_restart = 0usize;
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -373,36 +370,28 @@ fn run_writer(
         let commit = run_batch(&conn, &mut batch);
         metrics.observe_batch(batch.len(), started.elapsed());
         since_checkpoint = since_checkpoint.saturating_add(batch.len());
+        since_restart = since_restart.saturating_add(batch.len());
         for job in batch.drain(..) {
             job.settle(commit.clone());
         }
-        if ckpt.copied.swap(false, Ordering::AcqRel) {
-            passes += 1;
-            if passes >= RESTART_AFTER_PASSES {
-                passes = 0;
-                checkpoint(&conn);
+        if since_restart >= RESTART_AFTER_JOBS {
+            if checkpoint(&conn) {
+                since_restart = 0;
+                since_checkpoint = 0;
             }
-        }
-        if since_checkpoint >= CHECKPOINT_AFTER_JOBS {
+        } else if since_checkpoint >= CHECKPOINT_AFTER_JOBS {
             since_checkpoint = 0;
             // If a wake-up is already pending, the checkpointer will cover these too.
-            let _ = ckpt.wake.try_send(());
+            let _ = wake.try_send(());
         }
     }
     checkpoint(&conn);
 }
 
-/// The writer's side of the checkpointer: how to wake it, and its "done" flag.
-struct Checkpoints {
-    wake: mpsc::SyncSender<()>,
-    copied: Arc<AtomicBool>,
-}
-
 /// The checkpointer thread (see [`run_writer`]). Ends with the writer thread.
-fn run_checkpointer(conn: Connection, wake: mpsc::Receiver<()>, copied: Arc<AtomicBool>) {
+fn run_checkpointer(conn: Connection, wake: mpsc::Receiver<()>) {
     while wake.recv().is_ok() {
         checkpoint(&conn);
-        copied.store(true, Ordering::Release);
     }
 }
 
@@ -449,11 +438,24 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String
     }
 }
 
-/// Copies WAL pages into the database without waiting for readers; logged if it fails.
-fn checkpoint(conn: &Connection) {
-    let res = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
-    if let Err(e) = res {
-        tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+/// Copies WAL pages into the database without waiting for readers (logged if it fails):
+/// true if every frame is now in the database, so the WAL can start again; false if
+/// another checkpoint held the lock or a reader's snapshot kept some frames back.
+fn checkpoint(conn: &Connection) -> bool {
+    // The pragma's row: busy (1 if the lock was taken), frames in the WAL, frames copied.
+    let res = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    });
+    match res {
+        Ok((busy, frames, copied)) => busy == 0 && frames == copied,
+        Err(e) => {
+            tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+            false
+        }
     }
 }
 
@@ -684,8 +686,8 @@ mod tests {
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         let len = std::fs::metadata(&wal).unwrap().len();
-        // Started again every RESTART_AFTER_PASSES passes of CHECKPOINT_AFTER_JOBS jobs:
-        // a few MiB, with room for a checkpointer that falls behind on a slow machine.
+        // Started again after about RESTART_AFTER_JOBS jobs and one pass's more: a few
+        // MiB, with room for a checkpointer that falls behind on a slow machine.
         assert!(
             len < 20 << 20,
             "the WAL holds {len} bytes after {jobs} commits"

@@ -36,8 +36,25 @@ impl FromSqlite for FactorRow {
     }
 }
 
+impl FromSqlite for TotpFactor {
+    fn from_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut col = ByName::new(r);
+        Ok(TotpFactor {
+            id: col.get("id")?,
+            secret_key_id: col.get("secret_key_id")?,
+            secret_sealed: col.get("secret_sealed")?,
+            algorithm: col.get("algorithm")?,
+            digits: col.get("digits")?,
+            period: col.get("period")?,
+            drift_steps: col.get("drift_steps")?,
+            resync_step: col.get("resync_step")?,
+            resync_at: col.get("resync_at")?,
+        })
+    }
+}
+
 /// All of a user's factors, oldest first, on SQLite.
-pub(crate) fn factors_of_user_sqlite(
+fn factors_of_user_sqlite(
     c: &rusqlite::Connection,
     user_id: &str,
 ) -> rusqlite::Result<Vec<FactorRow>> {
