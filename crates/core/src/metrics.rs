@@ -84,6 +84,11 @@ pub enum StoreMetrics {
         batch_jobs: Histogram,
         /// Time to run a batch and commit it.
         commit_seconds: Histogram,
+        /// The writer's pauses between batches to finish a checkpoint so the WAL can
+        /// start again: every write waiting meanwhile waits this long too.
+        writer_pause_seconds: Histogram,
+        /// The checkpointer thread's passes (they do not hold the writer up).
+        checkpoint_seconds: Histogram,
     },
     Postgres {
         /// Connections open, in use or idle (set when scraped).
@@ -97,6 +102,8 @@ impl StoreMetrics {
         StoreMetrics::Sqlite {
             batch_jobs: Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
             commit_seconds: latency_histogram(),
+            writer_pause_seconds: latency_histogram(),
+            checkpoint_seconds: latency_histogram(),
         }
     }
 
@@ -112,10 +119,29 @@ impl StoreMetrics {
         if let StoreMetrics::Sqlite {
             batch_jobs,
             commit_seconds,
+            ..
         } = self
         {
             batch_jobs.observe(jobs as f64);
             commit_seconds.observe(took.as_secs_f64());
+        }
+    }
+
+    /// Records a SQLite checkpoint that took `took`: on the writer (`by_writer`, a pause
+    /// of every write) or on the checkpointer thread; nothing for PostgreSQL.
+    pub fn observe_checkpoint(&self, by_writer: bool, took: Duration) {
+        if let StoreMetrics::Sqlite {
+            writer_pause_seconds,
+            checkpoint_seconds,
+            ..
+        } = self
+        {
+            let h = if by_writer {
+                writer_pause_seconds
+            } else {
+                checkpoint_seconds
+            };
+            h.observe(took.as_secs_f64());
         }
     }
 
@@ -124,6 +150,8 @@ impl StoreMetrics {
             StoreMetrics::Sqlite {
                 batch_jobs,
                 commit_seconds,
+                writer_pause_seconds,
+                checkpoint_seconds,
             } => {
                 r.register(
                     "twofold_sqlite_batch_jobs",
@@ -135,6 +163,18 @@ impl StoreMetrics {
                     "Time the SQLite writer took to run and commit a batch",
                     Unit::Seconds,
                     commit_seconds.clone(),
+                );
+                r.register_with_unit(
+                    "twofold_sqlite_writer_pause",
+                    "Pauses of the SQLite writer between batches to finish a checkpoint",
+                    Unit::Seconds,
+                    writer_pause_seconds.clone(),
+                );
+                r.register_with_unit(
+                    "twofold_sqlite_checkpoint",
+                    "Checkpoint passes of the SQLite checkpointer thread",
+                    Unit::Seconds,
+                    checkpoint_seconds.clone(),
                 );
             }
             StoreMetrics::Postgres { connections, idle } => {

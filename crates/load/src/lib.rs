@@ -15,7 +15,7 @@
 //!
 //! Modules: [`users`] (the CSV population), [`target`] (the loopback-only URL check),
 //! [`scenario`] (what is sent), [`stats`] (latencies and answers), [`report`] (what is
-//! printed), [`procstat`] (`/proc` readings), [`hello`] (the HTTP ceiling server),
+//! printed), [`timeline`] (every request, for lining up with a server's log), [`procstat`] (`/proc` readings), [`hello`] (the HTTP ceiling server),
 //! [`baseline`] (Argon2id alone), [`units`] (durations on the command line).
 
 pub mod baseline;
@@ -27,6 +27,7 @@ pub mod report;
 pub mod scenario;
 pub mod stats;
 pub mod target;
+pub mod timeline;
 pub mod units;
 pub mod users;
 

@@ -57,7 +57,7 @@ enum Command {
     },
     /// Run a scenario against a running server and report throughput, latency, answers,
     /// and (with --server-pid) the server's CPU time and memory.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve GET / ("hello") and GET /healthz ("ok") with axum on a multi-thread runtime:
     /// the HTTP ceiling to compare with, pinned to the same core as the server.
     Hello {
@@ -120,6 +120,10 @@ struct RunArgs {
     /// `perf record -p PID -o FILE`: started just before the phase, sent SIGINT after it.
     #[arg(long, value_name = "COMMAND")]
     during: Option<String>,
+    /// Write every request of the measured phase to this CSV (class, the time it was sent
+    /// in microseconds since the Unix epoch, its latency in microseconds, its status).
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
     /// The path the hello scenario requests.
     #[arg(long, default_value = "/")]
     path: String,
@@ -168,7 +172,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             },
             &out,
         ),
-        Command::Run(args) => run_scenario(args),
+        Command::Run(args) => run_scenario(*args),
         Command::Hello {
             listen,
             max_duration,
@@ -254,6 +258,7 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, Failure> {
         during: args.during,
         also: args.also_url,
         path: args.path,
+        timeline: args.timeline,
         request_timeout: args.timeout,
         ..RunConfig::new(args.scenario, args.url, args.org, population)
     };

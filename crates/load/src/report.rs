@@ -221,20 +221,15 @@ impl fmt::Display for Report {
 mod tests {
     use super::*;
     use crate::stats::{Answer, Recorder};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     fn sample() -> Report {
         let mut r = Recorder::default();
-        r.record(
-            Duration::from_micros(900),
-            Answer::new(200, "authenticated"),
-            true,
-        );
-        r.record(
-            Duration::from_micros(1100),
-            Answer::new(401, "code_reused"),
-            false,
-        );
+        let now = Instant::now();
+        let ok = Answer::new(200, "authenticated");
+        r.sample(now, Duration::from_micros(900), ok, true);
+        let reused = Answer::new(401, "code_reused");
+        r.sample(now, Duration::from_micros(1100), reused, false);
         Report {
             scenario: "mfa-step".into(),
             url: "http://127.0.0.1:8080/".into(),

@@ -1,14 +1,17 @@
-//! What each worker records per request (latency, answer) and how it is summed up:
-//! nearest-rank percentiles over the sorted latencies and counts per answer.
+//! What each worker records per request (when it was sent, its latency, its answer) and
+//! how it is summed up: nearest-rank percentiles over the sorted latencies and counts per
+//! answer.
 //!
 //! Each worker owns its [`Recorder`], so recording is a push and a hash-map bump with no
-//! lock; the recorders are merged once the phase is over. Latencies are kept whole (8 bytes
-//! each: a minute at 10,000 requests/s is under 5 MB), which makes exact percentiles a sort.
+//! lock; the recorders are merged once the phase is over. Requests are kept whole (24
+//! bytes each: a minute at 10,000 requests/s is under 15 MB), which makes exact
+//! percentiles a sort and lets a run write its timeline (see [`crate::timeline`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::time::Duration;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,24 +40,70 @@ impl fmt::Display for Answer {
     }
 }
 
+/// The process's clock reading at its first use and the wall clock's at the same moment:
+/// requests are timed on the monotonic clock and placed on the wall clock through it, so
+/// a timeline can be laid beside another process's log.
+static EPOCH: LazyLock<(Instant, SystemTime)> =
+    LazyLock::new(|| (Instant::now(), SystemTime::now()));
+
+/// Fixes the epoch of [`Sample::sent_unix_us`]: called as a measured phase begins.
+pub fn fix_epoch() {
+    LazyLock::force(&EPOCH);
+}
+
+/// Microseconds, saturating (a run is hours at most).
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// One request: when it was sent, how long its answer took, the answer's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// Microseconds since the Unix epoch, on the wall clock.
+    pub sent_unix_us: u64,
+    pub latency_us: u64,
+    pub status: u16,
+}
+
 /// One worker's observations for one class of request.
 #[derive(Debug, Default)]
 pub struct Recorder {
-    latencies_us: Vec<u64>,
+    samples: Vec<Sample>,
     answers: HashMap<Answer, u64>,
     successes: u64,
 }
 
 impl Recorder {
-    pub fn record(&mut self, latency: Duration, answer: Answer, success: bool) {
-        self.latencies_us
-            .push(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+    /// A request sent at `sent` and answered now.
+    pub fn record(&mut self, sent: Instant, answer: Answer, success: bool) {
+        self.sample(sent, sent.elapsed(), answer, success);
+    }
+
+    /// A request sent at `sent` that took `latency`.
+    pub fn sample(&mut self, sent: Instant, latency: Duration, answer: Answer, success: bool) {
+        let (epoch, wall) = *EPOCH;
+        let since_unix = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        // The epoch is fixed when a measured phase begins ([`fix_epoch`]), before any
+        // request of it is sent; one sent earlier would be placed at the epoch.
+        let sent_unix_us = micros(since_unix + sent.saturating_duration_since(epoch));
+        self.samples.push(Sample {
+            sent_unix_us,
+            latency_us: micros(latency),
+            status: answer.status,
+        });
         *self.answers.entry(answer).or_insert(0) += 1;
         self.successes += u64::from(success);
     }
 
     pub fn requests(&self) -> u64 {
-        self.latencies_us.len() as u64
+        self.samples.len() as u64
+    }
+
+    /// Every request recorded, in the order recorded.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
     }
 
     /// How many answers were `answer`.
@@ -63,7 +112,7 @@ impl Recorder {
     }
 
     pub fn merge(&mut self, other: Recorder) {
-        self.latencies_us.extend(other.latencies_us);
+        self.samples.extend(other.samples);
         for (answer, n) in other.answers {
             *self.answers.entry(answer).or_insert(0) += n;
         }
@@ -80,7 +129,7 @@ impl Recorder {
             successes: self.successes,
             requests_per_sec: rate(requests),
             successes_per_sec: rate(self.successes),
-            latency: LatencySummary::of(self.latencies_us),
+            latency: LatencySummary::of(self.samples.iter().map(|s| s.latency_us).collect()),
             answers: self
                 .answers
                 .into_iter()
@@ -204,23 +253,14 @@ mod tests {
 
     #[test]
     fn recorders_merge_and_summarize() {
+        let now = Instant::now();
         let mut a = Recorder::default();
-        a.record(
-            Duration::from_micros(10),
-            Answer::new(200, "authenticated"),
-            true,
-        );
-        a.record(
-            Duration::from_micros(30),
-            Answer::new(401, "invalid_code"),
-            false,
-        );
+        let ok = Answer::new(200, "authenticated");
+        a.sample(now, Duration::from_micros(10), ok.clone(), true);
+        let refused = Answer::new(401, "invalid_code");
+        a.sample(now, Duration::from_micros(30), refused, false);
         let mut b = Recorder::default();
-        b.record(
-            Duration::from_micros(20),
-            Answer::new(200, "authenticated"),
-            true,
-        );
+        b.sample(now, Duration::from_micros(20), ok, true);
         a.merge(b);
         assert_eq!(a.count(&Answer::new(200, "authenticated")), 2);
         let r = a.summarize(Duration::from_secs(2));

@@ -49,7 +49,7 @@ pub(crate) async fn worker(ctx: Arc<Ctx>, phase: Arc<Phase>, flows: Arc<Flows>) 
         let sent = Instant::now();
         let reply = ctx.wire.post_json(ctx.wire.mfa(), body).await;
         let ok = reply.answer == AUTHENTICATED;
-        out.recorder.record(sent.elapsed(), reply.answer, ok);
+        out.recorder.record(sent, reply.answer, ok);
     };
     out.stopped(stop)
 }

@@ -150,6 +150,8 @@ pub struct RunConfig {
     pub during: Option<String>,
     /// The path `hello` requests.
     pub path: String,
+    /// Where to write every request of the measured phase (see [`crate::timeline`]).
+    pub timeline: Option<std::path::PathBuf>,
     /// How long one request may take before it counts as `0 timeout`.
     pub request_timeout: Duration,
 }
@@ -174,6 +176,7 @@ impl RunConfig {
             server_pid: None,
             during: None,
             path: "/".into(),
+            timeline: None,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -312,6 +315,7 @@ impl Measure {
         let server = config.server_pid.map(Probe::start).transpose()?;
         // The tool's own usage is a bonus: where /proc is missing it is simply left out.
         let client = Probe::start(std::process::id()).ok();
+        crate::stats::fix_epoch();
         let start = Instant::now();
         Ok(Measure {
             phase: Arc::new(Phase {
@@ -496,6 +500,9 @@ pub async fn run(config: RunConfig) -> Result<Report, LoadError> {
         Scenario::Hello => plain::run(&ctx, &config).await?,
     };
     let elapsed = outcome.measured.elapsed;
+    if let Some(path) = &config.timeline {
+        crate::timeline::write(path, &outcome.classes)?;
+    }
     let classes: std::collections::BTreeMap<_, _> = outcome
         .classes
         .into_iter()

@@ -27,7 +27,7 @@ pub(crate) async fn worker(ctx: Arc<Ctx>, phase: Arc<Phase>, url: Arc<Url>) -> W
         let sent = Instant::now();
         let reply = ctx.wire.get(&url).await;
         let ok = reply.answer.status == 200;
-        out.recorder.record(sent.elapsed(), reply.answer, ok);
+        out.recorder.record(sent, reply.answer, ok);
     };
     out.stopped(stop)
 }

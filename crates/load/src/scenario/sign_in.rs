@@ -87,7 +87,7 @@ pub(crate) async fn worker(ctx: Arc<Ctx>, phase: Arc<Phase>, pool: Arc<RoundRobi
             _ => login.answer,
         };
         let ok = answer == AUTHENTICATED;
-        out.recorder.record(started.elapsed(), answer, ok);
+        out.recorder.record(started, answer, ok);
     };
     out.stopped(stop)
 }

@@ -135,7 +135,7 @@ async fn worker(
         }
         // For the attacker, success is a wrong code accepted: it must never happen.
         let accepted = reply.answer == AUTHENTICATED;
-        out.recorder.record(sent.elapsed(), reply.answer, accepted);
+        out.recorder.record(sent, reply.answer, accepted);
     };
     out.stopped(stop)
 }
