@@ -65,7 +65,7 @@ pub struct Browser {
     http: reqwest::Client,
     /// `http://127.0.0.1:<port>/session/<id>`.
     session: String,
-    _profile: super::harness::TempDir,
+    profile: super::harness::TempDir,
 }
 
 /// Where `TWOFOLD_TEST_SCREENSHOTS` asks page tests to keep their screenshots, if it does.
@@ -140,7 +140,7 @@ impl Browser {
             driver,
             http,
             session: format!("{base}/session/{id}"),
-            _profile: profile,
+            profile,
         }
     }
 
@@ -365,9 +365,18 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Ending ChromeDriver ends its browser.
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // A browser whose session was not ended outlives its ChromeDriver (it was seen
+        // left running after a test run, taking CPU from later benchmarks): every
+        // process started with this browser's own profile directory is stopped.
+        let _ = Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg(format!("--user-data-dir={}", self.profile.0.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

@@ -45,12 +45,13 @@ const MAX_BATCH: usize = 256;
 /// smaller ones.
 #[derive(Clone, Copy, Debug)]
 struct Checkpoints {
-    /// Jobs after which the checkpointer is woken for a pass. Large passes copy a page
+    /// Jobs after which the checkpointer is woken for a pass. Larger passes copy a page
     /// that many jobs changed once instead of once per pass, with one pair of `fsync`s
-    /// for all of them: at 1,000 jobs instead of 50 a code check cost the server a fifth
-    /// less CPU (docs/PERFORMANCE.md, "Issue 21, third round").
+    /// for all of them, but a pass is a burst of CPU on the core the writer and the HTTP
+    /// side share: 250 jobs cost less CPU per check than 50 and stall less than 1,000
+    /// (docs/PERFORMANCE.md, "Issue 21, third round").
     pass_jobs: u64,
-    /// WAL frames (pages) after which the WAL is due to start again: 64 MiB. Each restart
+    /// WAL frames (pages) after which the WAL is due to start again: 32 MiB. Each restart
     /// is a pause of a few milliseconds that every write waits out, so they are made rare
     /// under load; when the writer idles, the WAL starts again without one.
     restart_frames: u64,
@@ -58,23 +59,28 @@ struct Checkpoints {
     /// beyond the batch just committed, are left for the writer to copy while every
     /// write waits.
     catch_up_jobs: u64,
+    /// Jobs written since the checkpointer was last woken that make an idle moment worth
+    /// a pass: fewer would cost a pass, and its `fsync`s, for nearly every write of a
+    /// lightly loaded server.
+    idle_jobs: u64,
 }
 
 impl Checkpoints {
     const DEFAULT: Checkpoints = Checkpoints {
-        pass_jobs: 1_000,
-        restart_frames: 16_384,
+        pass_jobs: 250,
+        restart_frames: 8_192,
         catch_up_jobs: 128,
+        idle_jobs: 32,
     };
 }
 
 /// How long the writer waits for a job before it counts as idle (see [`run_writer`]).
 const IDLE: Duration = Duration::from_millis(2);
 /// The WAL file is cut back to this when it starts again. It is larger than the WAL
-/// grows between two restarts (at most 20,480 frames of 4 KiB and a pass's more), so that
+/// grows between two restarts (at most 10,240 frames of 4 KiB and a pass's more), so that
 /// frames overwrite pages the file already has: cutting the file on the writer's first
 /// commit after a restart, and growing it again, cost milliseconds each.
-const JOURNAL_SIZE_LIMIT: i64 = 128 * 1024 * 1024;
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// Idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection (rusqlite's default is 16; a code check
@@ -437,7 +443,8 @@ struct Threads<'a> {
 /// holds the checkpoint lock) copies nothing and is tried again after the next batch.
 /// Should the passes not shorten (a writer faster than the copies), the writer catches
 /// up anyway once the WAL holds a quarter more, so that it stays bounded. And when no job
-/// has come for [`IDLE`], the writer wakes the checkpointer: a pass with nothing written
+/// has come for [`IDLE`] after [`Checkpoints::idle_jobs`] or more, the writer wakes the
+/// checkpointer: a pass with nothing written
 /// beside it copies every frame, and the next commit starts the WAL again by itself.
 fn run_writer(
     conn: Connection,
@@ -455,15 +462,21 @@ fn run_writer(
     let mut woken_at = 0u64;
     let mut restarts = 0u64;
     loop {
-        let first = match jobs.recv_timeout(IDLE) {
+        // Unless enough was written since the checkpointer was last woken, the writer
+        // sleeps until the next job instead of waking after IDLE.
+        let next = if written - woken_at >= tuning.idle_jobs {
+            jobs.recv_timeout(IDLE)
+        } else {
+            jobs.recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        };
+        let first = match next {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // Idle: a pass now copies every frame with nothing written beside it, so
                 // the next commit starts the WAL again without a catch-up.
-                if written > woken_at {
-                    woken_at = written;
-                    let _ = wake.try_send(());
-                }
+                woken_at = written;
+                let _ = wake.try_send(());
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -872,6 +885,7 @@ mod tests {
             pass_jobs: 20,
             restart_frames: 256,
             catch_up_jobs: 8,
+            idle_jobs: 4,
         };
         let db = Sqlite::open_tuned(&path, SqliteSync::Normal, tuning).unwrap();
         db.write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")?))
