@@ -371,8 +371,7 @@ impl Drop for Browser {
         // left running after a test run, taking CPU from later benchmarks): every
         // process started with this browser's own profile directory is stopped.
         let _ = Command::new("pkill")
-            .arg("-KILL")
-            .arg("-f")
+            .args(["-KILL", "-f", "--"])
             .arg(format!("--user-data-dir={}", self.profile.0.display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
