@@ -15,8 +15,9 @@
 //!
 //! Modules: [`users`] (the CSV population), [`target`] (the loopback-only URL check),
 //! [`scenario`] (what is sent), [`stats`] (latencies and answers), [`report`] (what is
-//! printed), [`timeline`] (every request, for lining up with a server's log), [`procstat`] (`/proc` readings), [`hello`] (the HTTP ceiling server),
-//! [`baseline`] (Argon2id alone), [`units`] (durations on the command line).
+//! printed), [`timeline`] (every request, for lining up with a server's log),
+//! [`procstat`] (`/proc` readings), [`hello`] (the HTTP ceiling server), [`baseline`]
+//! (Argon2id alone), [`units`] (durations on the command line).
 
 pub mod baseline;
 mod during;

@@ -40,11 +40,13 @@ impl fmt::Display for Answer {
     }
 }
 
-/// The process's clock reading at its first use and the wall clock's at the same moment:
-/// requests are timed on the monotonic clock and placed on the wall clock through it, so
-/// a timeline can be laid beside another process's log.
-static EPOCH: LazyLock<(Instant, SystemTime)> =
-    LazyLock::new(|| (Instant::now(), SystemTime::now()));
+/// The process's clock reading at its first use and the wall clock's at the same moment,
+/// as time since the Unix epoch: requests are timed on the monotonic clock and placed on
+/// the wall clock through it, so a timeline can be laid beside another process's log.
+static EPOCH: LazyLock<(Instant, Duration)> = LazyLock::new(|| {
+    let wall = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH);
+    (Instant::now(), wall.unwrap_or_default())
+});
 
 /// Fixes the epoch of [`Sample::sent_unix_us`]: called as a measured phase begins.
 pub fn fix_epoch() {
@@ -81,10 +83,7 @@ impl Recorder {
 
     /// A request sent at `sent` that took `latency`.
     pub fn sample(&mut self, sent: Instant, latency: Duration, answer: Answer, success: bool) {
-        let (epoch, wall) = *EPOCH;
-        let since_unix = wall
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
+        let (epoch, since_unix) = *EPOCH;
         // The epoch is fixed when a measured phase begins ([`fix_epoch`]), before any
         // request of it is sent; one sent earlier would be placed at the epoch.
         let sent_unix_us = micros(since_unix + sent.saturating_duration_since(epoch));

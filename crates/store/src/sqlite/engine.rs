@@ -230,12 +230,14 @@ impl Sqlite {
         std::thread::Builder::new()
             .name("twofold-sqlite-writer".into())
             .spawn(move || {
-                let threads = Threads {
+                run_writer(
+                    writer,
+                    rx,
                     wake,
-                    progress: &writer_progress,
-                    metrics: &writer_metrics,
-                };
-                run_writer(writer, rx, &threads, checkpoints);
+                    &writer_progress,
+                    &writer_metrics,
+                    checkpoints,
+                );
             })
             .map_err(spawn_err)?;
         Ok(Sqlite {
@@ -410,21 +412,21 @@ where
 struct Progress {
     /// Jobs committed so far (set by the writer after each commit).
     written: AtomicU64,
-    /// `written` as it was when the last pass that copied every frame it found began:
-    /// every job up to it is in the database file.
-    covered: AtomicU64,
-    /// Times the writer has started the WAL again (set by the writer).
+    /// What the checkpointer's passes found (set by the checkpointer after each pass).
+    passes: Mutex<Passes>,
+    /// Times the writer has started the WAL again (set by the writer; read by tests).
     restarts: AtomicU64,
-    /// The frames in the WAL at the last pass, and in the high 32 bits the low 32 of
-    /// `restarts` when that pass began: a pass from before a restart counts for nothing.
-    wal: AtomicU64,
 }
 
-/// How the writer reaches the checkpointer, and where it reports.
-struct Threads<'a> {
-    wake: mpsc::SyncSender<()>,
-    progress: &'a Progress,
-    metrics: &'a StoreMetrics,
+/// The checkpointer's passes, in the writer's count of jobs committed.
+#[derive(Clone, Copy, Default)]
+struct Passes {
+    /// `written` when the last pass began, and the frames it found in the WAL.
+    began_at: u64,
+    frames: u64,
+    /// `written` when the last pass that copied every frame it found began: every job up
+    /// to it is in the database file.
+    covered: u64,
 }
 
 /// The writer thread: batches of jobs, one transaction and one commit per batch.
@@ -444,23 +446,20 @@ struct Threads<'a> {
 /// Should the passes not shorten (a writer faster than the copies), the writer catches
 /// up anyway once the WAL holds a quarter more, so that it stays bounded. And when no job
 /// has come for [`IDLE`] after [`Checkpoints::idle_jobs`] or more, the writer wakes the
-/// checkpointer: a pass with nothing written
-/// beside it copies every frame, and the next commit starts the WAL again by itself.
+/// checkpointer: a pass with nothing written beside it copies every frame, and the next
+/// commit starts the WAL again by itself.
 fn run_writer(
     conn: Connection,
     jobs: mpsc::Receiver<Box<dyn Job>>,
-    threads: &Threads<'_>,
+    wake: mpsc::SyncSender<()>,
+    progress: &Progress,
+    metrics: &StoreMetrics,
     tuning: Checkpoints,
 ) {
-    let Threads {
-        wake,
-        progress,
-        metrics,
-    } = threads;
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut written = 0u64;
     let mut woken_at = 0u64;
-    let mut restarts = 0u64;
+    let mut restarted_at = 0u64;
     loop {
         // Unless enough was written since the checkpointer was last woken, the writer
         // sleeps until the next job instead of waking after IDLE.
@@ -497,20 +496,22 @@ fn run_writer(
         for job in batch.drain(..) {
             job.settle(commit.clone());
         }
-        let wal = progress.wal.load(Ordering::Acquire);
-        let frames = if wal >> 32 == restarts & 0xffff_ffff {
-            wal & 0xffff_ffff
+        let passes = *progress.passes.lock().unwrap_or_else(|p| p.into_inner());
+        // A pass that began before the first commit since the last restart found the old
+        // WAL: its frames count for nothing.
+        let frames = if passes.began_at > restarted_at {
+            passes.frames
         } else {
             0
         };
-        let left = written.saturating_sub(progress.covered.load(Ordering::Acquire));
+        let left = written.saturating_sub(passes.covered);
         if frames >= tuning.restart_frames
             && (left <= size + tuning.catch_up_jobs
                 || frames >= tuning.restart_frames + tuning.restart_frames / 4)
         {
             if checkpoint(&conn, Some((By::Writer, metrics))).is_some_and(|c| c.complete) {
-                restarts += 1;
-                progress.restarts.store(restarts, Ordering::Release);
+                progress.restarts.fetch_add(1, Ordering::Release);
+                restarted_at = written;
                 woken_at = written;
             }
         } else if frames >= tuning.restart_frames || written - woken_at >= tuning.pass_jobs {
@@ -539,7 +540,6 @@ fn run_checkpointer(
     while wake.recv().is_ok() {
         // Jobs committed before the pass begins are in the WAL it finds.
         let written = progress.written.load(Ordering::Acquire);
-        let restarts = progress.restarts.load(Ordering::Acquire);
         let Some(pass) = checkpoint(&conn, Some((By::Checkpointer, metrics))) else {
             continue;
         };
@@ -548,12 +548,11 @@ fn run_checkpointer(
         {
             tracing::warn!(error = %e, "syncing the SQLite database file failed");
         }
-        let frames = pass.frames.min(0xffff_ffff);
-        progress
-            .wal
-            .store((restarts & 0xffff_ffff) << 32 | frames, Ordering::Release);
+        let mut passes = progress.passes.lock().unwrap_or_else(|p| p.into_inner());
+        passes.began_at = written;
+        passes.frames = pass.frames;
         if pass.complete {
-            progress.covered.fetch_max(written, Ordering::AcqRel);
+            passes.covered = written;
         }
     }
 }
